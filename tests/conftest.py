@@ -1,0 +1,75 @@
+"""Shared test plumbing: markers by folder, and the real services some tests need.
+
+Tests that need Redis, PostgreSQL or Chromium skip with a clear reason on a machine without
+them, and fail instead of skipping in CI (CI=true): there they must always run.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM = "/usr/bin/chromium"
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+
+_FOLDER_MARKERS = {"sim": "sim", "server": "server", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        folder = Path(str(item.fspath)).parent.name
+        marker = _FOLDER_MARKERS.get(folder)
+        if marker:
+            item.add_marker(getattr(pytest.mark, marker))
+        if marker == "browser":
+            item.add_marker(pytest.mark.server)
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def missing_service(what: str) -> None:
+    """Skip (locally) or fail (in CI) a test whose service is not there."""
+    message = f"needs {what}, which is not available on this machine"
+    if IN_CI:
+        pytest.fail(message + " (CI must run this test)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    if not _port_open(REDIS_HOST, REDIS_PORT):
+        missing_service(f"Redis at {REDIS_HOST}:{REDIS_PORT} (start it: see .ci/run)")
+    return os.environ.get("TEST_REDIS_URL", f"redis://{REDIS_HOST}:{REDIS_PORT}/2")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    if not _port_open(PG_HOST, PG_PORT):
+        missing_service(f"PostgreSQL at {PG_HOST}:{PG_PORT}")
+    return os.environ.get("TEST_DATABASE_URL", f"postgres://postgres@{PG_HOST}:{PG_PORT}/test")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        missing_service(f"Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where screenshots and other test artifacts go (named by the run; kept after it)."""
+    path = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
