@@ -1,0 +1,408 @@
+"""Named bot policies: pure functions (observation, rng) -> list of action dicts.
+
+A bot sees what a student sees (the market's public view and its own private view) plus a
+short price/share history that the *caller* carries and passes in: policies keep no state of
+their own, so a bot's actions at a tick are a function of (observation, rng) only, and replaying
+a game reproduces them. `observe()` builds the observation; `update_history()` extends a history
+with the newest public view (both pure).
+
+The observation (a plain dict; subnet ids are ints):
+
+    tick, epoch, total_ticks, ticks_per_epoch    the clock (the tick about to be settled)
+    player, role                                 this bot's seat
+    tao, root_stake                              its free TAO and its own TAO on root
+    alpha: {sid: amount}                         its alpha per subnet
+    subnet: sid | None                           the subnet it owns (subnet owners)
+    revenue: float                               its subnet's outside TAO revenue (owners)
+    my_weights: {sid: weights | None}            root validators' current overrides, when known
+    subnets: [{id, price, moving_price, share, tao, alpha, alpha_out, mechanism, root_prop,
+               owner, incentive: {workers, holders, owner} | None, alpha_dividends | None}]
+                                                 incentive/dividends: the last epoch's payout
+    history: {"price": {sid: [..]}, "share": {sid: [..]}}   oldest first, current last
+    min_stake, stake_fee                         so bots never place a trade the engine refuses
+    bot_params: {...}                            the seat's optional `bot_params` (extra field)
+
+Every policy only ever spends TAO it has and sells alpha it holds (amounts are clipped to the
+observation's balances, minus a margin for fees), and stays above the minimum stake.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+Observation = dict[str, Any]
+Action = dict[str, Any]
+Policy = Callable[[Observation, np.random.Generator], list[Action]]
+
+HISTORY_LEN = 24          # ticks of price/share history a bot keeps (a few epochs)
+MIN_TRADE_TAO = 0.01      # below this a trade is noise next to the fee: skip it
+MIN_TRADE_ALPHA = 1e-6
+
+
+# --- building observations --------------------------------------------------------------------
+
+def _g(d: Mapping[str, Any] | None, *names: str, default: Any = None) -> Any:
+    """First present key among `names` (the views' field names are the engine's to choose)."""
+    if not d:
+        return default
+    for n in names:
+        if n in d and d[n] is not None:
+            return d[n]
+    return default
+
+
+def _alpha_map(raw: Any) -> dict[int, float]:
+    out: dict[int, float] = {}
+    if isinstance(raw, Mapping):
+        for k, v in raw.items():
+            try:
+                out[int(k)] = float(v)
+            except (TypeError, ValueError):
+                continue
+    elif isinstance(raw, list):  # [{"subnet": 1, "alpha": 3.0}, ...]
+        for row in raw:
+            if isinstance(row, Mapping) and "subnet" in row:
+                out[int(row["subnet"])] = float(_g(row, "alpha", "amount", default=0.0))
+    return out
+
+
+def _subnet_row(s: Mapping[str, Any]) -> dict[str, Any]:
+    tao = float(_g(s, "tao", "tao_reserve", default=0.0))
+    alpha = float(_g(s, "alpha", "alpha_reserve", default=0.0))
+    price = float(_g(s, "price", default=(tao / alpha if alpha > 0 else 0.0)))
+    inc = _g(s, "incentive", "last_incentive")
+    return {
+        "id": int(s["id"]),
+        "price": price,
+        "moving_price": float(_g(s, "moving_price", default=0.0)),
+        "share": float(_g(s, "share", default=0.0)),
+        "tao": tao,
+        "alpha": alpha,
+        "alpha_out": float(_g(s, "alpha_out", "alpha_outstanding", default=0.0)),
+        "mechanism": str(_g(s, "mechanism", default="ai_work")),
+        "root_prop": float(_g(s, "root_prop", default=0.0)),
+        "owner": _g(s, "owner"),
+        "incentive": dict(inc) if isinstance(inc, Mapping) else None,
+        "alpha_dividends": _g(s, "alpha_dividends", "last_alpha_dividends"),
+    }
+
+
+def update_history(history: Mapping[str, Any] | None, public: Mapping[str, Any],
+                   maxlen: int = HISTORY_LEN) -> dict[str, dict[int, list[float]]]:
+    """A new history with the public view's prices and shares appended (the input is unchanged)."""
+    old = history or {}
+    out: dict[str, dict[int, list[float]]] = {"price": {}, "share": {}}
+    for s in _g(public, "subnets", default=[]):
+        row = _subnet_row(s)
+        sid = row["id"]
+        for key in ("price", "share"):
+            prev = list((old.get(key) or {}).get(sid, []))
+            prev.append(row[key])
+            out[key][sid] = prev[-maxlen:]
+    return out
+
+
+def observe(game_or_views: Any, player_id: str, history: Mapping[str, Any] | None = None,
+            bot_params: Mapping[str, Any] | None = None) -> Observation:
+    """The observation of `player_id`: from a Game (its public_view/private_view), or from a
+    (public_view, private_view) pair. `history` is what the caller carried from earlier ticks
+    (see update_history); without it the history holds the current point only."""
+    if isinstance(game_or_views, tuple):
+        public, private = game_or_views
+    else:
+        public = game_or_views.public_view()
+        private = game_or_views.private_view(player_id)
+    subnets = [_subnet_row(s) for s in _g(public, "subnets", default=[])]
+    subnets.sort(key=lambda r: r["id"])
+    if history is None:
+        history = update_history(None, public)
+    params = _g(public, "params", default={}) or {}
+    weights_raw = _g(private, "weights", "my_weights", default=None)
+    my_weights = None
+    if isinstance(weights_raw, Mapping):
+        my_weights = {int(k): (dict(v) if isinstance(v, Mapping) else None)
+                      for k, v in weights_raw.items()}
+    owned = _g(private, "subnet", "owned_subnet")
+    clock = _g(public, "clock", default={}) or {}
+    return {
+        "tick": int(_g(public, "tick", default=0)),
+        "epoch": int(_g(public, "epoch", default=0)),
+        "total_ticks": int(_g(public, "total_ticks", default=_g(clock, "total_ticks", default=0))),
+        "ticks_per_epoch": int(_g(public, "ticks_per_epoch",
+                                  default=_g(clock, "ticks_per_epoch", default=1))),
+        "player": player_id,
+        "role": str(_g(private, "role", default="speculator")),
+        "tao": float(_g(private, "tao", default=0.0)),
+        "root_stake": float(_g(private, "root_stake", default=0.0)),
+        "alpha": _alpha_map(_g(private, "alpha", default={})),
+        "subnet": int(owned) if owned is not None else None,
+        "revenue": float(_g(private, "revenue", default=0.0)),
+        "my_weights": my_weights,
+        "subnets": subnets,
+        "history": {"price": dict(history.get("price", {})), "share": dict(history.get("share", {}))},
+        "min_stake": float(_g(params, "min_stake", default=0.0005)),
+        "stake_fee": float(_g(params, "stake_fee", default=0.00005)),
+        "bot_params": dict(bot_params or _g(private, "bot_params", default={}) or {}),
+    }
+
+
+# --- safe action builders ---------------------------------------------------------------------
+
+class _Wallet:
+    """Tracks what a policy has already committed this tick, so several orders never overspend."""
+
+    def __init__(self, obs: Observation) -> None:
+        self.obs = obs
+        self.tao = max(0.0, float(obs.get("tao", 0.0)))
+        self.alpha = {int(k): max(0.0, float(v)) for k, v in obs.get("alpha", {}).items()}
+        self.min_tao = max(MIN_TRADE_TAO, float(obs.get("min_stake", 0.0005))
+                           + float(obs.get("stake_fee", 0.00005)))
+        self.actions: list[Action] = []
+
+    def stake(self, sid: int, tao: float, do: str = "stake") -> None:
+        # Leave a hair of TAO unspent: float rounding must never turn into insufficient_tao.
+        amount = min(float(tao), self.tao * (1 - 1e-9))
+        if not math.isfinite(amount) or amount < self.min_tao:
+            return
+        self.tao -= amount
+        self.actions.append({"player": self.obs["player"], "do": do, "subnet": int(sid),
+                             "tao": amount})
+
+    def unstake(self, sid: int, alpha: float) -> None:
+        have = self.alpha.get(int(sid), 0.0)
+        amount = min(float(alpha), have)
+        if amount >= have * (1 - 1e-12):
+            amount = have  # selling "all" sells exactly the balance
+        if not math.isfinite(amount) or amount <= MIN_TRADE_ALPHA:
+            return
+        # Skip dust sales whose proceeds could not cover the fee.
+        row = subnet(self.obs, sid)
+        if row is not None and amount * row["price"] < self.min_tao:
+            return
+        self.alpha[int(sid)] = have - amount
+        self.actions.append({"player": self.obs["player"], "do": "unstake", "subnet": int(sid),
+                             "alpha": amount})
+
+    def add(self, action: Action) -> None:
+        self.actions.append({"player": self.obs["player"], **action})
+
+
+def subnet(obs: Observation, sid: int) -> dict[str, Any] | None:
+    for s in obs.get("subnets", []):
+        if s["id"] == sid:
+            return s
+    return None
+
+
+def _ret(obs: Observation, sid: int, lookback: int) -> float:
+    """Relative price change over `lookback` ticks (0 when history is too short)."""
+    hist = obs.get("history", {}).get("price", {}).get(sid, [])
+    if len(hist) < 2:
+        return 0.0
+    past = hist[max(0, len(hist) - 1 - lookback)]
+    now = hist[-1]
+    if past <= 0:
+        return 0.0
+    return now / past - 1.0
+
+
+def holder_yield(s: Mapping[str, Any]) -> float:
+    """Alpha paid per alpha held, per epoch, as last observed (or estimated from mechanism).
+
+    With the last epoch's payout known: (holders' incentive + alpha stakers' dividends) /
+    outstanding alpha. Otherwise the per-block split of MECHANISM.md: alpha stakers get
+    (1 - rho) x 41% of the subnet's alpha, and holders another 41% on a hold_to_earn subnet.
+    Relative values are what bots compare, so the estimate's scale does not matter.
+    """
+    out = max(float(s.get("alpha_out", 0.0)), 1e-9)
+    inc = s.get("incentive")
+    div = s.get("alpha_dividends")
+    if isinstance(inc, Mapping) and div is not None:
+        return (float(inc.get("holders", 0.0)) + float(div)) / out
+    per_block = (1.0 - float(s.get("root_prop", 0.0))) * 0.41
+    if s.get("mechanism") == "hold_to_earn":
+        per_block += 0.41
+    return per_block / out
+
+
+# --- policies ---------------------------------------------------------------------------------
+
+def noise_trader(obs: Observation, rng: np.random.Generator) -> list[Action]:
+    """Random small trades: liquidity and noise, no view on value."""
+    w = _Wallet(obs)
+    subs = obs.get("subnets", [])
+    if not subs or rng.random() > float(obs["bot_params"].get("activity", 0.3)):
+        return []
+    held = [sid for sid, a in w.alpha.items() if a > MIN_TRADE_ALPHA]
+    if held and rng.random() < 0.4:
+        sid = held[int(rng.integers(len(held)))]
+        w.unstake(sid, w.alpha[sid] * rng.uniform(0.1, 0.5))
+    else:
+        s = subs[int(rng.integers(len(subs)))]
+        w.stake(s["id"], w.tao * rng.uniform(0.02, 0.1))
+    return w.actions
+
+
+def momentum(obs: Observation, rng: np.random.Generator) -> list[Action]:
+    """Chaser: buys what went up over the last few ticks, dumps what went down."""
+    w = _Wallet(obs)
+    bp = obs["bot_params"]
+    look = int(bp.get("lookback", 3))
+    threshold = float(bp.get("threshold", 0.05))
+    if rng.random() > float(bp.get("activity", 0.6)):
+        return []
+    rets = {s["id"]: _ret(obs, s["id"], look) for s in obs.get("subnets", [])}
+    for sid, a in sorted(w.alpha.items()):
+        if a > 0 and rets.get(sid, 0.0) < -threshold:
+            w.unstake(sid, a)
+    if rets:
+        best = max(sorted(rets), key=lambda k: rets[k])
+        if rets[best] > threshold:
+            w.stake(best, w.tao * float(bp.get("bet", 0.25)))
+    return w.actions
+
+
+def yield_chaser(obs: Observation, rng: np.random.Generator) -> list[Action]:
+    """Puts its TAO where holding alpha pays most; leaves a subnet whose yield collapsed.
+
+    This is the bot that feeds a hold-to-earn loop (the yield is real while holders are paid)
+    and that runs when validators stop paying holders.
+    """
+    w = _Wallet(obs)
+    bp = obs["bot_params"]
+    subs = obs.get("subnets", [])
+    if not subs or rng.random() > float(bp.get("activity", 0.7)):
+        return []
+    ylds = {s["id"]: holder_yield(s) for s in subs}
+    ranked = sorted(ylds, key=lambda k: (-ylds[k], k))
+    best = ranked[0]
+    median = float(np.median(list(ylds.values())))
+    # Leave any holding that now pays less than half the median (the rug has been pulled).
+    for sid, a in sorted(w.alpha.items()):
+        if a > 0 and sid != best and ylds.get(sid, 0.0) < 0.5 * max(median, 1e-18):
+            w.unstake(sid, a)
+    if ylds[best] > float(bp.get("edge", 1.5)) * max(median, 1e-18):
+        w.stake(best, w.tao * float(bp.get("bet", 0.3)))
+    return w.actions
+
+
+def whale(obs: Observation, rng: np.random.Generator) -> list[Action]:
+    """Rare, large trades: a big buy into a strong subnet, later a full exit."""
+    w = _Wallet(obs)
+    bp = obs["bot_params"]
+    subs = obs.get("subnets", [])
+    if not subs:
+        return []
+    held = [sid for sid, a in sorted(w.alpha.items()) if a > MIN_TRADE_ALPHA]
+    if held:
+        if rng.random() < float(bp.get("exit_rate", 0.08)):
+            for sid in held:
+                w.unstake(sid, w.alpha[sid])
+    elif rng.random() < float(bp.get("entry_rate", 0.1)):
+        # The largest moving price = the largest emission share: the "blue chip".
+        top = sorted(subs, key=lambda s: (-s["moving_price"], s["id"]))[:3]
+        s = top[int(rng.integers(len(top)))]
+        w.stake(s["id"], w.tao * float(bp.get("bet", 0.5)))
+    return w.actions
+
+
+def early_exiter(obs: Observation, rng: np.random.Generator) -> list[Action]:
+    """Buys at the start of the game, sells everything once up enough or past its horizon."""
+    w = _Wallet(obs)
+    bp = obs["bot_params"]
+    subs = obs.get("subnets", [])
+    if not subs:
+        return []
+    total = max(int(obs.get("total_ticks", 0)), 1)
+    tick = int(obs.get("tick", 0))
+    entry_until = int(bp.get("entry_ticks", max(1, total // 10)))
+    exit_at = int(bp.get("exit_tick", max(entry_until + 1, total // 3)))
+    take_profit = float(bp.get("take_profit", 0.3))
+    held = [sid for sid, a in sorted(w.alpha.items()) if a > MIN_TRADE_ALPHA]
+    if tick < entry_until:
+        if not held:
+            picks = rng.choice(len(subs), size=min(2, len(subs)), replace=False)
+            for i in sorted(int(x) for x in picks):
+                w.stake(subs[i]["id"], float(obs["tao"]) * 0.4)
+        return w.actions
+    for sid in held:
+        hist = obs.get("history", {}).get("price", {}).get(sid, [])
+        up = hist and hist[0] > 0 and hist[-1] / hist[0] - 1.0 >= take_profit
+        if tick >= exit_at or up:
+            w.unstake(sid, w.alpha[sid])
+    return w.actions
+
+
+def diligent_root(obs: Observation, rng: np.random.Generator) -> list[Action]:
+    """Root validator that runs "custom validator code": on any subnet whose mechanism is not AI
+    work it pays the workers; elsewhere it follows the subnet's own mechanism."""
+    w = _Wallet(obs)
+    known = obs.get("my_weights")
+    first_of_epoch = int(obs.get("tick", 0)) % max(int(obs.get("ticks_per_epoch", 1)), 1) == 0
+    for s in obs.get("subnets", []):
+        want = None if s["mechanism"] == "ai_work" else {"workers": 1.0}
+        if known is not None:
+            # Only send what changes: a set_weights every tick would flood the trade log.
+            if known.get(s["id"]) != want:
+                w.add({"do": "set_weights", "subnet": s["id"], "weights": want})
+        elif first_of_epoch and want is not None:
+            w.add({"do": "set_weights", "subnet": s["id"], "weights": want})
+    return w.actions
+
+
+def meme_owner(obs: Observation, rng: np.random.Generator) -> list[Action]:
+    """Owner who turns its subnet into hold-to-earn (the SN28 play) and keeps buying back."""
+    w = _Wallet(obs)
+    sid = obs.get("subnet")
+    bp = obs["bot_params"]
+    if sid is None or subnet(obs, sid) is None:
+        return []
+    if int(obs.get("epoch", 0)) < int(bp.get("switch_epoch", 0)):
+        return []
+    if subnet(obs, sid)["mechanism"] != "hold_to_earn":
+        w.add({"do": "set_mechanism", "subnet": sid, "mechanism": "hold_to_earn"})
+    w.stake(sid, w.tao * float(bp.get("buyback", 0.15)), do="buyback")
+    return w.actions
+
+
+def ai_owner(obs: Observation, rng: np.random.Generator) -> list[Action]:
+    """Honest owner: keeps its subnet on AI work, spends outside revenue on buybacks, and now and
+    then sells a little owner alpha to pay the bills."""
+    w = _Wallet(obs)
+    sid = obs.get("subnet")
+    if sid is None or subnet(obs, sid) is None:
+        return []
+    if subnet(obs, sid)["mechanism"] != "ai_work":
+        w.add({"do": "set_mechanism", "subnet": sid, "mechanism": "ai_work"})
+    if obs.get("revenue", 0.0) > 0:
+        w.stake(sid, min(float(obs["revenue"]), w.tao), do="buyback")
+    if rng.random() < 0.1 and w.alpha.get(sid, 0.0) > 0:
+        w.unstake(sid, w.alpha[sid] * 0.1)
+    return w.actions
+
+
+def holder(obs: Observation, rng: np.random.Generator) -> list[Action]:
+    """Does nothing: a seat that keeps its starting position (a control group)."""
+    return []
+
+
+POLICIES: dict[str, Policy] = {
+    "noise_trader": noise_trader,
+    "momentum": momentum,
+    "yield_chaser": yield_chaser,
+    "whale": whale,
+    "early_exiter": early_exiter,
+    "diligent_root": diligent_root,
+    "meme_owner": meme_owner,
+    "ai_owner": ai_owner,
+    "holder": holder,
+}
+# "chaser" is the design's name for the momentum bot.
+POLICIES["chaser"] = momentum
+
+
+def act(policy: str, obs: Observation, rng: np.random.Generator) -> list[Action]:
+    """Run a named policy; an unknown name is a programming error (scenarios are validated)."""
+    return POLICIES[policy](obs, rng)
