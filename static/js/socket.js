@@ -1,0 +1,248 @@
+// The WebSocket client every page uses: one connection per page, a visible connection state,
+// seq-gap detection (ask for a snapshot), reconnection (at once when the page comes back,
+// jittered backoff otherwise), and commands that survive a dropped socket or a reload: each
+// carries a client id, is kept until the server answers it, and is resent with the same id
+// (the server returns the first result for a repeated id).
+//
+// Message names live in protocol.js; this file only knows `seq`, `ref` and `id`.
+
+import { P } from "./protocol.js";
+
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 15000;
+
+// crypto.randomUUID needs a secure context; classrooms often use plain http on a LAN address.
+export function newClientId() {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+function absoluteWsUrl(url) {
+  if (/^wss?:\/\//.test(url)) return url;
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return scheme + "//" + location.host + (url.startsWith("/") ? url : "/" + url);
+}
+
+export class GameSocket extends EventTarget {
+  /**
+   * @param {string} wsUrl  from the bootstrap
+   * @param {object} opts   {storageKey}: where unanswered commands are kept across reloads
+   */
+  constructor(wsUrl, opts = {}) {
+    super();
+    this.url = absoluteWsUrl(wsUrl);
+    this.ws = null;
+    this.state = "connecting";
+    this.seq = null;              // last seq applied; null until the first snapshot
+    this.awaitingSnapshot = true; // deltas are ignored until a snapshot arrives
+    this.attempt = 0;
+    this.timer = null;
+    this.closedByUs = false;
+    this.storageKey = opts.storageKey || null;
+    this.pending = new Map();     // id -> {msg, resolve, reject}: sent, not yet answered
+    this.pingTimer = null;
+    this._restorePending();
+    this._bindPageLifecycle();
+  }
+
+  connect() {
+    this.closedByUs = false;
+    if (this.ws && (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)) return;
+    clearTimeout(this.timer);
+    this._setState(this.attempt === 0 && this.seq === null ? "connecting" : "reconnecting");
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (e) {
+      this._scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      if (ws !== this.ws) return;
+      this.attempt = 0;
+      this.awaitingSnapshot = true;   // the server sends a snapshot first, unasked
+      this._setState("syncing");
+      this._startPing();
+    };
+    ws.onmessage = (ev) => {
+      if (ws !== this.ws) return;
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch (e) { return; }
+      this._onMessage(msg);
+    };
+    ws.onclose = (ev) => {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      clearInterval(this.pingTimer);
+      if (this.closedByUs) { this._setState("closed"); return; }
+      if (P.isFatalClose(ev.code)) {
+        this._setState("closed");
+        this._emit("fatal", { code: ev.code, reason: ev.reason });
+        return;
+      }
+      this._scheduleReconnect();
+    };
+    ws.onerror = () => { /* onclose follows; nothing to do here */ };
+  }
+
+  close() {
+    this.closedByUs = true;
+    clearTimeout(this.timer);
+    if (this.ws) this.ws.close();
+  }
+
+  /** Send a command; resolves with the server's answer (ack/fill/quote), rejects on error. */
+  command(msg) {
+    const id = msg.id || newClientId();
+    const full = { ...msg, id };
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { msg: full, resolve, reject });
+      if (!P.isEphemeral(full)) this._savePending();
+      if (this.state === "live") this._sendRaw(full);
+      this._emit("pending", { count: this.pendingCount() });
+    });
+  }
+
+  /** Fire-and-forget request that must not be resent after a reconnect (e.g. a quote). */
+  request(msg) {
+    return this.command({ ...msg, ephemeral: true });
+  }
+
+  pendingCount() {
+    let n = 0;
+    for (const p of this.pending.values()) if (!P.isEphemeral(p.msg)) n++;
+    return n;
+  }
+
+  requestSnapshot() {
+    this.awaitingSnapshot = true;
+    this._sendRaw(P.snapshotRequest());
+  }
+
+  // --- internals ---
+
+  _onMessage(msg) {
+    // Replies settle the command they answer whatever their seq.
+    const ref = P.refOf(msg);
+    if (ref && this.pending.has(ref)) {
+      const p = this.pending.get(ref);
+      this.pending.delete(ref);
+      this._savePending();
+      if (P.isError(msg)) p.reject(msg); else p.resolve(msg);
+      this._emit("pending", { count: this.pendingCount() });
+    }
+    const seq = typeof msg.seq === "number" ? msg.seq : null;
+    if (P.isSnapshot(msg)) {
+      this.seq = seq;
+      this.awaitingSnapshot = false;
+      this._setState("live");
+      this._emit("snapshot", msg);
+      // Anything unanswered (sent before a drop, or before a reload) goes again, same id.
+      // Quotes are not resent: they were for a price that has moved; the UI asks again.
+      for (const [id, p] of [...this.pending]) {
+        if (P.isEphemeral(p.msg)) { this.pending.delete(id); p.reject({ code: "resync" }); }
+        else this._sendRaw(p.msg);
+      }
+      return;
+    }
+    if (P.isPublic(msg)) {
+      if (this.awaitingSnapshot || seq === null) return;
+      if (seq <= this.seq) return;                       // old or duplicate
+      if (seq > this.seq + 1) {                           // a gap: resync
+        this._emit("gap", { have: this.seq, got: seq });
+        this.requestSnapshot();
+        return;
+      }
+      this.seq = seq;
+      this._emit("message", msg);
+      return;
+    }
+    // Private messages and replies carry the current seq without advancing it: a larger seq
+    // means a public message was missed.
+    if (seq !== null && this.seq !== null && !this.awaitingSnapshot && seq > this.seq) {
+      this._emit("gap", { have: this.seq, got: seq });
+      this.requestSnapshot();
+      if (!P.isReply(msg)) return;
+    }
+    if (this.awaitingSnapshot && !P.isReply(msg)) return;
+    this._emit("message", msg);
+  }
+
+  _sendRaw(obj) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    const { ephemeral, ...wire } = obj;
+    this.ws.send(JSON.stringify(wire));
+    return true;
+  }
+
+  _startPing() {
+    clearInterval(this.pingTimer);
+    // A ping every 20 s tells the server the seat is present (else a bot takes it over).
+    this.pingTimer = setInterval(() => this._sendRaw(P.ping()), 20000);
+  }
+
+  _scheduleReconnect() {
+    this._setState(navigator.onLine === false ? "offline" : "reconnecting");
+    clearTimeout(this.timer);
+    // Full jitter so that thirty phones waking at once do not reconnect in lockstep.
+    const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.attempt);
+    const delay = Math.floor(Math.random() * cap) + 100;
+    this.attempt++;
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  _reconnectNow() {
+    if (this.closedByUs) return;
+    if (this.ws && (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)) {
+      // A phone back from sleep may hold a socket that is silently dead: ask for a snapshot,
+      // which also catches up anything missed.
+      if (this.ws.readyState === WebSocket.OPEN) this.requestSnapshot();
+      return;
+    }
+    this.attempt = 0;
+    clearTimeout(this.timer);
+    this.connect();
+  }
+
+  _bindPageLifecycle() {
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this._reconnectNow();
+    });
+    window.addEventListener("pageshow", (ev) => { if (ev.persisted) this._reconnectNow(); });
+    window.addEventListener("online", () => this._reconnectNow());
+    window.addEventListener("offline", () => this._setState("offline"));
+  }
+
+  _setState(s) {
+    if (this.state === s) return;
+    this.state = s;
+    this._emit("state", { state: s, attempt: this.attempt });
+  }
+
+  _emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  _savePending() {
+    if (!this.storageKey) return;
+    try {
+      const keep = [];
+      for (const p of this.pending.values()) if (!P.isEphemeral(p.msg)) keep.push(p.msg);
+      sessionStorage.setItem(this.storageKey, JSON.stringify(keep));
+    } catch (e) { /* private mode: resend across reloads is best effort */ }
+  }
+
+  _restorePending() {
+    if (!this.storageKey) return;
+    try {
+      const list = JSON.parse(sessionStorage.getItem(this.storageKey) || "[]");
+      for (const msg of list) {
+        if (msg && msg.id) {
+          this.pending.set(msg.id, { msg, resolve: () => {}, reject: () => {} });
+        }
+      }
+    } catch (e) { /* ignore a corrupt entry */ }
+  }
+}

@@ -1,0 +1,131 @@
+// Client state for one game, built from protocol v1 messages (docs/protocol.md). A snapshot
+// replaces everything except the chart history, which the client accumulates from tick rows
+// (and keeps in sessionStorage so a reload does not blank the charts).
+
+const HISTORY_MAX = 2000;
+
+export class Store extends EventTarget {
+  constructor(code) {
+    super();
+    this.code = code;
+    this._sent = new Map();
+    this.s = {
+      game: null, you: null, market: null, leaderboard: null, private: null, rank: null,
+      commands: [], events: [], lobby: [], roster: null, players: 0,
+      history: this._loadHistory(), epochs: [], news: null, lastFills: [],
+    };
+  }
+
+  get state() { return this.s; }
+
+  apply(msg) {
+    const s = this.s;
+    switch (msg.type) {
+      case "snapshot":
+        s.game = msg.game; s.you = msg.you; s.market = msg.market;
+        s.leaderboard = msg.leaderboard; s.private = msg.private;
+        s.commands = msg.commands || []; s.events = msg.events || [];
+        s.lobby = msg.lobby || []; s.roster = msg.roster;
+        s.players = (msg.game && msg.game.players) || s.lobby.length;
+        if (msg.rank !== undefined) s.rank = msg.rank;
+        if (Array.isArray(msg.history)) this._mergeHistory(msg.history);
+        if (s.market && s.game) this._trimHistory(s.game.tick);
+        this._emit("snapshot");
+        break;
+      case "lobby":
+        s.lobby = msg.lobby || []; s.players = msg.players ?? s.lobby.length;
+        this._emit("lobby");
+        break;
+      case "status":
+        s.game = msg.game;
+        this._emit("status", { reason: msg.reason });
+        break;
+      case "tick":
+        s.game = msg.game; s.market = msg.market; s.leaderboard = msg.leaderboard;
+        if (msg.row) this._mergeHistory([msg.row]);
+        if (msg.epoch_row) s.epochs = [...s.epochs, msg.epoch_row].slice(-500);
+        if (msg.events && msg.events.length) {
+          s.news = msg.events[msg.events.length - 1];
+          // Reflect fired events in the instructor's list without waiting for a snapshot.
+          for (const ev of msg.events) {
+            const known = s.events.find((e) => e.index === ev.index);
+            if (known) known.status = "fired";
+          }
+        }
+        this._emit("tick", { events: msg.events || [] });
+        break;
+      case "private": {
+        s.private = msg.you;
+        if (msg.rank !== undefined) s.rank = msg.rank;
+        const fills = msg.fills || [];
+        s.lastFills = fills;
+        for (const f of fills) this._upsertCommand(f);
+        this._emit("private", { fills });
+        break;
+      }
+      case "roster":
+        s.roster = msg.roster;
+        this._emit("roster");
+        break;
+      case "accepted":
+        this._upsertCommand({ id: msg.id, command: msg.command, due_tick: msg.due_tick, status: "queued", ...(this._sent.get(msg.id) || {}) });
+        this._emit("commands");
+        break;
+      case "cancelled": {
+        const c = s.commands.find((x) => x.id === msg.command);
+        if (c) c.status = "cancelled";
+        this._emit("commands");
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  /** Remember what a command was, so the queued list can describe it before the server does. */
+  noteSent(cmd) {
+    this._sent.set(cmd.id, { do: cmd.do, subnet: cmd.subnet, tao: cmd.tao, alpha: cmd.alpha, from: cmd.from, to: cmd.to, limit_price: cmd.limit_price });
+  }
+
+  _upsertCommand(c) {
+    const list = this.s.commands;
+    const i = c.id ? list.findIndex((x) => x.id === c.id) : -1;
+    if (i >= 0) list[i] = { ...list[i], ...c };
+    else list.push(c);
+    if (list.length > 50) list.splice(0, list.length - 50);
+  }
+
+  queued() {
+    return this.s.commands.filter((c) => c.status === "queued");
+  }
+
+  _mergeHistory(rows) {
+    const h = this.s.history;
+    for (const r of rows) {
+      if (!r || typeof r.tick !== "number") continue;
+      if (h.length && h[h.length - 1].tick >= r.tick) {
+        const j = h.findIndex((x) => x.tick === r.tick);
+        if (j >= 0) { h[j] = r; continue; }
+        h.push(r); h.sort((a, b) => a.tick - b.tick); continue;
+      }
+      h.push(r);
+    }
+    if (h.length > HISTORY_MAX) h.splice(0, h.length - HISTORY_MAX);
+    this._saveHistory();
+  }
+
+  _trimHistory(nextTick) {
+    // A restarted game (or another game under the same code) must not show stale rows.
+    this.s.history = this.s.history.filter((r) => r.tick < nextTick);
+  }
+
+  _key() { return "history:" + this.code; }
+  _loadHistory() {
+    try { return JSON.parse(sessionStorage.getItem(this._key()) || "[]"); } catch (e) { return []; }
+  }
+  _saveHistory() {
+    try { sessionStorage.setItem(this._key(), JSON.stringify(this.s.history.slice(-600))); } catch (e) { /* full */ }
+  }
+
+  _emit(type, detail = {}) { this.dispatchEvent(new CustomEvent(type, { detail })); this.dispatchEvent(new CustomEvent("change", { detail: { type, ...detail } })); }
+}

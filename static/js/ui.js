@@ -1,0 +1,188 @@
+// Small DOM helpers. Everything that shows data goes through textContent (never innerHTML), so a
+// nickname such as "<script>" or "=HYPERLINK(...)" is shown as the characters it is.
+
+/** el("td", {class: "num", dataset: {id: 3}}, "text", childNode, ...) */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "dataset") Object.assign(node.dataset, v);
+    else if (k === "text") node.textContent = String(v);
+    else if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
+    else if (v === true) node.setAttribute(k, "");
+    else node.setAttribute(k, String(v));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const c of children) {
+    if (c === undefined || c === null || c === false) continue;
+    if (Array.isArray(c)) append(node, c);
+    else if (c instanceof Node) node.appendChild(c);
+    else node.appendChild(document.createTextNode(String(c)));
+  }
+}
+
+export function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+  return node;
+}
+
+export function replace(node, ...children) {
+  clear(node);
+  append(node, children);
+  return node;
+}
+
+export function $(sel, root = document) { return root.querySelector(sel); }
+export function $all(sel, root = document) { return Array.from(root.querySelectorAll(sel)); }
+
+export function bootstrap() {
+  const node = document.getElementById("bootstrap");
+  return node ? JSON.parse(node.textContent) : {};
+}
+
+// --- number formatting ---
+
+export function isNum(x) { return typeof x === "number" && Number.isFinite(x); }
+
+/** Significant-figure formatting that stays readable from 1e-6 to 1e7. */
+export function fmt(x, digits = 4) {
+  if (!isNum(x)) return "–";
+  const a = Math.abs(x);
+  if (a === 0) return "0";
+  if (a >= 1e6) return x.toLocaleString("en-US", { maximumFractionDigits: 0 });
+  if (a >= 1000) return x.toLocaleString("en-US", { maximumFractionDigits: 1 });
+  if (a >= 1) return x.toLocaleString("en-US", { maximumFractionDigits: Math.max(0, digits - 1) });
+  if (a < 1e-6) return x.toExponential(2);
+  return x.toPrecision(digits).replace(/0+$/, "").replace(/\.$/, "");
+}
+export function tao(x) { return isNum(x) ? fmt(x) + " τ" : "–"; }
+export function alpha(x) { return isNum(x) ? fmt(x) + " α" : "–"; }
+export function pct(x, digits = 1) {
+  if (!isNum(x)) return "–";
+  return (x * 100).toFixed(Math.abs(x) < 0.001 && x !== 0 ? 3 : digits) + "%";
+}
+export function signedPct(x, digits = 1) {
+  if (!isNum(x)) return "–";
+  const s = (x * 100).toFixed(digits);
+  return (x > 0 ? "+" : "") + s + "%";
+}
+export function signed(x) {
+  if (!isNum(x)) return "–";
+  return (x > 0 ? "+" : x < 0 ? "−" : "") + fmt(Math.abs(x));
+}
+/** A change shown with a word and an arrow as well as colour. */
+export function changeNode(x) {
+  if (!isNum(x)) return el("span", { class: "muted" }, "–");
+  const cls = x > 0 ? "good" : x < 0 ? "bad" : "muted";
+  const arrow = x > 0 ? "▲ " : x < 0 ? "▼ " : "";
+  return el("span", { class: "num " + cls }, arrow + signedPct(x));
+}
+
+// --- "explain this number": a button that toggles an inline panel (tap, not hover) ---
+
+let explainSeq = 0;
+const openExplains = new Map(); // key -> builder, to refresh open panels on new data
+
+/**
+ * A value with an "explain" button. `key` identifies it across re-renders so that an open panel
+ * stays open (and is refreshed with live inputs) when the table is redrawn every tick.
+ * builder() returns {title, formula, inputs: [[name, value]], result, note}.
+ */
+export function explainable(key, valueNode, builder, label) {
+  const wrap = el("span", { class: "explainable" });
+  const id = "explain-" + (++explainSeq);
+  const btn = el("button", {
+    type: "button", class: "explain-btn", "aria-expanded": "false", "aria-controls": id,
+    "aria-label": "Explain " + (label || key), "data-explain": key,
+  }, "?");
+  const panel = el("div", { id, class: "explain-panel", hidden: true, role: "region", "aria-label": "How " + (label || key) + " is computed" });
+  const render = () => replace(panel, ...explainContent(builder()));
+  btn.addEventListener("click", () => {
+    const open = btn.getAttribute("aria-expanded") !== "true";
+    btn.setAttribute("aria-expanded", String(open));
+    panel.hidden = !open;
+    if (open) { render(); openExplains.set(key, true); } else openExplains.delete(key);
+  });
+  if (openExplains.has(key)) {
+    btn.setAttribute("aria-expanded", "true");
+    panel.hidden = false;
+    render();
+  }
+  wrap.append(valueNode, btn, panel);
+  return wrap;
+}
+
+function explainContent(spec) {
+  const out = [];
+  if (spec.title) out.push(el("strong", {}, spec.title));
+  if (spec.formula) out.push(el("code", { class: "formula" }, spec.formula));
+  if (spec.inputs && spec.inputs.length) {
+    const dl = el("dl");
+    for (const [k, v] of spec.inputs) dl.append(el("dt", {}, k), el("dd", {}, v));
+    out.push(dl);
+  }
+  if (spec.result) out.push(el("p", {}, el("strong", {}, "= "), spec.result));
+  if (spec.note) out.push(el("p", { class: "muted" }, spec.note));
+  return out;
+}
+
+// --- toasts (role=status so screen readers hear them) ---
+
+let toastArea = null;
+export function toast(text, kind = "info", ms = 5000) {
+  if (!toastArea) {
+    toastArea = el("div", { class: "toast-area", role: "status", "aria-live": "polite" });
+    document.body.appendChild(toastArea);
+  }
+  const t = el("div", { class: "alert toast " + kind }, text);
+  toastArea.appendChild(t);
+  setTimeout(() => t.remove(), ms);
+}
+
+// --- connection pill ---
+
+const STATE_TEXT = {
+  connecting: "Connecting…",
+  syncing: "Syncing…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+  offline: "Offline",
+  closed: "Disconnected",
+};
+export function bindConnectionPill(node, sock) {
+  const show = (s) => {
+    node.dataset.state = s;
+    node.textContent = STATE_TEXT[s] || s;
+  };
+  show(sock.state);
+  sock.addEventListener("state", (e) => show(e.detail.state));
+}
+
+/**
+ * Double-tap protection: the button is disabled while `fn` runs (fn returns a promise).
+ */
+export async function once(button, fn) {
+  if (button.dataset.busy === "1") return;
+  button.dataset.busy = "1";
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    return await fn();
+  } finally {
+    button.dataset.busy = "";
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}
+
+export function parseAmount(s) {
+  if (typeof s !== "string") return NaN;
+  const t = s.trim().replace(",", ".");
+  if (!/^\d*\.?\d+$|^\d+\.$/.test(t)) return NaN;
+  return Number(t);
+}
