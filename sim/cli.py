@@ -144,9 +144,22 @@ def _write(path: str, text: str) -> None:
     os.replace(tmp, out)
 
 
+def _check_out(path: str) -> None:
+    """Fail before a long run, not after it, when the result cannot be written."""
+    if path == "-":
+        return
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise _UsageError(f"--out: no such directory: {parent}")
+    if not os.access(parent, os.W_OK):
+        raise _UsageError(f"--out: directory not writable: {parent}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.command in ("run", "montecarlo"):
+            _check_out(args.out)
         if args.command == "run":
             scn = load_scenario(args.scenario)
             doc = play_scenario(scn, seed=args.seed, exact=args.exact)
