@@ -84,37 +84,45 @@ export function changeNode(x) {
 }
 
 // --- "explain this number": a button that toggles an inline panel (tap, not hover) ---
+// Built once and updated in place every tick, so an open panel stays open with live inputs and
+// keyboard focus is never lost to a re-render.
 
 let explainSeq = 0;
-const openExplains = new Map(); // key -> builder, to refresh open panels on new data
 
-/**
- * A value with an "explain" button. `key` identifies it across re-renders so that an open panel
- * stays open (and is refreshed with live inputs) when the table is redrawn every tick.
- * builder() returns {title, formula, inputs: [[name, value]], result, note}.
- */
-export function explainable(key, valueNode, builder, label) {
-  const wrap = el("span", { class: "explainable" });
-  const id = "explain-" + (++explainSeq);
-  const btn = el("button", {
-    type: "button", class: "explain-btn", "aria-expanded": "false", "aria-controls": id,
-    "aria-label": "Explain " + (label || key), "data-explain": key,
-  }, "?");
-  const panel = el("div", { id, class: "explain-panel", hidden: true, role: "region", "aria-label": "How " + (label || key) + " is computed" });
-  const render = () => replace(panel, ...explainContent(builder()));
-  btn.addEventListener("click", () => {
-    const open = btn.getAttribute("aria-expanded") !== "true";
-    btn.setAttribute("aria-expanded", String(open));
-    panel.hidden = !open;
-    if (open) { render(); openExplains.set(key, true); } else openExplains.delete(key);
-  });
-  if (openExplains.has(key)) {
-    btn.setAttribute("aria-expanded", "true");
-    panel.hidden = false;
-    render();
+export class Explain {
+  /** builder() returns {title, formula, inputs: [[name, value]], result, note}. */
+  /** host: where the panel goes (e.g. under a grid of figures); default inline. */
+  constructor(label, builder, { block = false, host = null } = {}) {
+    this.builder = builder;
+    const id = "explain-" + (++explainSeq);
+    this.value = el("span", { class: "num" }, "–");
+    this.btn = el("button", {
+      type: "button", class: "explain-btn", "aria-expanded": "false", "aria-controls": id,
+      "aria-label": "Explain " + label, title: "Explain " + label,
+    }, "?");
+    this.panel = el("div", { id, class: "explain-panel", hidden: true, role: "region", "aria-label": "How " + label + " is computed" });
+    this.btn.addEventListener("click", () => {
+      const open = this.btn.getAttribute("aria-expanded") !== "true";
+      this.btn.setAttribute("aria-expanded", String(open));
+      this.panel.hidden = !open;
+      if (open) this.refresh();
+    });
+    this.node = el(block ? "div" : "span", { class: "explainable" }, this.value, this.btn);
+    if (host) host.appendChild(this.panel); else this.node.appendChild(this.panel);
   }
-  wrap.append(valueNode, btn, panel);
-  return wrap;
+
+  set(v) {
+    if (v instanceof Node) replace(this.value, v); else this.value.textContent = v;
+    this.refresh();
+    return this;
+  }
+
+  refresh() {
+    if (this.panel.hidden) return;
+    replace(this.panel, ...explainContent(this.builder()));
+  }
+
+  get isOpen() { return !this.panel.hidden; }
 }
 
 function explainContent(spec) {
@@ -129,6 +137,18 @@ function explainContent(spec) {
   if (spec.result) out.push(el("p", {}, el("strong", {}, "= "), spec.result));
   if (spec.note) out.push(el("p", { class: "muted" }, spec.note));
   return out;
+}
+
+/** A labelled key figure (figures grid) with an optional explanation. */
+export function figure(label, explainBuilder, host = null) {
+  const ex = explainBuilder ? new Explain(label, explainBuilder, { host }) : null;
+  const v = ex ? ex.node : el("span", { class: "num" }, "–");
+  const node = el("div", { class: "figure" }, el("span", { class: "k" }, label), el("span", { class: "v" }, v));
+  return {
+    node,
+    set(x) { if (ex) ex.set(x); else if (x instanceof Node) replace(v, x); else v.textContent = x; },
+    refresh() { if (ex) ex.refresh(); },
+  };
 }
 
 // --- toasts (role=status so screen readers hear them) ---

@@ -1,0 +1,151 @@
+// Charts on the vendored Chart.js (window.Chart, loaded by a classic <script> before modules).
+// Colour-blind-safe: the Okabe–Ito palette, and every series also differs by dash pattern and
+// marker shape, so nothing depends on telling two colours apart.
+
+export const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"];
+const DASHES = [[], [10, 5], [3, 4], [14, 4, 3, 4], [6, 6], [2, 2], [18, 6], [7, 3, 2, 3]];
+const MARKERS = ["circle", "triangle", "rect", "rectRot", "star", "crossRot", "cross", "line"];
+const MAX_SERIES = 8;
+
+export function seriesStyle(i) {
+  const k = i % PALETTE.length;
+  return { color: PALETTE[k], dash: DASHES[k], marker: MARKERS[k] };
+}
+
+function baseOptions({ large, yLabel, yFormat, stacked, yMax, logY }) {
+  const font = { size: large ? 22 : 12 };
+  return {
+    responsive: true,
+    maintainAspectRatio: false,
+    animation: false,
+    normalized: true,
+    interaction: { mode: "nearest", intersect: false },
+    plugins: {
+      legend: {
+        position: "bottom",
+        labels: { font, usePointStyle: true, boxWidth: large ? 40 : 24, padding: large ? 18 : 8 },
+      },
+      tooltip: { enabled: !large },
+    },
+    scales: {
+      x: {
+        title: { display: true, text: "tick", font },
+        ticks: { font, maxTicksLimit: large ? 8 : 6 },
+        grid: { color: "#e3e6ea" },
+      },
+      y: {
+        type: logY ? "logarithmic" : "linear",
+        stacked: !!stacked,
+        min: stacked ? 0 : undefined,
+        max: yMax,
+        title: { display: !!yLabel, text: yLabel || "", font },
+        ticks: { font, callback: yFormat || undefined, maxTicksLimit: large ? 6 : 6 },
+        grid: { color: "#e3e6ea" },
+      },
+    },
+  };
+}
+
+/**
+ * A line chart of one quantity per subnet over ticks.
+ * pick(subnetRow) -> number; rows are tick rows ({tick, subnets: [{id, ...}]}).
+ */
+export class SubnetChart {
+  constructor(canvas, { pick, yLabel, yFormat, stacked = false, large = false, yMax, logY = false, ariaLabel }) {
+    this.pick = pick;
+    this.stacked = stacked;
+    this.large = large;
+    this.canvas = canvas;
+    canvas.setAttribute("role", "img");
+    if (ariaLabel) canvas.setAttribute("aria-label", ariaLabel);
+    this.chart = new window.Chart(canvas, {
+      type: "line",
+      data: { labels: [], datasets: [] },
+      options: baseOptions({ large, yLabel, yFormat, stacked, yMax, logY }),
+    });
+    this.sig = "";
+  }
+
+  /** rows: tick rows; names: {id: name}; order: subnet ids to show (most important first).
+   *  A subnet keeps its colour, dash and marker for the whole game (styled by id rank). */
+  update(rows, names, order) {
+    const byId = order.slice().sort((a, b) => a - b);
+    const ids = order.slice(0, MAX_SERIES).sort((a, b) => a - b);
+    const rest = this.stacked ? order.slice(MAX_SERIES) : [];
+    const labels = rows.map((r) => r.tick);
+    const step = Math.max(1, Math.ceil(rows.length / 12));
+    const lw = this.large ? 4 : 2;
+    const datasets = ids.map((id, i) => {
+      const st = seriesStyle(byId.indexOf(id));
+      const data = rows.map((r) => {
+        const s = (r.subnets || []).find((x) => x.id === id);
+        const v = s ? this.pick(s) : null;
+        return typeof v === "number" && Number.isFinite(v) ? v : null;
+      });
+      return {
+        label: names[id] || "SN" + id,
+        data,
+        borderColor: st.color,
+        backgroundColor: this.stacked ? st.color + "99" : st.color,
+        borderDash: st.dash,
+        borderWidth: lw,
+        pointStyle: st.marker,
+        pointRadius: (ctx) => (ctx.dataIndex % step === step - 1 || ctx.dataIndex === data.length - 1 ? (this.large ? 8 : 4) : 0),
+        pointBackgroundColor: st.color,
+        fill: this.stacked ? (i === 0 ? "origin" : "-1") : false,
+        spanGaps: true,
+        tension: 0,
+      };
+    });
+    if (rest.length) {
+      const data = rows.map((r) => (r.subnets || []).filter((x) => rest.includes(x.id)).reduce((a, s) => a + (this.pick(s) || 0), 0));
+      datasets.push({
+        label: "others", data, borderColor: "#555", backgroundColor: "#bbbbbb99", borderDash: [2, 2],
+        borderWidth: lw, pointRadius: 0, fill: "-1",
+      });
+    }
+    this.chart.data.labels = labels;
+    this.chart.data.datasets = datasets;
+    this.chart.update("none");
+  }
+}
+
+/** One series over epochs (network health). */
+export class SeriesChart {
+  constructor(canvas, { label, yLabel, yFormat, large = false, yMax, ariaLabel, xLabel = "epoch" }) {
+    canvas.setAttribute("role", "img");
+    if (ariaLabel) canvas.setAttribute("aria-label", ariaLabel);
+    const opts = baseOptions({ large, yLabel, yFormat, yMax });
+    opts.scales.x.title.text = xLabel;
+    opts.scales.y.min = 0;
+    this.large = large;
+    this.chart = new window.Chart(canvas, {
+      type: "line",
+      data: { labels: [], datasets: [{
+        label, data: [], borderColor: PALETTE[2], backgroundColor: PALETTE[2] + "33",
+        borderWidth: large ? 5 : 2, pointStyle: "circle", pointRadius: large ? 7 : 3, fill: "origin", tension: 0,
+      }] },
+      options: opts,
+    });
+  }
+
+  update(xs, ys) {
+    this.chart.data.labels = xs;
+    this.chart.data.datasets[0].data = ys;
+    this.chart.update("none");
+  }
+}
+
+export const asPct = (v) => (v * 100).toFixed(0) + "%";
+
+/** Subnet ids ordered by current emission share, largest first (stable for ties). */
+export function subnetOrder(market) {
+  const subs = (market && market.subnets) || [];
+  return subs.slice().sort((a, b) => (b.share || 0) - (a.share || 0) || a.id - b.id).map((s) => s.id);
+}
+
+export function subnetNames(market) {
+  const out = {};
+  for (const s of (market && market.subnets) || []) out[s.id] = s.name ? `${s.name}` : "SN" + s.id;
+  return out;
+}

@@ -1,0 +1,478 @@
+// The student's page: one screen per role on top of a shared market table, trade panel and
+// order list. Built once; every tick updates text in place (no re-render that would steal focus
+// or close an open explanation).
+
+import { GameSocket, newClientId } from "./socket.js";
+import { Store } from "./store.js";
+import { P, CLOSE_TEXT, ROLE_TEXT, reasonText } from "./protocol.js";
+import {
+  el, $, $all, replace, bootstrap, fmt, tao, alpha, pct, signed, changeNode, isNum, Explain, figure,
+  toast, bindConnectionPill, once, parseAmount,
+} from "./ui.js";
+import { subnetsOf, rootStakeOf, paramsOf, privateOf, priceChange } from "./views.js";
+import { explainPrice, explainShare, explainRho, explainDividend, explainQuote } from "./explain.js";
+import { clockText, startClock, showNews, describeCommand } from "./common.js";
+import { buildOwnerPanel } from "./owner.js";
+import { buildValidatorPanel } from "./validator.js";
+
+const boot = bootstrap();
+const store = new Store(boot.code);
+const sock = new GameSocket(boot.ws_url, { storageKey: `pending:${boot.code}:${boot.seat_id}` });
+const S = () => store.state;
+
+// Shared context the role panels read (rebuilt on every change).
+export const ctx = {
+  subnets: [], byId: new Map(), me: null, params: paramsOf(null), rootStake: undefined,
+  selected: null, history: [], game: null,
+};
+
+function rebuildCtx() {
+  const st = S();
+  ctx.game = st.game;
+  ctx.subnets = subnetsOf(st.market);
+  ctx.byId = new Map(ctx.subnets.map((s) => [s.id, s]));
+  ctx.me = privateOf(st.private);
+  ctx.params = paramsOf(st.market);
+  ctx.rootStake = rootStakeOf(st.market);
+  ctx.history = st.history;
+  if (ctx.selected === null || !ctx.byId.has(ctx.selected)) {
+    const own = ctx.me && ctx.me.subnet;
+    ctx.selected = ctx.byId.has(own) ? own : (ctx.subnets[0] ? ctx.subnets[0].id : null);
+  }
+}
+
+// --- sending commands -----------------------------------------------------------------------
+
+/** Send a command; the button stays disabled until the server answers (double-tap guard). */
+export function sendCommand(cmd, button, okText) {
+  return once(button, async () => {
+    const msg = { type: "command", id: "c-" + newClientId().slice(0, 24), ...cmd };
+    store.noteSent(msg);
+    renderOrders();
+    const answer = sock.command(msg);
+    renderOrders();
+    try {
+      const r = await Promise.race([answer, new Promise((res) => setTimeout(() => res(null), 4000))]);
+      if (r === null) {
+        toast("Not connected: your order is saved and will be sent when the connection is back.", "info");
+      } else {
+        toast((okText || "Order placed") + ` (settles at tick ${r.due_tick})`, "ok");
+      }
+    } catch (err) {
+      toast("Refused: " + (reasonText(err.code) || err.message || "error"), "error", 7000);
+    } finally {
+      renderOrders();
+    }
+  });
+}
+
+export function requestQuote(q) {
+  return sock.request({ type: "quote", id: "q-" + newClientId().slice(0, 24), ...q });
+}
+
+// --- portfolio ------------------------------------------------------------------------------
+
+const pf = {};
+function buildPortfolio() {
+  const host = $("#portfolio-explain");
+  pf.tao = figure("Free TAO");
+  pf.worth = figure("Net worth", () => ({
+    title: "Net worth (liquidation value)",
+    formula: "free TAO + root stake + Σ (what selling each alpha holding now would return, slippage included)",
+    inputs: [["free TAO", tao(ctx.me && ctx.me.tao)], ["root stake", tao(ctx.me && ctx.me.root_stake)]],
+    result: tao(ctx.me && ctx.me.net_worth),
+    note: "Selling a big holding into a thin pool returns much less than price × amount.",
+  }), host);
+  pf.pnl = figure("Profit / loss");
+  pf.rank = figure("Your rank");
+  $("#portfolio").append(pf.tao.node, pf.worth.node, pf.pnl.node, pf.rank.node);
+}
+
+function renderPortfolio() {
+  const me = ctx.me;
+  if (!me) return;
+  pf.tao.set(tao(me.tao));
+  pf.worth.set(tao(me.net_worth));
+  const pnl = me.pnl;
+  pf.pnl.set(isNum(pnl) ? el("span", { class: pnl > 0 ? "good" : pnl < 0 ? "bad" : "" }, signed(pnl) + " τ" + (isNum(me.pnl_pct) ? ` (${pct(me.pnl_pct)})` : "")) : "–");
+  const rank = S().rank;
+  pf.rank.set(isNum(rank) ? `#${rank}` : "–");
+  const rb = $("#rank");
+  if (isNum(rank)) { rb.hidden = false; rb.textContent = `Rank #${rank}`; }
+}
+
+// --- market table ---------------------------------------------------------------------------
+
+const rows = new Map(); // id -> {tr, cells}
+function renderMarket() {
+  const tbody = $("#market tbody");
+  const tpe = (ctx.game && ctx.game.ticks_per_epoch) || 1;
+  const seen = new Set();
+  for (const s of ctx.subnets) {
+    seen.add(s.id);
+    let r = rows.get(s.id);
+    if (!r) {
+      const nameBtn = el("button", { type: "button", class: "btn small", "data-subnet": s.id });
+      nameBtn.addEventListener("click", () => select(s.id, true));
+      const cells = { name: nameBtn, price: el("td", { class: "num" }), change: el("td"), share: el("td", { class: "num" }), mine: el("td", { class: "num" }), yld: el("td", { class: "num" }) };
+      const tr = el("tr", { "data-subnet": s.id }, el("th", { scope: "row", class: "name" }, nameBtn), cells.price, cells.change, cells.share, cells.mine, cells.yld);
+      r = { tr, cells };
+      rows.set(s.id, r);
+      tbody.appendChild(tr);
+    }
+    const held = (ctx.me && ctx.me.alpha[s.id]) || 0;
+    r.cells.name.textContent = s.name;
+    r.cells.name.setAttribute("aria-label", `${s.name}: show details and trade`);
+    r.cells.price.textContent = fmt(s.price);
+    replace(r.cells.change, changeNode(priceChange(ctx.history, s.id, 3 * tpe)));
+    r.cells.share.textContent = pct(s.share);
+    r.cells.mine.textContent = held > 0 ? fmt(held) : "–";
+    r.cells.yld.textContent = isNum(yieldOf(s)) ? pct(yieldOf(s), 2) : "–";
+    r.tr.classList.toggle("mine", held > 0 || (ctx.me && ctx.me.subnet === s.id));
+    r.tr.classList.toggle("selected", ctx.selected === s.id);
+    r.tr.setAttribute("aria-current", ctx.selected === s.id ? "true" : "false");
+  }
+  for (const [id, r] of rows) if (!seen.has(id)) { r.tr.remove(); rows.delete(id); }
+}
+
+/** Alpha paid to alpha stakers last epoch per alpha outstanding (a per-epoch yield). */
+function yieldOf(s) {
+  if (isNum(s.alpha_dividends) && s.alpha_out > 0) return s.alpha_dividends / s.alpha_out;
+  return undefined;
+}
+
+function select(id, scroll) {
+  ctx.selected = id;
+  $("#trade-subnet").value = String(id);
+  renderMarket();
+  renderDetail();
+  requoteSoon();
+  if (scroll) $("#detail-card").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+// --- selected subnet detail (every number explained) ------------------------------------------
+
+const dt = {};
+function buildDetail() {
+  const host = $("#detail-explain");
+  const sel = () => ctx.byId.get(ctx.selected) || {};
+  dt.price = figure("Price (τ per α)", () => explainPrice(sel())(), host);
+  dt.share = figure("Emission share", () => explainShare(sel(), ctx.subnets, ctx.params.rules)(), host);
+  dt.rho = figure("Root proportion ρ", () => explainRho(sel(), ctx.rootStake, ctx.params.tao_weight)(), host);
+  dt.div = figure("Dividend yield / epoch", () => explainDividend({ ...sel(), dividend_yield: yieldOf(sel()) }, ctx.me && ctx.me.alpha[ctx.selected], ctx.params.owner_cut, sel().root_prop)(), host);
+  dt.mine = figure("You hold");
+  dt.mech = figure("Mechanism");
+  $("#detail").append(dt.price.node, dt.share.node, dt.rho.node, dt.div.node, dt.mine.node, dt.mech.node);
+}
+
+const MECH = { ai_work: "AI work", hold_to_earn: "Hold-to-earn", owner_mined: "Owner-mined" };
+function renderDetail() {
+  const s = ctx.byId.get(ctx.selected);
+  if (!s) return;
+  $("#detail-h").textContent = s.name;
+  dt.price.set(fmt(s.price, 6));
+  dt.share.set(pct(s.share, 2));
+  dt.rho.set(pct(s.root_prop, 1));
+  dt.div.set(isNum(yieldOf(s)) ? pct(yieldOf(s), 2) : "–");
+  const held = (ctx.me && ctx.me.alpha[s.id]) || 0;
+  dt.mine.set(alpha(held));
+  dt.mech.set(MECH[s.mechanism] || s.mechanism || "–");
+}
+
+// --- trade panel ----------------------------------------------------------------------------
+
+let quoteTimer = null;
+let quoteSerial = 0;
+let lastQuote = null;
+let quoteExplain = null;
+
+function side() { return (document.querySelector("#trade-side input:checked") || {}).value || "stake"; }
+
+function buildTrade() {
+  quoteExplain = new Explain("the slippage", () => {
+    const s = ctx.byId.get(Number($("#trade-subnet").value));
+    return explainQuote(lastQuote, s, side() === "stake" ? "stake" : "unstake", parseAmount($("#trade-amount").value), ctx.params.stake_fee)();
+  }, { block: true });
+  quoteExplain.value.textContent = "How is slippage computed?";
+  quoteExplain.value.className = "muted";
+  $("#quote-explain").append(quoteExplain.node);
+
+  $all("#trade-side input").forEach((r) => r.addEventListener("change", () => { syncTradeLabels(); requoteSoon(); }));
+  $("#trade-subnet").addEventListener("change", () => select(Number($("#trade-subnet").value), false));
+  $("#trade-to").addEventListener("change", requoteSoon);
+  $("#trade-amount").addEventListener("input", requoteSoon);
+  $("#trade-limit").addEventListener("input", requoteSoon);
+  $("#trade-limit-on").addEventListener("change", () => {
+    $("#trade-limit-field").hidden = !$("#trade-limit-on").checked;
+    if ($("#trade-limit-on").checked && !$("#trade-limit").value) {
+      const s = ctx.byId.get(Number($("#trade-subnet").value));
+      if (s && isNum(s.price)) $("#trade-limit").value = String(Number(s.price.toPrecision(4)));
+    }
+    requoteSoon();
+  });
+  $("#trade-max").addEventListener("click", () => {
+    const me = ctx.me || {};
+    const sid = Number($("#trade-subnet").value);
+    const v = side() === "stake" ? Math.max(0, (me.tao || 0) - ctx.params.stake_fee * 2) : (me.alpha || {})[sid] || 0;
+    $("#trade-amount").value = v > 0 ? String(Number(v.toPrecision(10))) : "0";
+    requoteSoon();
+  });
+  $("#trade-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const cmd = tradeCommand();
+    if (!cmd.ok) { showQuoteError(cmd.error); return; }
+    sendCommand(cmd.cmd, $("#trade-submit"), cmd.label).then(() => { $("#trade-amount").value = ""; renderQuote(null); });
+  });
+  syncTradeLabels();
+}
+
+function syncTradeLabels() {
+  const sd = side();
+  const me = ctx.me || {};
+  $("#trade-to-field").hidden = sd !== "move";
+  $("#trade-limit-check").hidden = sd === "move";
+  if (sd === "move") $("#trade-limit-field").hidden = true;
+  else $("#trade-limit-field").hidden = !$("#trade-limit-on").checked;
+  $("#trade-subnet-label").textContent = sd === "move" ? "Move from subnet" : "Subnet";
+  $("#trade-amount-label").textContent = sd === "stake" ? "TAO to spend" : "Alpha to " + (sd === "move" ? "move" : "sell");
+  $("#trade-submit").textContent = sd === "stake" ? "Buy alpha" : sd === "unstake" ? "Sell alpha" : "Move stake";
+  const sid = Number($("#trade-subnet").value);
+  $("#trade-avail").textContent = sd === "stake" ? `Available: ${tao(me.tao)}` : `You hold ${alpha((me.alpha || {})[sid] || 0)} here`;
+}
+
+function fillSubnetSelects() {
+  for (const selId of ["#trade-subnet", "#trade-to"]) {
+    const sel = $(selId);
+    const cur = sel.value;
+    const want = ctx.subnets.map((s) => `${s.id}:${s.name}`).join("|");
+    if (sel.dataset.sig !== want) {
+      replace(sel, ...ctx.subnets.map((s) => el("option", { value: s.id }, `${s.name}`)));
+      sel.dataset.sig = want;
+      if (cur) sel.value = cur;
+    }
+  }
+  if (ctx.selected !== null) $("#trade-subnet").value = String(ctx.selected);
+  if (!$("#trade-to").value || $("#trade-to").value === $("#trade-subnet").value) {
+    const other = ctx.subnets.find((s) => s.id !== ctx.selected);
+    if (other) $("#trade-to").value = String(other.id);
+  }
+}
+
+function tradeCommand() {
+  const sd = side();
+  const sid = Number($("#trade-subnet").value);
+  const amount = parseAmount($("#trade-amount").value);
+  if (!(amount > 0)) return { ok: false, error: "Enter an amount greater than 0 (digits and a decimal point)." };
+  let limit = null;
+  if (sd !== "move" && $("#trade-limit-on").checked) {
+    limit = parseAmount($("#trade-limit").value);
+    if (!(limit > 0)) return { ok: false, error: "Enter a limit price greater than 0, or untick the limit." };
+  }
+  if (sd === "stake") return { ok: true, cmd: { do: "stake", subnet: sid, tao: amount, ...(limit ? { limit_price: limit } : {}) }, label: "Buy order placed" };
+  if (sd === "unstake") return { ok: true, cmd: { do: "unstake", subnet: sid, alpha: amount, ...(limit ? { limit_price: limit } : {}) }, label: "Sell order placed" };
+  const to = Number($("#trade-to").value);
+  if (to === sid) return { ok: false, error: "Pick a different subnet to move to." };
+  return { ok: true, cmd: { do: "move", from: sid, to, alpha: amount }, label: "Move order placed" };
+}
+
+export function requoteSoon() {
+  syncTradeLabels();
+  clearTimeout(quoteTimer);
+  quoteTimer = setTimeout(doQuote, 250);
+}
+
+async function doQuote() {
+  const c = tradeCommand();
+  if (!c.ok) { renderQuote(null); return; }
+  if (!ctx.game || (ctx.game.status !== "running" && ctx.game.status !== "paused")) { renderQuote(null); return; }
+  const serial = ++quoteSerial;
+  try {
+    const r = await requestQuote(c.cmd);
+    if (serial !== quoteSerial) return;
+    lastQuote = r.quote;
+    renderQuote(r.quote, c.cmd);
+  } catch (err) {
+    if (serial !== quoteSerial || err.code === "resync") return;
+    showQuoteError(reasonText(err.code) || err.message || "No quote");
+  }
+}
+
+function showQuoteError(text) {
+  replace($("#quote"), el("p", { class: "bad" }, "✕ " + text));
+}
+
+/** Read a sim quote whatever its exact field names (it passes the sim's answer through). */
+export function readQuote(q, cmd) {
+  const pick = (...ks) => { for (const k of ks) if (isNum(q[k])) return q[k]; return undefined; };
+  const buying = cmd.do === "stake" || cmd.do === "buyback";
+  const out = buying ? pick("alpha_out", "alpha", "received") : pick("tao_out", "tao", "received");
+  const spent = buying ? (cmd.tao) : (cmd.alpha);
+  let avg = pick("avg_price", "average_price", "avg");
+  if (!isNum(avg) && isNum(out) && out > 0) avg = buying ? spent / out : out / spent;
+  const before = pick("price_before", "spot_before");
+  const after = pick("price_after", "spot_after");
+  let impact = pick("impact", "price_impact", "slippage");
+  if (!isNum(impact) && isNum(before) && isNum(after) && before > 0) impact = after / before - 1;
+  return { out, avg, impact, fee: pick("fee", "fees"), before, after, status: q.status, reason: q.reason, buying };
+}
+
+function renderQuote(q, cmd) {
+  const box = $("#quote");
+  if (!q) { replace(box, el("p", { class: "muted" }, "Enter an amount to see what you would get.")); quoteExplain.refresh(); return; }
+  const r = readQuote(q, cmd);
+  if (r.status === "rejected") {
+    replace(box, el("p", { class: "bad" }, "✕ This would be refused: " + reasonText(r.reason)));
+    quoteExplain.refresh();
+    return;
+  }
+  const outText = cmd.do === "stake" ? alpha(r.out) : cmd.do === "move" ? alpha(r.out) : tao(r.out);
+  replace(box, el("dl", {},
+    el("dt", {}, "You get"), el("dd", { id: "quote-out" }, outText),
+    el("dt", {}, "Average price"), el("dd", {}, isNum(r.avg) ? fmt(r.avg, 6) + " τ/α" : "–"),
+    el("dt", {}, "Price impact"), el("dd", { class: Math.abs(r.impact || 0) > 0.05 ? "bad" : "" }, isNum(r.impact) ? (r.impact > 0 ? "+" : "") + pct(r.impact, 2) : "–"),
+    el("dt", {}, "Fee"), el("dd", {}, tao(r.fee)),
+  ));
+  quoteExplain.refresh();
+}
+
+// --- root staking -----------------------------------------------------------------------------
+
+function buildRoot() {
+  $("#root-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const btn = ev.submitter || $("#root-stake");
+    const amount = parseAmount($("#root-amount").value);
+    if (!(amount > 0)) { toast("Enter a TAO amount greater than 0.", "error"); return; }
+    const what = btn.dataset.do;
+    sendCommand({ do: what, tao: amount }, btn, what === "root_stake" ? "Root stake order placed" : "Root unstake order placed")
+      .then(() => { $("#root-amount").value = ""; });
+  });
+}
+
+function renderRoot() {
+  const me = ctx.me || {};
+  $("#root-avail").textContent = `Free: ${tao(me.tao)} · on root: ${tao(me.root_stake)}`;
+}
+
+// --- orders -----------------------------------------------------------------------------------
+
+export function renderOrders() {
+  const pendingUl = $("#orders-pending");
+  const doneUl = $("#orders-done");
+  const sending = [];
+  for (const p of sock.pending.values()) if (p.msg.type === "command") sending.push(p.msg);
+  const queued = store.queued();
+  const items = [];
+  for (const m of sending) items.push(el("li", {}, el("span", { class: "pill" }, "sending…"), " ", describeCommand(m, ctx)));
+  for (const c of queued) {
+    const cancel = el("button", { type: "button", class: "btn small danger", "aria-label": "Cancel " + describeCommand(c, ctx) }, "Cancel");
+    cancel.addEventListener("click", () => once(cancel, async () => {
+      try { await sock.command({ type: "cancel", id: "x-" + newClientId().slice(0, 24), command: c.id }); toast("Order cancelled", "ok"); }
+      catch (err) { toast("Could not cancel: " + reasonText(err.code), "error"); }
+      renderOrders();
+    }));
+    items.push(el("li", { "data-status": "queued" }, el("span", { class: "pill" }, "queued"), " ", describeCommand(c, ctx), isNum(c.due_tick) ? ` · tick ${c.due_tick} ` : " ", cancel));
+  }
+  replace(pendingUl, ...(items.length ? items : [el("li", { class: "muted" }, "None.")]));
+  const done = S().commands.filter((c) => c.status && c.status !== "queued").slice(-6).reverse();
+  replace(doneUl, ...(done.length ? done.map((c) => {
+    const ok = c.status === "filled";
+    return el("li", { "data-status": c.status },
+      el("span", { class: "pill " + (ok ? "good" : "bad") }, ok ? "✓ filled" : c.status === "cancelled" ? "cancelled" : "✕ refused"), " ",
+      describeCommand(c, ctx),
+      c.actor === "bot" ? " (by your stand-in bot)" : "",
+      !ok && c.reason ? ` — ${reasonText(c.reason)}` : "",
+      ok && c.fill ? fillText(c) : "");
+  }) : [el("li", { class: "muted" }, "None yet.")]));
+}
+
+function fillText(c) {
+  const f = c.fill || {};
+  if (c.do === "stake" && isNum(f.alpha)) return ` → got ${alpha(f.alpha)}`;
+  if (c.do === "unstake" && isNum(f.tao)) return ` → got ${tao(f.tao)}`;
+  if (c.do === "move" && isNum(f.alpha)) return ` → ${alpha(f.alpha)}`;
+  return "";
+}
+
+// --- page state -------------------------------------------------------------------------------
+
+let rolePanel = null;
+function ensureRolePanel() {
+  const role = S().you && S().you.role;
+  if (!role || (rolePanel && rolePanel.role === role)) return;
+  const host = $("#role-panel");
+  replace(host);
+  rolePanel = null;
+  const api = { ctx, store, sock, sendCommand, requestQuote, readQuote, host };
+  if (role === "subnet_owner") rolePanel = buildOwnerPanel(api);
+  else if (role === "root_validator") rolePanel = buildValidatorPanel(api);
+  if (rolePanel) rolePanel.role = role;
+  else rolePanel = { role, render() {} };
+  // Root staking is the validator's own panel's job; others keep the generic card.
+  $("#root-card").hidden = role === "root_validator";
+}
+
+function renderAll() {
+  const st = S();
+  rebuildCtx();
+  const g = st.game || {};
+  const you = st.you || {};
+  $("#me-nick").textContent = you.nickname || $("#me-nick").textContent;
+  $("#me-role").textContent = ROLE_TEXT[you.role] || "no role yet";
+  $("#game-status").textContent = { lobby: "Lobby", running: "Running", paused: "Paused ⏸", ended: "Ended" }[g.status] || "…";
+  const inLobby = g.status === "lobby";
+  const ended = g.status === "ended";
+  $("#lobby-view").hidden = !inLobby;
+  $("#lobby-role").textContent = ROLE_TEXT[you.role] || "not assigned yet (the instructor deals roles)";
+  $("#lobby-count").textContent = String(st.players || st.lobby.length || 0);
+  $("#ended-view").hidden = !ended;
+  if (ended) {
+    const me = ctx.me || {};
+    $("#ended-summary").textContent = `Final net worth ${tao(me.net_worth)}` + (isNum(st.rank) ? `, rank #${st.rank}.` : ".");
+  }
+  $("#game-view").hidden = inLobby || !st.market;
+  if (inLobby || !st.market) return;
+  ensureRolePanel();
+  fillSubnetSelects();
+  renderPortfolio();
+  renderMarket();
+  renderDetail();
+  renderRoot();
+  renderOrders();
+  syncTradeLabels();
+  if (rolePanel) rolePanel.render();
+  if (you.active === false) $("#game-status").textContent += " · joining at next tick";
+}
+
+function start() {
+  bindConnectionPill($("#conn"), sock);
+  buildPortfolio();
+  buildDetail();
+  buildTrade();
+  buildRoot();
+  startClock($("#clock"), () => S().game);
+  $("#news-close").addEventListener("click", () => { $("#news").hidden = true; });
+
+  sock.addEventListener("snapshot", (e) => store.apply(e.detail));
+  sock.addEventListener("message", (e) => store.apply(e.detail));
+  sock.addEventListener("pending", () => renderOrders());
+  sock.addEventListener("fatal", (e) => {
+    const box = $("#fatal");
+    box.hidden = false;
+    replace(box, CLOSE_TEXT[e.detail.code] || "The connection was closed.", " ", el("a", { href: "/join/" + encodeURIComponent(boot.code) }, "Go to the join page"));
+  });
+  store.addEventListener("change", (e) => {
+    renderAll();
+    if (e.detail.type === "tick" && ctx.game && $("#trade-amount").value) requoteSoon();
+  });
+  store.addEventListener("tick", (e) => { for (const ev of e.detail.events) showNews(ev); });
+  store.addEventListener("private", (e) => {
+    for (const f of e.detail.fills) {
+      if (f.status === "rejected") toast(`Refused: ${describeCommand(f, ctx)} — ${reasonText(f.reason)}`, "error", 7000);
+      else if (f.status === "filled" && f.actor !== "bot") toast(`Filled: ${describeCommand(f, ctx)}${fillText(f)}`, "ok");
+    }
+  });
+  sock.connect();
+}
+
+start();

@@ -1,0 +1,144 @@
+// Root validator's panel: root stake, ρ on each subnet, dividends, per-subnet weights, what
+// consensus is and whether this validator's weight would decide it.
+
+import { el, $, replace, fmt, tao, pct, isNum, figure, Explain, parseAmount, toast } from "./ui.js";
+import { explainRho } from "./explain.js";
+import { MECHANISM_TEXT } from "./protocol.js";
+
+// The weight choices a root validator can make on a subnet ("custom validator code").
+export const CHOICES = [
+  { value: "follow", text: "Follow the subnet's mechanism", weights: null },
+  { value: "workers", text: "Pay the AI workers", weights: { workers: 1 } },
+  { value: "holders", text: "Pay the holders", weights: { holders: 1 } },
+  { value: "owner", text: "Pay the owner's miners", weights: { owner: 1 } },
+  { value: "none", text: "Pay no one", weights: { workers: 0, holders: 0, owner: 0 } },
+];
+
+function choiceOf(w) {
+  if (w === null || w === undefined) return "follow";
+  const v = { workers: w.workers || 0, holders: w.holders || 0, owner: w.owner || 0 };
+  const tot = v.workers + v.holders + v.owner;
+  if (tot <= 0) return "none";
+  const top = Object.entries(v).sort((a, b) => b[1] - a[1])[0][0];
+  return top;
+}
+
+function consensusText(s) {
+  const inc = s.incentive;
+  if (!inc) return `follows ${MECHANISM_TEXT[s.mechanism] || s.mechanism || "–"} (no epoch paid yet)`;
+  const tot = (inc.workers || 0) + (inc.holders || 0) + (inc.owner || 0);
+  if (!(tot > 0)) return "paid no miner last epoch";
+  const parts = [["workers", inc.workers], ["holders", inc.holders], ["owner", inc.owner]]
+    .filter(([, v]) => v > 0).map(([k, v]) => `${k} ${pct(v / tot, 0)}`);
+  return "last epoch paid " + parts.join(", ");
+}
+
+export function buildValidatorPanel(api) {
+  const { ctx, host, sendCommand } = api;
+  const myRoot = () => {
+    const me = ctx.me || {};
+    return (me.root_stake || 0) + (isNum(me.nominated) ? me.nominated : 0);
+  };
+  const myWeightOn = (s) => {
+    const R = ctx.rootStake || 0;
+    const w = ctx.params.tao_weight;
+    const A = (s.alpha || 0) + (s.alpha_out || 0);
+    const denom = w * R + A;
+    return denom > 0 ? (w * myRoot()) / denom : 0;
+  };
+
+  // Figures
+  const explainHost = el("div");
+  const f = {
+    root: figure("Your root stake"),
+    free: figure("Free TAO"),
+    div: figure("Root dividends", () => ({
+      title: "Root dividends",
+      formula: "per subnet and epoch: ρ × (validators' half of the alpha) is root's; it is sold for TAO and shared by root stake",
+      inputs: [["your root stake", tao(myRoot())], ["all root stake R", tao(ctx.rootStake)], ["your fraction", ctx.rootStake > 0 ? pct(myRoot() / ctx.rootStake, 3) : "–"]],
+      result: tao((ctx.me || {}).root_dividends),
+      note: "As alpha accumulates on subnets, ρ falls and so does root's part.",
+    }), explainHost),
+    share: figure("Your share of all root", null),
+  };
+  const card = el("section", { class: "card", "aria-labelledby": "val-h" },
+    el("h2", { id: "val-h" }, "Your root validator"),
+    el("div", { class: "figures" }, ...Object.values(f).map((x) => x.node)), explainHost);
+
+  // Root stake form
+  const amt = el("input", { id: "val-root-amount", inputmode: "decimal", autocomplete: "off" });
+  const stakeBtn = el("button", { type: "submit", class: "btn primary", "data-do": "root_stake" }, "Add root stake");
+  const unstakeBtn = el("button", { type: "submit", class: "btn", "data-do": "root_unstake" }, "Remove root stake");
+  const form = el("form", { class: "stack", novalidate: true },
+    el("div", { class: "field" }, el("label", { for: "val-root-amount" }, "TAO amount"), amt),
+    el("div", { class: "btn-row" }, stakeBtn, unstakeBtn));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const btn = ev.submitter || stakeBtn;
+    const a = parseAmount(amt.value);
+    if (!(a > 0)) { toast("Enter a TAO amount greater than 0.", "error"); return; }
+    sendCommand({ do: btn.dataset.do, tao: a }, btn, btn.textContent + " placed").then(() => { amt.value = ""; });
+  });
+  card.append(el("h3", {}, "Change your root stake"), form);
+
+  // Weights table
+  const tbody = el("tbody");
+  const weightsCard = el("section", { class: "card", "aria-labelledby": "w-h" },
+    el("h2", { id: "w-h" }, "Weights per subnet"),
+    el("p", { class: "muted" }, "Consensus is the stake-weighted median: whoever holds more than half the validator weight on a subnet decides what its miners earn. Your weight there is ρ × your share of root."),
+    el("div", { id: "w-explain" }),
+    el("div", { class: "table-wrap" }, el("table", { id: "weights" },
+      el("caption", { class: "sr-only" }, "Per subnet: root proportion, consensus, your weight and your setting"),
+      el("thead", {}, el("tr", {},
+        el("th", { scope: "col" }, "Subnet"), el("th", { scope: "col" }, "ρ"), el("th", { scope: "col" }, "Your weight"),
+        el("th", { scope: "col" }, "Consensus"), el("th", { scope: "col" }, "Your setting"))),
+      tbody)));
+  const wExplainHost = $("#w-explain", weightsCard);
+  host.append(card, weightsCard);
+
+  const rows = new Map();
+  function row(s) {
+    let r = rows.get(s.id);
+    if (r) return r;
+    const rhoEx = new Explain("ρ on " + s.name, () => explainRho(ctx.byId.get(s.id) || s, ctx.rootStake, ctx.params.tao_weight)(), { host: wExplainHost });
+    const sel = el("select", { id: `w-sel-${s.id}`, "aria-label": `Your weights on ${s.name}` },
+      ...CHOICES.map((c) => el("option", { value: c.value }, c.text)));
+    const btn = el("button", { type: "button", class: "btn small primary", "aria-label": `Set weights on ${s.name}` }, "Set");
+    btn.addEventListener("click", () => {
+      const c = CHOICES.find((x) => x.value === sel.value);
+      sel.dataset.touched = "1";
+      sendCommand({ do: "set_weights", subnet: s.id, weights: c.weights }, btn, `Weights on ${s.name}: ${c.text}`);
+    });
+    const cells = { name: el("th", { scope: "row", class: "name" }), rho: el("td"), mine: el("td", { class: "num" }), cons: el("td", { class: "name" }), set: el("td", {}, el("div", { class: "row" }, sel, btn)) };
+    cells.rho.append(rhoEx.node);
+    const tr = el("tr", { "data-subnet": s.id }, cells.name, cells.rho, cells.mine, cells.cons, cells.set);
+    tbody.appendChild(tr);
+    r = { tr, cells, rhoEx, sel };
+    rows.set(s.id, r);
+    return r;
+  }
+
+  function render() {
+    const me = ctx.me || {};
+    f.root.set(tao(me.root_stake));
+    f.free.set(tao(me.tao));
+    f.div.set(tao(me.root_dividends));
+    f.share.set(ctx.rootStake > 0 ? pct(myRoot() / ctx.rootStake, 2) : "–");
+    const seen = new Set();
+    for (const s of ctx.subnets) {
+      seen.add(s.id);
+      const r = row(s);
+      r.cells.name.textContent = s.name;
+      r.rhoEx.set(pct(s.root_prop, 1));
+      const mw = myWeightOn(s);
+      const decides = mw > 0.5;
+      replace(r.cells.mine, el("span", {}, pct(mw, 1)), el("br"),
+        el("span", { class: decides ? "good" : "muted" }, decides ? "✓ you decide" : (s.root_prop > 0.5 ? "root as a bloc decides" : "✕ not enough")));
+      r.cells.cons.textContent = consensusText(s);
+      const mine = (me.weights || {})[s.id] ?? (me.weights || {})[String(s.id)];
+      if (!r.sel.dataset.touched && document.activeElement !== r.sel) r.sel.value = choiceOf(mine);
+    }
+    for (const [id, r] of rows) if (!seen.has(id)) { r.tr.remove(); rows.delete(id); }
+  }
+  return { render };
+}
