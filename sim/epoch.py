@@ -1,0 +1,213 @@
+"""The epoch: simplified Yuma consensus pays out each subnet's pending alpha
+(chain: epoch/run_epoch.rs; bonds collapsed to agreement with consensus, as MECHANISM.md allows).
+
+Validators on subnet i:
+- the subnet's own validator, whose stake is all alpha held as stake on i (players' and the
+  network's), voting with the subnet's mechanism;
+- the network's root validator, stake w * (network root stake + players nominating it), voting
+  with the mechanism;
+- each root-validator player, stake w * (own + nominated root stake), voting with the
+  mechanism unless it has set weights on i.
+Miner classes: workers (external AI miners), holders (every alpha holder, pro rata), owner.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from sim.params import MECHANISM_CLASS, MECHANISMS, MINER_CLASSES, Params
+from sim.state import State
+
+
+def stake_weighted_quantile(values: np.ndarray, stake: np.ndarray, kappa: float) -> float:
+    """Largest weight w such that validators weighting this miner at >= w hold more than kappa
+    of the stake: with kappa = 0.5, a coalition with more than half the stake decides."""
+    total = stake.sum()
+    if total <= 0.0:
+        return 0.0
+    order = np.argsort(-values, kind="stable")
+    cum = np.cumsum(stake[order])
+    vals = values[order]
+    for k in range(len(vals)):
+        # include every validator tied at this value before testing the threshold
+        if k + 1 < len(vals) and vals[k + 1] == vals[k]:
+            continue
+        if cum[k] > kappa * total:
+            return float(vals[k])
+    return 0.0
+
+
+def yuma(stake: np.ndarray, weights: np.ndarray, kappa: float
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Consensus per miner, incentive (sums to 1, or all zero) and validator dividend shares
+    (sum to 1): dividends are proportional to stake times agreement with consensus, the sum of
+    the validator's weights clipped to consensus."""
+    W = np.asarray(weights, dtype=np.float64)
+    S = np.asarray(stake, dtype=np.float64)
+    rows = W.sum(axis=1, keepdims=True)
+    W = np.divide(W, rows, out=np.zeros_like(W), where=rows > 0)
+    C = np.array([stake_weighted_quantile(W[:, j], S, kappa) for j in range(W.shape[1])])
+    clipped = np.minimum(W, C[None, :])
+    raw = (S[:, None] * clipped).sum(axis=0)
+    tot = raw.sum()
+    incentive = raw / tot if tot > 0 else np.zeros_like(raw)
+    d = S * clipped.sum(axis=1)
+    if d.sum() <= 0.0:
+        d = S.copy()
+    dsum = d.sum()
+    dividends = d / dsum if dsum > 0 else np.zeros_like(d)
+    return C, incentive, dividends
+
+
+def mechanism_row(mech: int) -> np.ndarray:
+    row = np.zeros(len(MINER_CLASSES))
+    row[MECHANISM_CLASS[MECHANISMS[mech]]] = 1.0
+    return row
+
+
+def root_validators(st: State) -> list[int]:
+    """Root-validator players (indices), in player order."""
+    return [k for k, r in enumerate(st.roles) if r == "root_validator"]
+
+
+def validator_stakes(st: State, i: int, w: float) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Stake weights and weight rows of subnet i's validators: [alpha validator, network root,
+    root-validator players...]; returns (stake, weights, root-validator player indices)."""
+    mech = mechanism_row(int(st.mech[i]))
+    rv = root_validators(st)
+    net_root = st.root_network + float(st.root[st.root_val == -1].sum())
+    stakes = [float(st.alpha[:, i].sum() + st.net_alpha[i]), w * net_root]
+    rows = [mech, mech]
+    for k in rv:
+        stakes.append(w * float(st.root[st.root_val == k].sum()))
+        rows.append(st.weights[k, i] if st.wset[k, i] else mech)
+    return np.array(stakes), np.array(rows), rv
+
+
+def pay_alpha_holders(st: State, i: int, amount: float) -> None:
+    """Pro rata to everyone holding alpha stake on i (players and the network bucket)."""
+    if amount <= 0.0:
+        return
+    held = st.alpha[:, i]
+    total = float(held.sum() + st.net_alpha[i])
+    if total <= 0.0:
+        st.net_alpha[i] += amount
+        return
+    st.alpha[:, i] += amount * held / total
+    st.net_alpha[i] += amount * st.net_alpha[i] / total
+
+
+def pay_root_validator(st: State, v: int, amount: float, take: float,
+                       credit: Callable[[int | None, float], None]) -> None:
+    """Pay a root validator's dividend to its stakers. v = -1 is the network's validator (no
+    take; the non-player part leaves the game); a player validator keeps `take` of its
+    nominators' part and its own part, and the rest goes pro rata to its nominators."""
+    if amount <= 0.0:
+        return
+    members = np.nonzero(st.root_val == v)[0]
+    stakes = st.root[members]
+    if v == -1:
+        total = st.root_network + float(stakes.sum())
+        if total <= 0.0:
+            credit(None, amount)
+            return
+        credit(None, amount * st.root_network / total)
+        for p, s in zip(members, stakes):
+            credit(int(p), amount * float(s) / total)
+        return
+    total = float(stakes.sum())
+    if total <= 0.0:
+        credit(v, amount)
+        return
+    for p, s in zip(members, stakes):
+        share = amount * float(s) / total
+        if p == v:
+            credit(v, share)
+        else:
+            credit(v, share * take)
+            credit(int(p), share * (1.0 - take))
+
+
+def run_epoch(st: State, params: Params, rules: frozenset[str],
+              sell: Callable[[int, float], float]) -> dict[str, Any]:
+    """Pay every active subnet's pending pots. `sell(i, alpha)` sells the external miners' alpha
+    through the pool (with the user fee) and returns the TAO they got. Returns the epoch row
+    parts: subnet rows and network health."""
+    w = params.tao_weight
+    rows: list[dict[str, Any]] = []
+    work_value = 0.0
+    total_value = 0.0
+    for i in np.nonzero(st.active)[0]:
+        i = int(i)
+        p = float(st.tau[i] / st.x[i])
+        stakes, W, rv = validator_stakes(st, i, w)
+        _, incentive, dshare = yuma(stakes, W, params.kappa)
+        miners = float(st.pend_miner[i])
+        if incentive.sum() <= 0.0:
+            # no miner has incentive: validators take the miners' half too
+            pay = np.zeros(3)
+            extra = miners
+        else:
+            pay = miners * incentive
+            extra = 0.0
+        # owner cut and the owner class
+        owner = int(st.owner[i])
+
+        def credit_alpha(pl: int | None, amt: float, i: int = i) -> None:
+            if pl is None:
+                st.net_alpha[i] += amt
+            else:
+                st.alpha[pl, i] += amt
+
+        def credit_tao(pl: int | None, amt: float) -> None:
+            if pl is None:
+                st.tao_outside += amt
+            else:
+                st.tao[pl] += amt
+
+        # holders class: pro rata to alpha stake held before this epoch's payouts
+        pay_alpha_holders(st, i, float(pay[1]))
+        credit_alpha(owner if owner >= 0 else None, float(st.pend_owner[i]) + float(pay[2]))
+        # validators: the alpha validator's part to alpha holders; root pots among root
+        # validators by their dividend share (all root validators' if none earned any)
+        root_d = dshare[1:]
+        root_total = float(root_d.sum())
+        if root_total <= 0.0:
+            root_d = stakes[1:] / stakes[1:].sum() if stakes[1:].sum() > 0 else root_d
+            root_total = float(root_d.sum())
+        alpha_div = float(st.pend_val[i]) + extra * float(dshare[0])
+        pay_alpha_holders(st, i, alpha_div)
+        root_alpha = float(st.pend_root_alpha[i]) + extra * float(dshare[1:].sum())
+        root_tao = float(st.pend_root_tao[i])
+        validators = [-1] + rv
+        for j, v in enumerate(validators):
+            frac = float(root_d[j]) / root_total if root_total > 0 else 0.0
+            pay_root_validator(st, v, root_alpha * frac, params.validator_take, credit_alpha)
+            pay_root_validator(st, v, root_tao * frac, params.validator_take, credit_tao)
+        if root_total <= 0.0:  # nobody on root any more: the pots leave with the network
+            st.net_alpha[i] += root_alpha
+            st.tao_outside += root_tao
+        # workers: external miners get the alpha and sell part of it each epoch
+        workers = float(pay[0])
+        st.net_alpha[i] += workers
+        if workers > 0.0 and params.miner_sell_fraction > 0.0:
+            sell(i, min(workers * params.miner_sell_fraction, float(st.net_alpha[i])))
+        if workers > 0.0 and MECHANISMS[int(st.mech[i])] == "ai_work":
+            revenue = params.work_revenue_ratio * workers * p
+            st.revenue[i] += revenue
+            st.tao_external += revenue
+        work_value += workers * p
+        total_value += float(st.ep_alpha_out[i]) * p
+        rows.append({
+            "id": int(st.netuid[i]),
+            "incentive": {MINER_CLASSES[k]: float(pay[k]) for k in range(3)},
+            "alpha_dividends": alpha_div + root_alpha,
+            "root_dividends_tao": root_tao,
+        })
+        for name in ("pend_owner", "pend_miner", "pend_val", "pend_root_alpha",
+                     "pend_root_tao", "ep_alpha_out"):
+            getattr(st, name)[i] = 0.0
+    health = work_value / total_value if total_value > 0 else 0.0
+    return {"subnets": rows, "network_health": health}
+

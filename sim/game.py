@@ -1,0 +1,416 @@
+"""Game: the facade the server, the CLI and the tests use (docs/architecture.md).
+
+One `step()` settles a tick: due scripted events fire, the tick's actions (scripted, given and
+bot) settle in a seeded random order, the tick's blocks advance (exact or fast path), the epoch
+runs if the tick closes one, and the invariants are checked. All randomness comes from
+generators derived from (seed, tick, ...), so no RNG state is stored and a replay of the
+command log reproduces the state exactly.
+"""
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from sim import actions as act
+from sim import coinbase, epoch
+from sim.invariants import check_all
+from sim.params import (CLOCK_DEFAULTS, MECHANISMS, MINER_CLASSES, RULES, Params)
+from sim.state import State, digest, dumps
+
+FORMAT_VERSION = 1
+
+
+class TickResult(NamedTuple):
+    tick_row: dict[str, Any]
+    epoch_row: dict[str, Any] | None
+    fills: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+
+def _load_bots() -> Any:
+    """sim.bots is optional for the core: without it, bot seats simply do nothing."""
+    try:
+        return importlib.import_module("sim.bots")
+    except ImportError:
+        return None
+
+
+class Game:
+    def __init__(self, scenario: dict[str, Any], seed: int, state: State,
+                 event_status: list[str]) -> None:
+        self.scenario = scenario
+        self.seed = int(seed)
+        self.st = state
+        self.params = Params.from_dict(scenario.get("params"))
+        self.rules: frozenset[str] = frozenset(scenario.get("rules") or ["launch"]) | {"launch"}
+        unknown = self.rules - set(RULES)
+        if unknown:
+            raise ValueError(f"unknown rules: {sorted(unknown)}")
+        clock = {**CLOCK_DEFAULTS, **(scenario.get("clock") or {})}
+        self.blocks_per_tick = int(clock["blocks_per_tick"])
+        self.ticks_per_epoch = int(clock["ticks_per_epoch"])
+        self.epochs = int(clock["epochs"])
+        self.events_def: list[dict[str, Any]] = list(scenario.get("events") or [])
+        self.event_status = event_status
+        self._scripted: dict[int, list[dict[str, Any]]] = {}
+        for a in scenario.get("actions") or []:
+            self._scripted.setdefault(int(a["tick"]), []).append(
+                {k: v for k, v in a.items() if k != "tick"})
+
+    # ---- construction ----------------------------------------------------------------------
+    @classmethod
+    def from_scenario(cls, scn: dict[str, Any], seed: int | None = None) -> "Game":
+        """Build a game from a validated scenario dict (defaults filled by load_scenario;
+        missing optional fields take MECHANISM.md defaults here too)."""
+        scn = copy.deepcopy(scn)
+        params = Params.from_dict(scn.get("params"))
+        st = State()
+        st.tao_issued = params.tao_issued
+        st.lock_last = params.lock_min
+        # cost starts at the minimum: 2*L - L*(interval/interval) = L
+        st.lock_block = -params.lock_interval
+        for sub in scn.get("subnets") or []:
+            age = int(sub.get("age_blocks", 0))
+            st.add_subnet(netuid=int(sub["id"]), name=str(sub.get("name", f"Subnet {sub['id']}")),
+                          tau=float(sub["tao"]), x=float(sub["alpha"]),
+                          o=float(sub.get("alpha_out", 0.0)),
+                          m=float(sub.get("moving_price", 0.0)),
+                          mech=MECHANISMS.index(sub.get("mechanism", "ai_work")), age=age,
+                          owner=-1, reg_block=-max(age, params.immunity_blocks),
+                          S=float(sub.get("flow_ema", 0.0)))
+        for pl in scn.get("players") or []:
+            role = pl.get("role", "speculator")
+            k = st.add_player(pid=str(pl["id"]), role=role, tao=float(pl.get("tao", 0.0)),
+                              bot=pl.get("bot"))
+            root = float(pl.get("root_stake", 0.0) or 0.0)
+            st.root[k] = root
+            st.root_val[k] = k if role == "root_validator" else -1
+            st.contributed[k] += root
+            if pl.get("subnet") is not None and role == "subnet_owner":
+                i = st.subnet_index(int(pl["subnet"]))
+                if i is None:
+                    raise ValueError(f"player {pl['id']}: unknown subnet {pl['subnet']}")
+                st.owner[i] = k
+            # optional starting alpha, taken from the subnet's non-player outstanding
+            for netuid, amount in (pl.get("alpha") or {}).items():
+                i = st.subnet_index(int(netuid))
+                if i is None:
+                    raise ValueError(f"player {pl['id']}: unknown subnet {netuid}")
+                amount = float(amount)
+                short = max(0.0, amount - float(st.net_alpha[i]))
+                st.o[i] += short
+                st.net_alpha[i] += short
+                st.alpha_issued[i] += short
+                st.net_alpha[i] -= amount
+                st.alpha[k, i] += amount
+                st.contributed[k] += amount * float(st.tau[i] / st.x[i])
+        st.root_network = float((scn.get("root") or {}).get("stake", 0.0))
+        st.tao_initial = (float(st.tao.sum()) + float(st.tau.sum()) + float(st.root.sum())
+                          + st.root_network)
+        seed = int(scn.get("seed", 0) if seed is None else seed)
+        g = cls(scn, seed, st, ["pending"] * len(scn.get("events") or []))
+        check_all(st)
+        return g
+
+    # ---- clock -----------------------------------------------------------------------------
+    @property
+    def tick(self) -> int:
+        return self.st.tick
+
+    @property
+    def epoch(self) -> int:
+        return self.st.tick // self.ticks_per_epoch
+
+    @property
+    def total_ticks(self) -> int:
+        return self.epochs * self.ticks_per_epoch
+
+    @property
+    def finished(self) -> bool:
+        return self.st.tick >= self.total_ticks
+
+    # ---- the tick ----------------------------------------------------------------------------
+    def step(self, actions: list[dict[str, Any]] | None = None, exact: bool = False,
+             bots: bool = True) -> TickResult:
+        if self.finished:
+            raise RuntimeError("the game is finished")
+        st, t = self.st, self.st.tick
+        fills: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        # Scripted events due by this epoch fire at the start of its first tick (held or
+        # skipped ones wait for the instructor).
+        for idx, ev in enumerate(self.events_def):
+            if self.event_status[idx] == "pending" and int(ev.get("epoch", 0)) <= self.epoch:
+                events.append(self._fire_event(idx, fills))
+        batch = [dict(a) for a in self._scripted.get(t, [])]
+        batch += [dict(a) for a in (actions or [])]
+        if bots:
+            seats = {pid: b for pid, b in zip(st.ids, st.bots) if b}
+            batch += self.bot_actions(seats)
+        # settlement order: a per-tick generator from (seed, tick), nothing stored
+        order = np.random.default_rng([self.seed, t, 0]).permutation(len(batch))
+        for j in order:
+            fills.append(self._apply(batch[int(j)], fills, events))
+        if exact:
+            coinbase.run_blocks_exact(st, self.params, self.rules, self.blocks_per_tick)
+        else:
+            coinbase.run_blocks_fast(st, self.params, self.rules, self.blocks_per_tick)
+        epoch_row = None
+        if (t + 1) % self.ticks_per_epoch == 0:
+            res = epoch.run_epoch(st, self.params, self.rules, self._miner_sell)
+            epoch_row = {"epoch": t // self.ticks_per_epoch, "tick": t,
+                         "subnets": res["subnets"], "players": self._player_rows(),
+                         "network_health": res["network_health"]}
+        st.tick += 1
+        check_all(st)
+        return TickResult(self._tick_row(t), epoch_row, fills, events)
+
+    def _apply(self, a: dict[str, Any], fills: list[dict[str, Any]],
+               events: list[dict[str, Any]]) -> dict[str, Any]:
+        if isinstance(a, dict) and a.get("do") == "event":
+            return self._event_action(a, fills, events)
+        return act.apply_action(self.st, a, params=self.params, rules=self.rules,
+                                tick=self.st.tick)
+
+    def _event_action(self, a: dict[str, Any], fills: list[dict[str, Any]],
+                      events: list[dict[str, Any]]) -> dict[str, Any]:
+        """Instructor control of scripted events: fire now, hold (no automatic firing) or
+        skip (never fires)."""
+        fill = act.new_fill(a, self.st.tick)
+        reason = None
+        idx = a.get("event")
+        op = a.get("op")
+        if a.get("player") != "instructor":
+            reason = "not_instructor"
+        elif isinstance(idx, bool) or not isinstance(idx, int) or not (
+                0 <= idx < len(self.events_def)):
+            reason = "unknown_event"
+        elif op not in ("fire", "hold", "skip"):
+            reason = "bad_op"
+        elif self.event_status[idx] in ("fired", "skipped"):
+            reason = "event_closed"
+        if reason:
+            fill.update(status="rejected", reason=reason)
+            return fill
+        if op == "fire":
+            events.append(self._fire_event(idx, fills))
+        else:
+            self.event_status[idx] = "held" if op == "hold" else "skipped"
+        fill["status"] = "filled"
+        return fill
+
+    def _fire_event(self, idx: int, fills: list[dict[str, Any]]) -> dict[str, Any]:
+        ev = self.events_def[idx]
+        self.event_status[idx] = "fired"
+        for a in ev.get("actions") or []:
+            f = act.apply_action(self.st, dict(a), params=self.params, rules=self.rules,
+                                 tick=self.st.tick)
+            f["event"] = idx
+            fills.append(f)
+        return {"index": idx, "epoch": ev.get("epoch"), "title": ev.get("title", ""),
+                "text": ev.get("text", ""), "tick": self.st.tick, "status": "fired"}
+
+    def _miner_sell(self, i: int, alpha: float) -> float:
+        """External ai_work miners sell part of their alpha each epoch, paying the user fee; a
+        sale the pool cannot take (minimum, floor) is skipped."""
+        st = self.st
+        try:
+            sold, res = act.plan_unstake(st, self.params, self.rules, i, alpha, None)
+        except act.Rejected:
+            return 0.0
+        st.tau[i], st.x[i] = res.tao, res.alpha
+        st.o[i] -= sold
+        st.net_alpha[i] -= sold
+        st.tao_outside += res.out
+        st.flow[i] -= res.gross
+        return res.out
+
+    # ---- rows ----------------------------------------------------------------------------------
+    def _active(self) -> list[int]:
+        return [int(i) for i in np.nonzero(self.st.active)[0]]
+
+    def _tick_row(self, t: int) -> dict[str, Any]:
+        st = self.st
+        R = st.root_total()
+        w = self.params.tao_weight
+        shares = coinbase.current_shares(st, self.rules)
+        subnets = []
+        for i in self._active():
+            A = float(st.x[i] + st.o[i])
+            subnets.append({
+                "id": int(st.netuid[i]), "tao": float(st.tau[i]), "alpha": float(st.x[i]),
+                "alpha_out": float(st.o[i]), "price": float(st.tau[i] / st.x[i]),
+                "moving_price": float(st.m[i]), "share": float(shares[i]),
+                "tao_in": float(st.tick_tao_in[i]), "alpha_in": float(st.tick_alpha_in[i]),
+                "root_prop": float(coinbase.root_proportion(w, R, A)),
+            })
+        return {"tick": t, "epoch": t // self.ticks_per_epoch, "block": st.block,
+                "tao_emission": coinbase.halving_emission(st.tao_issued,
+                                                          self.params.block_emission),
+                "tao_issued": st.tao_issued, "root_stake": R, "subnets": subnets}
+
+    def _player_rows(self) -> list[dict[str, Any]]:
+        st = self.st
+        rows = []
+        for k, pid in enumerate(st.ids):
+            rows.append({"id": pid, "tao": float(st.tao[k]),
+                         "alpha": {str(int(st.netuid[i])): float(st.alpha[k, i])
+                                   for i in self._active()},
+                         "root_stake": float(st.root[k]), "net_worth": self._net_worth(k)})
+        return rows
+
+    # ---- views -----------------------------------------------------------------------------------
+    def _liquidation(self, i: int, alpha: float) -> float:
+        """TAO from selling `alpha` on i now, slippage and fee included (0 if it yields
+        nothing after the fee)."""
+        if alpha <= 0.0:
+            return 0.0
+        tau, x = float(self.st.tau[i]), float(self.st.x[i])
+        if "percent_fee" in self.rules:
+            res = act.swap.unstake_percent(tau, x, alpha, alpha * self.params.percent_fee_rate)
+        else:
+            res = act.swap.unstake_flat(tau, x, alpha, self.params.stake_fee)
+        return max(0.0, res.out)
+
+    def _net_worth(self, k: int) -> float:
+        st = self.st
+        value = float(st.tao[k]) + float(st.root[k])  # root stake at face value
+        for i in self._active():
+            value += self._liquidation(i, float(st.alpha[k, i]))
+        return value
+
+    def _index(self, player_id: str) -> int:
+        k = self.st.player_index(player_id)
+        if k is None:
+            raise KeyError(player_id)
+        return k
+
+    def net_worth(self, player_id: str) -> float:
+        return self._net_worth(self._index(player_id))
+
+    def leaderboard(self) -> list[dict[str, Any]]:
+        rows = [{"player": pid, "role": self.st.roles[k], "net_worth": self._net_worth(k)}
+                for k, pid in enumerate(self.st.ids)]
+        rows.sort(key=lambda r: (-r["net_worth"], r["player"]))
+        for rank, r in enumerate(rows, start=1):
+            r["rank"] = rank
+        return rows
+
+    def public_view(self) -> dict[str, Any]:
+        st = self.st
+        R = st.root_total()
+        w = self.params.tao_weight
+        shares = coinbase.current_shares(st, self.rules)
+        subnets = []
+        for i in self._active():
+            owner = int(st.owner[i])
+            subnets.append({
+                "id": int(st.netuid[i]), "name": st.names[i],
+                "price": float(st.tau[i] / st.x[i]), "moving_price": float(st.m[i]),
+                "share": float(shares[i]), "tao": float(st.tau[i]), "alpha": float(st.x[i]),
+                "alpha_out": float(st.o[i]),
+                "root_prop": float(coinbase.root_proportion(w, R, float(st.x[i] + st.o[i]))),
+                "mechanism": MECHANISMS[int(st.mech[i])],
+                "owner": st.ids[owner] if owner >= 0 else None,
+                "revenue": float(st.revenue[i]), "age_blocks": int(st.age[i]),
+            })
+        return {
+            "tick": st.tick, "epoch": self.epoch, "block": st.block,
+            "total_ticks": self.total_ticks, "finished": self.finished,
+            "tao_emission": coinbase.halving_emission(st.tao_issued, self.params.block_emission),
+            "tao_issued": st.tao_issued, "root_stake": R, "root_network": st.root_network,
+            "lock_cost": act.lock_cost(st, self.params), "rules": sorted(self.rules),
+            "subnets": subnets,
+            "events": [{"index": j, "epoch": ev.get("epoch"), "title": ev.get("title", ""),
+                        "text": ev.get("text", "")}
+                       for j, ev in enumerate(self.events_def)
+                       if self.event_status[j] == "fired"],
+        }
+
+    def private_view(self, player_id: str) -> dict[str, Any]:
+        st = self.st
+        k = self._index(player_id)
+        v = int(st.root_val[k])
+        alpha = {}
+        value = {}
+        for i in self._active():
+            key = str(int(st.netuid[i]))
+            alpha[key] = float(st.alpha[k, i])
+            value[key] = self._liquidation(i, float(st.alpha[k, i]))
+        nw = self._net_worth(k)
+        owns = [int(st.netuid[i]) for i in self._active() if int(st.owner[i]) == k]
+        weights = {str(int(st.netuid[i])): dict(zip(MINER_CLASSES,
+                                                    map(float, st.weights[k, i])))
+                   for i in self._active() if st.wset[k, i]}
+        return {
+            "id": player_id, "role": st.roles[k], "bot": st.bots[k], "tao": float(st.tao[k]),
+            "root_stake": float(st.root[k]),
+            "root_validator": "network" if v < 0 else st.ids[v],
+            "alpha": alpha, "alpha_value": value, "net_worth": nw,
+            "contributed": float(st.contributed[k]), "pnl": nw - float(st.contributed[k]),
+            "owns": owns,
+            "revenue": {str(n): float(st.revenue[st.subnet_index(n)]) for n in owns},
+            "weights": weights,
+        }
+
+    def observation(self, player_id: str) -> dict[str, Any]:
+        """What a bot policy sees: the market, its own seat, the rules and parameters."""
+        return {"tick": self.st.tick, "epoch": self.epoch, "player_id": player_id,
+                "player": self.private_view(player_id), "market": self.public_view(),
+                "params": self.params.as_dict(), "rules": sorted(self.rules)}
+
+    def bot_actions(self, policies: dict[str, str]) -> list[dict[str, Any]]:
+        """What these bots want to do at the current tick. Each bot draws from its own stream
+        (seed, tick, 1, player index), never the settlement stream."""
+        bots = _load_bots()
+        if bots is None:
+            return []
+        table = getattr(bots, "POLICIES", {})
+        out: list[dict[str, Any]] = []
+        for pid in sorted(policies):
+            k = self.st.player_index(pid)
+            fn = table.get(policies[pid])
+            if k is None or fn is None:
+                continue
+            rng = np.random.default_rng([self.seed, self.st.tick, 1, k])
+            for a in fn(self.observation(pid), rng) or []:
+                a = dict(a)
+                a["player"] = pid
+                out.append(a)
+        return out
+
+    def quote(self, action: dict[str, Any]) -> dict[str, Any]:
+        """What the action would do now, on a throwaway copy of the state."""
+        scratch = self.st.copy()
+        if isinstance(action, dict) and action.get("do") == "event":
+            return {**act.new_fill(action, scratch.tick), "status": "rejected",
+                    "reason": "unknown_action"}
+        fill = act.apply_action(scratch, action, params=self.params, rules=self.rules,
+                                tick=scratch.tick)
+        if fill["status"] == "filled" and fill.get("alpha") and fill.get("tao"):
+            fill["avg_price"] = fill["tao"] / fill["alpha"]
+            pb = fill.get("price_before") or 0.0
+            fill["impact"] = fill["price_after"] / pb - 1.0 if pb else 0.0
+        return fill
+
+    # ---- persistence ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": FORMAT_VERSION, "scenario": self.scenario, "seed": self.seed,
+                "events": list(self.event_status), "state": self.st.to_dict()}
+
+    def to_json(self) -> str:
+        return dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, s: str) -> "Game":
+        d = json.loads(s)
+        if d.get("version") != FORMAT_VERSION:
+            raise ValueError(f"unsupported game state version {d.get('version')!r}")
+        return cls(d["scenario"], d["seed"], State.from_dict(d["state"]), list(d["events"]))
+
+    def state_digest(self) -> str:
+        return digest(self.to_dict())

@@ -1,0 +1,240 @@
+"""Game state as a structure of arrays: subnets along one axis, players along the other.
+
+Subnet slots are never reused: a pruned subnet keeps its slot with `active` False, so indices
+stay stable for the whole game. Players may be appended (late joiners). Everything here is plain
+data; the rules live in swap/coinbase/epoch/actions.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# Per-subnet float arrays (shape [N]).
+SUBNET_FLOATS: tuple[str, ...] = (
+    "tau",  # TAO reserve
+    "x",  # alpha reserve (in the pool)
+    "o",  # alpha outstanding: held stake + pending emission
+    "m",  # moving price
+    "S",  # `tao_flow`: EMA of net user TAO flow
+    "flow",  # user TAO flow waiting for the next block (stake minus unstake)
+    "net_alpha",  # alpha held by non-players ("network": outside holders, external miners)
+    "pend_owner",  # pending alpha (paid at the epoch)
+    "pend_miner",
+    "pend_val",  # validators' alpha part
+    "pend_root_alpha",  # root part kept as alpha (`root_claim_keep`)
+    "pend_root_tao",  # TAO from the per-block root sell, for root stakers
+    "revenue",  # subnet revenue (TAO) the owner may spend on buybacks
+    "alpha_issued",  # issuance accounting: initial + injected + emitted - destroyed
+    "ep_alpha_out",  # alpha emitted since the last epoch
+    "tick_tao_in",  # TAO injected this tick
+    "tick_alpha_in",  # alpha injected this tick
+)
+SUBNET_INTS: tuple[str, ...] = (
+    "netuid",
+    "mech",  # index into params.MECHANISMS
+    "age",  # blocks since emission started (`ema_age_ramp`)
+    "owner",  # player index, -1 for none
+    "reg_block",  # block of registration (pruning immunity)
+)
+SUBNET_BOOLS: tuple[str, ...] = ("active", "emitting")
+
+PLAYER_FLOATS: tuple[str, ...] = ("tao", "root", "contributed")
+PLAYER_INTS: tuple[str, ...] = ("root_val",)  # -1: the network's root validator
+
+GLOBAL_FLOATS: tuple[str, ...] = (
+    "tao_issued",  # I: total TAO issued (halving position)
+    "tao_minted",  # TAO injected into pools during the game
+    "tao_burned",  # lock cost beyond the pool seed
+    "tao_external",  # TAO that entered from outside: ai_work revenue, joins
+    "tao_outside",  # TAO paid to non-players (network root, external miners, pruned holders)
+    "tao_initial",  # all TAO in the game at start (balances, reserves, root)
+    "root_network",  # root stake held by the rest of the network
+    "lock_last",  # last lock cost paid
+)
+GLOBAL_INTS: tuple[str, ...] = ("block", "tick", "lock_block", "next_netuid")
+
+
+@dataclass
+class State:
+    # subnets
+    tau: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    x: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    o: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    m: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    S: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    flow: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    net_alpha: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pend_owner: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pend_miner: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pend_val: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pend_root_alpha: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pend_root_tao: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    revenue: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    alpha_issued: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ep_alpha_out: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tick_tao_in: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tick_alpha_in: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    netuid: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    mech: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    age: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    owner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    reg_block: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    active: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    emitting: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    names: list[str] = field(default_factory=list)
+    # players
+    tao: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    root: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    contributed: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    root_val: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    alpha: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # [P, N]
+    weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3)))  # [P, N, class]
+    wset: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))  # [P, N]
+    ids: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    bots: list[str | None] = field(default_factory=list)
+    # globals
+    tao_issued: float = 0.0
+    tao_minted: float = 0.0
+    tao_burned: float = 0.0
+    tao_external: float = 0.0
+    tao_outside: float = 0.0
+    tao_initial: float = 0.0
+    root_network: float = 0.0
+    lock_last: float = 1.0
+    block: int = 0
+    tick: int = 0
+    lock_block: int = 0
+    next_netuid: int = 1
+
+    # ---- sizes and lookups -------------------------------------------------------------
+    @property
+    def n_subnets(self) -> int:
+        return int(self.tau.shape[0])
+
+    @property
+    def n_players(self) -> int:
+        return len(self.ids)
+
+    def subnet_index(self, netuid: Any) -> int | None:
+        """Slot of an active subnet by its id, or None."""
+        if isinstance(netuid, bool) or not isinstance(netuid, (int, np.integer)):
+            return None
+        hits = np.nonzero((self.netuid == int(netuid)) & self.active)[0]
+        return int(hits[0]) if hits.size else None
+
+    def player_index(self, pid: Any) -> int | None:
+        if not isinstance(pid, str):
+            return None
+        try:
+            return self.ids.index(pid)
+        except ValueError:
+            return None
+
+    def root_total(self) -> float:
+        """All TAO on root: the network's plus the players'."""
+        return float(self.root_network + self.root.sum())
+
+    # ---- growth ------------------------------------------------------------------------
+    def add_subnet(self, *, netuid: int, name: str, tau: float, x: float, o: float, m: float,
+                   mech: int, age: int, owner: int, reg_block: int, S: float = 0.0) -> int:
+        """Append a subnet slot; returns its index. `o` starts in the network bucket."""
+        for name_ in SUBNET_FLOATS:
+            setattr(self, name_, np.append(getattr(self, name_), 0.0))
+        for name_ in SUBNET_INTS:
+            setattr(self, name_, np.append(getattr(self, name_), 0).astype(np.int64))
+        for name_ in SUBNET_BOOLS:
+            setattr(self, name_, np.append(getattr(self, name_), True))
+        i = self.n_subnets - 1
+        self.tau[i], self.x[i], self.o[i], self.m[i], self.S[i] = tau, x, o, m, S
+        self.net_alpha[i] = o
+        self.alpha_issued[i] = x + o
+        self.netuid[i], self.mech[i], self.age[i] = netuid, mech, age
+        self.owner[i], self.reg_block[i] = owner, reg_block
+        self.names.append(name)
+        P = self.n_players
+        self.alpha = np.concatenate([self.alpha.reshape(P, i), np.zeros((P, 1))], axis=1)
+        self.weights = np.concatenate([self.weights.reshape(P, i, 3), np.zeros((P, 1, 3))],
+                                      axis=1)
+        self.wset = np.concatenate([self.wset.reshape(P, i), np.zeros((P, 1), dtype=bool)],
+                                   axis=1)
+        self.next_netuid = max(self.next_netuid, netuid + 1)
+        return i
+
+    def add_player(self, *, pid: str, role: str, tao: float, bot: str | None) -> int:
+        N = self.n_subnets
+        self.tao = np.append(self.tao, float(tao))
+        self.root = np.append(self.root, 0.0)
+        self.contributed = np.append(self.contributed, float(tao))
+        self.root_val = np.append(self.root_val, -1).astype(np.int64)
+        self.alpha = np.concatenate([self.alpha.reshape(-1, N), np.zeros((1, N))], axis=0)
+        self.weights = np.concatenate([self.weights.reshape(-1, N, 3), np.zeros((1, N, 3))],
+                                      axis=0)
+        self.wset = np.concatenate([self.wset.reshape(-1, N), np.zeros((1, N), dtype=bool)],
+                                   axis=0)
+        self.ids.append(pid)
+        self.roles.append(role)
+        self.bots.append(bot)
+        return self.n_players - 1
+
+    # ---- serialisation -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        for name in SUBNET_FLOATS + PLAYER_FLOATS:
+            d[name] = [float(v) for v in getattr(self, name)]
+        for name in SUBNET_INTS + PLAYER_INTS:
+            d[name] = [int(v) for v in getattr(self, name)]
+        for name in SUBNET_BOOLS:
+            d[name] = [bool(v) for v in getattr(self, name)]
+        d["alpha"] = self.alpha.tolist()
+        d["weights"] = self.weights.tolist()
+        d["wset"] = self.wset.tolist()
+        d["names"] = list(self.names)
+        d["ids"] = list(self.ids)
+        d["roles"] = list(self.roles)
+        d["bots"] = list(self.bots)
+        for name in GLOBAL_FLOATS:
+            d[name] = float(getattr(self, name))
+        for name in GLOBAL_INTS:
+            d[name] = int(getattr(self, name))
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "State":
+        s = cls()
+        for name in SUBNET_FLOATS + PLAYER_FLOATS:
+            setattr(s, name, np.array(d[name], dtype=np.float64))
+        for name in SUBNET_INTS + PLAYER_INTS:
+            setattr(s, name, np.array(d[name], dtype=np.int64))
+        for name in SUBNET_BOOLS:
+            setattr(s, name, np.array(d[name], dtype=bool))
+        P, N = len(d["ids"]), len(d["tau"])
+        s.alpha = np.array(d["alpha"], dtype=np.float64).reshape(P, N)
+        s.weights = np.array(d["weights"], dtype=np.float64).reshape(P, N, 3)
+        s.wset = np.array(d["wset"], dtype=bool).reshape(P, N)
+        s.names = list(d["names"])
+        s.ids = list(d["ids"])
+        s.roles = list(d["roles"])
+        s.bots = list(d["bots"])
+        for name in GLOBAL_FLOATS:
+            setattr(s, name, float(d[name]))
+        for name in GLOBAL_INTS:
+            setattr(s, name, int(d[name]))
+        return s
+
+    def copy(self) -> "State":
+        return State.from_dict(self.to_dict())
+
+
+def dumps(obj: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces; floats by repr (json's default), so a round trip
+    is exact."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def digest(obj: Any) -> str:
+    return hashlib.sha256(dumps(obj).encode()).hexdigest()

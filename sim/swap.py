@@ -1,0 +1,75 @@
+"""Constant-product pool math (scalars). Staking buys alpha, unstaking sells it.
+
+Chain: pallets/subtensor/src/staking/stake_utils.rs. The pool has protocol liquidity only, so
+constant product is exact. All functions are pure: they return amounts and the new reserves and
+leave validation (minimums, floors, balances) to the caller.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+
+class SwapResult(NamedTuple):
+    out: float  # what the trader receives (alpha for a stake, TAO for an unstake), fees excluded
+    fee: float  # fee charged (TAO for flat fees and percent fee on stake; alpha on unstake)
+    tao: float  # TAO reserve after
+    alpha: float  # alpha reserve after
+    gross: float  # before the flat fee: alpha bought, or TAO the pool paid out
+
+
+def fee_for(amount: float, flat_fee: float, percent_rate: float | None) -> float:
+    """Fee on an input: flat TAO under `launch`, a share of the input under `percent_fee`."""
+    if percent_rate is not None:
+        return amount * percent_rate
+    return flat_fee
+
+
+def stake(tau: float, x: float, tao_in: float, fee: float = 0.0) -> SwapResult:
+    """Buy alpha with `tao_in` TAO. The fee is taken from the input and stays in the TAO
+    reserve (chain: the fee is not removed from the pool)."""
+    net = tao_in - fee
+    d_alpha = x * net / (tau + net)
+    return SwapResult(d_alpha, fee, tau + tao_in, x - d_alpha, d_alpha)
+
+
+def unstake_flat(tau: float, x: float, alpha_in: float, fee: float = 0.0) -> SwapResult:
+    """Sell `alpha_in` alpha; the seller gets the gross TAO less a flat TAO fee, which stays in
+    the TAO reserve."""
+    gross = tau * alpha_in / (x + alpha_in)
+    return SwapResult(gross - fee, fee, tau - gross + fee, x + alpha_in, gross)
+
+
+def unstake_percent(tau: float, x: float, alpha_in: float, fee_alpha: float) -> SwapResult:
+    """Sell `alpha_in` alpha under `percent_fee`: the fee is a share of the input (alpha) that
+    stays in the alpha reserve; the rest is swapped."""
+    net = alpha_in - fee_alpha
+    gross = tau * net / (x + net)
+    return SwapResult(gross, fee_alpha, tau - gross, x + alpha_in, gross)
+
+
+def protocol_sell(tau: float, x: float, alpha_in: float) -> tuple[float, float, float]:
+    """Fee-free sale (root dividends, chain buys' counterpart): returns (tao_out, tau, x)."""
+    gross = tau * alpha_in / (x + alpha_in)
+    return gross, tau - gross, x + alpha_in
+
+
+def protocol_buy(tau: float, x: float, tao_in: float) -> tuple[float, float, float]:
+    """Fee-free purchase (`chain_buys` surplus): returns (alpha_out, tau, x)."""
+    d_alpha = x * tao_in / (tau + tao_in)
+    return d_alpha, tau + tao_in, x - d_alpha
+
+
+def max_buy_for_limit(tau: float, x: float, limit: float) -> float:
+    """Largest TAO input keeping the post-trade price <= limit: sqrt(L*tau*x) - tau. With a fee
+    the post-trade price is lower still, so the bound holds."""
+    return math.sqrt(limit * tau * x) - tau
+
+
+def max_sell_for_limit(tau: float, x: float, limit: float) -> float:
+    """Largest alpha input keeping the post-trade price >= limit: sqrt(tau*x/L) - x."""
+    return math.sqrt(tau * x / limit) - x
+
+
+def price(tau: float, x: float) -> float:
+    return tau / x
