@@ -12,7 +12,7 @@ export class Store extends EventTarget {
     this.s = {
       game: null, you: null, market: null, leaderboard: null, private: null, rank: null,
       commands: [], events: [], lobby: [], roster: null, players: 0,
-      history: this._loadHistory(), epochs: [], news: null, lastFills: [],
+      history: this._load("history"), epochs: this._load("epochs"), news: null, lastFills: [],
     };
   }
 
@@ -29,7 +29,8 @@ export class Store extends EventTarget {
         s.players = (msg.game && msg.game.players) || s.lobby.length;
         if (msg.rank !== undefined) s.rank = msg.rank;
         if (Array.isArray(msg.history)) this._mergeHistory(msg.history);
-        if (s.market && s.game) this._trimHistory(s.game.tick);
+        if (Array.isArray(msg.epoch_rows)) this._mergeEpochs(msg.epoch_rows);
+        if (s.game) this._trimHistory(s.game.tick);
         this._emit("snapshot");
         break;
       case "lobby":
@@ -43,7 +44,7 @@ export class Store extends EventTarget {
       case "tick":
         s.game = msg.game; s.market = msg.market; s.leaderboard = msg.leaderboard;
         if (msg.row) this._mergeHistory([msg.row]);
-        if (msg.epoch_row) s.epochs = [...s.epochs, msg.epoch_row].slice(-500);
+        if (msg.epoch_row) this._mergeEpochs([msg.epoch_row]);
         if (msg.events && msg.events.length) {
           s.news = msg.events[msg.events.length - 1];
           // Reflect fired events in the instructor's list without waiting for a snapshot.
@@ -111,20 +112,27 @@ export class Store extends EventTarget {
       h.push(r);
     }
     if (h.length > HISTORY_MAX) h.splice(0, h.length - HISTORY_MAX);
-    this._saveHistory();
+    this._save("history", this.s.history);
+  }
+
+  _mergeEpochs(rows) {
+    const byEpoch = new Map(this.s.epochs.map((r) => [r.epoch, r]));
+    for (const r of rows) if (r && typeof r.epoch === "number") byEpoch.set(r.epoch, r);
+    this.s.epochs = [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch).slice(-1000);
+    this._save("epochs", this.s.epochs);
   }
 
   _trimHistory(nextTick) {
     // A restarted game (or another game under the same code) must not show stale rows.
     this.s.history = this.s.history.filter((r) => r.tick < nextTick);
+    this.s.epochs = this.s.epochs.filter((r) => typeof r.tick !== "number" || r.tick < nextTick);
   }
 
-  _key() { return "history:" + this.code; }
-  _loadHistory() {
-    try { return JSON.parse(sessionStorage.getItem(this._key()) || "[]"); } catch (e) { return []; }
+  _load(what) {
+    try { return JSON.parse(sessionStorage.getItem(what + ":" + this.code) || "[]"); } catch (e) { return []; }
   }
-  _saveHistory() {
-    try { sessionStorage.setItem(this._key(), JSON.stringify(this.s.history.slice(-600))); } catch (e) { /* full */ }
+  _save(what, rows) {
+    try { sessionStorage.setItem(what + ":" + this.code, JSON.stringify(rows.slice(-600))); } catch (e) { /* full */ }
   }
 
   _emit(type, detail = {}) { this.dispatchEvent(new CustomEvent(type, { detail })); this.dispatchEvent(new CustomEvent("change", { detail: { type, ...detail } })); }

@@ -11,7 +11,9 @@ export const CHOICES = [
   { value: "workers", text: "Pay the AI workers", weights: { workers: 1 } },
   { value: "holders", text: "Pay the holders", weights: { holders: 1 } },
   { value: "owner", text: "Pay the owner's miners", weights: { owner: 1 } },
-  { value: "none", text: "Pay no one", weights: { workers: 0, holders: 0, owner: 0 } },
+  // The sim refuses all-zero weights (bad_weights), so "pay no one" is shown but not offered
+  // until the server supports it.
+  { value: "none", text: "Pay no one (not available)", weights: null, disabled: true },
 ];
 
 function choiceOf(w) {
@@ -102,7 +104,7 @@ export function buildValidatorPanel(api) {
     if (r) return r;
     const rhoEx = new Explain("ρ on " + s.name, () => explainRho(ctx.byId.get(s.id) || s, ctx.rootStake, ctx.params.tao_weight)(), { host: wExplainHost });
     const sel = el("select", { id: `w-sel-${s.id}`, "aria-label": `Your weights on ${s.name}` },
-      ...CHOICES.map((c) => el("option", { value: c.value }, c.text)));
+      ...CHOICES.map((c) => el("option", { value: c.value, disabled: !!c.disabled }, c.text)));
     const btn = el("button", { type: "button", class: "btn small primary", "aria-label": `Set weights on ${s.name}` }, "Set");
     btn.addEventListener("click", () => {
       const c = CHOICES.find((x) => x.value === sel.value);

@@ -1,0 +1,36 @@
+// The four game charts (prices, stacked emission shares, root proportion, network health), for
+// the projector and the instructor console's live view.
+
+import { SubnetChart, SeriesChart, asPct, subnetOrder, subnetNames } from "./charts.js";
+import { fmt } from "./ui.js";
+
+export class ChartSet {
+  constructor(canvases, { large = false } = {}) {
+    this.price = new SubnetChart(canvases.price, {
+      pick: (s) => (s.price > 0 ? s.price : null), yLabel: "τ per α", logY: true, large,
+      yFormat: (v) => fmt(v, 2), ariaLabel: "Alpha price of each subnet over ticks",
+    });
+    this.share = new SubnetChart(canvases.share, {
+      pick: (s) => s.share, stacked: true, yMax: 1, yFormat: asPct, large,
+      ariaLabel: "Emission share of each subnet over ticks, stacked",
+    });
+    this.rho = new SubnetChart(canvases.rho, {
+      pick: (s) => s.root_prop, yMax: 1, yFormat: asPct, large,
+      ariaLabel: "Root proportion on each subnet over ticks",
+    });
+    this.health = new SeriesChart(canvases.health, {
+      label: "network health", yMax: 1, yFormat: asPct, large, ariaLabel: "Network health over epochs",
+    });
+  }
+
+  update(state) {
+    const rows = state.history || [];
+    const names = subnetNames(state.market);
+    const order = subnetOrder(state.market);
+    this.price.update(rows, names, order);
+    this.share.update(rows, names, order);
+    this.rho.update(rows, names, order);
+    const ep = state.epochs || [];
+    this.health.update(ep.map((r) => r.epoch), ep.map((r) => r.network_health));
+  }
+}

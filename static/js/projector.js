@@ -1,0 +1,48 @@
+// The projector: read-only. Lobby (code, QR, head count), then large charts, the clock, event
+// banners and the top-N leaderboard (nicknames only). Charts are drawn with the same module the
+// instructor console uses for its live view.
+
+import { GameSocket } from "./socket.js";
+import { Store } from "./store.js";
+import { el, $, replace, bootstrap, fmt, pct, bindConnectionPill } from "./ui.js";
+import { startClock, showNews } from "./common.js";
+import { ChartSet } from "./chartset.js";
+
+const boot = bootstrap();
+const store = new Store(boot.code);
+const sock = new GameSocket(boot.ws_url);
+const S = () => store.state;
+
+let charts = null;
+
+function renderLeaderboard() {
+  const lb = S().leaderboard || [];
+  replace($("#leaderboard"), ...lb.map((r) => el("li", {},
+    el("span", { class: "nw" }, fmt(r.net_worth) + " τ"),
+    el("span", { class: "nick" }, r.nickname))));
+}
+
+function render() {
+  const st = S();
+  const g = st.game || {};
+  const lobby = g.status === "lobby" || !st.market;
+  $("#proj-lobby").hidden = !lobby;
+  $("#proj-play").hidden = lobby;
+  $("#proj-count").textContent = String(st.players || st.lobby.length || 0);
+  $("#proj-lobby-status").textContent = g.status === "ended" ? "This game is over." : g.locked ? "The game is locked: no new players." : "";
+  if (g.name) $("#proj-name").textContent = g.name;
+  if (lobby) return;
+  if (!charts) charts = new ChartSet({ price: $("#ch-price"), share: $("#ch-share"), rho: $("#ch-rho"), health: $("#ch-health") }, { large: true });
+  charts.update(st);
+  const h = st.epochs.length ? st.epochs[st.epochs.length - 1].network_health : undefined;
+  $("#proj-health").textContent = typeof h === "number" ? `Network health ${pct(h, 0)}` : "";
+  renderLeaderboard();
+}
+
+bindConnectionPill($("#conn"), sock);
+startClock($("#clock"), () => S().game);
+sock.addEventListener("snapshot", (e) => store.apply(e.detail));
+sock.addEventListener("message", (e) => store.apply(e.detail));
+store.addEventListener("change", render);
+store.addEventListener("tick", (e) => { for (const ev of e.detail.events) showNews(ev); });
+sock.connect();
