@@ -430,6 +430,8 @@ def _do_join(st: State, params: Params, rules: frozenset[str], a: dict[str, Any]
     bot = a.get("bot")
     if bot is not None and not isinstance(bot, str):
         raise Rejected("bad_role")
+    if a.get("bot_params") is not None and not isinstance(a.get("bot_params"), dict):
+        raise Rejected("bad_role")
     owned = None
     if a.get("subnet") is not None:
         owned = _subnet(st, a)

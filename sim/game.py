@@ -22,6 +22,7 @@ from sim.params import (CLOCK_DEFAULTS, MECHANISMS, MINER_CLASSES, RULES, Params
 from sim.state import State, digest, dumps
 
 FORMAT_VERSION = 1
+HISTORY_LEN = 24  # ticks of price/share history carried for bot observations
 
 
 class TickResult(NamedTuple):
@@ -40,8 +41,12 @@ def _load_bots() -> Any:
 
 
 class Game:
+    # step() settles the scenario's scripted `actions` due at each tick itself: callers pass
+    # only their own commands (sim.cli checks this flag).
+    PLAYS_SCRIPTED_ACTIONS = True
+
     def __init__(self, scenario: dict[str, Any], seed: int, state: State,
-                 event_status: list[str]) -> None:
+                 event_status: list[str], extra: dict[str, Any] | None = None) -> None:
         self.scenario = scenario
         self.seed = int(seed)
         self.st = state
@@ -60,6 +65,16 @@ class Game:
         for a in scenario.get("actions") or []:
             self._scripted.setdefault(int(a["tick"]), []).append(
                 {k: v for k, v in a.items() if k != "tick"})
+        extra = extra or {}
+        # Small derived memory that views and bots use; serialised so replays match.
+        # history: {"price"|"share": {str(netuid): [oldest .. newest]}}
+        self.history: dict[str, dict[str, list[float]]] = extra.get(
+            "history", {"price": {}, "share": {}})
+        # last epoch's payout per subnet: {str(netuid): {"incentive": {...}, "alpha_dividends"}}
+        self.last_epoch: dict[str, dict[str, Any]] = extra.get("last_epoch", {})
+        self.bot_params: dict[str, dict[str, Any]] = extra.get("bot_params") or {
+            str(pl["id"]): dict(pl["bot_params"]) for pl in scenario.get("players") or []
+            if isinstance(pl.get("bot_params"), dict)}
 
     # ---- construction ----------------------------------------------------------------------
     @classmethod
@@ -114,6 +129,7 @@ class Game:
         seed = int(scn.get("seed", 0) if seed is None else seed)
         g = cls(scn, seed, st, ["pending"] * len(scn.get("events") or []))
         check_all(st)
+        g._record_history()
         return g
 
     # ---- clock -----------------------------------------------------------------------------
@@ -165,16 +181,35 @@ class Game:
             epoch_row = {"epoch": t // self.ticks_per_epoch, "tick": t,
                          "subnets": res["subnets"], "players": self._player_rows(),
                          "network_health": res["network_health"]}
+            self.last_epoch = {str(r["id"]): {"incentive": dict(r["incentive"]),
+                                              "alpha_dividends": r["alpha_dividends"]}
+                               for r in res["subnets"]}
         st.tick += 1
         check_all(st)
+        self._record_history()
         return TickResult(self._tick_row(t), epoch_row, fills, events)
+
+    def _record_history(self) -> None:
+        st = self.st
+        shares = coinbase.current_shares(st, self.rules)
+        for i in self._active():
+            key = str(int(st.netuid[i]))
+            for name, value in (("price", float(st.tau[i] / st.x[i])),
+                                ("share", float(shares[i]))):
+                series = self.history.setdefault(name, {}).setdefault(key, [])
+                series.append(value)
+                del series[:-HISTORY_LEN]
 
     def _apply(self, a: dict[str, Any], fills: list[dict[str, Any]],
                events: list[dict[str, Any]]) -> dict[str, Any]:
         if isinstance(a, dict) and a.get("do") == "event":
             return self._event_action(a, fills, events)
-        return act.apply_action(self.st, a, params=self.params, rules=self.rules,
+        fill = act.apply_action(self.st, a, params=self.params, rules=self.rules,
                                 tick=self.st.tick)
+        if (fill["status"] == "filled" and a.get("do") == "join"
+                and isinstance(a.get("bot_params"), dict)):
+            self.bot_params[str(a["player"])] = dict(a["bot_params"])
+        return fill
 
     def _event_action(self, a: dict[str, Any], fills: list[dict[str, Any]],
                       events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -308,6 +343,7 @@ class Game:
         subnets = []
         for i in self._active():
             owner = int(st.owner[i])
+            last = self.last_epoch.get(str(int(st.netuid[i])), {})
             subnets.append({
                 "id": int(st.netuid[i]), "name": st.names[i],
                 "price": float(st.tau[i] / st.x[i]), "moving_price": float(st.m[i]),
@@ -317,10 +353,14 @@ class Game:
                 "mechanism": MECHANISMS[int(st.mech[i])],
                 "owner": st.ids[owner] if owner >= 0 else None,
                 "revenue": float(st.revenue[i]), "age_blocks": int(st.age[i]),
+                "incentive": last.get("incentive"),
+                "alpha_dividends": last.get("alpha_dividends"),
             })
         return {
             "tick": st.tick, "epoch": self.epoch, "block": st.block,
-            "total_ticks": self.total_ticks, "finished": self.finished,
+            "total_ticks": self.total_ticks, "ticks_per_epoch": self.ticks_per_epoch,
+            "blocks_per_tick": self.blocks_per_tick, "finished": self.finished,
+            "params": self.params.as_dict(),
             "tao_emission": coinbase.halving_emission(st.tao_issued, self.params.block_emission),
             "tao_issued": st.tao_issued, "root_stake": R, "root_network": st.root_network,
             "lock_cost": act.lock_cost(st, self.params), "rules": sorted(self.rules),
@@ -352,16 +392,24 @@ class Game:
             "root_validator": "network" if v < 0 else st.ids[v],
             "alpha": alpha, "alpha_value": value, "net_worth": nw,
             "contributed": float(st.contributed[k]), "pnl": nw - float(st.contributed[k]),
-            "owns": owns,
-            "revenue": {str(n): float(st.revenue[st.subnet_index(n)]) for n in owns},
-            "weights": weights,
+            "owns": owns, "subnet": owns[0] if owns else None,
+            "revenue": sum(float(st.revenue[st.subnet_index(n)]) for n in owns),
+            "revenue_by_subnet": {str(n): float(st.revenue[st.subnet_index(n)]) for n in owns},
+            "weights": weights, "bot_params": dict(self.bot_params.get(player_id, {})),
         }
 
     def observation(self, player_id: str) -> dict[str, Any]:
-        """What a bot policy sees: the market, its own seat, the rules and parameters."""
-        return {"tick": self.st.tick, "epoch": self.epoch, "player_id": player_id,
-                "player": self.private_view(player_id), "market": self.public_view(),
-                "params": self.params.as_dict(), "rules": sorted(self.rules)}
+        """What a bot policy sees: sim.bots.observe() over this game's views and its carried
+        price/share history (subnet ids as ints there)."""
+        bots = _load_bots()
+        history = {name: {int(k): list(v) for k, v in series.items()}
+                   for name, series in self.history.items()}
+        if bots is not None and hasattr(bots, "observe"):
+            return bots.observe(self, player_id, history=history,
+                                bot_params=self.bot_params.get(player_id))
+        return {"tick": self.st.tick, "epoch": self.epoch, "player": player_id,
+                "public": self.public_view(), "private": self.private_view(player_id),
+                "history": history}
 
     def bot_actions(self, policies: dict[str, str]) -> list[dict[str, Any]]:
         """What these bots want to do at the current tick. Each bot draws from its own stream
@@ -400,7 +448,9 @@ class Game:
     # ---- persistence ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {"version": FORMAT_VERSION, "scenario": self.scenario, "seed": self.seed,
-                "events": list(self.event_status), "state": self.st.to_dict()}
+                "events": list(self.event_status), "state": self.st.to_dict(),
+                "extra": {"history": self.history, "last_epoch": self.last_epoch,
+                          "bot_params": self.bot_params}}
 
     def to_json(self) -> str:
         return dumps(self.to_dict())
@@ -410,7 +460,8 @@ class Game:
         d = json.loads(s)
         if d.get("version") != FORMAT_VERSION:
             raise ValueError(f"unsupported game state version {d.get('version')!r}")
-        return cls(d["scenario"], d["seed"], State.from_dict(d["state"]), list(d["events"]))
+        return cls(d["scenario"], d["seed"], State.from_dict(d["state"]), list(d["events"]),
+                   d.get("extra"))
 
     def state_digest(self) -> str:
         return digest(self.to_dict())
