@@ -17,6 +17,7 @@ export function buildOwnerPanel(api) {
   };
   let current = null;
   const sub = () => ctx.byId.get(current) || {};
+  const cutPerEpoch = () => (ctx.params.owner_cut || 0) * (ctx.blocksPerEpoch || 0);
 
   // Own subnet figures
   const explainHost = el("div");
@@ -24,11 +25,13 @@ export function buildOwnerPanel(api) {
     price: figure("Price (τ per α)", () => explainPrice(sub())(), explainHost),
     share: figure("Emission share", () => explainShare(sub(), ctx.subnets, ctx.params.rules)(), explainHost),
     rho: figure("Root proportion ρ", () => explainRho(sub(), ctx.rootStake, ctx.params.tao_weight)(), explainHost),
-    cut: figure("Owner cut received", () => ({
+    cut: figure("Owner cut per epoch", () => ({
       title: "Owner cut",
-      formula: "owner gets c × every alpha the subnet emits (c = 11,796/65,535 ≈ 18%)",
-      inputs: [["c", pct(ctx.params.owner_cut, 1)], ["received so far", alpha((ctx.me || {}).owner_cut)]],
-      note: "Paid at each epoch. Whatever you do with the subnet, this alpha keeps coming; its value depends on the price.",
+      formula: "owner alpha per epoch = c × alpha emitted per epoch = c × (blocks per epoch × 1 α per block)",
+      inputs: [["c (owner cut)", pct(ctx.params.owner_cut, 1)], ["blocks per epoch", fmt(ctx.blocksPerEpoch)],
+        ["price now", fmt(sub().price, 6) + " τ/α"]],
+      result: `${alpha(cutPerEpoch())} ≈ ${tao(cutPerEpoch() * (sub().price || 0))} at today's price`,
+      note: "Paid at each epoch, whatever the price: alpha emission per block is fixed (it halves only as issuance grows). What it is worth depends on the price you can sell at.",
     }), explainHost),
     revenue: figure("Subnet revenue (τ)"),
     held: figure("Your alpha here"),
@@ -151,8 +154,9 @@ export function buildOwnerPanel(api) {
     f.price.set(fmt(s.price, 6));
     f.share.set(pct(s.share, 2));
     f.rho.set(pct(s.root_prop, 1));
-    f.cut.set(alpha(me.owner_cut));
-    f.revenue.set(tao(isNum(me.revenue) ? me.revenue : s.revenue));
+    f.cut.set(current !== null ? alpha(cutPerEpoch()) : "–");
+    const rev = (me.revenue_by_subnet || {})[String(current)];
+    f.revenue.set(tao(isNum(rev) ? rev : s.revenue));
     f.held.set(alpha(current !== null ? (me.alpha || {})[current] || 0 : 0));
     mechNow.textContent = current !== null ? `Now: ${MECHANISM_TEXT[s.mechanism] || s.mechanism || "–"}` : "";
     const checked = mechForm.querySelector("input[name=mechanism]:checked");
@@ -165,7 +169,7 @@ export function buildOwnerPanel(api) {
       ? `Lock cost now: ${tao(ctx.params.lock_cost)} (you have ${tao(me.tao)}). It doubles with each registration, then decays.`
       : `Lock cost: paid from your TAO (you have ${tao(me.tao)}). It doubles with each registration, then decays.`;
     sell.help.textContent = `You hold ${alpha(current !== null ? (me.alpha || {})[current] || 0 : 0)} on this subnet. Selling pushes the price down.`;
-    buyback.help.textContent = `Revenue available: ${tao(isNum(me.revenue) ? me.revenue : s.revenue)}. Buying pushes the price up.`;
+    buyback.help.textContent = `Subnet revenue available: ${tao(isNum(rev) ? rev : s.revenue)} (then your own TAO: ${tao(me.tao)}). Buying pushes the price up.`;
   }
   return { render };
 }

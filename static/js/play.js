@@ -35,6 +35,8 @@ function rebuildCtx() {
   ctx.params = paramsOf(st.market);
   ctx.rootStake = rootStakeOf(st.market);
   ctx.history = st.history;
+  const m = st.market || {};
+  ctx.blocksPerEpoch = (m.blocks_per_tick || 0) * (m.ticks_per_epoch || (st.game && st.game.ticks_per_epoch) || 1);
   if (ctx.selected === null || !ctx.byId.has(ctx.selected)) {
     const own = ctx.me && ctx.me.subnet;
     ctx.selected = ctx.byId.has(own) ? own : (ctx.subnets[0] ? ctx.subnets[0].id : null);
@@ -305,6 +307,9 @@ function showQuoteError(text) {
 export function readQuote(q, cmd) {
   const pick = (...ks) => { for (const k of ks) if (isNum(q[k])) return q[k]; return undefined; };
   const buying = cmd.do === "stake" || cmd.do === "buyback";
+  if (cmd.do === "move") {
+    return { out: pick("alpha_received"), fee: pick("fee"), status: q.status, reason: q.reason, mid: pick("tao") };
+  }
   const out = buying ? pick("alpha_out", "alpha", "received") : pick("tao_out", "tao", "received");
   const spent = buying ? (cmd.tao) : (cmd.alpha);
   let avg = pick("avg_price", "average_price", "avg");
@@ -326,6 +331,14 @@ function renderQuote(q, cmd) {
     return;
   }
   const outText = cmd.do === "stake" ? alpha(r.out) : cmd.do === "move" ? alpha(r.out) : tao(r.out);
+  if (cmd.do === "move") {
+    replace(box, el("dl", {},
+      el("dt", {}, "You get"), el("dd", { id: "quote-out" }, outText),
+      el("dt", {}, "TAO in between"), el("dd", {}, tao(r.mid)),
+      el("dt", {}, "Fees (two swaps)"), el("dd", {}, tao(r.fee))));
+    quoteExplain.refresh();
+    return;
+  }
   replace(box, el("dl", {},
     el("dt", {}, "You get"), el("dd", { id: "quote-out" }, outText),
     el("dt", {}, "Average price"), el("dd", {}, isNum(r.avg) ? fmt(r.avg, 6) + " τ/α" : "–"),

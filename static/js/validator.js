@@ -49,17 +49,30 @@ export function buildValidatorPanel(api) {
     return denom > 0 ? (w * myRoot()) / denom : 0;
   };
 
+  const rootDividendEstimate = () => {
+    const R = ctx.rootStake || 0;
+    if (!(R > 0)) return undefined;
+    const per = ctx.subnets.reduce((a, s) => a + (s.root_prop || 0) * (s.price || 0), 0);
+    return per * ((1 - ctx.params.owner_cut) / 2) * (ctx.blocksPerEpoch || 0) * (myRoot() / R);
+  };
+
   // Figures
   const explainHost = el("div");
   const f = {
     root: figure("Your root stake"),
     free: figure("Free TAO"),
-    div: figure("Root dividends", () => ({
-      title: "Root dividends",
-      formula: "per subnet and epoch: ρ × (validators' half of the alpha) is root's; it is sold for TAO and shared by root stake",
-      inputs: [["your root stake", tao(myRoot())], ["all root stake R", tao(ctx.rootStake)], ["your fraction", ctx.rootStake > 0 ? pct(myRoot() / ctx.rootStake, 3) : "–"]],
-      result: tao((ctx.me || {}).root_dividends),
-      note: "As alpha accumulates on subnets, ρ falls and so does root's part.",
+    div: figure("Root dividends / epoch ≈", () => ({
+      title: "Root dividends (estimate for the coming epoch)",
+      formula: "Σ over subnets: ρ_i × (1 − c)/2 × blocks per epoch × price_i  ×  your root stake / R",
+      inputs: [
+        ["(1 − c)/2 (validators' half)", fmt((1 - ctx.params.owner_cut) / 2)],
+        ["blocks per epoch", fmt(ctx.blocksPerEpoch)],
+        ["Σ ρ_i × price_i", fmt(ctx.subnets.reduce((a, s) => a + (s.root_prop || 0) * (s.price || 0), 0), 6)],
+        ["your root stake", tao(myRoot())], ["all root stake R", tao(ctx.rootStake)],
+        ["your fraction", ctx.rootStake > 0 ? pct(myRoot() / ctx.rootStake, 3) : "–"],
+      ],
+      result: tao(rootDividendEstimate()),
+      note: "Root's alpha is sold into each pool every block (constant sell pressure), so the TAO you get is a little less than price × alpha. As alpha accumulates, ρ falls and so does root's part.",
     }), explainHost),
     share: figure("Your share of all root", null),
   };
@@ -124,7 +137,7 @@ export function buildValidatorPanel(api) {
     const me = ctx.me || {};
     f.root.set(tao(me.root_stake));
     f.free.set(tao(me.tao));
-    f.div.set(tao(me.root_dividends));
+    f.div.set(tao(rootDividendEstimate()));
     f.share.set(ctx.rootStake > 0 ? pct(myRoot() / ctx.rootStake, 2) : "–");
     const seen = new Set();
     for (const s of ctx.subnets) {
