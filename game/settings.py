@@ -1,10 +1,243 @@
-"""Django settings (skeleton; the server work replaces this)."""
+"""Django settings, read from the environment.
+
+Embedded default: SQLite (WAL) + the in-memory channel layer + the engine inside the server.
+Scale-out: DATABASE_URL (PostgreSQL) and REDIS_URL (channels_redis). A bad value fails at start-up
+with a message naming the variable, never silently.
+"""
+from __future__ import annotations
+
+import os
+import secrets
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-SECRET_KEY = "dev-only-insecure-key"
-DEBUG = True
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def envstr(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r}: expected one of {sorted(_TRUE | _FALSE - {''})}")
+
+
+def envint(name: str, default: int, *, lo: int | None = None, hi: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected an integer") from None
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ImproperlyConfigured(f"{name}={value}: expected {lo} ≤ value ≤ {hi}")
+    return value
+
+
+def envfloat(name: str, default: float, *, lo: float | None = None, hi: float | None = None) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected a number") from None
+    if value != value or (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ImproperlyConfigured(f"{name}={value}: expected {lo} ≤ value ≤ {hi}")
+    return value
+
+
+def envlist(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _secret_key() -> str:
+    """DJANGO_SECRET_KEY, else one generated on first start and kept in var/secret_key."""
+    key = os.environ.get("DJANGO_SECRET_KEY", "").strip()
+    if key:
+        if len(key) < 32:
+            raise ImproperlyConfigured("DJANGO_SECRET_KEY: use at least 32 characters")
+        return key
+    path = VAR_DIR / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    # O_EXCL: two processes starting at once must end up with the same key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = envbool("DEBUG", False)
+# Classrooms connect over the LAN: set ALLOWED_HOSTS=192.168.1.20,localhost (the address the
+# students type). Also admits WebSocket origins from those hosts (see game/origin.py).
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "game",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "game.urls"
+ASGI_APPLICATION = "game.asgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# --- database -------------------------------------------------------------------------------
+DATABASE_URL = envstr("DATABASE_URL")
+if DATABASE_URL:
+    import dj_database_url
+
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": envstr("SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
+            "OPTIONS": {
+                # IMMEDIATE: take the write lock at BEGIN, so two writers queue on the busy
+                # timeout instead of failing with "database is locked" on lock upgrade.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                " PRAGMA busy_timeout=20000;",
+            },
+        }
+    }
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- channel layer --------------------------------------------------------------------------
+REDIS_URL = envstr("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": envstr("CHANNELS_PREFIX", "dtao"),
+                "capacity": envint("CHANNELS_CAPACITY", 1000, lo=10),
+                "expiry": 30,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": envint("CHANNELS_CAPACITY", 1000, lo=10)},
+        }
+    }
+
+# --- auth, static, misc ---------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/console/"
+LOGOUT_REDIRECT_URL = "/login/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
 USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Hashed, compressed names once `collectstatic` has run (scripts/run does); before that (tests,
+# a fresh checkout) files are served straight from static/ so pages still render.
+_COLLECTED = (STATIC_ROOT / "staticfiles.json").exists() and not DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if _COLLECTED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage",
+    },
+}
+WHITENOISE_USE_FINDERS = not _COLLECTED
+WHITENOISE_MANIFEST_STRICT = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+}
+
+# --- the game -------------------------------------------------------------------------------
+ENGINE_IN_PROCESS = envbool("ENGINE_IN_PROCESS", True)
+ENGINE_POLL_SECONDS = envfloat("ENGINE_POLL_SECONDS", 0.25, lo=0.01, hi=10)
+WS_MAX_MESSAGE_BYTES = envint("WS_MAX_MESSAGE_BYTES", 4096, lo=256)
+WS_RATE_PER_SECOND = envfloat("WS_RATE_PER_SECOND", 10.0, lo=0.1)
+WS_RATE_BURST = envint("WS_RATE_BURST", 20, lo=1)
+WS_RATE_STRIKES = envint("WS_RATE_STRIKES", 50, lo=1)
+LEADERBOARD_TOP = envint("LEADERBOARD_TOP", 10, lo=1, hi=1000)
+BOT_TAKEOVER_SECONDS = envfloat("BOT_TAKEOVER_SECONDS", 15.0, lo=0)
+PRESENCE_TIMEOUT_SECONDS = envfloat("PRESENCE_TIMEOUT_SECONDS", 90.0, lo=1)
+SCENARIOS_DIR = Path(envstr("SCENARIOS_DIR", str(BASE_DIR / "sim" / "scenarios")))
+# The address printed on join URLs and QR codes (e.g. http://192.168.1.20:8000); default: the
+# address the instructor's browser used.
+PUBLIC_URL = envstr("PUBLIC_URL").rstrip("/")

@@ -1,0 +1,36 @@
+"""ASGI entry point (daphne game.asgi:application): HTTP pages and the game socket."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "game.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_http = get_asgi_application()  # sets Django up before the imports below
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from game import engine  # noqa: E402
+from game.origin import SameOriginValidator  # noqa: E402
+from game.routing import websocket_urlpatterns  # noqa: E402
+
+
+class StartEngine:
+    """Starts the in-process engine on the server's loop at the first request or socket
+    (daphne sends no lifespan events; the in-memory channel layer lives on this loop)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        engine.start_in_process()
+        return await self.app(scope, receive, send)
+
+
+application = StartEngine(ProtocolTypeRouter({
+    "http": django_http,
+    "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+}))

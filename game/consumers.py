@@ -1,0 +1,195 @@
+"""The game socket (/ws/game/<code>/): thin. Authenticate once at connect, then for each message:
+check size and rate, parse it into its schema, call one service, answer on the same socket.
+Broadcasts arrive pre-encoded as `frame.send` events and are sent verbatim.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from game import broadcast, errors, identity, services
+from game.errors import ClientError, Rejected
+from game.protocol import action_dict, parse
+
+log = logging.getLogger(__name__)
+
+
+class TokenBucket:
+    """Per-socket rate limit: `rate` messages a second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class GameConsumer(AsyncWebsocketConsumer):
+    ident: identity.Identity | None = None
+
+    async def connect(self) -> None:
+        self.ident = None
+        self.groups_joined: list[str] = []
+        self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
+        self.strikes = 0
+        # The highest seq this socket has sent. Replies carry it rather than the database's
+        # seq, which may be ahead of a broadcast still in flight (a false gap for the client).
+        self.seq = 0
+        code = self.scope["url_route"]["kwargs"]["code"]
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        projector = (query.get("projector") or [None])[0]
+        cookies = self.scope.get("cookies") or {}
+        token = cookies.get(identity.seat_cookie_name(code.upper()))
+        result = await database_sync_to_async(identity.resolve)(
+            code, projector=projector, user=self.scope.get("user"), seat_token=token)
+        if isinstance(result, int):
+            # Accept first so the browser sees our close code (a refused handshake is opaque).
+            await self.accept()
+            await self.close(code=result)
+            return
+        self.ident = result
+        await self._join_groups()
+        await self.accept()
+        await self._send(await database_sync_to_async(identity.snapshot)(self.ident))
+        if self.ident.kind == identity.STUDENT and self.ident.seat_id:
+            await database_sync_to_async(services.seat_connected)(self.ident.seat_id)
+
+    async def _join_groups(self) -> None:
+        ident = self.ident
+        assert ident is not None
+        wanted = [broadcast.game_group(ident.game_id)]
+        if ident.kind == identity.INSTRUCTOR:
+            wanted.append(broadcast.instructor_group(ident.game_id))
+        if ident.seat_id is not None:
+            wanted.append(broadcast.seat_group(ident.seat_id))
+        for group in wanted:
+            if group not in self.groups_joined:
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.groups_joined.append(group)
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.ident is not None and self.ident.kind == identity.STUDENT and self.ident.seat_id:
+            await database_sync_to_async(services.seat_disconnected)(self.ident.seat_id)
+
+    # --- inbound -------------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.ident is None:
+            return
+        size = len(bytes_data) if bytes_data is not None else len((text_data or "").encode())
+        if size > settings.WS_MAX_MESSAGE_BYTES:
+            await self._error(ClientError(
+                "too_large", f"messages are limited to {settings.WS_MAX_MESSAGE_BYTES} bytes"))
+            await self.close(code=errors.CLOSE_TOO_LARGE)
+            return
+        if not self.bucket.take():
+            self.strikes += 1
+            if self.strikes >= settings.WS_RATE_STRIKES:
+                await self.close(code=errors.CLOSE_FLOODING)
+            else:
+                await self._error(ClientError("rate_limited", "too many messages; slow down"))
+            return
+        self.strikes = 0
+        ref = None
+        try:
+            if bytes_data is not None:
+                raise ClientError("bad_json", "binary frames are not accepted")
+            msg = parse(text_data or "")
+            ref = getattr(msg, "id", None)
+            await self._dispatch(msg)
+        except ClientError as exc:
+            if exc.ref is None:
+                exc.ref = ref
+            await self._error(exc)
+        except Rejected as exc:
+            await self._send({"type": "rejected", "id": ref, "code": exc.code,
+                              "message": exc.message, "seq": self.seq})
+        except Exception:
+            log.exception("message from %s failed", self.ident)
+            await self._error(ClientError("internal", "server error; retry", ref=ref))
+
+    async def _dispatch(self, msg: Any) -> None:
+        ident = self.ident
+        assert ident is not None
+        if ident.kind == identity.PROJECTOR and msg.type not in ("snapshot", "ping"):
+            raise ClientError("read_only", "the projector view cannot send this")
+        db = database_sync_to_async
+        if msg.type == "snapshot":
+            await self._send(await db(identity.snapshot)(ident))
+        elif msg.type == "ping":
+            if ident.kind == identity.STUDENT and ident.seat_id:
+                await db(services.seat_seen)(ident.seat_id)
+            await self._send({"type": "pong", "id": msg.id, "seq": self.seq,
+                              "time": time.time()})
+        elif msg.type == "control":
+            if ident.kind != identity.INSTRUCTOR:
+                raise ClientError("forbidden", "only the instructor can control the game")
+            fields = msg.model_dump(exclude={"type", "id", "op"})
+            result = await db(services.control)(ident.game_id, msg.op, **fields)
+            if msg.op == "foundation":  # the instructor's seat changed: re-read the identity
+                await self._refresh_identity()
+            await self._send({"type": "ok", "id": msg.id, "op": msg.op, "seq": self.seq,
+                              "result": result})
+        else:
+            if ident.seat_id is None or ident.player is None:
+                raise ClientError("no_seat", "this connection has no seat to act for")
+            if msg.type == "command":
+                reply = await db(services.submit_command)(ident.seat_id, msg.id,
+                                                          action_dict(msg))
+                await self._send({**reply, "id": msg.id, "seq": self.seq})
+            elif msg.type == "quote":
+                result = await db(services.quote)(ident.game_id, ident.player, action_dict(msg))
+                await self._send({"type": "quote", "id": msg.id, "quote": result,
+                                  "seq": self.seq})
+            elif msg.type == "cancel":
+                reply = await db(services.cancel_command)(ident.seat_id, msg.command)
+                await self._send({**reply, "id": msg.id, "seq": self.seq})
+
+    async def _refresh_identity(self) -> None:
+        assert self.ident is not None
+        result = await database_sync_to_async(identity.resolve)(
+            self.ident.code, projector=None, user=self.scope.get("user"), seat_token=None)
+        if isinstance(result, identity.Identity):
+            old_seat = self.ident.seat_id
+            self.ident = result
+            if old_seat is not None and old_seat != result.seat_id:
+                group = broadcast.seat_group(old_seat)
+                await self.channel_layer.group_discard(group, self.channel_name)
+                self.groups_joined.remove(group)
+            await self._join_groups()
+
+    # --- outbound ------------------------------------------------------------------------------
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        self.seq = max(self.seq, message.get("seq") or 0)
+        await self.send(text_data=broadcast.encode(message))
+
+    async def _error(self, exc: ClientError) -> None:
+        message: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message,
+                                   "ref": exc.ref, "seq": self.seq}
+        if exc.details:
+            message["details"] = exc.details
+        await self._send(message)
+
+    async def frame_send(self, event: dict[str, Any]) -> None:
+        """A broadcast: the text was encoded once for every socket; send it as it is."""
+        self.seq = max(self.seq, event.get("seq", 0))
+        await self.send(text_data=event["text"])
+
+    async def seat_kicked(self, event: dict[str, Any]) -> None:
+        await self.close(code=errors.CLOSE_KICKED)

@@ -1,0 +1,237 @@
+"""The ticker: settles due ticks, one transaction per tick, broadcasting after commit.
+
+`settle_tick(game_id)` is the whole of a tick: lock the game row, claim (game, tick) with a
+conditional UPDATE, store the bot commands for bot-held seats, run `sim.Game.step(commands,
+bots=False)`, write the state, the fills and the tick/epoch rows, and queue the broadcasts for
+after the commit. A crash anywhere before the commit rolls everything back (the tick is simply
+settled again by whoever runs next); after the commit the tick can never be claimed again.
+
+Runs inside the server (`start_in_process`, an asyncio task on daphne's loop) or as
+`manage.py run_engine` (several may run: the claim makes a tick settle once).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from game import broadcast, simapi
+from game.models import (Actor, Command, CommandStatus, EpochRow, Game, Seat, SeatKind, Status,
+                         TickRow)
+from game.services import _dumps, finish, game_info, is_connected, leaderboard
+
+log = logging.getLogger(__name__)
+
+
+def due_game_ids(now: Any = None, shard: tuple[int, int] | None = None) -> list[int]:
+    now = now or timezone.now()
+    qs = Game.objects.filter(
+        Q(status=Status.RUNNING, next_tick_at__lte=now)
+        | Q(status__in=[Status.RUNNING, Status.PAUSED], advance_ticks__gt=0))
+    ids = list(qs.order_by("next_tick_at").values_list("id", flat=True))
+    if shard is not None:
+        index, count = shard
+        ids = [i for i in ids if i % count == index]
+    return ids
+
+
+def _is_due(game: Game, now: Any) -> bool:
+    if game.tick >= game.total_ticks:
+        return False
+    if game.status in (Status.RUNNING, Status.PAUSED) and game.advance_ticks > 0:
+        return True
+    return (game.status == Status.RUNNING and game.next_tick_at is not None
+            and game.next_tick_at <= now)
+
+
+def _bot_policies(game: Game, seats: list[Seat], scn: dict[str, Any], now: Any) -> dict[str, str]:
+    """Who a bot plays this tick: bot seats, and (if the game has bots) students who are away
+    or were kicked. The Foundation seat is never auto-played: it is the instructor's."""
+    fill = scn.get("bot_fill", {})
+    policies: dict[str, str] = {}
+    grace = settings.BOT_TAKEOVER_SECONDS
+    for seat in seats:
+        if not seat.active:
+            continue
+        if seat.kind == SeatKind.BOT:
+            policies[seat.player] = seat.bot_policy
+        elif seat.kind == SeatKind.HUMAN and game.bots:
+            away = not is_connected(seat, now) and (
+                seat.last_seen is None or (now - seat.last_seen).total_seconds() >= grace)
+            if (seat.kicked or away) and seat.role in fill:
+                policies[seat.player] = fill[seat.role]
+    return policies
+
+
+def _fill_view(cmd: Command, fill: dict[str, Any] | None) -> dict[str, Any]:
+    return {"id": cmd.client_id, "command": cmd.id, "do": cmd.do, "status": cmd.status,
+            "due_tick": cmd.due_tick, "tick": cmd.settled_tick, "reason": cmd.reason or None,
+            "fill": fill, "actor": cmd.actor}
+
+
+def settle_tick(game_id: int, now: Any = None) -> bool:
+    """Settle the game's next tick if it is due. True if this call settled it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        game = Game.objects.select_for_update().get(pk=game_id)
+        if not _is_due(game, now):
+            return False
+        t = game.tick
+        # The claim: only one settlement of (game, t) can ever match this row.
+        claimed = Game.objects.filter(pk=game_id, tick=t, status=game.status).update(tick=t + 1)
+        if claimed != 1:
+            return False
+        sim_game = simapi.fresh(game.state)
+        scn = json.loads(game.scenario)
+        seats = list(game.seats.all())
+        by_player = {s.player: s for s in seats}
+
+        policies = _bot_policies(game, seats, scn, now)
+        if policies:
+            bot_cmds = [Command(game=game, seat=by_player[a["player"]], actor=Actor.BOT,
+                                do=a.get("do", ""), action=_dumps(a), due_tick=t)
+                        for a in sim_game.bot_actions(policies) if a.get("player") in by_player]
+            Command.objects.bulk_create(bot_cmds)
+
+        cmds = list(game.commands.filter(status=CommandStatus.QUEUED, due_tick__lte=t)
+                    .order_by("id"))
+        actions = [{**json.loads(c.action), "ref": c.id} for c in cmds]
+        result = sim_game.step(actions, bots=False)
+
+        fills = {f.get("ref"): f for f in result.fills}
+        settled_by_seat: dict[int, list[dict[str, Any]]] = {}
+        joined: list[int] = []
+        for c in cmds:
+            fill = fills.get(c.id)
+            c.settled_tick = t
+            if fill is None:  # the sim settled nothing for it: record that, never re-queue
+                c.status, c.reason = CommandStatus.REJECTED, "not_settled"
+            else:
+                ok = fill.get("status") == "filled"
+                c.status = CommandStatus.FILLED if ok else CommandStatus.REJECTED
+                c.reason = "" if ok else str(fill.get("reason", "rejected"))[:40]
+                c.fill = _dumps(fill)
+                if ok and c.do == "join" and c.seat_id:
+                    joined.append(c.seat_id)
+            if c.seat_id is not None:
+                settled_by_seat.setdefault(c.seat_id, []).append(_fill_view(c, fill))
+        Command.objects.bulk_update(cmds, ["status", "settled_tick", "reason", "fill"])
+        if joined:
+            Seat.objects.filter(pk__in=joined).update(active=True)
+            for seat in seats:
+                if seat.id in joined:
+                    seat.active = True
+
+        fired = [dict(e) for e in (result.events or [])]
+        # The sim tracks each scripted event (pending, fired, held, skipped); mirror it.
+        event_status = {str(i): status for i, status in enumerate(sim_game.event_status)}
+        TickRow.objects.create(game=game, tick=t, epoch=result.tick_row.get("epoch", 0),
+                               row=_dumps(result.tick_row), events=_dumps(fired))
+        public_epoch = None
+        if result.epoch_row is not None:
+            EpochRow.objects.create(game=game, epoch=result.epoch_row["epoch"], tick=t,
+                                    row=_dumps(result.epoch_row))
+            public_epoch = {k: v for k, v in result.epoch_row.items() if k != "players"}
+
+        game.tick = t + 1
+        game.state = sim_game.to_json()
+        game.event_status = event_status
+        if game.advance_ticks > 0:
+            game.advance_ticks -= 1
+        if sim_game.finished or game.tick >= game.total_ticks:
+            finish(game)
+        elif game.status == Status.RUNNING:
+            game.next_tick_at = now + timedelta(seconds=game.tick_seconds)
+
+        market = sim_game.public_view()
+        rows = sim_game.leaderboard()
+        rank = {r["player"]: r["rank"] for r in rows}
+        top = leaderboard(game, sim_game, settings.LEADERBOARD_TOP, rows=rows)
+        game.public = _dumps({"market": market, "leaderboard": top})
+        game.seq += 1
+        players = sum(1 for s in seats if s.kind != SeatKind.BOT and not s.kicked)
+        frames = [broadcast.frame(broadcast.game_group(game.id), broadcast.encode({
+            "type": "tick", "seq": game.seq, "tick": t, "epoch": result.tick_row.get("epoch"),
+            "game": game_info(game, players), "market": market, "row": result.tick_row,
+            "epoch_row": public_epoch, "leaderboard": top, "events": fired}), game.seq)]
+        for seat in seats:
+            if seat.kind == SeatKind.BOT or seat.kicked or not seat.active:
+                continue
+            frames.append(broadcast.frame(broadcast.seat_group(seat.id), broadcast.encode({
+                "type": "private", "seq": game.seq, "tick": t,
+                "you": sim_game.private_view(seat.player), "rank": rank.get(seat.player),
+                "fills": settled_by_seat.get(seat.id, [])}), game.seq))
+        game.save(update_fields=["tick", "state", "event_status", "advance_ticks", "status",
+                                 "next_tick_at", "ended_at", "public", "seq"])
+        broadcast.on_commit(frames)
+        transaction.on_commit(lambda: simapi.remember(game.id, game.tick, sim_game))
+    return True
+
+
+def settle_due(shard: tuple[int, int] | None = None) -> int:
+    """One pass over the due games; returns how many ticks were settled."""
+    settled = 0
+    for game_id in due_game_ids(shard=shard):
+        try:
+            if settle_tick(game_id):
+                settled += 1
+        except Exception:
+            # One broken game must not stop the others; its tick is retried next pass.
+            log.exception("settling game %s failed", game_id)
+    return settled
+
+
+# --- running it -----------------------------------------------------------------------------------
+
+async def run_forever(stop: asyncio.Event | None = None,
+                      shard: tuple[int, int] | None = None) -> None:
+    poll = settings.ENGINE_POLL_SECONDS
+    step = database_sync_to_async(settle_due)
+    while stop is None or not stop.is_set():
+        try:
+            settled = await step(shard)
+        except Exception:
+            log.exception("engine pass failed")
+            settled = 0
+        if settled == 0:  # busy games are re-polled at once, idle ones after a short nap
+            if stop is None:
+                await asyncio.sleep(poll)
+            else:
+                try:
+                    await asyncio.wait_for(stop.wait(), poll)
+                except asyncio.TimeoutError:
+                    pass
+
+
+_task: asyncio.Task | None = None
+
+
+def start_in_process() -> None:
+    """Start the embedded engine on the running loop, once per process (ENGINE_IN_PROCESS)."""
+    global _task
+    if not settings.ENGINE_IN_PROCESS:
+        return
+    if _task is not None and not _task.done():
+        return
+    loop = asyncio.get_running_loop()
+    _task = loop.create_task(run_forever(), name="dtao-engine")
+    log.info("in-process engine started")
+
+
+def run_blocking(shard: tuple[int, int] | None = None) -> None:
+    """`manage.py run_engine`: a plain loop in this process (needs a shared channel layer)."""
+    import time
+
+    poll = settings.ENGINE_POLL_SECONDS
+    while True:
+        close_old_connections()
+        if settle_due(shard) == 0:
+            time.sleep(poll)

@@ -1,0 +1,89 @@
+"""Who is on a socket, and what they may see (snapshots are built here: read-only)."""
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from game import errors, names, simapi
+from game.models import Command, Game, Seat, SeatKind, Status
+from game.services import game_info, lobby_list, roster
+
+STUDENT, INSTRUCTOR, PROJECTOR = "student", "instructor", "projector"
+
+
+@dataclass(frozen=True)
+class Identity:
+    kind: str
+    game_id: int
+    code: str
+    seat_id: int | None = None
+    player: str | None = None
+    user_id: int | None = None
+
+
+def seat_cookie_name(code: str) -> str:
+    return f"seat_{code}"
+
+
+def resolve(code: str, *, projector: str | None, user: Any, seat_token: str | None
+            ) -> Identity | int:
+    """The socket's identity, or a close code (docs/protocol.md, first match wins)."""
+    game = Game.objects.filter(code=names.normalize_code(code)).first()
+    if game is None:
+        return errors.CLOSE_NO_GAME
+    if projector is not None:
+        if secrets.compare_digest(projector.encode(), game.projector_token.encode()):
+            return Identity(PROJECTOR, game.id, game.code)
+        return errors.CLOSE_NO_IDENTITY
+    if user is not None and getattr(user, "is_authenticated", False) and user.pk == game.owner_id:
+        seat = game.seats.filter(kind=SeatKind.FOUNDATION).first()
+        return Identity(INSTRUCTOR, game.id, game.code, seat_id=seat.id if seat else None,
+                        player=seat.player if seat else None, user_id=user.pk)
+    if seat_token:
+        seat = Seat.objects.filter(game=game, token_hash=names.token_hash(seat_token),
+                                   kicked=False).first()
+        if seat is not None:
+            return Identity(STUDENT, game.id, game.code, seat_id=seat.id, player=seat.player)
+    return errors.CLOSE_NO_IDENTITY
+
+
+def command_view(c: Command) -> dict[str, Any]:
+    return {"id": c.client_id, "command": c.id, "do": c.do, "status": c.status,
+            "due_tick": c.due_tick, "tick": c.settled_tick, "reason": c.reason or None,
+            "fill": json.loads(c.fill) if c.fill else None, "actor": c.actor}
+
+
+def snapshot(ident: Identity) -> dict[str, Any]:
+    game = Game.objects.get(pk=ident.game_id)
+    seat = Seat.objects.filter(pk=ident.seat_id).first() if ident.seat_id else None
+    public = json.loads(game.public) if game.public else {}
+    private = None
+    if seat is not None and seat.active and game.state is not None:
+        private = simapi.cached(game.id, game.tick, game.state).private_view(seat.player)
+    commands: list[dict[str, Any]] = []
+    if seat is not None:
+        recent = list(Command.objects.filter(seat=seat).exclude(client_id=None)
+                      .order_by("-id")[:50])
+        commands = [command_view(c) for c in reversed(recent)]
+    instructor = ident.kind == INSTRUCTOR
+    events = []
+    for i, e in enumerate(json.loads(game.scenario).get("events", [])):
+        item = {"index": i, "epoch": e.get("epoch"), "title": e.get("title"),
+                "status": game.event_status.get(str(i), "pending")}
+        if instructor:
+            item["text"] = e.get("text", "")
+        events.append(item)
+    lobby = lobby_list(game)
+    return {
+        "type": "snapshot", "seq": game.seq, "game": game_info(game, len(lobby)),
+        "you": {"kind": ident.kind, "seat_id": seat.id if seat else None,
+                "nickname": seat.nickname if seat else None, "role": seat.role if seat else None,
+                "player": seat.player if seat else None,
+                "active": bool(seat and seat.active)},
+        "market": public.get("market") if game.status != Status.LOBBY else None,
+        "leaderboard": public.get("leaderboard") if game.status != Status.LOBBY else None,
+        "private": private, "commands": commands, "events": events, "lobby": lobby,
+        "roster": roster(game) if instructor else None,
+    }

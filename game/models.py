@@ -1,0 +1,172 @@
+"""What the server stores: games, seats, the command log, and per-tick/per-epoch rows.
+
+The sim state and the scenario are kept as JSON *text* (not JSONField): PostgreSQL's jsonb
+reorders keys, and replay equality is checked on the exact text (`state_digest`).
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Status(models.TextChoices):
+    LOBBY = "lobby"
+    RUNNING = "running"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+class Role(models.TextChoices):
+    SPECULATOR = "speculator"
+    SUBNET_OWNER = "subnet_owner"
+    ROOT_VALIDATOR = "root_validator"
+
+
+class Game(models.Model):
+    code = models.CharField(max_length=12, unique=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="games")
+    name = models.CharField(max_length=200)
+    preset = models.CharField(max_length=100)
+    # The normalized scenario: the preset with overrides until start, then the scenario as
+    # started (the lobby roster as its players). verify_replay starts from this text.
+    scenario = models.TextField()
+    seed = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.LOBBY)
+    locked = models.BooleanField(default=False)
+    bots = models.BooleanField(default=True)
+    role_mix = models.JSONField(default=dict)
+    starting_tao = models.FloatField(null=True, blank=True)
+    # The clock. `tick` is the next tick to settle; the engine claims it with a conditional
+    # UPDATE on (id, tick), so one tick can never be settled twice.
+    tick = models.IntegerField(default=0)
+    total_ticks = models.IntegerField(default=0)
+    ticks_per_epoch = models.IntegerField(default=1)
+    tick_seconds = models.FloatField(default=5.0)
+    next_tick_at = models.DateTimeField(null=True, blank=True)
+    advance_ticks = models.IntegerField(default=0)  # ticks the instructor asked to settle now
+    # The public sequence number: +1 for every public broadcast (docs/protocol.md).
+    seq = models.BigIntegerField(default=0)
+    state = models.TextField(null=True, blank=True)  # sim.Game.to_json(), null in the lobby
+    public = models.TextField(null=True, blank=True)  # last tick's public payload (JSON text)
+    event_status = models.JSONField(default=dict)  # {"0": "fired" | "held" | "skipped" | …}
+    projector_token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_tick_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.status})"
+
+    @property
+    def epoch(self) -> int:
+        return min(self.tick, max(self.total_ticks - 1, 0)) // max(self.ticks_per_epoch, 1)
+
+
+class SeatKind(models.TextChoices):
+    HUMAN = "human"
+    BOT = "bot"
+    FOUNDATION = "foundation"  # the instructor's root validator seat
+
+
+class Seat(models.Model):
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="seats")
+    kind = models.CharField(max_length=12, choices=SeatKind.choices, default=SeatKind.HUMAN)
+    nickname = models.CharField(max_length=40)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.SPECULATOR)
+    role_by_hand = models.BooleanField(default=False)
+    player = models.CharField(max_length=40)  # the sim player id (pseudonymous: "p17")
+    subnet = models.IntegerField(null=True, blank=True)  # an owner's subnet once started
+    bot_policy = models.CharField(max_length=40, blank=True, default="")
+    # sha256 hex of the seat token; the token itself is never stored.
+    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.CASCADE)
+    kicked = models.BooleanField(default=False)
+    active = models.BooleanField(default=False)  # a player in the sim state
+    sockets = models.IntegerField(default=0)  # open sockets (best effort; see last_seen)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["game", "player"], name="seat_player_unique"),
+            models.UniqueConstraint(fields=["game", "nickname"], name="seat_nickname_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nickname} ({self.role}) in {self.game_id}"
+
+
+class CommandStatus(models.TextChoices):
+    QUEUED = "queued"
+    FILLED = "filled"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class Actor(models.TextChoices):
+    HUMAN = "human"
+    BOT = "bot"
+    INSTRUCTOR = "instructor"
+    SYSTEM = "system"  # late joins
+
+
+class Command(models.Model):
+    """The command log: every action the sim settles, in settlement order (id), with its fill."""
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="commands")
+    seat = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="commands")
+    client_id = models.CharField(max_length=64, null=True, blank=True)
+    actor = models.CharField(max_length=12, choices=Actor.choices)
+    do = models.CharField(max_length=20)
+    action = models.TextField()  # the sim action dict (player included, no ref), JSON text
+    due_tick = models.IntegerField()
+    status = models.CharField(max_length=10, choices=CommandStatus.choices,
+                              default=CommandStatus.QUEUED)
+    settled_tick = models.IntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=40, blank=True, default="")
+    fill = models.TextField(null=True, blank=True)  # the sim fill, JSON text
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Idempotency: a client resending the same id gets the first answer back.
+            models.UniqueConstraint(fields=["seat", "client_id"], name="command_client_id_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["game", "status", "due_tick"]),
+            models.Index(fields=["game", "settled_tick"]),
+        ]
+
+
+class TickRow(models.Model):
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="tick_rows")
+    tick = models.IntegerField()
+    epoch = models.IntegerField()
+    row = models.TextField()  # the SCENARIO-FORMAT ticks[] row, JSON text
+    events = models.TextField(default="[]")  # scripted events fired this tick
+    settled_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # A second settlement of the same tick fails here and rolls back (belt and braces
+            # behind the claim).
+            models.UniqueConstraint(fields=["game", "tick"], name="tickrow_unique"),
+        ]
+
+
+class EpochRow(models.Model):
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="epoch_rows")
+    epoch = models.IntegerField()
+    tick = models.IntegerField()
+    row = models.TextField()  # the SCENARIO-FORMAT epochs[] row, JSON text
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["game", "epoch"], name="epochrow_unique"),
+        ]

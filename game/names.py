@@ -1,0 +1,92 @@
+"""Join codes, tokens and nicknames: generation and sanitation."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import unicodedata
+
+# No 0/O, 1/I/L: codes are read off a projector and typed on phones.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+NICK_MAX = 24
+NICK_MIN = 2
+
+_ADJECTIVES = (
+    "Amber", "Brave", "Calm", "Clever", "Coral", "Cosmic", "Crimson", "Daring", "Eager", "Golden",
+    "Happy", "Jade", "Keen", "Lucky", "Lunar", "Mellow", "Nimble", "Olive", "Quick", "Quiet",
+    "Rapid", "Silver", "Solar", "Swift", "Teal", "Tidy", "Witty", "Zesty", "Blue", "Bold",
+)
+_ANIMALS = (
+    "Badger", "Bison", "Crane", "Dingo", "Eagle", "Falcon", "Ferret", "Gecko", "Heron", "Ibis",
+    "Jaguar", "Koala", "Lemur", "Lynx", "Marten", "Narwhal", "Ocelot", "Otter", "Panda",
+    "Puffin", "Quokka", "Raven", "Salmon", "Tapir", "Toucan", "Walrus", "Wombat", "Yak", "Zebra",
+    "Orca",
+)
+# Substrings refused in nicknames (compared case-insensitively, letters only). Small on purpose:
+# the instructor can kick; this only stops the obvious.
+_BLOCKLIST = (
+    "fuck", "shit", "cunt", "bitch", "nigg", "fag", "rape", "nazi", "hitler", "whore", "slut",
+    "pussy", "penis", "vagina", "porn", "retard", "kike", "chink",
+    "admin", "instructor", "teacher", "foundation",
+)
+# Zero-width, joiners, bidi embeddings/overrides/isolates, BOM: invisible or reorder text.
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+                        "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(raw: str) -> str:
+    """What a student typed → a code to look up (case and spaces forgiven)."""
+    return re.sub(r"[\s\-]", "", raw or "").upper()[:12]
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def generated_nickname() -> str:
+    return f"{secrets.choice(_ADJECTIVES)} {secrets.choice(_ANIMALS)}"
+
+
+class NicknameError(ValueError):
+    pass
+
+
+def clean_nickname(raw: str) -> str:
+    """Sanitize a typed nickname or raise NicknameError with a message for the join page."""
+    text = unicodedata.normalize("NFKC", raw or "")
+    text = _INVISIBLE.sub("", text)
+    # Control characters and other non-printables (categories C*) go; so do combining marks
+    # stacked more than two deep ("zalgo").
+    out: list[str] = []
+    marks = 0
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat.startswith("C"):
+            continue
+        if cat.startswith("M"):
+            marks += 1
+            if marks > 2:
+                continue
+        else:
+            marks = 0
+        out.append(" " if cat.startswith("Z") else ch)
+    text = " ".join("".join(out).split())
+    if len(text) < NICK_MIN:
+        raise NicknameError(f"Choose a nickname of at least {NICK_MIN} characters.")
+    if len(text) > NICK_MAX:
+        raise NicknameError(f"Choose a nickname of at most {NICK_MAX} characters.")
+    if not any(ch.isalnum() for ch in text):
+        raise NicknameError("A nickname needs at least one letter or digit.")
+    letters = "".join(ch for ch in text.casefold() if ch.isalpha())
+    if any(bad in letters for bad in _BLOCKLIST):
+        raise NicknameError("Please choose another nickname.")
+    return text

@@ -1,0 +1,82 @@
+"""The server's only door into sim/: presets, building and caching sim.Game objects.
+
+A sim.Game is rebuilt from the stored JSON text; the per-process cache is keyed by
+(game id, tick) because the state at a given tick is unique (ticks settle exactly once), so a
+cached object can never be stale. Callers must not mutate a cached object (the engine always
+works on a fresh copy).
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+_CACHE_SIZE = 64
+_cache: "OrderedDict[tuple[int, int], Any]" = OrderedDict()
+_lock = threading.Lock()
+
+
+def sim_module() -> Any:
+    import sim  # imported lazily: the sim core may land after the server
+
+    return sim
+
+
+@lru_cache(maxsize=1)
+def presets() -> tuple[dict[str, str], ...]:
+    """The preset scenarios: [{"id": file stem, "name", "description"}], sorted by name."""
+    sim = sim_module()
+    out = []
+    for path in sorted(Path(settings.SCENARIOS_DIR).glob("*.json")):
+        try:
+            scn = sim.load_scenario(path)
+        except Exception:  # a broken preset is left out of the menu, not fatal to the server
+            continue
+        out.append({"id": path.stem, "name": scn["name"], "description": scn["description"]})
+    return tuple(sorted(out, key=lambda p: p["name"]))
+
+
+def load_preset(preset_id: str) -> dict[str, Any]:
+    ids = {p["id"] for p in presets()}
+    if preset_id not in ids:
+        raise KeyError(preset_id)
+    return sim_module().load_scenario(Path(settings.SCENARIOS_DIR) / f"{preset_id}.json")
+
+
+def new_sim(scenario: dict[str, Any], seed: int) -> Any:
+    return sim_module().Game.from_scenario(scenario, seed=seed)
+
+
+def fresh(state: str) -> Any:
+    """A private, mutable sim.Game from stored state text."""
+    return sim_module().Game.from_json(state)
+
+
+def cached(game_id: int, tick: int, state: str) -> Any:
+    """A shared read-only sim.Game for (game, tick): snapshots, quotes, views."""
+    key = (game_id, tick)
+    with _lock:
+        obj = _cache.get(key)
+        if obj is not None:
+            _cache.move_to_end(key)
+            return obj
+    obj = fresh(state)
+    remember(game_id, tick, obj)
+    return obj
+
+
+def remember(game_id: int, tick: int, obj: Any) -> None:
+    with _lock:
+        _cache[(game_id, tick)] = obj
+        _cache.move_to_end((game_id, tick))
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()

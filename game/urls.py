@@ -1,0 +1,19 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, re_path
+
+from game import views
+
+urlpatterns = [
+    path("", views.join, name="home"),
+    path("join", views.join, name="join"),
+    re_path(r"^join/(?P<code>[A-Za-z0-9\-]{1,16})/?$", views.join, name="join_code"),
+    re_path(r"^join/(?P<code>[A-Za-z0-9\-]{1,16})/resume/?$", views.resume, name="resume"),
+    path("play/<str:code>/", views.play, name="play"),
+    re_path(r"^qr/(?P<code>[A-Za-z0-9]{1,12})\.svg$", views.qr, name="qr"),
+    path("projector/<str:code>/<str:token>/", views.projector, name="projector"),
+    path("console/", views.console, name="console"),
+    path("console/<str:code>/", views.console_game, name="console_game"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+]

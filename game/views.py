@@ -1,0 +1,202 @@
+"""HTTP pages: thin views over game.services. Templates (templates/) belong to the UI; the
+context each one gets is documented in docs/pages.md. No GET changes state."""
+from __future__ import annotations
+
+import io
+import json
+import secrets
+from typing import Any
+
+import segno
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import (Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse)
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from game import names, services, simapi
+from game.identity import seat_cookie_name
+from game.models import Game, Seat
+
+SEAT_COOKIE_AGE = 60 * 60 * 24 * 7
+
+
+def _join_url(request: HttpRequest, code: str) -> str:
+    path = f"/join/{code}"
+    if settings.PUBLIC_URL:
+        return settings.PUBLIC_URL + path
+    return request.build_absolute_uri(path)
+
+
+def _ws_path(code: str) -> str:
+    return f"/ws/game/{code}/"
+
+
+def _set_seat_cookie(request: HttpRequest, response: HttpResponse, code: str, token: str) -> None:
+    # Path "/": the page (/play/…) and the socket (/ws/game/…) both need it; the name scopes it
+    # to the game.
+    response.set_cookie(seat_cookie_name(code), token, max_age=SEAT_COOKIE_AGE, httponly=True,
+                        samesite="Lax", secure=request.is_secure())
+
+
+# --- students -----------------------------------------------------------------------------------
+
+def _join_page(request: HttpRequest, code: str = "", error: str = "", suggestion: str = "",
+               status: int = 200) -> HttpResponse:
+    return render(request, "join.html", {"code": code, "error": error, "suggestion": suggestion},
+                  status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def join(request: HttpRequest, code: str = "") -> HttpResponse:
+    if request.method == "GET":
+        return _join_page(request, names.normalize_code(code))
+    code = names.normalize_code(request.POST.get("code", code))
+    nickname = request.POST.get("nickname", "")[:200]
+    try:
+        seat, token = services.join_game(code, nickname)
+    except services.JoinError as exc:
+        return _join_page(request, code, exc.message, exc.suggestion, status=400)
+    response = HttpResponseRedirect(f"/play/{seat.game.code}/")
+    _set_seat_cookie(request, response, seat.game.code, token)
+    return response
+
+
+@require_POST
+def resume(request: HttpRequest, code: str) -> HttpResponse:
+    """Rejoin a seat from a token kept in localStorage (another tab, a cleared cookie)."""
+    wants_json = request.content_type == "application/json"
+    if wants_json:
+        try:
+            token = json.loads(request.body or b"{}").get("token", "")
+        except (ValueError, AttributeError):
+            token = ""
+    else:
+        token = request.POST.get("token", "")
+    seat = services.resume_seat(code, token if isinstance(token, str) else "")
+    if seat is None:
+        if wants_json:
+            return JsonResponse({"ok": False, "error": "unknown_seat"}, status=404)
+        return _join_page(request, names.normalize_code(code),
+                          "That seat is no longer available: join again.", status=404)
+    url = f"/play/{seat.game.code}/"
+    response: HttpResponse = (JsonResponse({"ok": True, "redirect": url}) if wants_json
+                              else HttpResponseRedirect(url))
+    _set_seat_cookie(request, response, seat.game.code, token)
+    return response
+
+
+@require_GET
+def play(request: HttpRequest, code: str) -> HttpResponse:
+    code = names.normalize_code(code)
+    token = request.COOKIES.get(seat_cookie_name(code), "")
+    seat = services.resume_seat(code, token)
+    if seat is None:
+        return HttpResponseRedirect(f"/join/{code}")
+    game = seat.game
+    bootstrap = {"code": game.code, "ws_url": _ws_path(game.code), "role": seat.role,
+                 "seat_id": seat.id, "nickname": seat.nickname, "token": token,
+                 "is_instructor": False, "is_projector": False}
+    return render(request, "play.html", {"game": game, "seat": seat, "bootstrap": bootstrap})
+
+
+@require_GET
+def qr(request: HttpRequest, code: str) -> HttpResponse:
+    game = get_object_or_404(Game, code=names.normalize_code(code))
+    buf = io.BytesIO()
+    segno.make(_join_url(request, game.code), error="m").save(
+        buf, kind="svg", scale=8, border=2, xmldecl=False)
+    response = HttpResponse(buf.getvalue(), content_type="image/svg+xml")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# --- the projector --------------------------------------------------------------------------------
+
+@require_GET
+def projector(request: HttpRequest, code: str, token: str) -> HttpResponse:
+    game = get_object_or_404(Game, code=names.normalize_code(code))
+    if not secrets.compare_digest(token.encode(), game.projector_token.encode()):
+        raise Http404("no such projector")
+    bootstrap = {"code": game.code, "ws_url": f"{_ws_path(game.code)}?projector={token}",
+                 "role": None, "seat_id": None, "nickname": None, "is_instructor": False,
+                 "is_projector": True}
+    return render(request, "projector.html", {
+        "game": game, "join_url": _join_url(request, game.code),
+        "qr_url": f"/qr/{game.code}.svg", "bootstrap": bootstrap})
+
+
+# --- the instructor's console --------------------------------------------------------------------
+
+class CreateGameForm(forms.Form):
+    preset = forms.ChoiceField(choices=())
+    name = forms.CharField(max_length=200, required=False)
+    epochs = forms.IntegerField(min_value=1, max_value=1000, required=False)
+    tick_seconds = forms.FloatField(min_value=1, max_value=600, required=False)
+    subnets = forms.IntegerField(min_value=1, max_value=64, required=False)
+    starting_tao = forms.FloatField(min_value=0, max_value=1e9, required=False)
+    mix_speculator = forms.FloatField(min_value=0, max_value=100, required=False)
+    mix_subnet_owner = forms.FloatField(min_value=0, max_value=100, required=False)
+    mix_root_validator = forms.FloatField(min_value=0, max_value=100, required=False)
+    bots = forms.BooleanField(required=False, initial=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["preset"].choices = [(p["id"], p["name"]) for p in simapi.presets()]
+
+    def overrides(self) -> services.Overrides:
+        d = self.cleaned_data
+        mix = {role: d[f"mix_{role}"] for role in ("speculator", "subnet_owner", "root_validator")
+               if d.get(f"mix_{role}") is not None}
+        if mix and sum(mix.values()) <= 0:
+            mix = {}
+        return services.Overrides(
+            name=d.get("name") or None, epochs=d.get("epochs"), tick_seconds=d.get("tick_seconds"),
+            subnets=d.get("subnets"), starting_tao=d.get("starting_tao"), role_mix=mix or None,
+            bots=bool(d.get("bots")))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def console(request: HttpRequest) -> HttpResponse:
+    error = ""
+    if request.method == "POST":
+        form = CreateGameForm(request.POST)
+        if form.is_valid():
+            try:
+                game = services.create_game(request.user, form.cleaned_data["preset"],
+                                            form.overrides())
+            except services.CreateError as exc:
+                error = str(exc)
+            else:
+                return HttpResponseRedirect(f"/console/{game.code}/")
+        else:
+            error = "Please correct the form."
+    else:
+        form = CreateGameForm(initial={"bots": True})
+    games = Game.objects.filter(owner=request.user).order_by("-created_at")
+    return render(request, "console/index.html", {
+        "games": games, "presets": simapi.presets(), "form": form, "error": error},
+        status=400 if error else 200)
+
+
+@login_required
+@require_GET
+def console_game(request: HttpRequest, code: str) -> HttpResponse:
+    # Another instructor's game is a 404, not a 403: codes are not confirmed to strangers.
+    game = get_object_or_404(Game, code=names.normalize_code(code), owner=request.user)
+    seat = Seat.objects.filter(game=game, kind="foundation").first()
+    bootstrap = {"code": game.code, "ws_url": _ws_path(game.code),
+                 "role": seat.role if seat else None, "seat_id": seat.id if seat else None,
+                 "nickname": seat.nickname if seat else None, "is_instructor": True,
+                 "is_projector": False}
+    return render(request, "console/game.html", {
+        "game": game, "join_url": _join_url(request, game.code),
+        "projector_url": f"/projector/{game.code}/{game.projector_token}/",
+        "qr_url": f"/qr/{game.code}.svg", "bootstrap": bootstrap})
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
