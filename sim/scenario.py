@@ -93,7 +93,7 @@ CLOCK_DEFAULTS: dict[str, Any] = {
 }
 MAX_TOTAL_TICKS = 1_000_000
 MAX_SEED = 2**63 - 1
-MAX_AMOUNT = 1e15  # far above the 21M TAO supply: catches unit mistakes (rao typed as TAO)
+MAX_AMOUNT = 1e12  # as sim.actions: far above the 21M TAO supply (catches rao typed as TAO)
 
 
 class ScenarioError(ValueError):
