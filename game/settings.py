@@ -205,6 +205,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at every start when it is missing
 # Hashed, compressed names once `collectstatic` has run (scripts/run does); before that (tests,
 # a fresh checkout) files are served straight from static/ so pages still render.
 _COLLECTED = (STATIC_ROOT / "staticfiles.json").exists() and not DEBUG

@@ -1,0 +1,48 @@
+"""Server test fixtures (helpers live in serverkit.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from serverkit import write_preset
+
+from game import services, simapi
+
+
+@pytest.fixture
+def preset_dir(tmp_path: Path, settings: Any) -> Path:
+    directory = tmp_path / "scenarios"
+    write_preset(directory)
+    settings.SCENARIOS_DIR = directory
+    settings.ENGINE_IN_PROCESS = False  # tests settle ticks themselves
+    simapi.presets.cache_clear()
+    simapi.clear_cache()
+    yield directory
+    simapi.presets.cache_clear()
+    simapi.clear_cache()
+
+
+@pytest.fixture
+def instructor(db: Any) -> Any:
+    from django.contrib.auth.models import User
+
+    return User.objects.create_user("teacher", password="a-long-test-password")
+
+
+@pytest.fixture
+def game(preset_dir: Path, instructor: Any) -> Any:
+    return services.create_game(instructor, "test_market", services.Overrides())
+
+
+
+
+@pytest.fixture(autouse=True)
+async def _close_worker_connections():
+    """Close the database connection the sync_to_async worker thread opened, so the test
+    database can be dropped at the end (PostgreSQL refuses while a session is open)."""
+    yield
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all, thread_sensitive=True)()

@@ -1,0 +1,285 @@
+"""The game socket, message by message (docs/protocol.md), through the full ASGI stack."""
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+
+from game import engine, errors, services
+from game.models import Command, Game, Seat
+
+from serverkit import open_socket, receive_until, session_cookie, student_socket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+db = database_sync_to_async
+
+
+async def _start(game_id: int) -> None:
+    await db(services.start_game)(game_id)
+
+
+async def _settle(game_id: int) -> None:
+    await db(services.advance)(game_id, "tick")
+    assert await db(engine.settle_tick)(game_id)
+
+
+async def _instructor(game, instructor):
+    cookie = await db(session_cookie)(instructor)
+    return await open_socket(game.code, cookies={"sessionid": cookie})
+
+
+async def test_it_sends_a_student_a_snapshot_on_connect(game):
+    seat, _token, comm, snap = await student_socket(game.code, "Alice")
+    assert snap["type"] == "snapshot"
+    assert snap["game"]["status"] == "lobby" and snap["game"]["code"] == game.code
+    assert snap["you"] == {"kind": "student", "seat_id": seat.id, "nickname": "Alice",
+                           "role": seat.role, "player": seat.player, "active": False}
+    assert snap["roster"] is None and snap["market"] is None
+    assert {"nickname": "Alice", "role": seat.role} in snap["lobby"]
+    assert snap["seq"] >= 1  # the join was a public lobby message
+    await comm.disconnect()
+
+
+async def test_it_closes_a_socket_without_identity_with_4001(game):
+    comm, _ = await open_socket(game.code, expect_snapshot=False)
+    assert (await comm.receive_output(timeout=5))["code"] == errors.CLOSE_NO_IDENTITY
+
+
+async def test_it_closes_a_socket_with_a_wrong_seat_token_with_4001(game):
+    comm, _ = await open_socket(game.code, cookies={f"seat_{game.code}": "not-a-token"},
+                                expect_snapshot=False)
+    assert (await comm.receive_output(timeout=5))["code"] == errors.CLOSE_NO_IDENTITY
+
+
+async def test_it_closes_a_socket_for_an_unknown_game_with_4004(game):
+    comm, _ = await open_socket("ZZZZZZ", expect_snapshot=False)
+    assert (await comm.receive_output(timeout=5))["code"] == errors.CLOSE_NO_GAME
+
+
+async def test_it_refuses_a_foreign_origin_and_admits_the_same_origin(game, settings):
+    from channels.testing import WebsocketCommunicator
+
+    from game.asgi import application
+
+    settings.ALLOWED_HOSTS = ["*"]  # even with a wildcard, another site may not connect
+    _seat, token = await db(services.join_game)(game.code, "Eve")
+    foreign = WebsocketCommunicator(application, f"/ws/game/{game.code}/", headers=[
+        (b"host", b"192.168.1.20:8000"), (b"origin", b"http://evil.example"),
+        (b"cookie", f"seat_{game.code}={token}".encode())])
+    connected, _ = await foreign.connect(timeout=5)
+    assert not connected
+    comm, snap = await open_socket(game.code, cookies={f"seat_{game.code}": token},
+                                   host="192.168.1.20:8000", origin="http://192.168.1.20:8000")
+    assert snap["type"] == "snapshot"
+    await comm.disconnect()
+
+
+async def test_it_gives_the_instructor_the_roster_and_the_projector_no_private_data(
+        game, instructor):
+    await db(services.join_game)(game.code, "Bob")
+    comm, snap = await _instructor(game, instructor)
+    assert snap["you"]["kind"] == "instructor"
+    assert [r["nickname"] for r in snap["roster"]] == ["Bob"]
+    assert snap["events"][0]["text"] == "Something happens."
+    proj, psnap = await open_socket(game.code, query=f"projector={game.projector_token}")
+    assert psnap["you"]["kind"] == "projector" and psnap["roster"] is None
+    assert "text" not in psnap["events"][0]
+    await comm.disconnect()
+    await proj.disconnect()
+
+
+async def test_it_accepts_a_command_and_answers_a_repeat_with_the_first_answer(game):
+    seat, _t, comm, _ = await student_socket(game.code, "Alice")
+    await _start(game.id)
+    await receive_until(comm, "status")
+    command = {"type": "command", "id": "c-1", "do": "stake", "subnet": 1, "tao": 10.0}
+    await comm.send_json_to(command)
+    first = await comm.receive_json_from(timeout=5)
+    assert first["type"] == "accepted" and first["id"] == "c-1" and first["due_tick"] == 0
+    await comm.send_json_to({**command, "tao": 99.0})  # same id: the first answer, nothing new
+    again = await comm.receive_json_from(timeout=5)
+    assert again["command"] == first["command"] and again["due_tick"] == 0
+    assert await db(Command.objects.filter(seat_id=seat.id).count)() == 1
+    await comm.disconnect()
+
+
+async def test_it_settles_a_tick_and_broadcasts_public_then_private(game):
+    seat, _t, comm, _ = await student_socket(game.code, "Alice")
+    await _start(game.id)
+    status = await receive_until(comm, "status")
+    await comm.send_json_to({"type": "command", "id": "c-1", "do": "stake", "subnet": 1,
+                             "tao": 10.0})
+    await receive_until(comm, "accepted")
+    await _settle(game.id)
+    tick = await receive_until(comm, "tick")
+    assert tick["seq"] == status["seq"] + 1 and tick["tick"] == 0
+    assert tick["game"]["tick"] == 1 and tick["market"]["subnets"][0]["id"] == 1
+    private = await comm.receive_json_from(timeout=5)
+    assert private["type"] == "private" and private["seq"] == tick["seq"]
+    [fill] = private["fills"]
+    assert fill["id"] == "c-1" and fill["status"] == "filled" and fill["fill"]["alpha"] > 0
+    assert private["you"]["alpha"]["1"] == pytest.approx(fill["fill"]["alpha"])
+    await comm.disconnect()
+
+
+async def test_it_rejects_commands_before_start_and_after_the_end(game):
+    seat, _t, comm, _ = await student_socket(game.code, "Alice")
+    await comm.send_json_to({"type": "command", "id": "c-1", "do": "stake", "subnet": 1,
+                             "tao": 1.0})
+    early = await comm.receive_json_from(timeout=5)
+    assert early["type"] == "rejected" and early["code"] == "game_not_started"
+    await _start(game.id)
+    await db(services.end_game)(game.id)
+    await comm.send_json_to({"type": "command", "id": "c-1", "do": "stake", "subnet": 1,
+                             "tao": 1.0})
+    late = await receive_until(comm, "rejected")
+    assert late["code"] == "game_over"
+    assert await db(Command.objects.filter(seat_id=seat.id).count)() == 0
+    await comm.disconnect()
+
+
+async def test_it_quotes_without_storing_anything(game):
+    _seat, _t, comm, _ = await student_socket(game.code, "Alice")
+    await comm.send_json_to({"type": "quote", "id": "q-0", "do": "stake", "subnet": 1,
+                             "tao": 10.0})
+    assert (await comm.receive_json_from(timeout=5))["code"] == "game_not_started"
+    await _start(game.id)
+    await comm.send_json_to({"type": "quote", "id": "q-1", "do": "stake", "subnet": 1,
+                             "tao": 10.0})
+    reply = await receive_until(comm, "quote")
+    assert reply["id"] == "q-1" and reply["quote"]["status"] == "filled"
+    assert reply["quote"]["alpha"] > 0 and reply["quote"]["price_after"] > reply["quote"][
+        "price_before"]
+    assert await db(Command.objects.count)() == 0
+    await comm.disconnect()
+
+
+async def test_it_cancels_a_queued_command_but_not_a_settled_one(game):
+    _seat, _t, comm, _ = await student_socket(game.code, "Alice")
+    await _start(game.id)
+    for cid in ("c-1", "c-2"):
+        await comm.send_json_to({"type": "command", "id": cid, "do": "stake", "subnet": 1,
+                                 "tao": 5.0})
+        await receive_until(comm, "accepted")
+    await comm.send_json_to({"type": "cancel", "id": "x-1", "command": "c-1"})
+    cancelled = await comm.receive_json_from(timeout=5)
+    assert cancelled == {"type": "cancelled", "id": "x-1", "command": "c-1",
+                         "seq": cancelled["seq"]}
+    await comm.send_json_to({"type": "cancel", "id": "x-2", "command": "nope"})
+    assert (await comm.receive_json_from(timeout=5))["code"] == "unknown_command"
+    await _settle(game.id)
+    private = await receive_until(comm, "private")
+    assert [f["id"] for f in private["fills"]] == ["c-2"]  # the cancelled one never settled
+    await comm.send_json_to({"type": "cancel", "id": "x-3", "command": "c-2"})
+    error = await comm.receive_json_from(timeout=5)
+    assert error["code"] == "not_cancellable" and error["ref"] == "x-3"
+    await comm.disconnect()
+
+
+async def test_it_answers_ping_and_snapshot(game):
+    _seat, _t, comm, snap = await student_socket(game.code, "Alice")
+    await comm.send_json_to({"type": "ping", "id": "p-1"})
+    pong = await comm.receive_json_from(timeout=5)
+    assert pong["type"] == "pong" and pong["id"] == "p-1" and pong["seq"] == snap["seq"]
+    await comm.send_json_to({"type": "snapshot"})
+    again = await comm.receive_json_from(timeout=5)
+    assert again["type"] == "snapshot" and again["seq"] == snap["seq"]
+    await comm.disconnect()
+
+
+async def test_it_lets_only_the_instructor_control(game, instructor):
+    _seat, _t, student, _ = await student_socket(game.code, "Alice")
+    await student.send_json_to({"type": "control", "id": "k-1", "op": "start"})
+    assert (await student.receive_json_from(timeout=5))["code"] == "forbidden"
+    comm, _ = await _instructor(game, instructor)
+    await comm.send_json_to({"type": "command", "id": "c-1", "do": "stake", "subnet": 1,
+                             "tao": 1.0})
+    assert (await comm.receive_json_from(timeout=5))["code"] == "no_seat"
+    proj, _ = await open_socket(game.code, query=f"projector={game.projector_token}")
+    for message in ({"type": "control", "id": "k", "op": "start"},
+                    {"type": "command", "id": "c", "do": "stake", "subnet": 1, "tao": 1.0}):
+        await proj.send_json_to(message)
+        assert (await proj.receive_json_from(timeout=5))["code"] == "read_only"
+    assert (await db(Game.objects.get)(pk=game.id)).status == "lobby"
+    for c in (student, comm, proj):
+        await c.disconnect()
+
+
+async def test_it_runs_every_control_op(game, instructor):
+    seat, _t, student, _ = await student_socket(game.code, "Alice")
+    other, _t2, kicked, _ = await student_socket(game.code, "Bob")
+    comm, _ = await _instructor(game, instructor)
+
+    async def op(op: str, **fields):
+        await comm.send_json_to({"type": "control", "id": f"k-{op}", "op": op, **fields})
+        while True:
+            reply = await comm.receive_json_from(timeout=5)
+            if reply["type"] in ("ok", "error") and reply.get("id", reply.get("ref")) == f"k-{op}":
+                return reply
+
+    assert (await op("set_role", seat_id=seat.id, role="subnet_owner"))["type"] == "ok"
+    assert (await op("set_role", seat_id=9999, role="speculator"))["code"] == "unknown_seat"
+    assert (await op("auto_roles"))["type"] == "ok"
+    assert (await op("foundation", on=True))["type"] == "ok"
+    assert (await op("lock"))["type"] == "ok"
+    with pytest.raises(services.JoinError):
+        await db(services.join_game)(game.code, "Late")
+    assert (await op("unlock"))["type"] == "ok"
+    assert (await op("kick", seat_id=other.id))["type"] == "ok"
+    assert await _closed_with(kicked) == errors.CLOSE_KICKED
+    assert (await op("event", event=0, action="fire"))["code"] == "bad_state"
+    assert (await op("start"))["type"] == "ok"
+    assert (await op("start"))["code"] == "bad_state"
+    assert (await op("tick_seconds", seconds=2.5))["type"] == "ok"
+    assert (await op("pause"))["type"] == "ok"
+    assert (await op("advance", unit="epoch"))["result"] == {"ticks": 2}
+    assert (await op("event", event=7, action="fire"))["code"] == "unknown_event"
+    assert (await op("event", event=0, action="fire"))["result"] == {"due_tick": 0}
+    assert (await op("resume"))["type"] == "ok"
+    g = await db(Game.objects.get)(pk=game.id)
+    assert (g.status, g.tick_seconds, g.advance_ticks, g.locked) == ("running", 2.5, 2, False)
+    assert (await db(Seat.objects.get)(pk=seat.id)).role == "subnet_owner"  # by hand survives
+    assert await db(engine.settle_tick)(game.id)
+    g = await db(Game.objects.get)(pk=game.id)
+    assert g.event_status["0"] == "fired"
+    # The instructor now holds the Foundation seat and can trade with it.
+    await comm.send_json_to({"type": "command", "id": "f-1", "do": "root_unstake", "tao": 1.0})
+    assert (await receive_until(comm, "accepted"))["id"] == "f-1"
+    assert (await op("end"))["type"] == "ok"
+    assert (await op("pause"))["code"] == "bad_state"
+    for c in (student, comm):
+        await c.disconnect()
+
+
+async def _closed_with(comm) -> int:
+    while True:
+        out = await comm.receive_output(timeout=5)
+        if out["type"] == "websocket.close":
+            return out["code"]
+
+
+async def test_it_closes_a_kicked_students_socket_with_4010(game, instructor):
+    seat, token, comm, _ = await student_socket(game.code, "Alice")
+    await db(services.kick)(game.id, seat.id)
+    assert await _closed_with(comm) == errors.CLOSE_KICKED
+    again, _ = await open_socket(game.code, cookies={f"seat_{game.code}": token},
+                                 expect_snapshot=False)
+    assert await _closed_with(again) == errors.CLOSE_NO_IDENTITY
+
+
+async def test_it_limits_message_size_and_rate(game, settings):
+    settings.WS_RATE_BURST = 3
+    settings.WS_RATE_PER_SECOND = 0.01
+    settings.WS_RATE_STRIKES = 4
+    _s, _t, comm, _ = await student_socket(game.code, "Alice")
+    for i in range(7):
+        await comm.send_json_to({"type": "ping", "id": f"p-{i}"})
+    replies = [await comm.receive_json_from(timeout=5) for _ in range(6)]
+    assert [r["type"] for r in replies] == ["pong"] * 3 + ["error"] * 3
+    assert {r["code"] for r in replies[3:]} == {"rate_limited"}
+    assert await _closed_with(comm) == errors.CLOSE_FLOODING  # the 4th strike in a row
+
+    _s2, _t2, big, _ = await student_socket(game.code, "Bob")
+    await big.send_to(text_data='{"type":"ping","id":"' + "x" * 5000 + '"}')
+    error = await big.receive_json_from(timeout=5)
+    assert error["code"] == "too_large"
+    assert (await big.receive_output(timeout=5))["code"] == errors.CLOSE_TOO_LARGE
