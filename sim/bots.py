@@ -335,6 +335,18 @@ def early_exiter(obs: Observation, rng: np.random.Generator) -> list[Action]:
     return w.actions
 
 
+def _same_weights(a: Mapping[str, float] | None, b: Mapping[str, float] | None) -> bool:
+    """Equal as validator weight rows: None (follow) only equals None; rows compare normalised
+    ({"workers": 1} is {"workers": 2, "holders": 0})."""
+    if a is None or b is None:
+        return a is None and b is None
+    ta, tb = sum(a.values()), sum(b.values())
+    if ta <= 0 or tb <= 0:
+        return ta <= 0 and tb <= 0
+    keys = set(a) | set(b)
+    return all(abs(a.get(k, 0.0) / ta - b.get(k, 0.0) / tb) < 1e-9 for k in keys)
+
+
 def diligent_root(obs: Observation, rng: np.random.Generator) -> list[Action]:
     """Root validator that runs "custom validator code": on any subnet whose mechanism is not AI
     work it pays the workers; elsewhere it follows the subnet's own mechanism."""
@@ -345,7 +357,7 @@ def diligent_root(obs: Observation, rng: np.random.Generator) -> list[Action]:
         want = None if s["mechanism"] == "ai_work" else {"workers": 1.0}
         if known is not None:
             # Only send what changes: a set_weights every tick would flood the trade log.
-            if known.get(s["id"]) != want:
+            if not _same_weights(known.get(s["id"]), want):
                 w.add({"do": "set_weights", "subnet": s["id"], "weights": want})
         elif first_of_epoch and want is not None:
             w.add({"do": "set_weights", "subnet": s["id"], "weights": want})

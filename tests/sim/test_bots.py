@@ -108,7 +108,7 @@ def test_the_diligent_root_pays_workers_only_where_the_mechanism_is_not_ai_work(
 
 def test_the_diligent_root_sends_only_changes_when_it_knows_its_weights():
     priv = private_view(role="root_validator")
-    priv["weights"] = {"3": {"workers": 1.0}}
+    priv["weights"] = {"3": {"workers": 1.0, "holders": 0.0, "owner": 0.0}}
     assert POLICIES["diligent_root"](observe((public_view(), priv), "p"),
                                      np.random.default_rng(0)) == []
     priv["weights"] = {"1": {"workers": 1.0}}

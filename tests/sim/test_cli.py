@@ -119,6 +119,7 @@ epochs = 2
 id = 1
 tao = 100
 alpha = 1000
+alpha_out = 1000
 [[players]]
 id = "n"
 role = "speculator"
