@@ -1,0 +1,127 @@
+"""Bad input, as a table: every row gets its stable code and changes nothing."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from serverkit import open_socket, session_cookie, student_socket
+
+from game import services
+from game.models import Command, Game, Seat
+
+pytestmark = pytest.mark.django_db(transaction=True)
+db = database_sync_to_async
+
+STAKE = {"type": "command", "id": "c-1", "do": "stake", "subnet": 1, "tao": 10.0}
+
+
+def _with(**changes) -> str:
+    return json.dumps({**STAKE, **changes})
+
+
+# (case, who sends it, the raw text, the expected reply type, the expected code)
+CASES = [
+    ("malformed JSON", "student", '{"type": "ping"', "error", "bad_json"),
+    ("not an object", "student", "[1, 2, 3]", "error", "bad_json"),
+    ("a bare string", "student", '"ping"', "error", "bad_json"),
+    ("NaN amount", "student", _with().replace("10.0", "NaN"), "error", "bad_json"),
+    ("Infinity amount", "student", _with().replace("10.0", "Infinity"), "error", "bad_json"),
+    ("an amount beyond a double", "student", _with().replace("10.0", "1e999"), "error",
+     "bad_json"),
+    ("a string amount", "student", _with(tao="10"), "error", "invalid"),
+    ("a boolean amount", "student", _with(tao=True), "error", "invalid"),
+    ("a fractional subnet", "student", _with(subnet=1.5), "error", "invalid"),
+    ("a numeric id", "student", _with(id=5), "error", "invalid"),
+    ("an empty id", "student", _with(id=""), "error", "invalid"),
+    ("a negative amount", "student", _with(tao=-5.0), "error", "invalid"),
+    ("a zero amount", "student", _with(tao=0.0), "error", "invalid"),
+    ("a huge amount", "student", _with(tao=1e13), "error", "invalid"),
+    ("a negative limit price", "student", _with(limit_price=-1.0), "error", "invalid"),
+    ("all-zero weights", "student", json.dumps({
+        "type": "command", "id": "w", "do": "set_weights", "subnet": 1,
+        "weights": {"workers": 0}}), "error", "invalid"),
+    ("an unknown field", "student", _with(player="someone_else"), "error", "invalid"),
+    ("an unknown action", "student", _with(do="steal"), "error", "invalid"),
+    ("a missing field", "student", json.dumps({"type": "command", "id": "c", "do": "stake",
+                                               "subnet": 1}), "error", "invalid"),
+    ("an unknown type", "student", '{"type": "buy", "id": "x"}', "error", "unknown_type"),
+    ("no type at all", "student", '{"id": "x"}', "error", "unknown_type"),
+    ("an oversized message", "student", _with(id="x" * 60).replace(
+        '"do"', '"pad": "' + "y" * 5000 + '", "do"'), "error", "too_large"),
+    ("a student's control op", "student", '{"type": "control", "id": "k", "op": "end"}',
+     "error", "forbidden"),
+    ("a student's unknown control op", "student",
+     '{"type": "control", "id": "k", "op": "explode"}', "error", "invalid"),
+    ("a projector's command", "projector", _with(), "error", "read_only"),
+    ("a projector's control op", "projector", '{"type": "control", "id": "k", "op": "end"}',
+     "error", "read_only"),
+    ("a projector's quote", "projector", json.dumps({**STAKE, "type": "quote"}), "error",
+     "read_only"),
+    ("an instructor's command without a seat", "instructor", _with(), "error", "no_seat"),
+    ("cancelling another seat's command", "student",
+     '{"type": "cancel", "id": "x", "command": "other-1"}', "error", "unknown_command"),
+]
+
+
+def _fingerprint(game_id: int) -> tuple:
+    g = Game.objects.get(pk=game_id)
+    return (g.status, g.tick, g.seq, g.state, g.locked, g.advance_ticks,
+            Command.objects.filter(game_id=game_id).count(),
+            tuple(Seat.objects.filter(game_id=game_id).values_list("id", "role", "kicked")))
+
+
+@pytest.mark.parametrize("case,who,text,kind,code", CASES, ids=[c[0] for c in CASES])
+async def test_it_answers_bad_input_with_its_code_and_changes_nothing(
+        game, instructor, case, who, text, kind, code):
+    seat, _t, student, _ = await student_socket(game.code, "Alice")
+    other, _t2, other_sock, _ = await student_socket(game.code, "Bob")
+    await db(services.start_game)(game.id)
+    # Bob has a queued command "other-1": Alice must not be able to touch it.
+    await db(services.submit_command)(other.id, "other-1", {"do": "stake", "subnet": 1,
+                                                            "tao": 1.0})
+    if who == "student":
+        comm = student
+    elif who == "projector":
+        comm, _ = await open_socket(game.code, query=f"projector={game.projector_token}")
+    else:
+        cookie = await db(session_cookie)(instructor)
+        comm, _ = await open_socket(game.code, cookies={"sessionid": cookie})
+    before = await db(_fingerprint)(game.id)
+    await comm.send_to(text_data=text)
+    while True:
+        reply = await comm.receive_json_from(timeout=5)
+        if reply["type"] in ("error", "rejected", "accepted"):
+            break
+    assert (reply["type"], reply.get("code")) == (kind, code), case
+    assert isinstance(reply["message"], str) and "seq" in reply
+    assert await db(_fingerprint)(game.id) == before
+    for c in {student, comm, other_sock}:
+        await c.disconnect()
+
+
+@pytest.mark.parametrize("moment,code", [("before start", "game_not_started"),
+                                         ("after the end", "game_over")])
+async def test_it_rejects_a_well_formed_command_outside_play(game, moment, code):
+    _seat, _t, comm, _ = await student_socket(game.code, "Alice")
+    if moment == "after the end":
+        await db(services.start_game)(game.id)
+        await db(services.end_game)(game.id)
+    before = await db(_fingerprint)(game.id)
+    await comm.send_json_to(STAKE)
+    while (reply := await comm.receive_json_from(timeout=5))["type"] != "rejected":
+        pass
+    assert reply["code"] == code and reply["id"] == "c-1"
+    assert await db(_fingerprint)(game.id) == before
+    await comm.disconnect()
+
+
+async def test_it_refuses_a_seat_token_from_another_game(game, instructor):
+    other_game = await db(services.create_game)(instructor, "test_market", services.Overrides())
+    _seat, token = await db(services.join_game)(other_game.code, "Mallory")
+    comm, _ = await open_socket(game.code, cookies={f"seat_{game.code}": token},
+                                expect_snapshot=False)
+    out = await comm.receive_output(timeout=5)
+    while out["type"] != "websocket.close":
+        out = await comm.receive_output(timeout=5)
+    assert out["code"] == 4001

@@ -1,0 +1,155 @@
+"""The engine: claimed ticks, bots for empty and abandoned seats, late joiners, the end, replay."""
+from __future__ import annotations
+
+import io
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from game import engine, services, simapi
+from game.models import Command, Game, Seat, TickRow
+from serverkit import write_preset
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _settle_all(game_id: int) -> int:
+    n = 0
+    while True:
+        services.advance(game_id, "tick")
+        if not engine.settle_tick(game_id):
+            return n
+        n += 1
+        if Game.objects.get(pk=game_id).status == "ended":
+            return n
+
+
+def _present(seat: Seat) -> None:
+    Seat.objects.filter(pk=seat.pk).update(sockets=1, last_seen=timezone.now())
+
+
+def test_it_settles_a_due_tick_once_even_when_two_engines_race(game):
+    services.start_game(game.id)
+    services.advance(game.id, "tick")
+    results: list[int] = []
+
+    def run() -> None:
+        try:
+            results.append(engine.settle_due())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(results) == 1
+    assert TickRow.objects.filter(game=game).count() == 1
+    assert Game.objects.get(pk=game.id).tick == 1
+    assert engine.settle_tick(game.id) is False  # nothing is due any more
+
+
+def test_it_does_not_settle_a_paused_game_unless_asked(game):
+    services.start_game(game.id)
+    Game.objects.filter(pk=game.id).update(next_tick_at=timezone.now() - timedelta(seconds=1))
+    services.pause_game(game.id)
+    assert engine.due_game_ids() == []
+    assert engine.settle_tick(game.id) is False
+    services.advance(game.id, "tick")
+    assert engine.due_game_ids() == [game.id]
+    assert engine.settle_tick(game.id) is True
+    g = Game.objects.get(pk=game.id)
+    assert (g.status, g.tick, g.advance_ticks, g.next_tick_at) == ("paused", 1, 0, None)
+
+
+def test_it_plays_bot_seats_and_away_students_but_not_present_ones(preset_dir, instructor,
+                                                                   settings):
+    settings.BOT_TAKEOVER_SECONDS = 0
+    # early_exiter always buys at the first tick: a stand-in that is sure to act.
+    write_preset(preset_dir, "exiters", bot_fill={"speculator": "early_exiter"})
+    simapi.presets.cache_clear()
+    game = services.create_game(instructor, "exiters", services.Overrides())
+    away, _ = services.join_game(game.code, "Away")
+    here, _ = services.join_game(game.code, "Here")
+    services.start_game(game.id)
+    for _ in range(4):
+        _present(here)
+        services.advance(game.id, "tick")
+        assert engine.settle_tick(game.id)
+    bots = Command.objects.filter(game=game, actor="bot")
+    assert bots.filter(seat__kind="bot").exists()
+    assert bots.filter(seat=away).exists()
+    assert not bots.filter(seat=here).exists()
+    assert all(c.settled_tick is not None for c in bots)
+
+
+def test_it_hands_a_seat_back_when_the_student_returns(game, settings):
+    settings.BOT_TAKEOVER_SECONDS = 0
+    seat, _ = services.join_game(game.code, "Sleepy")
+    services.start_game(game.id)
+    services.seat_connected(seat.id)
+    services.advance(game.id, "epoch")
+    engine.settle_tick(game.id)
+    engine.settle_tick(game.id)
+    assert not Command.objects.filter(seat=seat, actor="bot").exists()
+
+
+def test_it_lets_a_late_joiner_in_at_the_next_tick(game):
+    services.start_game(game.id)
+    seat, _ = services.join_game(game.code, "Late")
+    assert not seat.active
+    join = Command.objects.get(seat=seat)
+    assert (join.do, join.actor, join.due_tick) == ("join", "system", 0)
+    with pytest.raises(Exception) as refused:
+        services.submit_command(seat.id, "c-1", {"do": "stake", "subnet": 1, "tao": 1.0})
+    assert getattr(refused.value, "code", None) == "seat_not_active"
+    services.advance(game.id, "tick")
+    assert engine.settle_tick(game.id)
+    seat.refresh_from_db()
+    assert seat.active
+    g = Game.objects.get(pk=game.id)
+    view = simapi.fresh(g.state).private_view(seat.player)
+    assert view["role"] == seat.role and view["tao"] > 0
+    reply = services.submit_command(seat.id, "c-1", {"do": "stake", "subnet": 1, "tao": 1.0})
+    assert reply["type"] == "accepted" and reply["due_tick"] == 1
+
+
+def test_it_ends_the_game_after_the_last_tick(game):
+    seat, _ = services.join_game(game.code, "Ada")
+    services.start_game(game.id)
+    assert _settle_all(game.id) == game.total_ticks
+    g = Game.objects.get(pk=game.id)
+    assert (g.status, g.tick, g.next_tick_at) == ("ended", g.total_ticks, None)
+    assert engine.due_game_ids() == []
+    assert TickRow.objects.filter(game=game).count() == g.total_ticks
+    assert g.epoch_rows.count() == g.total_ticks // g.ticks_per_epoch
+    assert json.loads(g.public)["leaderboard"][0]["rank"] == 1
+
+
+def test_it_replays_the_command_log_to_the_stored_state(game):
+    a, _ = services.join_game(game.code, "Ada")
+    b, _ = services.join_game(game.code, "Bo")
+    services.start_game(game.id)
+    services.submit_command(a.id, "c-1", {"do": "stake", "subnet": 1, "tao": 50.0})
+    services.submit_command(b.id, "c-1", {"do": "stake", "subnet": 2, "tao": 20.0})
+    services.scripted_event(game.id, 0, "fire")
+    services.advance(game.id, "tick")
+    engine.settle_tick(game.id)
+    services.submit_command(a.id, "c-2", {"do": "unstake", "subnet": 1, "alpha": 100.0})
+    _settle_all(game.id)
+    out = io.StringIO()
+    call_command("verify_replay", game.code.lower(), stdout=out)
+    assert "MATCH" in out.getvalue()
+    # A tampered log no longer reproduces the state.
+    cmd = Command.objects.get(seat=a, client_id="c-1")
+    cmd.action = json.dumps({**json.loads(cmd.action), "tao": 51.0})
+    cmd.save()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("verify_replay", game.code, stdout=io.StringIO(), stderr=io.StringIO())
+    assert exit_info.value.code == 1
