@@ -116,8 +116,15 @@ function renderMarket() {
     if (!r) {
       const nameBtn = el("button", { type: "button", class: "btn small", "data-subnet": s.id });
       nameBtn.addEventListener("click", () => select(s.id, true));
-      const cells = { name: nameBtn, price: el("td", { class: "num" }), change: el("td"), share: el("td", { class: "num" }), mine: el("td", { class: "num" }), yld: el("td", { class: "num" }) };
-      const tr = el("tr", { "data-subnet": s.id }, el("th", { scope: "row", class: "name" }, nameBtn), cells.price, cells.change, cells.share, cells.mine, cells.yld);
+      const cells = {
+        name: nameBtn, price: el("span", { class: "num" }), change: el("span", { class: "sub" }),
+        share: el("span", { class: "num" }), yld: el("span", { class: "sub num" }), mine: el("td", { class: "num mine-cell" }),
+      };
+      const tr = el("tr", { "data-subnet": s.id },
+        el("th", { scope: "row", class: "name" }, nameBtn),
+        el("td", {}, cells.price, el("br"), cells.change),
+        el("td", {}, cells.share, el("br"), cells.yld),
+        cells.mine);
       r = { tr, cells };
       rows.set(s.id, r);
       tbody.appendChild(tr);
@@ -129,7 +136,8 @@ function renderMarket() {
     replace(r.cells.change, changeNode(priceChange(ctx.history, s.id, 3 * tpe)));
     r.cells.share.textContent = pct(s.share);
     r.cells.mine.textContent = held > 0 ? fmt(held) : "–";
-    r.cells.yld.textContent = isNum(yieldOf(s)) ? pct(yieldOf(s), 2) : "–";
+    const y = yieldOf(s);
+    r.cells.yld.textContent = isNum(y) ? "yield " + pct(y, 2) : "yield –";
     r.tr.classList.toggle("mine", held > 0 || (ctx.me && ctx.me.subnet === s.id));
     r.tr.classList.toggle("selected", ctx.selected === s.id);
     r.tr.setAttribute("aria-current", ctx.selected === s.id ? "true" : "false");

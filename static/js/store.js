@@ -8,7 +8,9 @@ export class Store extends EventTarget {
   constructor(code) {
     super();
     this.code = code;
-    this._sent = new Map();
+    // What each command this tab sent was (the server's snapshot lists a queued command by id
+    // and `do` only), kept across reloads so a queued order can still be described.
+    this._sent = new Map(this._load("sent"));
     this.s = {
       game: null, you: null, market: null, leaderboard: null, private: null, rank: null,
       commands: [], events: [], lobby: [], roster: null, players: 0,
@@ -24,7 +26,8 @@ export class Store extends EventTarget {
       case "snapshot":
         s.game = msg.game; s.you = msg.you; s.market = msg.market;
         s.leaderboard = msg.leaderboard; s.private = msg.private;
-        s.commands = msg.commands || []; s.events = msg.events || [];
+        s.commands = (msg.commands || []).map((c) => (c.id && this._sent.has(c.id) ? { ...this._sent.get(c.id), ...c } : c));
+        s.events = msg.events || [];
         s.lobby = msg.lobby || []; s.roster = msg.roster;
         s.players = (msg.game && msg.game.players) || s.lobby.length;
         if (msg.rank !== undefined) s.rank = msg.rank;
@@ -57,6 +60,7 @@ export class Store extends EventTarget {
         break;
       case "private": {
         s.private = msg.you;
+        if (s.you) s.you.active = true;   // a private view means the seat is in the game
         if (msg.rank !== undefined) s.rank = msg.rank;
         const fills = msg.fills || [];
         s.lastFills = fills;
@@ -85,11 +89,13 @@ export class Store extends EventTarget {
 
   /** Remember what a command was, so the queued list can describe it before the server does. */
   noteSent(cmd) {
-    this._sent.set(cmd.id, { do: cmd.do, subnet: cmd.subnet, tao: cmd.tao, alpha: cmd.alpha, from: cmd.from, to: cmd.to, limit_price: cmd.limit_price });
+    this._sent.set(cmd.id, { do: cmd.do, subnet: cmd.subnet, tao: cmd.tao, alpha: cmd.alpha, from: cmd.from, to: cmd.to, limit_price: cmd.limit_price, mechanism: cmd.mechanism, name: cmd.name });
+    this._save("sent", [...this._sent.entries()].slice(-60));
   }
 
   _upsertCommand(c) {
     const list = this.s.commands;
+    if (c.id && this._sent.has(c.id)) c = { ...this._sent.get(c.id), ...c };
     const i = c.id ? list.findIndex((x) => x.id === c.id) : -1;
     if (i >= 0) list[i] = { ...list[i], ...c };
     else list.push(c);

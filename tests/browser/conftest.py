@@ -1,0 +1,135 @@
+"""Browser-test plumbing: a real daphne server on a free loopback port with a temporary SQLite
+database, an instructor account, and Debian's Chromium driven by Playwright (never downloaded).
+
+Every page opened through `open_page` fails the test on a console error or an uncaught page
+error, unless the test says that one specific message is expected.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+INSTRUCTOR = ("teacher", "correct-horse-battery-9")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"daphne exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("daphne did not start listening")
+
+
+@pytest.fixture(scope="session")
+def daphne_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("browser-server")
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update({
+        "VAR_DIR": str(tmp), "SQLITE_PATH": str(tmp / "db.sqlite3"),
+        "DJANGO_SECRET_KEY": "browser-tests-only-secret-key-0123456789abcdef",
+        "DJANGO_SETTINGS_MODULE": "game.settings", "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost", "INSTRUCTOR_PASSWORD": INSTRUCTOR[1],
+        "PYTHONUNBUFFERED": "1",
+    })
+    manage = [PY, str(ROOT / "manage.py")]
+    subprocess.run(manage + ["migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(manage + ["createinstructor", INSTRUCTOR[0], "--password-from-env",
+                             "INSTRUCTOR_PASSWORD"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    port = _free_port()
+    log = open(tmp / "daphne.log", "wb")
+    proc = subprocess.Popen([PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                             "game.asgi:application"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        text = (tmp / "daphne.log").read_text(errors="replace")
+        if "Traceback" in text:
+            print("---- daphne log (tracebacks) ----\n" + text[-6000:])
+
+
+@pytest.fixture(scope="session")
+def instructor() -> tuple[str, str]:
+    return INSTRUCTOR
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@dataclass
+class ConsoleWatch:
+    """Collects console errors and page errors of every page opened in a test."""
+
+    errors: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern] = field(default_factory=list)
+
+    def attach(self, page, name: str) -> None:
+        def on_console(msg) -> None:
+            if msg.type == "error" and not any(p.search(msg.text) for p in self.allowed):
+                self.errors.append(f"[{name}] console.error: {msg.text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: self.errors.append(f"[{name}] pageerror: {exc}"))
+
+    def allow(self, pattern: str) -> None:
+        self.allowed.append(re.compile(pattern))
+
+    def disallow(self, pattern: str) -> None:
+        self.allowed = [p for p in self.allowed if p.pattern != pattern]
+
+
+@pytest.fixture
+def watch() -> Iterator[ConsoleWatch]:
+    w = ConsoleWatch()
+    yield w
+    assert not w.errors, "browser errors:\n" + "\n".join(w.errors)
+
+
+@pytest.fixture
+def shots(artifacts_dir: Path, request: pytest.FixtureRequest) -> Path:
+    """artifacts_dir/<run name>/: screenshots of this test run."""
+    run = os.environ.get("TEST_RUN_NAME") or time.strftime("browser-%Y%m%d-%H%M%S")
+    path = artifacts_dir / run / request.node.name
+    path.mkdir(parents=True, exist_ok=True)
+    return path

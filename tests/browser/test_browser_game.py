@@ -1,0 +1,223 @@
+"""A class plays a game in real Chromium against a real daphne server.
+
+An instructor logs in, creates and starts a game; three students join from phones (360×740),
+one per role, and each does its role's main actions through the page; the projector's charts
+and leaderboard follow; a student reloads mid-game and keeps seat, holdings and queued order;
+a wrong join code shows an error. Screenshots go to artifacts_dir/<run name>/<test>/.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+PHONE = {"width": 360, "height": 740}
+PROJECTOR = {"width": 1920, "height": 1080}
+
+pytestmark = pytest.mark.slow
+
+WAIT = 20_000  # ms: generous for a loaded 2-core CI machine; never a timing assertion
+
+NICKS = {
+    "speculator": "<img src=x onerror=1>",   # must come out as text, not markup
+    "subnet_owner": "=HYPERLINK(\"x\")",
+    "root_validator": "Vera Validator",
+}
+
+
+def _new_page(browser, watch, name, viewport):
+    ctx = browser.new_context(viewport=viewport)
+    page = ctx.new_page()
+    page.set_default_timeout(WAIT)
+    watch.attach(page, name)
+    return page
+
+
+def _login(page, base, instructor):
+    page.goto(base + "/console/")
+    page.wait_for_url(re.compile(r"/login/"))
+    page.get_by_label("Username").fill(instructor[0])
+    page.get_by_label("Password").fill(instructor[1])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/console/$"))
+
+
+def _create_game(page, shots):
+    page.get_by_label("Tick length (seconds)").fill("2")
+    page.get_by_label("Epochs (rounds)").fill("300")
+    page.get_by_label("Speculators").fill("1")
+    page.get_by_label("Subnet owners").fill("1")
+    page.get_by_label("Root validators").fill("1")
+    page.screenshot(path=str(shots / "console-create-1280.png"), full_page=True)
+    page.get_by_role("button", name="Create game").click()
+    page.wait_for_url(re.compile(r"/console/[A-Z0-9]+/$"))
+    return page.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _join(page, base, code, nickname, shots=None):
+    page.goto(f"{base}/join/{code}")
+    assert page.get_by_label("Game code").input_value() == code
+    page.get_by_label("Nickname").fill(nickname)
+    if shots is not None:
+        page.screenshot(path=str(shots / "join-360.png"), full_page=True)
+    page.get_by_role("button", name="Join", exact=True).click()
+    page.wait_for_url(re.compile(rf"/play/{code}/$"))
+    page.wait_for_selector("#conn[data-state=live]")
+
+
+def _set_role(console, nickname, role):
+    row = console.locator("#roster tbody tr", has_text=nickname)
+    row.get_by_label(f"Role of {nickname}").select_option(role)
+    console.wait_for_function(
+        """([nick, role]) => [...document.querySelectorAll('#roster tbody tr')].some(tr =>
+             tr.querySelector('.nick') && tr.querySelector('.nick').textContent === nick &&
+             tr.querySelector('select') && tr.querySelector('select').value === role &&
+             tr.textContent.includes('by hand'))""", arg=[nickname, role])
+
+
+def _shoot(page, shots, name, cards=()):
+    """A full-page screenshot, what the phone shows first, and close-ups of some cards."""
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.screenshot(path=str(shots / f"{name}-top.png"))
+    for sel in cards:
+        page.locator(sel).screenshot(path=str(shots / f"{name}-{sel.strip('#')}.png"))
+
+
+def _filled(page, text):
+    """Wait until the orders list shows a filled order whose description contains `text`."""
+    page.locator("#orders-done li[data-status=filled]", has_text=text).first.wait_for()
+
+
+def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor, watch, shots):
+    base = daphne_server
+
+    # --- the instructor creates a game -------------------------------------------------------
+    console = _new_page(browser, watch, "console", {"width": 1280, "height": 900})
+    _login(console, base, instructor)
+    code = _create_game(console, shots)
+    console.wait_for_selector("#conn[data-state=live]")
+    projector_url = console.locator("#projector-link").get_attribute("href")
+
+    projector = _new_page(browser, watch, "projector", PROJECTOR)
+    projector.goto(base + projector_url)
+    projector.wait_for_selector("#conn[data-state=live]", state="attached")
+    assert projector.locator("#proj-code").text_content() == code
+    assert projector.locator("#proj-qr").evaluate("img => img.complete && img.naturalWidth > 0")
+
+    # --- three students join from phones --------------------------------------------------------
+    students = {}
+    for i, (role, nick) in enumerate(NICKS.items()):
+        page = _new_page(browser, watch, role, PHONE)
+        _join(page, base, code, nick, shots if i == 0 else None)
+        students[role] = page
+    projector.wait_for_function("() => document.querySelector('#proj-count').textContent === '3'")
+    projector.screenshot(path=str(shots / "projector-lobby-1920.png"))
+    for role, nick in NICKS.items():
+        _set_role(console, nick, role)
+    # Hostile nicknames are shown as the characters typed (no markup, no formula evaluation).
+    assert console.locator("#roster .nick", has_text="<img").first.text_content() == NICKS["speculator"]
+    assert console.locator("#roster img").count() == 0
+    students["speculator"].wait_for_function("() => document.querySelector('#me-role').textContent === 'Speculator'")
+    students["speculator"].screenshot(path=str(shots / "lobby-360.png"), full_page=True)
+    console.screenshot(path=str(shots / "console-lobby-1280.png"), full_page=True)
+
+    console.get_by_role("button", name="Start game").click()
+    for page in students.values():
+        page.wait_for_selector("#game-view:not([hidden])")
+        page.wait_for_selector("#market tbody tr")
+
+    # --- speculator: quote, then buy --------------------------------------------------------------
+    spec = students["speculator"]
+    assert spec.locator("#me-nick").text_content() == NICKS["speculator"]
+    first_subnet = spec.locator("#market tbody tr").first.get_attribute("data-subnet")
+    spec.locator(f"#market button[data-subnet='{first_subnet}']").click()
+    spec.get_by_label("TAO to spend").fill("10")
+    spec.wait_for_selector("#quote-out")
+    assert "α" in spec.locator("#quote-out").text_content()
+    spec.get_by_role("button", name="Explain the slippage").click()
+    assert "x·y = k" in spec.locator("#quote-explain .explain-panel").text_content()
+    spec.get_by_role("button", name="Explain Price (τ per α)").click()
+    assert "p = τ / x" in spec.locator("#detail-explain").text_content()
+    spec.get_by_role("button", name="Buy alpha").click()
+    _filled(spec, "Buy on")
+    spec.wait_for_function(
+        f"() => document.querySelector('#market tr[data-subnet=\"{first_subnet}\"] .mine-cell').textContent !== '–'")
+    _shoot(spec, shots, "speculator-360", ["#market-card", "#detail-card", "#trade-card", "#orders-card"])
+
+    # --- subnet owner: change mechanism, buy back ------------------------------------------------
+    owner = students["subnet_owner"]
+    owner.wait_for_function("() => document.querySelector('#own-h').textContent.startsWith('Your subnet: ')")
+    owner.locator("#mech-seg label", has_text="Hold-to-earn").click()
+    owner.get_by_role("button", name="Apply mechanism").click()
+    _filled(owner, "Set mechanism")
+    owner.wait_for_function("() => document.querySelector('#mech-now').textContent.includes('Hold-to-earn')")
+    owner.get_by_label("TAO to spend on buyback (τ)").fill("1")
+    owner.get_by_role("button", name="Buy back").click()
+    _filled(owner, "Buyback")
+    _shoot(owner, shots, "subnet-owner-360", ["#role-panel"])
+
+    # --- root validator: root stake, then weights on a subnet ------------------------------------
+    val = students["root_validator"]
+    val.get_by_label("TAO amount").first.fill("5")
+    val.get_by_role("button", name="Add root stake").click()
+    _filled(val, "Stake on root")
+    row = val.locator("#weights tbody tr").first
+    sid = row.get_attribute("data-subnet")
+    row.locator("select").select_option("workers")
+    row.get_by_role("button").filter(has_text="Set").click()
+    _filled(val, "Set weights")
+    val.wait_for_function(f"() => document.querySelector('#w-sel-{sid}').value === 'workers'")
+    _shoot(val, shots, "root-validator-360", ["#role-panel"])
+
+    # --- the projector follows: charts with several ticks, a leaderboard of nicknames -------------
+    projector.wait_for_selector("#proj-play:not([hidden])")
+    projector.wait_for_function(
+        "() => ['ch-price','ch-share','ch-rho'].every(id => { const c = Chart.getChart(document.getElementById(id));"
+        " return c && c.data.labels.length >= 3 && c.data.datasets.length >= 1; })")
+    projector.wait_for_function("() => document.querySelectorAll('#leaderboard li').length >= 3")
+    board = projector.locator("#leaderboard").text_content()
+    assert NICKS["speculator"] in board
+    assert not re.search(r"\bp\d+\b", board), "the projector must show nicknames, not player ids"
+    projector.screenshot(path=str(shots / "projector-play-1920.png"))
+
+    # --- a reload keeps seat, holdings and a queued order -----------------------------------------
+    console.get_by_role("button", name="Pause").click()
+    spec.wait_for_function("() => document.querySelector('#game-status').textContent.startsWith('Paused')")
+    held_before = spec.locator(f"#market tr[data-subnet='{first_subnet}'] .mine-cell").text_content()
+    spec.get_by_label("Sell alpha").check(force=True)
+    spec.get_by_label("Alpha to sell").fill("1")
+    spec.get_by_role("button", name="Sell alpha").click()
+    spec.locator("#orders-pending li[data-status=queued]").first.wait_for()
+    spec.reload()
+    spec.wait_for_selector("#conn[data-state=live]")
+    spec.wait_for_selector("#game-view:not([hidden])")
+    assert spec.locator("#me-nick").text_content() == NICKS["speculator"]
+    assert spec.locator("#me-role").text_content() == "Speculator"
+    spec.locator("#orders-pending li[data-status=queued]", has_text="Sell 1 α").wait_for()
+    assert spec.locator(f"#market tr[data-subnet='{first_subnet}'] .mine-cell").text_content() == held_before
+    console.get_by_role("button", name="Resume").click()
+    _filled(spec, "Sell 1 α")
+
+    console.wait_for_function("() => Chart.getChart(document.getElementById('ch-price')).data.labels.length >= 3")
+    console.screenshot(path=str(shots / "console-play-1280.png"), full_page=True)
+
+    # Everything still fits a phone: no horizontal page scroll at 360 px.
+    for role, page in students.items():
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{role} page is {width}px wide at 360px"
+
+
+def test_a_wrong_join_code_shows_an_error(browser, daphne_server, watch, shots):
+    # The server answers a refused join with HTTP 400, which Chromium reports on the console.
+    watch.allow(r"Failed to load resource: the server responded with a status of 400")
+    page = _new_page(browser, watch, "join", PHONE)
+    page.goto(daphne_server + "/")
+    page.get_by_label("Game code").fill("NOPE42")
+    page.get_by_label("Nickname").fill("Lost Student")
+    page.get_by_role("button", name="Join", exact=True).click()
+    error = page.get_by_role("alert")
+    error.wait_for()
+    assert "No game with this code" in error.text_content()
+    assert page.get_by_label("Game code").input_value() == "NOPE42"
+    page.screenshot(path=str(shots / "join-error-360.png"), full_page=True)
