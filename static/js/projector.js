@@ -18,8 +18,9 @@ let charts = null;
 function renderLeaderboard() {
   const lb = S().leaderboard || [];
   replace($("#leaderboard"), ...lb.map((r) => el("li", {},
-    el("span", { class: "nw" }, fmt(r.net_worth) + " τ"),
-    el("span", { class: "nick" }, r.nickname))));
+    el("span", { class: "rk" }, `${r.rank}.`),
+    el("span", { class: "nick" }, r.nickname),
+    el("span", { class: "nw" }, fmt(r.net_worth) + " τ"))));
 }
 
 function render() {

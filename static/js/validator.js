@@ -96,18 +96,12 @@ export function buildValidatorPanel(api) {
   });
   card.append(el("h3", {}, "Change your root stake"), form);
 
-  // Weights table
-  const tbody = el("tbody");
+  // Weights: one block per subnet
+  const list = el("ul", { class: "wlist", id: "weights" });
   const weightsCard = el("section", { class: "card", "aria-labelledby": "w-h" },
     el("h2", { id: "w-h" }, "Weights per subnet"),
-    el("p", { class: "muted" }, "Consensus is the stake-weighted median: whoever holds more than half the validator weight on a subnet decides what its miners earn. Your weight there is ρ × your share of root."),
-    el("div", { id: "w-explain" }),
-    el("div", { class: "table-wrap" }, el("table", { id: "weights" },
-      el("caption", { class: "sr-only" }, "Per subnet: root proportion, consensus, your weight and your setting"),
-      el("thead", {}, el("tr", {},
-        el("th", { scope: "col" }, "Subnet"), el("th", { scope: "col" }, "ρ"), el("th", { scope: "col" }, "Your weight"),
-        el("th", { scope: "col" }, "Consensus"), el("th", { scope: "col" }, "Your setting"))),
-      tbody)));
+    el("p", { class: "muted" }, "Consensus is the stake-weighted median: whoever holds more than half the validator weight on a subnet decides what its miners earn. Your weight there is ρ × your share of all root stake."),
+    el("div", { id: "w-explain" }), list);
   const wExplainHost = $("#w-explain", weightsCard);
   host.append(card, weightsCard);
 
@@ -116,19 +110,24 @@ export function buildValidatorPanel(api) {
     let r = rows.get(s.id);
     if (r) return r;
     const rhoEx = new Explain("ρ on " + s.name, () => explainRho(ctx.byId.get(s.id) || s, ctx.rootStake, ctx.params.tao_weight)(), { host: wExplainHost });
-    const sel = el("select", { id: `w-sel-${s.id}`, "aria-label": `Your weights on ${s.name}` },
+    const sel = el("select", { id: `w-sel-${s.id}` },
       ...CHOICES.map((c) => el("option", { value: c.value, disabled: !!c.disabled }, c.text)));
-    const btn = el("button", { type: "button", class: "btn small primary", "aria-label": `Set weights on ${s.name}` }, "Set");
+    const btn = el("button", { type: "button", class: "btn primary", "aria-label": `Set weights on ${s.name}` }, "Set");
     btn.addEventListener("click", () => {
       const c = CHOICES.find((x) => x.value === sel.value);
       sel.dataset.touched = "1";
       sendCommand({ do: "set_weights", subnet: s.id, weights: c.weights }, btn, `Weights on ${s.name}: ${c.text}`);
     });
-    const cells = { name: el("th", { scope: "row", class: "name" }), rho: el("td"), mine: el("td", { class: "num" }), cons: el("td", { class: "name" }), set: el("td", {}, el("div", { class: "row" }, sel, btn)) };
-    cells.rho.append(rhoEx.node);
-    const tr = el("tr", { "data-subnet": s.id }, cells.name, cells.rho, cells.mine, cells.cons, cells.set);
-    tbody.appendChild(tr);
-    r = { tr, cells, rhoEx, sel };
+    const cells = {
+      name: el("span", { class: "wname" }), mine: el("p", { class: "wline" }), cons: el("p", { class: "wline" }),
+    };
+    const li = el("li", { class: "wrow", "data-subnet": s.id },
+      el("div", { class: "whead" }, cells.name, el("span", {}, "ρ ", rhoEx.node)),
+      cells.mine, cells.cons,
+      el("label", { for: `w-sel-${s.id}`, class: "sr-only" }, `Your weights on ${s.name}`),
+      el("div", { class: "row" }, sel, btn));
+    list.appendChild(li);
+    r = { tr: li, cells, rhoEx, sel };
     rows.set(s.id, r);
     return r;
   }
@@ -147,9 +146,10 @@ export function buildValidatorPanel(api) {
       r.rhoEx.set(pct(s.root_prop, 1));
       const mw = myWeightOn(s);
       const decides = mw > 0.5;
-      replace(r.cells.mine, el("span", {}, pct(mw, 1)), el("br"),
-        el("span", { class: decides ? "good" : "muted" }, decides ? "✓ you decide" : (s.root_prop > 0.5 ? "root as a bloc decides" : "✕ not enough")));
-      r.cells.cons.textContent = consensusText(s);
+      replace(r.cells.mine, "Your weight ", el("strong", { class: "num" }, pct(mw, 1)), ": ",
+        el("span", { class: decides ? "good" : "bad" }, decides ? "✓ you decide consensus alone" : "✕ not enough alone"),
+        !decides && s.root_prop > 0.5 ? el("span", { class: "muted" }, " (root together holds " + pct(s.root_prop, 0) + ")") : "");
+      r.cells.cons.textContent = "Consensus: " + consensusText(s);
       const mine = (me.weights || {})[s.id] ?? (me.weights || {})[String(s.id)];
       if (!r.sel.dataset.touched && document.activeElement !== r.sel) r.sel.value = choiceOf(mine);
     }

@@ -80,8 +80,9 @@ def _shoot(page, shots, name, cards=()):
     page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
     page.evaluate("() => window.scrollTo(0, 0)")
     page.screenshot(path=str(shots / f"{name}-top.png"))
-    for sel in cards:
-        page.locator(sel).screenshot(path=str(shots / f"{name}-{sel.strip('#')}.png"))
+    for sel in cards:  # close-ups without the transient toasts on top
+        page.locator(sel).screenshot(path=str(shots / f"{name}-{sel.strip('#')}.png"),
+                                     style=".toast-area { display: none !important; }")
 
 
 def _filled(page, text):
@@ -162,7 +163,7 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
     val.get_by_label("TAO amount").first.fill("5")
     val.get_by_role("button", name="Add root stake").click()
     _filled(val, "Stake on root")
-    row = val.locator("#weights tbody tr").first
+    row = val.locator("#weights li").first
     sid = row.get_attribute("data-subnet")
     row.locator("select").select_option("workers")
     row.get_by_role("button").filter(has_text="Set").click()
