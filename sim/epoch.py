@@ -143,6 +143,11 @@ def run_epoch(st: State, params: Params, rules: frozenset[str],
         p = float(st.tau[i] / st.x[i])
         stakes, W, rv = validator_stakes(st, i, w)
         _, incentive, dshare = yuma(stakes, W, params.kappa)
+        if dshare.sum() <= 0.0:
+            # nobody stakes at all: there is no consensus, and the subnet's own validator
+            # (its holders, else the network) collects what validators are owed
+            dshare = np.zeros_like(stakes)
+            dshare[0] = 1.0
         miners = float(st.pend_miner[i])
         if incentive.sum() <= 0.0:
             # no miner has incentive: validators take the miners' half too
@@ -166,9 +171,8 @@ def run_epoch(st: State, params: Params, rules: frozenset[str],
             else:
                 st.tao[pl] += amt
 
-        # holders class: pro rata to alpha stake held before this epoch's payouts
+        # holders class: pro rata to alpha stake (pro-rata payouts keep everyone's share)
         pay_alpha_holders(st, i, float(pay[1]))
-        credit_alpha(owner if owner >= 0 else None, float(st.pend_owner[i]) + float(pay[2]))
         # validators: the alpha validator's part to alpha holders; root pots among root
         # validators by their dividend share (all root validators' if none earned any)
         root_d = dshare[1:]
@@ -178,6 +182,9 @@ def run_epoch(st: State, params: Params, rules: frozenset[str],
             root_total = float(root_d.sum())
         alpha_div = float(st.pend_val[i]) + extra * float(dshare[0])
         pay_alpha_holders(st, i, alpha_div)
+        # the owner's cut and owner-class incentive after the pro-rata payouts, so those use
+        # the stake held before this epoch
+        credit_alpha(owner if owner >= 0 else None, float(st.pend_owner[i]) + float(pay[2]))
         root_alpha = float(st.pend_root_alpha[i]) + extra * float(dshare[1:].sum())
         root_tao = float(st.pend_root_tao[i])
         validators = [-1] + rv
