@@ -246,17 +246,17 @@ def noise_trader(obs: Observation, rng: np.random.Generator) -> list[Action]:
 
 
 def momentum(obs: Observation, rng: np.random.Generator) -> list[Action]:
-    """Chaser: buys what went up over the last few ticks, dumps what went down."""
+    """Chaser: buys what went up over the last few ticks, cuts (halves) what went down."""
     w = _Wallet(obs)
     bp = obs["bot_params"]
     look = int(bp.get("lookback", 3))
-    threshold = float(bp.get("threshold", 0.05))
+    threshold = float(bp.get("threshold", 0.08))
     if rng.random() > float(bp.get("activity", 0.6)):
         return []
     rets = {s["id"]: _ret(obs, s["id"], look) for s in obs.get("subnets", [])}
     for sid, a in sorted(w.alpha.items()):
         if a > 0 and rets.get(sid, 0.0) < -threshold:
-            w.unstake(sid, a)
+            w.unstake(sid, a * float(bp.get("cut", 0.5)))
     if rets:
         best = max(sorted(rets), key=lambda k: rets[k])
         if rets[best] > threshold:
@@ -278,12 +278,14 @@ def yield_chaser(obs: Observation, rng: np.random.Generator) -> list[Action]:
     ylds = {s["id"]: holder_yield(s) for s in subs}
     ranked = sorted(ylds, key=lambda k: (-ylds[k], k))
     best = ranked[0]
-    median = float(np.median(list(ylds.values())))
-    # Leave any holding that now pays less than half the median (the rug has been pulled).
+    median = max(float(np.median(list(ylds.values()))), 1e-18)
+    # Hold only while a subnet pays a premium over the market's typical yield: once its
+    # holders stop being paid (a rescue, a mechanism change) the premium is gone, and so is
+    # the bot.
     for sid, a in sorted(w.alpha.items()):
-        if a > 0 and sid != best and ylds.get(sid, 0.0) < 0.5 * max(median, 1e-18):
+        if a > 0 and ylds.get(sid, 0.0) < float(bp.get("exit_edge", 1.2)) * median:
             w.unstake(sid, a)
-    if ylds[best] > float(bp.get("edge", 1.5)) * max(median, 1e-18):
+    if ylds[best] > float(bp.get("edge", 1.5)) * median:
         w.stake(best, w.tao * float(bp.get("bet", 0.3)))
     return w.actions
 
@@ -365,17 +367,23 @@ def diligent_root(obs: Observation, rng: np.random.Generator) -> list[Action]:
 
 
 def meme_owner(obs: Observation, rng: np.random.Generator) -> list[Action]:
-    """Owner who turns its subnet into hold-to-earn (the SN28 play) and keeps buying back."""
+    """Owner who turns its subnet into hold-to-earn (the SN28 play) and keeps buying back —
+    until the last epoch paid its holders nothing while hold-to-earn (validators overruled the
+    mechanism): then the game is up, and it cashes out its alpha a slice per tick."""
     w = _Wallet(obs)
     sid = obs.get("subnet")
     bp = obs["bot_params"]
-    if sid is None or subnet(obs, sid) is None:
+    row = subnet(obs, sid) if sid is not None else None
+    if row is None or int(obs.get("epoch", 0)) < int(bp.get("switch_epoch", 0)):
         return []
-    if int(obs.get("epoch", 0)) < int(bp.get("switch_epoch", 0)):
-        return []
-    if subnet(obs, sid)["mechanism"] != "hold_to_earn":
+    if row["mechanism"] != "hold_to_earn":
         w.add({"do": "set_mechanism", "subnet": sid, "mechanism": "hold_to_earn"})
-    w.stake(sid, w.tao * float(bp.get("buyback", 0.15)), do="buyback")
+    inc = row.get("incentive")
+    overruled = isinstance(inc, Mapping) and sum(inc.values()) > 0 and inc.get("holders", 0) <= 0
+    if overruled:
+        w.unstake(sid, w.alpha.get(sid, 0.0) * float(bp.get("cash_out", 0.3)))
+    else:
+        w.stake(sid, w.tao * float(bp.get("buyback", 0.15)), do="buyback")
     return w.actions
 
 
