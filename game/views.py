@@ -12,6 +12,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import (Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse)
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -44,6 +45,7 @@ def _set_seat_cookie(request: HttpRequest, response: HttpResponse, code: str, to
 
 def _join_page(request: HttpRequest, code: str = "", error: str = "", suggestion: str = "",
                status: int = 200) -> HttpResponse:
+    get_token(request)  # the form posts back with the CSRF cookie, whatever the template does
     return render(request, "join.html", {"code": code, "error": error, "suggestion": suggestion},
                   status=status)
 

@@ -1,0 +1,316 @@
+"""A real server for end-to-end tests: daphne as a subprocess on a loopback port, with its own
+database (a temp SQLite file, or a dedicated PostgreSQL database when DATABASE_URL is set),
+plus HTTP and WebSocket clients that follow docs/protocol.md (seq gaps healed by snapshots)."""
+from __future__ import annotations
+
+import asyncio
+import http.cookiejar
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import orjson
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+PUBLIC = {"lobby", "status", "tick"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, tmp: Path, scenarios: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.tmp = tmp
+        self.proc: subprocess.Popen | None = None
+        self.pg_name: str | None = None
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+        self.env.update({
+            "DJANGO_SETTINGS_MODULE": "game.settings", "DJANGO_SECRET_KEY": secrets.token_hex(32),
+            "VAR_DIR": str(tmp / "var"), "SQLITE_PATH": str(tmp / "db.sqlite3"),
+            "SCENARIOS_DIR": str(scenarios), "ENGINE_POLL_SECONDS": "0.05",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost", "BOT_TAKEOVER_SECONDS": "3600",
+            "WS_RATE_BURST": "100", "PYTHONUNBUFFERED": "1",
+            "CHANNELS_PREFIX": f"e2e{secrets.token_hex(4)}",
+        })
+        if os.environ.get("DATABASE_URL"):
+            self._create_pg_database()
+
+    def _create_pg_database(self) -> None:
+        import psycopg
+
+        url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+        self.pg_name = f"e2e_{secrets.token_hex(4)}"
+        self.admin_url = url._replace(path="/postgres").geturl()
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.pg_name}"')
+        self.env["DATABASE_URL"] = url._replace(path=f"/{self.pg_name}").geturl()
+
+    def manage(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([PY, "manage.py", *args], cwd=ROOT, env={**self.env, **(env or {})},
+                              capture_output=True, text=True, timeout=120)
+
+    def setup(self) -> None:
+        for args in (("migrate", "--noinput"),):
+            done = self.manage(*args)
+            assert done.returncode == 0, done.stderr
+        done = self.manage("createinstructor", "teacher", "--password-from-env", "E2E_PW",
+                           env={"E2E_PW": "e2e-long-password"})
+        assert done.returncode == 0, done.stderr
+
+    def start(self) -> None:
+        log = open(self.tmp / f"daphne-{time.time_ns()}.log", "w")
+        self.proc = subprocess.Popen(
+            [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "game.asgi:application"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.1)
+            assert self.proc.poll() is None, "daphne exited during start-up"
+        raise AssertionError("daphne did not come up")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.pg_name:
+            import psycopg
+
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+
+    def query(self, code: str) -> dict[str, Any]:
+        """The server's own record of a game (read through manage.py shell)."""
+        script = (
+            "import json; from game.models import Game, Command\n"
+            f"g = Game.objects.get(code={code!r})\n"
+            "cmds = [dict(seat=c.seat.nickname if c.seat else None, id=c.client_id, "
+            "status=c.status, actor=c.actor, tick=c.settled_tick, do=c.do) "
+            "for c in Command.objects.filter(game=g).select_related('seat')]\n"
+            "print(json.dumps(dict(status=g.status, tick=g.tick, seq=g.seq, commands=cmds)))")
+        done = self.manage("shell", "-c", script)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class Browser:
+    """Just enough of a browser: cookies, CSRF, no proxies, no automatic redirects."""
+
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(self.jar),
+            self._NoRedirect)
+
+    def cookie(self, name: str) -> str | None:
+        return next((c.value for c in self.jar if c.name == name), None)
+
+    def get(self, path: str) -> tuple[int, str, dict[str, str]]:
+        return self._open(urllib.request.Request(self.base + path))
+
+    def post(self, path: str, fields: dict[str, Any]) -> tuple[int, str, dict[str, str]]:
+        if self.cookie("csrftoken") is None:
+            self.get(path)
+        data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": self.cookie("csrftoken")})
+        return self._open(urllib.request.Request(self.base + path, data=data.encode(),
+                                                 method="POST"))
+
+    def _open(self, req: urllib.request.Request) -> tuple[int, str, dict[str, str]]:
+        try:
+            with self.opener.open(req, timeout=20) as r:
+                return r.status, r.read().decode(), dict(r.headers)
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(), dict(e.headers)
+
+    def ws_cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
+
+
+def login_and_create(server: LiveServer, **form: Any) -> tuple[Browser, str]:
+    teacher = Browser(server.base)
+    status, _body, headers = teacher.post("/login/", {"username": "teacher",
+                                                      "password": "e2e-long-password"})
+    assert status == 302, status
+    status, body, headers = teacher.post("/console/", form)
+    assert status == 302, body[:500]
+    code = re.fullmatch(r"/console/([A-Z0-9]+)/", headers["Location"]).group(1)
+    return teacher, code
+
+
+def join(server: LiveServer, code: str, nickname: str) -> Browser:
+    student = Browser(server.base)
+    status, body, headers = student.post(f"/join/{code}", {"code": code, "nickname": nickname})
+    assert status == 302 and headers["Location"] == f"/play/{code}/", body[:300]
+    return student
+
+
+class Client:
+    """A protocol client: applies public messages in seq order, heals gaps with a snapshot,
+    remembers every answer, resends unanswered commands after a reconnect."""
+
+    def __init__(self, server: LiveServer, code: str, browser: Browser, name: str) -> None:
+        self.server, self.code, self.browser, self.name = server, code, browser, name
+        self.ws: Any = None
+        self.last_seq = -1
+        self.awaiting_snapshot = True
+        self.snapshots = 0
+        self.gaps = 0
+        self.applied: list[int] = []
+        self.ticks_seen: set[int] = set()
+        self.status = "lobby"
+        self.answers: dict[str, dict[str, Any]] = {}
+        self.sent: dict[str, dict[str, Any]] = {}
+        self.fills: dict[str, list[dict[str, Any]]] = {}
+        self.errors: list[dict[str, Any]] = []
+        self.closed_codes: list[int] = []
+        self.changed = asyncio.Event()
+        self.reader: asyncio.Task | None = None
+        self.counter = 0
+
+    async def connect(self) -> None:
+        url = f"ws://127.0.0.1:{self.server.port}/ws/game/{self.code}/"
+        self.ws = await connect(url, origin=f"http://127.0.0.1:{self.server.port}",
+                                additional_headers={"Cookie": self.browser.ws_cookie_header()},
+                                proxy=None, open_timeout=20, ping_interval=None)
+        self.awaiting_snapshot = True  # the server sends one unasked
+        self.reader = asyncio.create_task(self._read(self.ws))
+
+    async def connect_retrying(self, deadline: float) -> None:
+        while True:
+            try:
+                await self.connect()
+                return
+            except (OSError, ConnectionClosed, asyncio.TimeoutError, Exception):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def _read(self, ws: Any) -> None:
+        try:
+            async for text in ws:
+                self._handle(orjson.loads(text))
+                self.changed.set()
+        except ConnectionClosed as exc:
+            if exc.rcvd is not None:
+                self.closed_codes.append(exc.rcvd.code)
+        finally:
+            self.changed.set()
+
+    def _handle(self, msg: dict[str, Any]) -> None:
+        kind, seq = msg["type"], msg["seq"]
+        if kind == "snapshot":
+            self.snapshots += 1
+            self.awaiting_snapshot = False
+            self.last_seq = seq  # a snapshot replaces all client state
+            self.status = msg["game"]["status"]
+            for c in msg["commands"]:  # answers lost in a crash are recovered from here
+                if c["id"] and c["status"] != "queued":
+                    self.fills.setdefault(c["id"], [])
+            return
+        if kind in PUBLIC:
+            if self.awaiting_snapshot or seq <= self.last_seq:
+                return  # old news, or covered by the snapshot on its way
+            if seq != self.last_seq + 1:
+                self._gap()
+                return
+            self.last_seq = seq
+            self.applied.append(seq)
+            if kind in ("status", "tick"):
+                self.status = msg["game"]["status"]
+            if kind == "tick":
+                self.ticks_seen.add(msg["tick"])
+            return
+        if seq > self.last_seq and not self.awaiting_snapshot:
+            self._gap()  # a reply from the future: a public message went missing
+        if kind in ("accepted", "rejected"):
+            self.answers.setdefault(msg["id"], msg)
+            if msg["id"] in self.answers and self.answers[msg["id"]].get("command") != msg.get(
+                    "command"):
+                raise AssertionError(f"{self.name}: a repeat got a different answer: {msg}")
+        elif kind == "private":
+            for f in msg["fills"]:
+                if f["id"]:
+                    self.fills.setdefault(f["id"], []).append(f)
+        elif kind == "error":
+            self.errors.append(msg)
+
+    def _gap(self) -> None:
+        self.gaps += 1
+        self.awaiting_snapshot = True
+        asyncio.get_running_loop().create_task(self.send({"type": "snapshot"}))
+
+    async def send(self, msg: dict[str, Any]) -> bool:
+        try:
+            await self.ws.send(orjson.dumps(msg).decode())
+            return True
+        except (ConnectionClosed, AttributeError):
+            return False
+
+    async def command(self, **action: Any) -> str:
+        self.counter += 1
+        cid = f"{self.name}-{self.counter}"
+        msg = {"type": "command", "id": cid, **action}
+        self.sent[cid] = msg
+        await self.send(msg)
+        return cid
+
+    async def resend_unanswered(self) -> None:
+        for cid, msg in self.sent.items():
+            if cid not in self.answers:
+                await self.send(msg)
+
+    async def wait_for(self, predicate: Any, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{self.name}: timed out (status {self.status}, "
+                                     f"seq {self.last_seq}, ticks {sorted(self.ticks_seen)})")
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self.reader is not None:
+            await asyncio.gather(self.reader, return_exceptions=True)
