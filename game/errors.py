@@ -13,7 +13,6 @@ REJECT_CODES: frozenset[str] = frozenset({"game_not_started", "game_over", "seat
 
 # WebSocket close codes.
 CLOSE_NO_IDENTITY = 4001
-CLOSE_BAD_ORIGIN = 4003
 CLOSE_NO_GAME = 4004
 CLOSE_FLOODING = 4008
 CLOSE_TOO_LARGE = 4009
