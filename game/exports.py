@@ -1,0 +1,331 @@
+"""A game's research export: one zip of tidy CSV files, the scenario, a README and game.json.
+
+Seats appear under their pseudonymous sim player id ("p17", "bot-owner-2", "otf"); nicknames
+only when asked (`nicknames=True`). Every CSV is UTF-8 with a BOM (so spreadsheet programs
+pick the encoding) and every *text* cell that a spreadsheet could take for a formula (starting
+with = + - @, tab or CR) is prefixed with an apostrophe. Numbers are written as Python's repr
+(the shortest text that reads back to the same float), never prefixed, so `-0.5` stays a number
+and a re-run can compare values exactly.
+
+The scenario in scenario.json is the scenario as started (the lobby roster as its players)
+with its seed; commands.csv holds every command in settlement order. Re-running the scenario
+with sim.Game(bots=False), feeding each tick the settled commands' `parameters`, reproduces
+subnets_by_tick.csv exactly (tests/debrief/test_exports.py does it).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from typing import Any, Iterable
+
+from game import debrief
+from game.models import Command, EpochRow, Game, Seat, TickRow
+
+BOM = "\ufeff"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+SUBNET_TICK_COLUMNS = ("tao", "alpha", "alpha_out", "price", "moving_price", "share", "tao_in",
+                       "alpha_in", "root_prop")
+
+COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "commands.csv": [
+        ("seq", "order in the command log (settlement order within a tick)"),
+        ("tick", "tick the command was settled at (empty if never settled)"),
+        ("due_tick", "tick the command was due at when it was stored"),
+        ("seat", "pseudonymous seat id (the sim player id); empty for the instructor's event "
+                 "controls"),
+        ("nickname", "only with --nicknames: the seat's nickname"),
+        ("role", "speculator, subnet_owner or root_validator"),
+        ("actor", "human, bot (a bot policy played the seat), instructor or system (late join)"),
+        ("type", "the action: stake, unstake, move, root_stake, root_unstake, set_weights, "
+                 "set_mechanism, buyback, register_subnet, join, event"),
+        ("parameters", "the sim action as JSON (exactly what sim.Game.step received)"),
+        ("outcome", "filled, rejected, cancelled or queued"),
+        ("reason", "rejection or cancellation reason code (docs/architecture.md)"),
+        ("tao", "TAO that changed hands (fill), fees excluded from what the player received"),
+        ("alpha", "alpha that changed hands (fill)"),
+        ("price_before", "spot price of the subnet before the fill"),
+        ("price_after", "spot price of the subnet after the fill"),
+    ],
+    "trades.csv": [
+        ("tick", "tick of the trade"),
+        ("seat", "pseudonymous seat id"),
+        ("nickname", "only with --nicknames"),
+        ("role", "the seat's role"),
+        ("source", "human, bot, instructor, system (commands), scripted (scenario actions) or "
+                   "event (actions of a scripted event)"),
+        ("type", "stake, unstake, move, buyback, root_stake, root_unstake, register_subnet"),
+        ("subnet", "subnet of the trade (the source subnet of a move)"),
+        ("to_subnet", "destination subnet of a move"),
+        ("tao", "TAO paid (stake, buyback, register) or received (unstake, move's leg)"),
+        ("alpha", "alpha received (stake, buyback) or sold (unstake, move)"),
+        ("alpha_received", "alpha received on the destination subnet of a move"),
+        ("fee", "fee charged (TAO, or alpha under percent_fee unstakes)"),
+        ("price_before", "spot price before the trade"),
+        ("price_after", "spot price after the trade"),
+        ("limit_price", "the order's limit price, if any"),
+        ("status", "filled or rejected"),
+        ("reason", "rejection reason code"),
+    ],
+    "players_by_epoch.csv": [
+        ("epoch", "epoch (round) number"),
+        ("tick", "tick closing the epoch"),
+        ("seat", "pseudonymous seat id"),
+        ("nickname", "only with --nicknames"),
+        ("role", "the seat's role"),
+        ("actor", "human, bot or instructor: who held the seat"),
+        ("tao", "free TAO balance"),
+        ("root_stake", "TAO staked on root"),
+        ("alpha_<subnet>", "alpha staked on that subnet (one column per subnet)"),
+        ("net_worth", "TAO at liquidation value at the end of the epoch (slippage and fees "
+                      "included; root stake at face value)"),
+        ("rank", "overall rank by net worth at the end of the epoch (ties: seat id)"),
+    ],
+    "subnets_by_tick.csv": [
+        ("tick", "tick (each row is the state after that tick)"),
+        ("epoch", "epoch of the tick"),
+        ("block", "chain block at the end of the tick"),
+        ("tao_emission", "TAO emitted per block at the end of the tick"),
+        ("root_stake", "all TAO on root (players' and the network's)"),
+        ("subnet", "subnet id"),
+        ("tao", "TAO reserve of the subnet's pool"),
+        ("alpha", "alpha reserve of the pool"),
+        ("alpha_out", "alpha outstanding (held stake and pending emission)"),
+        ("price", "spot price tao/alpha"),
+        ("moving_price", "the moving (EMA) price"),
+        ("share", "emission share of the subnet"),
+        ("tao_in", "TAO injected into the pool this tick"),
+        ("alpha_in", "alpha injected into the pool this tick"),
+        ("root_prop", "root proportion w*R / (w*R + alpha issuance)"),
+    ],
+    "epochs.csv": [
+        ("epoch", "epoch number"),
+        ("tick", "tick closing the epoch"),
+        ("network_health", "share of the epoch's emission (TAO value) paying AI work"),
+        ("subnet", "subnet id"),
+        ("incentive_workers", "alpha paid to external AI-work miners"),
+        ("incentive_holders", "alpha paid to alpha holders (hold-to-earn)"),
+        ("incentive_owner", "alpha paid to the owner's miners"),
+        ("alpha_dividends", "alpha paid to validators (alpha and root)"),
+        ("root_dividends_tao", "TAO paid to root stakers from this subnet"),
+        ("events", "titles of scripted events fired during the epoch (JSON list)"),
+    ],
+}
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell a spreadsheet could run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (dict, list)):
+        return neutralise(json.dumps(value, sort_keys=True, separators=(",", ":")))
+    return neutralise(value if isinstance(value, (int, str)) else str(value))
+
+
+def to_csv(header: list[str], rows: Iterable[list[Any]]) -> str:
+    buf = io.StringIO()
+    buf.write(BOM)
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([neutralise(h) for h in header])
+    for row in rows:
+        w.writerow([cell(v) for v in row])
+    return buf.getvalue()
+
+
+def subnets_by_tick_csv(tick_rows: Iterable[dict[str, Any]]) -> str:
+    """Also used by the round-trip test on a re-run's rows: one writer, one format."""
+    header = ["tick", "epoch", "block", "tao_emission", "root_stake", "subnet",
+              *SUBNET_TICK_COLUMNS]
+    rows = []
+    for r in tick_rows:
+        for s in r["subnets"]:
+            rows.append([r["tick"], r["epoch"], r["block"], r["tao_emission"], r["root_stake"],
+                         s["id"], *[s[c] for c in SUBNET_TICK_COLUMNS]])
+    return to_csv(header, rows)
+
+
+def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
+    """Every table of the export as lists of dicts (game.json) plus the CSV texts."""
+    seats = {s.player: s for s in Seat.objects.filter(game=game)}
+
+    def nick(pid: str | None) -> str | None:
+        if not nicknames or pid is None or pid not in seats:
+            return None
+        return seats[pid].nickname
+
+    def role(pid: str | None) -> str | None:
+        seat = seats.get(pid) if pid else None
+        return seat.role if seat else roles.get(pid or "")
+
+    def actor(pid: str | None) -> str:
+        seat = seats.get(pid) if pid else None
+        if seat is None:
+            return "bot" if pid and pid in scenario_bots else "scenario"
+        return {"human": "human", "bot": "bot", "foundation": "instructor"}.get(seat.kind, "")
+
+    scn = json.loads(game.scenario)
+    scn["seed"] = int(game.seed)
+    roles = {p["id"]: p.get("role") for p in scn.get("players", [])}
+    scenario_bots = {p["id"] for p in scn.get("players", []) if p.get("bot")}
+    tick_rows = [json.loads(t.row) for t in TickRow.objects.filter(game=game).order_by("tick")]
+    tick_events = {t.tick: json.loads(t.events) for t in TickRow.objects.filter(game=game)}
+    epoch_rows = [json.loads(e.row) for e in EpochRow.objects.filter(game=game).order_by("epoch")]
+
+    commands = []
+    for c in (Command.objects.filter(game=game).select_related("seat")
+              .order_by("settled_tick", "id")):
+        action = json.loads(c.action)
+        pid = c.seat.player if c.seat else None
+        fill = json.loads(c.fill) if c.fill else {}
+        commands.append({
+            "seq": c.id, "tick": c.settled_tick, "due_tick": c.due_tick, "seat": pid,
+            "nickname": nick(pid), "role": c.seat.role if c.seat else None, "actor": c.actor,
+            "type": c.do, "parameters": action, "outcome": c.status, "reason": c.reason or None,
+            "tao": fill.get("tao"), "alpha": fill.get("alpha"),
+            "price_before": fill.get("price_before"), "price_after": fill.get("price_after")})
+    # Settled commands first in settlement order, then those never settled (queued/cancelled).
+    commands.sort(key=lambda r: (r["tick"] is None, r["tick"] or 0, r["seq"]))
+
+    doc = debrief.analyse(game)
+    src = {"human": "human", "bot": "bot", "instructor": "instructor", "system": "system"}
+    trades = [{
+        "tick": f["tick"], "seat": f["player"], "nickname": nick(f["player"]),
+        "role": role(f["player"]), "source": src.get(f["source"], f["source"]),
+        "type": f["do"], "subnet": f["subnet"] if f["subnet"] is not None else f["from"],
+        "to_subnet": f["to"], "tao": f["tao"], "alpha": f["alpha"],
+        "alpha_received": f["alpha_received"], "fee": f["fee"],
+        "price_before": f["price_before"], "price_after": f["price_after"],
+        "limit_price": f["limit_price"], "status": f["status"], "reason": f["reason"]}
+        for f in doc["fills"] if f["do"] != "join"]
+
+    subnet_ids = sorted({int(k) for e in epoch_rows for p in e["players"] for k in p["alpha"]})
+    players_by_epoch = []
+    from game import leaderboard
+    for e in epoch_rows:
+        ranked = {r["player"]: r["rank"] for r in leaderboard.rank_rows(
+            (p["id"], role(p["id"]) or "", p["net_worth"]) for p in e["players"])}
+        for p in e["players"]:
+            row = {"epoch": e["epoch"], "tick": e["tick"], "seat": p["id"],
+                   "nickname": nick(p["id"]), "role": role(p["id"]), "actor": actor(p["id"]),
+                   "tao": p["tao"], "root_stake": p["root_stake"]}
+            for sid in subnet_ids:
+                row[f"alpha_{sid}"] = p["alpha"].get(str(sid), 0.0)
+            row["net_worth"] = p["net_worth"]
+            row["rank"] = ranked[p["id"]]
+            players_by_epoch.append(row)
+
+    epochs = []
+    for e in epoch_rows:
+        t0 = e["tick"] - game.ticks_per_epoch + 1
+        fired = [ev.get("title", "") for t in range(t0, e["tick"] + 1)
+                 for ev in tick_events.get(t, [])]
+        for s in e["subnets"]:
+            epochs.append({"epoch": e["epoch"], "tick": e["tick"],
+                           "network_health": e["network_health"], "subnet": s["id"],
+                           "incentive_workers": s["incentive"].get("workers"),
+                           "incentive_holders": s["incentive"].get("holders"),
+                           "incentive_owner": s["incentive"].get("owner"),
+                           "alpha_dividends": s.get("alpha_dividends"),
+                           "root_dividends_tao": s.get("root_dividends_tao"),
+                           "events": fired})
+
+    def table(name: str, rows: list[dict[str, Any]], header: list[str]) -> str:
+        if not nicknames:
+            header = [h for h in header if h != "nickname"]
+        return to_csv(header, ([r.get(h) for h in header] for r in rows))
+
+    def header_of(name: str) -> list[str]:
+        return [c for c, _ in COLUMNS[name] if c != "alpha_<subnet>"]
+
+    pbe_header = [c for c, _ in COLUMNS["players_by_epoch.csv"] if c not in (
+        "alpha_<subnet>", "net_worth", "rank")] + [f"alpha_{s}" for s in subnet_ids] + [
+        "net_worth", "rank"]
+    if not nicknames:
+        for rows in (commands, trades, players_by_epoch):
+            for r in rows:
+                r.pop("nickname", None)
+    files = {
+        "commands.csv": table("commands.csv", commands, header_of("commands.csv")),
+        "trades.csv": table("trades.csv", trades, header_of("trades.csv")),
+        "players_by_epoch.csv": table("players_by_epoch.csv", players_by_epoch, pbe_header),
+        "subnets_by_tick.csv": subnets_by_tick_csv(tick_rows),
+        "epochs.csv": table("epochs.csv", epochs, header_of("epochs.csv")),
+    }
+    game_json = {
+        "format": "dtao-classroom.export/1",
+        "game": {"code": game.code, "name": game.name, "preset": game.preset,
+                 "status": game.status, "seed": int(game.seed), "ticks_settled": game.tick,
+                 "total_ticks": game.total_ticks, "ticks_per_epoch": game.ticks_per_epoch,
+                 "started_at": game.started_at.isoformat() if game.started_at else None,
+                 "ended_at": game.ended_at.isoformat() if game.ended_at else None,
+                 "nicknames": nicknames, "replay_ok": doc["replay_ok"]},
+        "scenario": scn, "commands": commands, "trades": trades,
+        "players_by_epoch": players_by_epoch, "ticks": tick_rows, "epochs": epoch_rows,
+        "events": doc["events"], "columns": {k: dict(v) for k, v in COLUMNS.items()},
+    }
+    return {"files": files, "scenario": scn, "game": game_json}
+
+
+def readme(game: Game, nicknames: bool) -> str:
+    lines = [
+        f"dTAO Classroom export of game {game.code} ({game.name})",
+        "",
+        "Seats are pseudonymous: each player appears under its sim player id (p<N> for a",
+        "student, bot-... for a bot filler, scenario ids such as otf for scripted players).",
+        "Nicknames are " + ("INCLUDED (exported with --nicknames)." if nicknames
+                            else "NOT included."),
+        "",
+        "CSV files are UTF-8 with a byte-order mark, comma separated, CRLF line ends.",
+        "Numbers are written exactly (Python repr). Text cells starting with = + - @, a tab",
+        "or a carriage return are prefixed with an apostrophe (') so that spreadsheet",
+        "programs do not run them as formulas; strip it to get the original text.",
+        "Empty cells mean 'not applicable'.",
+        "",
+        "scenario.json: the scenario as started (the lobby roster as players), with its",
+        "seed and every parameter (defaults filled in). Re-run: sim.Game.from_scenario(",
+        "scenario, seed), then for each tick t call step(actions, bots=False) with the",
+        "`parameters` of the commands whose tick is t, in seq order; the tick rows",
+        "reproduce subnets_by_tick.csv exactly. Scenario `actions` and due scripted events",
+        "are played by sim itself.",
+        "game.json: all of the tables below as JSON, plus the stored tick and epoch rows.",
+        "",
+    ]
+    for name, cols in COLUMNS.items():
+        lines.append(name)
+        for col, text in cols:
+            if col == "nickname" and not nicknames:
+                continue
+            lines.append(f"  {col}: {text}")
+        lines.append("")
+    return "\r\n".join(lines)
+
+
+def write_zip(game: Game, out: Any, nicknames: bool = False) -> None:
+    """Write the export zip to a path or a binary file object."""
+    data = build(game, nicknames)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, text in data["files"].items():
+            z.writestr(name, text.encode("utf-8"))
+        z.writestr("scenario.json", json.dumps(data["scenario"], indent=2, sort_keys=True,
+                                               ensure_ascii=False).encode("utf-8"))
+        z.writestr("game.json", json.dumps(data["game"], sort_keys=True,
+                                           ensure_ascii=False).encode("utf-8"))
+        z.writestr("README.txt", (BOM + readme(game, nicknames)).encode("utf-8"))
+
+
+def zip_bytes(game: Game, nicknames: bool = False) -> bytes:
+    buf = io.BytesIO()
+    write_zip(game, buf, nicknames)
+    return buf.getvalue()
