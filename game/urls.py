@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from game import views
+from game import debrief_views, views
 
 urlpatterns = [
     path("", views.join, name="home"),
@@ -17,3 +17,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
 ]
+
+# After the game: debrief, bands, export, delete, private report (game/debrief_views.py).
+urlpatterns += debrief_views.urlpatterns_for(path)
