@@ -1,0 +1,70 @@
+"""Settings come from the environment and fail loudly on bad values."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from game.settings import envbool, envfloat, envint, envlist
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(env: dict[str, str], tmp_path: Path, code: str = "") -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY")}
+    return subprocess.run(
+        [sys.executable, "-c", "import game.settings as s\n" + code],
+        cwd=ROOT, env={**clean, "VAR_DIR": str(tmp_path / "var"), **env},
+        capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("name,value", [("DEBUG", "maybe"), ("ENGINE_IN_PROCESS", "2"),
+                                        ("WS_RATE_BURST", "lots"), ("WS_RATE_BURST", "0"),
+                                        ("ENGINE_POLL_SECONDS", "nan"),
+                                        ("DJANGO_SECRET_KEY", "short")])
+def test_it_refuses_to_start_on_a_bad_value(tmp_path, name, value):
+    done = _load({name: value}, tmp_path)
+    assert done.returncode != 0
+    assert name in done.stderr and "ImproperlyConfigured" in done.stderr
+
+
+def test_it_keeps_a_generated_secret_key_and_uses_the_embedded_defaults(tmp_path):
+    code = ("print(s.SECRET_KEY); print(s.DATABASES['default']['ENGINE']);"
+            " print(s.CHANNEL_LAYERS['default']['BACKEND']); print(s.DEBUG, s.ENGINE_IN_PROCESS)")
+    first = _load({}, tmp_path, code)
+    second = _load({}, tmp_path, code)
+    assert first.returncode == 0, first.stderr
+    key, engine, layer, flags = first.stdout.split("\n")[:4]
+    assert len(key) >= 50 and second.stdout.split("\n")[0] == key
+    assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert engine == "django.db.backends.sqlite3"
+    assert layer == "channels.layers.InMemoryChannelLayer"
+    assert flags == "False True"
+
+
+def test_it_switches_to_postgres_and_redis_from_urls(tmp_path):
+    code = ("print(s.DATABASES['default']['ENGINE']); print(s.CHANNEL_LAYERS['default']['BACKEND'])")
+    done = _load({"DATABASE_URL": "postgres://u@db:5432/x", "REDIS_URL": "redis://r:6379/0",
+                  "DJANGO_SECRET_KEY": "k" * 40}, tmp_path, code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["django.db.backends.postgresql",
+                                   "channels_redis.core.RedisChannelLayer"]
+
+
+def test_the_helpers_parse_and_refuse(monkeypatch):
+    monkeypatch.setenv("X_BOOL", "Yes")
+    monkeypatch.setenv("X_INT", " 12 ")
+    monkeypatch.setenv("X_LIST", "a, b,,c")
+    assert envbool("X_BOOL", False) is True and envint("X_INT", 0) == 12
+    assert envlist("X_LIST", []) == ["a", "b", "c"] and envbool("X_UNSET", True) is True
+    monkeypatch.setenv("X_INT", "13")
+    with pytest.raises(ImproperlyConfigured):
+        envint("X_INT", 0, hi=12)
+    monkeypatch.setenv("X_FLOAT", "inf")
+    with pytest.raises(ImproperlyConfigured):
+        envfloat("X_FLOAT", 1.0, hi=10)
