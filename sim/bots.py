@@ -86,6 +86,7 @@ def _subnet_row(s: Mapping[str, Any]) -> dict[str, Any]:
         "owner": _g(s, "owner"),
         "incentive": dict(inc) if isinstance(inc, Mapping) else None,
         "alpha_dividends": _g(s, "alpha_dividends", "last_alpha_dividends"),
+        "revenue": float(_g(s, "revenue", default=0.0)),
     }
 
 
@@ -157,17 +158,29 @@ class _Wallet:
         self.obs = obs
         self.tao = max(0.0, float(obs.get("tao", 0.0)))
         self.alpha = {int(k): max(0.0, float(v)) for k, v in obs.get("alpha", {}).items()}
+        self.revenue = max(0.0, float(obs.get("revenue", 0.0) or 0.0))
         self.min_tao = max(MIN_TRADE_TAO, float(obs.get("min_stake", 0.0005))
                            + float(obs.get("stake_fee", 0.00005)))
         self.actions: list[Action] = []
 
-    def stake(self, sid: int, tao: float, do: str = "stake") -> None:
+    def stake(self, sid: int, tao: float) -> None:
         # Leave a hair of TAO unspent: float rounding must never turn into insufficient_tao.
         amount = min(float(tao), self.tao * (1 - 1e-9))
         if not math.isfinite(amount) or amount < self.min_tao:
             return
         self.tao -= amount
-        self.actions.append({"player": self.obs["player"], "do": do, "subnet": int(sid),
+        self.actions.append({"player": self.obs["player"], "do": "stake", "subnet": int(sid),
+                             "tao": amount})
+
+    def buyback(self, sid: int, tao: float) -> None:
+        """An owner's buyback: paid from its subnet's revenue first, then its own TAO."""
+        amount = min(float(tao), (self.revenue + self.tao) * (1 - 1e-9))
+        if not math.isfinite(amount) or amount < self.min_tao:
+            return
+        from_revenue = min(amount, self.revenue)
+        self.revenue -= from_revenue
+        self.tao -= amount - from_revenue
+        self.actions.append({"player": self.obs["player"], "do": "buyback", "subnet": int(sid),
                              "tao": amount})
 
     def unstake(self, sid: int, alpha: float) -> None:
@@ -383,7 +396,7 @@ def meme_owner(obs: Observation, rng: np.random.Generator) -> list[Action]:
     if overruled:
         w.unstake(sid, w.alpha.get(sid, 0.0) * float(bp.get("cash_out", 0.3)))
     else:
-        w.stake(sid, w.tao * float(bp.get("buyback", 0.15)), do="buyback")
+        w.buyback(sid, w.tao * float(bp.get("buyback", 0.15)))
     return w.actions
 
 
@@ -396,10 +409,28 @@ def ai_owner(obs: Observation, rng: np.random.Generator) -> list[Action]:
         return []
     if subnet(obs, sid)["mechanism"] != "ai_work":
         w.add({"do": "set_mechanism", "subnet": sid, "mechanism": "ai_work"})
-    if obs.get("revenue", 0.0) > 0:
-        w.stake(sid, min(float(obs["revenue"]), w.tao), do="buyback")
+    if w.revenue > 0:
+        w.buyback(sid, w.revenue)
     if rng.random() < 0.1 and w.alpha.get(sid, 0.0) > 0:
         w.unstake(sid, w.alpha[sid] * 0.1)
+    return w.actions
+
+
+def steady_staker(obs: Observation, rng: np.random.Generator) -> list[Action]:
+    """Puts a little TAO into AI-work subnets tick after tick and never sells: the patient
+    money that backs useful subnets (picks in proportion to outside revenue when known)."""
+    w = _Wallet(obs)
+    bp = obs["bot_params"]
+    work = [s for s in obs.get("subnets", []) if s["mechanism"] == "ai_work"]
+    if not work or rng.random() > float(bp.get("activity", 0.5)):
+        return []
+    rev = np.array([max(float(s.get("revenue", 0.0) or 0.0), 0.0) for s in work])
+    p = rev / rev.sum() if rev.sum() > 0 else np.full(len(work), 1.0 / len(work))
+    pick = work[int(rng.choice(len(work), p=p))]
+    # A fixed amount per purchase ("amount") keeps the flow steady to the end of the game; a
+    # fraction ("bet") tapers off as the wallet empties.
+    amount = float(bp["amount"]) if "amount" in bp else w.tao * float(bp.get("bet", 0.03))
+    w.stake(pick["id"], amount)
     return w.actions
 
 
@@ -417,6 +448,7 @@ POLICIES: dict[str, Policy] = {
     "diligent_root": diligent_root,
     "meme_owner": meme_owner,
     "ai_owner": ai_owner,
+    "steady_staker": steady_staker,
     "holder": holder,
 }
 # "chaser" is the design's name for the momentum bot.

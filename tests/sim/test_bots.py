@@ -46,8 +46,10 @@ def check_action(a: dict, obs: dict) -> None:
     ids = {s["id"] for s in obs["subnets"]}
     if "subnet" in a:
         assert a["subnet"] in ids
-    if a["do"] in ("stake", "buyback"):
+    if a["do"] == "stake":
         assert 0 < a["tao"] <= obs["tao"]
+    if a["do"] == "buyback":  # revenue first, then own TAO
+        assert 0 < a["tao"] <= obs["tao"] + obs["revenue"]
     if a["do"] == "unstake":
         assert 0 < a["alpha"] <= obs["alpha"].get(a["subnet"], 0.0)
     if a["do"] == "set_mechanism":
@@ -67,7 +69,7 @@ def test_each_policy_places_only_valid_affordable_orders(policy):
         for a in actions:
             check_action(a, obs)
         spent = sum(a["tao"] for a in actions if a["do"] in ("stake", "buyback"))
-        assert spent <= obs["tao"]
+        assert spent <= obs["tao"] + obs["revenue"]
         for sid in obs["alpha"]:
             sold = sum(a["alpha"] for a in actions if a["do"] == "unstake" and a["subnet"] == sid)
             assert sold <= obs["alpha"][sid]
@@ -144,3 +146,46 @@ def test_update_history_is_pure_and_bounded():
     assert h0["price"][1] == [0.1]
     assert h1["price"][1] == [0.1, 0.2]
     assert h2["price"][1] == [0.2, 0.3]
+
+
+def test_the_ai_owner_spends_its_subnets_revenue_on_buybacks():
+    priv = private_view(role="subnet_owner", subnet=1, tao=0.0, alpha={})
+    priv["revenue"] = 50.0
+    obs = observe((public_view(), priv), "p")
+    acts = POLICIES["ai_owner"](obs, np.random.default_rng(0))
+    assert {"player": "p", "do": "buyback", "subnet": 1, "tao": pytest.approx(50.0)} in acts
+
+
+def test_every_policy_trades_in_a_real_game_and_never_runs_out_of_funds():
+    from sim.cli import play_scenario
+    from sim.scenario import load_scenario
+
+    roles = {"meme_owner": ("subnet_owner", 2), "ai_owner": ("subnet_owner", 1),
+             "diligent_root": ("root_validator", None)}
+    players = []
+    for name in sorted(POLICIES):
+        role, sid = roles.get(name, ("speculator", None))
+        p = {"id": f"bot_{name}", "role": role, "tao": 200.0, "bot": name}
+        if sid is not None:
+            p["subnet"] = sid
+        if role == "root_validator":
+            p["root_stake"] = 1000.0
+        players.append(p)
+    scn = load_scenario({
+        "name": "every bot", "seed": 5, "params": {"moving_alpha": 3e-4},
+        "clock": {"blocks_per_tick": 60, "ticks_per_epoch": 3, "epochs": 8},
+        "root": {"stake": 10000},
+        "subnets": [{"id": 1, "tao": 300, "alpha": 3000, "alpha_out": 3000},
+                    {"id": 2, "tao": 100, "alpha": 3000, "alpha_out": 3000},
+                    {"id": 3, "tao": 200, "alpha": 3000, "alpha_out": 3000,
+                     "mechanism": "owner_mined"}],
+        "players": players,
+    })
+    doc = play_scenario(scn)
+    fills = [t for t in doc["trades"] if t["player"].startswith("bot_")]
+    broke = [t for t in fills if t["status"] == "rejected"
+             and t.get("reason") in ("insufficient_tao", "insufficient_alpha", "below_minimum")]
+    assert broke == []
+    active = {t["player"] for t in fills if t["status"] == "filled"}
+    # every policy but the do-nothing control acted at least once
+    assert active >= {f"bot_{n}" for n in POLICIES if n != "holder"}
