@@ -599,8 +599,12 @@ def build_players(game: Game, scn: dict[str, Any], seats: list[Seat]) -> tuple[
 
     Returns (players, new bot seats as dicts). Mutates the seats (role, subnet) in memory.
     """
-    subnet_ids = [s["id"] for s in scn["subnets"]]
     preset = scn["players"]
+    # Students take subnets nobody in the preset owns first, then those of ordinary bot owners;
+    # a meme_owner's subnet (the scenario's story) goes last.
+    preset_owner = {p["subnet"]: p.get("bot") for p in preset if p["role"] == Role.SUBNET_OWNER}
+    subnet_ids = sorted((s["id"] for s in scn["subnets"]), key=lambda sid: (
+        sid in preset_owner, preset_owner.get(sid) == "meme_owner"))
     foundation_id = _foundation_player(scn)
     foundation_seat = next((s for s in seats if s.kind == SeatKind.FOUNDATION), None)
     humans = [s for s in seats if s.kind == SeatKind.HUMAN]
