@@ -1,0 +1,510 @@
+"""`python -m bench`: the scale-out load benchmark (never part of the test suite's pass/fail).
+
+Runs, on this machine and in one go:
+
+1. **one game**: P players (default 300) in one game on `manage.py serve --workers 2` + engine
+   processes + Redis + PostgreSQL, then a reconnect storm (every client drops and comes back
+   within one second);
+2. **many games**: G games × Q players (default 10 × 100) on the same topology;
+3. **the floor**: the same broadcast pattern (tick + one private per socket, same sizes, same
+   clients) through a bare `websockets` server (bench/floor.py), one game of P players;
+
+and prints a table and writes a JSON file (percentiles, losses, gaps, per-process RSS/CPU).
+Traffic goes to 127.0.0.1 only; every phase is bounded in time.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench import http
+from bench.client import Metrics, Player
+from bench.scenario import SUBNETS
+from bench.stack import PY, Database, Stack, flush_prefix, free_port, redis_url_with_db
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))
+    return s[k]
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    return {"n": len(values), "p50": pct(values, 50), "p95": pct(values, 95),
+            "p99": pct(values, 99), "max": max(values) if values else None}
+
+
+def tick_latencies(m: Metrics, recv: dict, players: dict[str, int]) -> dict[str, Any]:
+    """Per (game, tick): the time from the start of settlement until the last client of the
+    game received the message ("every client"), and every single delivery."""
+    every, each, incomplete = [], [], 0
+    for key, times in recv.items():
+        start = m.tick_start.get(key)
+        if start is None:
+            continue
+        each.extend((t - start) * 1000 for t in times)
+        if len(times) >= players.get(key[0], 0):
+            every.append((max(times) - start) * 1000)
+        else:
+            incomplete += 1
+    return {"every_client_ms": summary(every), "each_delivery_ms": summary(each),
+            "ticks_not_received_by_all": incomplete}
+
+
+def clock_jitter(m: Metrics, tick_seconds: float) -> dict[str, Any]:
+    """Per game: how late each tick started after it was due (next_tick_at of the previous
+    tick), and the interval between tick starts. One game's settlement blocking another's shows
+    here as lateness."""
+    per_game = {}
+    for game, ticks in m.clock.items():
+        late, intervals = [], []
+        for t in sorted(ticks):
+            prev = ticks.get(t - 1)
+            if prev is None or prev[1] is None:
+                continue
+            late.append((ticks[t][0] - prev[1]) * 1000)
+            intervals.append((ticks[t][0] - prev[0]) * 1000)
+        per_game[game] = {"lateness_ms": summary(late), "interval_ms": summary(intervals)}
+    lates = [g["lateness_ms"]["p95"] for g in per_game.values() if g["lateness_ms"]["n"]]
+    return {"tick_seconds": tick_seconds, "per_game": per_game,
+            "worst_game_p95_lateness_ms": max(lates) if lates else None}
+
+
+# --- process sampling ---------------------------------------------------------------------------
+
+
+class Sampler:
+    """Samples RSS and CPU of named processes once a second (bounded by the phase)."""
+
+    def __init__(self) -> None:
+        self.procs: dict[str, psutil.Process] = {}
+        self.samples: dict[str, dict[str, list[float]]] = {}
+        self.extra: list[dict[str, Any]] = []
+
+    def watch(self, name: str, pid: int) -> None:
+        try:
+            p = psutil.Process(pid)
+            p.cpu_percent(None)
+            self.procs[name] = p
+            self.samples.setdefault(name, {"rss_mb": [], "cpu": []})
+        except psutil.Error:
+            pass
+
+    def sample(self) -> None:
+        for name, p in list(self.procs.items()):
+            try:
+                self.samples[name]["rss_mb"].append(p.memory_info().rss / 2**20)
+                self.samples[name]["cpu"].append(p.cpu_percent(None))
+            except psutil.Error:
+                self.procs.pop(name, None)
+
+    async def run(self, stop: asyncio.Event, probe: Any = None) -> None:
+        while not stop.is_set():
+            self.sample()
+            if probe is not None:
+                try:
+                    self.extra.append(await asyncio.to_thread(probe))
+                except Exception as exc:  # noqa: BLE001
+                    self.extra.append({"error": str(exc)})
+            try:
+                await asyncio.wait_for(stop.wait(), 1.0)
+            except asyncio.TimeoutError:
+                pass
+
+    def report(self) -> dict[str, Any]:
+        out = {}
+        for name, s in self.samples.items():
+            if not s["cpu"]:
+                continue
+            out[name] = {"rss_mb_max": round(max(s["rss_mb"]), 1),
+                         "cpu_pct_mean": round(sum(s["cpu"]) / len(s["cpu"]), 1),
+                         "cpu_pct_max": round(max(s["cpu"]), 1)}
+        return out
+
+
+def stack_probe(redis_url: str, db_url: str, db_name: str) -> Any:
+    import psycopg
+    import redis
+
+    r = redis.Redis.from_url(redis_url, socket_timeout=2)
+
+    def probe() -> dict[str, Any]:
+        mem = r.info("memory")
+        with psycopg.connect(db_url, autocommit=True, connect_timeout=5) as conn:
+            n = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                             (db_name,)).fetchone()[0]
+        return {"redis_used_mb": mem["used_memory"] / 2**20, "pg_connections": n}
+
+    return probe
+
+
+def watch_stack(sampler: Sampler, serve_pid: int, redis_url: str) -> None:
+    import redis
+
+    for child in psutil.Process(serve_pid).children():
+        cmd = " ".join(child.cmdline())
+        kind = "engine" if "run_engine" in cmd else "daphne"
+        sampler.watch(f"{kind}-{child.pid}", child.pid)
+    try:
+        pid = redis.Redis.from_url(redis_url).info("server")["process_id"]
+        sampler.watch("redis-server", int(pid))
+    except Exception:  # noqa: BLE001
+        pass
+    sampler.watch("bench-clients", os.getpid())
+
+
+# --- phases -------------------------------------------------------------------------------------
+
+
+async def join_all(port: int, codes: list[str], per_game: int, concurrency: int
+                   ) -> tuple[dict[str, list[str]], list[float]]:
+    sem = asyncio.Semaphore(concurrency)
+    tokens: dict[str, list[str]] = {c: [] for c in codes}
+    times: list[float] = []
+
+    async def one(code: str, k: int) -> None:
+        async with sem:
+            t0 = time.perf_counter()
+            for attempt in range(3):
+                try:
+                    tokens[code].append(await http.join("127.0.0.1", port, code, f"Bench {k}"))
+                    break
+                except (OSError, asyncio.TimeoutError, http.HttpError):
+                    if attempt == 2:
+                        raise
+                    await asyncio.sleep(0.5)
+            times.append((time.perf_counter() - t0) * 1000)
+
+    await asyncio.gather(*(one(code, k) for code in codes for k in range(per_game)))
+    return tokens, times
+
+
+async def play(url_for: Any, tokens: dict[str, list[str]], *, port: int, duration: float,
+               tick_seconds: float, storm: bool, start_games: Any = None,
+               connect_concurrency: int = 100) -> dict[str, Any]:
+    """Connect every player, (start the games), trade for `duration` seconds, optionally a
+    reconnect storm, then stop trading and wait (bounded) for every command's ack."""
+    m = Metrics()
+    stop = asyncio.Event()
+    players: list[Player] = []
+    by_game: dict[str, list[Player]] = {}
+    for code, toks in tokens.items():
+        for i, tok in enumerate(toks):
+            p = Player(url_for(code), f"seat_{code}={tok}" if tok else None, m, game=code,
+                       origin=f"http://127.0.0.1:{port}", trade_every=tick_seconds,
+                       subnets=SUBNETS, seed=hash((code, i)) & 0xFFFF)
+            players.append(p)
+            by_game.setdefault(code, []).append(p)
+
+    sem = asyncio.Semaphore(connect_concurrency)
+
+    async def launch(p: Player) -> None:
+        async with sem:
+            task = asyncio.create_task(p.run(stop))
+            tasks.append(task)
+            try:
+                await asyncio.wait_for(p.fresh.wait(), 60)
+            except asyncio.TimeoutError:
+                pass
+
+    tasks: list[asyncio.Task] = []
+    t0 = time.perf_counter()
+    await asyncio.gather(*(launch(p) for p in players))
+    connect_all_s = time.perf_counter() - t0
+    if start_games is not None:
+        await asyncio.to_thread(start_games)
+    phase_t0 = time.time()
+    await asyncio.sleep(duration)
+
+    storm_report = None
+    if storm:
+        storm_report = await reconnect_storm(players, m)
+        await asyncio.sleep(min(duration, 3 * tick_seconds))
+
+    for p in players:  # stop trading, keep reading: the last acks and fills arrive
+        p.trade = False
+    await asyncio.gather(*(p.drain(30) for p in players))
+    await asyncio.sleep(2.5 * tick_seconds)  # the last commands settle at the next tick
+    unacked = sum(len(p.pending) for p in players)
+    stop.set()
+    await asyncio.wait(tasks, timeout=20)
+    acked = {code: [[p.seat_id, cid] for p in ps for cid in p.acked] for code, ps in
+             by_game.items()}
+    counts = {code: len(ps) for code, ps in by_game.items()}
+    return {"metrics": m, "acked": acked, "unacked": unacked, "players": counts,
+            "connect_all_s": connect_all_s, "storm": storm_report,
+            "run_seconds": time.time() - phase_t0,
+            "dead_clients": sum(1 for p in players if p.dead)}
+
+
+async def reconnect_storm(players: list[Player], m: Metrics) -> dict[str, Any]:
+    """Every client drops its socket at once and reconnects at a random moment within 1 s;
+    the time until every client holds a fresh snapshot."""
+    t0 = time.time()
+    for p in players:
+        p.resume_at = t0 + random.random()
+        p.fresh.clear()
+        p.kick.set()
+    waits = [asyncio.create_task(p.fresh.wait()) for p in players if not p.dead]
+    done, pending = await asyncio.wait(waits, timeout=60)
+    for t in pending:
+        t.cancel()
+    elapsed = time.time() - t0
+    return {"clients": len(players), "fresh_snapshots": len(done),
+            "all_fresh_after_s": round(elapsed, 3) if not pending else None,
+            "missing_after_60s": len(pending)}
+
+
+def report_play(name: str, res: dict[str, Any], tick_seconds: float,
+                audit: list[dict[str, Any]] | None) -> dict[str, Any]:
+    m: Metrics = res["metrics"]
+    lost = sum(len(a["lost"]) for a in audit) if audit else None
+    dup = (sum(a["duplicate_client_ids"] + a["duplicate_tick_rows"] for a in audit)
+           + m.ack_conflicts + m.fill_conflicts) if audit else m.ack_conflicts + m.fill_conflicts
+    return {
+        "name": name, "players": sum(res["players"].values()), "games": len(res["players"]),
+        "order_ack_ms": summary(m.ack_ms), "connect_ms": summary(m.connect_ms),
+        "reconnect_ms": summary(m.reconnect_ms),
+        "tick_public": tick_latencies(m, m.tick_recv, res["players"]),
+        "tick_private": tick_latencies(m, m.private_recv, res["players"]),
+        "clock": clock_jitter(m, tick_seconds),
+        "commands": {"sent": m.sent, "resent": m.resent, "acked": m.acked,
+                     "rejected_replies": m.rejected, "unacked_at_end": res["unacked"],
+                     "lost": lost, "duplicated": dup,
+                     "still_queued": sum(a["queued"] for a in audit) if audit else None},
+        "errors": dict(m.errors), "closes": {str(k): v for k, v in m.closes.items()},
+        "seq_gaps": m.gaps, "gaps_healed_by_snapshot": m.gap_snapshots,
+        "reconnects": m.reconnects, "dead_clients": res["dead_clients"],
+        "connect_all_s": round(res["connect_all_s"], 2), "storm": res["storm"],
+        "frames_in": m.frames_in, "mb_in": round(m.bytes_in / 2**20, 1),
+        "sizes": {k: m.mean_size(k) for k in ("tick", "private", "snapshot")},
+        "audit": [{k: v for k, v in a.items() if k != "lost"} | {"lost": len(a["lost"])}
+                  for a in audit] if audit else None,
+    }
+
+
+async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game: int,
+                      storm: bool, workdir: Path) -> dict[str, Any]:
+    db = Database(args.postgres).create()
+    redis_url = redis_url_with_db(args.redis, args.redis_db)
+    stack = Stack(db.url, redis_url, workdir=workdir / name, tick_seconds=args.tick_seconds,
+                  extra_env={"LOG_LEVEL": "INFO"})
+    sampler = Sampler()
+    try:
+        stack.migrate()
+        port = free_port()
+        engine_args = ["--shard-engines"] if args.shard_engines else []
+        serve = stack.serve(port, args.workers, args.engines, *engine_args)
+        created = stack.admin("create", "--tick-seconds", str(args.tick_seconds),
+                              "--count", str(games))
+        codes = [g["code"] for g in created]
+        t0 = time.perf_counter()
+        tokens, join_ms = await join_all(port, codes, per_game, args.join_concurrency)
+        join_s = time.perf_counter() - t0
+        watch_stack(sampler, serve.pid, redis_url)
+        sstop = asyncio.Event()
+        stask = asyncio.create_task(sampler.run(sstop, stack_probe(redis_url, args.postgres,
+                                                                   db.name)))
+        res = await play(lambda code: f"ws://127.0.0.1:{port}/ws/game/{code}/", tokens,
+                         port=port, duration=args.duration, tick_seconds=args.tick_seconds,
+                         storm=storm, start_games=lambda: stack.admin("start", *codes))
+        sstop.set()
+        await stask
+        audit = stack.admin("verify", input=res["acked"])
+        out = report_play(name, res, args.tick_seconds, audit)
+        out["join_http_ms"] = summary(join_ms)
+        out["join_all_s"] = round(join_s, 2)
+        out["processes"] = sampler.report()
+        extra = [e for e in sampler.extra if "error" not in e]
+        out["redis_used_mb_max"] = round(max((e["redis_used_mb"] for e in extra), default=0), 1)
+        out["pg_connections_max"] = max((e["pg_connections"] for e in extra), default=0)
+        log = (stack.workdir / "serve.log").read_text(errors="replace")
+        out["over_capacity_log_lines"] = log.count("over capacity")
+        out["server_tracebacks"] = log.count("Traceback")
+        return out
+    finally:
+        stack.stop_all()
+        db.drop()
+
+
+async def floor_phase(args: argparse.Namespace, tick_bytes: int, private_bytes: int,
+                      snapshot_bytes: int, workdir: Path) -> dict[str, Any]:
+    port = free_port()
+    log = open(workdir / "floor.log", "ab")
+    proc = subprocess.Popen([PY, "-m", "bench.floor", "--port", str(port), "--tick-seconds",
+                             str(args.tick_seconds), "--tick-bytes", str(tick_bytes),
+                             "--private-bytes", str(private_bytes), "--snapshot-bytes",
+                             str(snapshot_bytes)], stdout=log, stderr=subprocess.STDOUT,
+                            cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
+    log.close()
+    sampler = Sampler()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                _r, w = await asyncio.open_connection("127.0.0.1", port)
+                w.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        sampler.watch("floor-server", proc.pid)
+        sampler.watch("bench-clients", os.getpid())
+        sstop = asyncio.Event()
+        stask = asyncio.create_task(sampler.run(sstop))
+        tokens = {"FLOOR": [""] * args.players}
+        res = await play(lambda code: f"ws://127.0.0.1:{port}/ws/game/{code}/", tokens,
+                         port=port, duration=args.duration, tick_seconds=args.tick_seconds,
+                         storm=False)
+        sstop.set()
+        await stask
+        out = report_play("floor", res, args.tick_seconds, None)
+        out["processes"] = sampler.report()
+        return out
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu_model": model,
+            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 1) if a is not None and b else None
+
+
+def table(result: dict[str, Any]) -> str:
+    rows = [("phase", "players", "ack p50/p95/p99 ms", "tick→all p50/p95/p99 ms",
+             "private→all p95 ms", "connect p95 ms", "lost/dup", "gaps/healed")]
+
+    def f(s: dict[str, Any]) -> str:
+        return "/".join("-" if s[k] is None else f"{s[k]:.0f}" for k in ("p50", "p95", "p99"))
+
+    for ph in result["phases"]:
+        c = ph["commands"]
+        rows.append((ph["name"], str(ph["players"]), f(ph["order_ack_ms"]),
+                     f(ph["tick_public"]["every_client_ms"]),
+                     f"{ph['tick_private']['every_client_ms']['p95'] or 0:.0f}",
+                     f"{ph['connect_ms']['p95'] or 0:.0f}",
+                     f"{c['lost'] if c['lost'] is not None else '-'}/{c['duplicated']}",
+                     f"{ph['seq_gaps']}/{ph['gaps_healed_by_snapshot']}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for ph in result["phases"]:
+        if ph.get("storm"):
+            s = ph["storm"]
+            lines.append(f"reconnect storm ({ph['name']}): {s['clients']} clients, every one "
+                         f"fresh after {s['all_fresh_after_s']} s")
+        if ph["name"].startswith("games"):
+            lines.append(f"tick lateness, worst game p95 ({ph['name']}): "
+                         f"{ph['clock']['worst_game_p95_lateness_ms']:.0f} ms")
+    for key, val in result.get("ratios", {}).items():
+        lines.append(f"ratio {key}: {val}")
+    for ph in result["phases"]:
+        procs = ", ".join(f"{n} {p['rss_mb_max']:.0f}MB {p['cpu_pct_mean']:.0f}%"
+                          for n, p in ph.get("processes", {}).items())
+        lines.append(f"processes ({ph['name']}): {procs}")
+    return "\n".join(lines)
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    workdir = Path(args.workdir or (Path("var") / "bench")).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"machine": machine(), "args": vars(args), "phases": [],
+                              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    phases = args.phases.split(",")
+    one = None
+    if "one" in phases:
+        one = await stack_phase(args, f"one-game-{args.players}", 1, args.players, True, workdir)
+        result["phases"].append(one)
+    if "many" in phases:
+        many = await stack_phase(args, f"games-{args.games}x{args.per_game}", args.games,
+                                 args.per_game, False, workdir)
+        result["phases"].append(many)
+    if "floor" in phases:
+        # The floor sends messages of the sizes the real server sent (or those given).
+        sizes = one["sizes"] if one else {}
+        floor = await floor_phase(args, args.tick_bytes or sizes.get("tick") or 6000,
+                                  args.private_bytes or sizes.get("private") or 800,
+                                  args.snapshot_bytes or sizes.get("snapshot") or 8000, workdir)
+        result["phases"].append(floor)
+        if one is not None:
+            result["ratios"] = {
+                "order→ack p95 (stack/floor)": ratio(one["order_ack_ms"]["p95"],
+                                                     floor["order_ack_ms"]["p95"]),
+                "tick→every client p95 (stack/floor)": ratio(
+                    one["tick_public"]["every_client_ms"]["p95"],
+                    floor["tick_public"]["every_client_ms"]["p95"]),
+                "private→every client p95 (stack/floor)": ratio(
+                    one["tick_private"]["every_client_ms"]["p95"],
+                    floor["tick_private"]["every_client_ms"]["p95"]),
+            }
+    result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return result
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--players", type=int, default=300, help="players in the one-game phase")
+    p.add_argument("--games", type=int, default=10)
+    p.add_argument("--per-game", type=int, default=100)
+    p.add_argument("--duration", type=float, default=30.0, help="seconds of trading per phase")
+    p.add_argument("--tick-seconds", type=float, default=2.0)
+    p.add_argument("--workers", type=int, default=2, help="daphne processes")
+    p.add_argument("--engines", type=int, default=1, help="run_engine processes")
+    p.add_argument("--shard-engines", action="store_true")
+    p.add_argument("--phases", default="one,many,floor")
+    p.add_argument("--join-concurrency", type=int, default=16)
+    p.add_argument("--tick-bytes", type=int, default=0,
+                   help="floor message sizes (0: the sizes measured in the one-game phase)")
+    p.add_argument("--private-bytes", type=int, default=0)
+    p.add_argument("--snapshot-bytes", type=int, default=0)
+    p.add_argument("--postgres", default=os.environ.get(
+        "BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/test"),
+        help="an existing database to connect to (a fresh one is created beside it)")
+    p.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/0"))
+    p.add_argument("--redis-db", type=int, default=7)
+    p.add_argument("--out", default="var/bench/bench.json")
+    p.add_argument("--workdir", default=None)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    result = asyncio.run(main_async(args))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str))
+    print(table(result))
+    print(f"\nfull results: {out}")
+    return 0
