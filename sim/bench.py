@@ -36,13 +36,14 @@ class Size:
     exact_repeats: int
     epoch_repeats: int
     presets: tuple[str, ...]
+    day_blocks: int
 
 
 FULL = Size(subnets=64, players=1000, orders=500, blocks_per_tick=1200, ticks_per_epoch=10,
             fast_repeats=15, exact_repeats=3, epoch_repeats=3,
-            presets=("launch_month", "one_year_later", "tao_flow_era"))
+            presets=("launch_month", "one_year_later", "tao_flow_era"), day_blocks=7200)
 QUICK = Size(subnets=4, players=20, orders=10, blocks_per_tick=60, ticks_per_epoch=3,
-             fast_repeats=2, exact_repeats=1, epoch_repeats=1, presets=())
+             fast_repeats=2, exact_repeats=1, epoch_repeats=1, presets=(), day_blocks=360)
 
 
 def bench_scenario(size: Size) -> dict[str, Any]:
@@ -144,6 +145,24 @@ def run_bench(quick: bool = False, out: TextIO = sys.stdout) -> dict[str, float]
         w(f"  a tick closing an epoch, fast (median of {len(epoch):2d}): "
           f"{_ms(figures['epoch_tick_fast_s'])}\n")
 
+    # The block loop alone, at a chain day per tick (the format's default clock): no orders, so
+    # the figure is the coinbase itself, fast path against block by block.
+    day = dict(scn)
+    day["clock"] = dict(scn["clock"], blocks_per_tick=size.day_blocks,
+                        ticks_per_epoch=10_000 if not quick else 1_000)
+    for exact_path in (False, True):
+        g = Game.from_scenario(load_scenario(day))
+        reps = size.exact_repeats if exact_path else size.fast_repeats
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            g.step([], exact=exact_path, bots=False)
+            times.append(time.perf_counter() - t0)
+        figures[f"advance_{'exact' if exact_path else 'fast'}_s"] = statistics.median(times)
+    w(f"  advance {size.day_blocks} blocks, no orders: fast {_ms(figures['advance_fast_s'])}, "
+      f"exact {_ms(figures['advance_exact_s'])} "
+      f"({figures['advance_exact_s'] / figures['advance_fast_s']:.1f}x)\n")
+
     names = size.presets
     if quick:
         # A tiny bot-only game still exercises the whole loop (bots, epochs, events).
@@ -152,6 +171,11 @@ def run_bench(quick: bool = False, out: TextIO = sys.stdout) -> dict[str, float]
         games = [("quick bot game", load_scenario(tiny))]
     else:
         games = [(n, load_scenario(PRESETS / f"{n}.json")) for n in names]
+        # The launch story stretched over a simulated year: a chain day per tick.
+        year = load_scenario(PRESETS / "launch_month.json")
+        year["clock"] = dict(year["clock"], blocks_per_tick=7200, ticks_per_epoch=15, epochs=24)
+        year["events"] = []
+        games.append(("launch_month over a year", load_scenario(year)))
     for name, s in games:
         t0 = time.perf_counter()
         doc = play_scenario(s, keep_trades=False)
