@@ -7,6 +7,8 @@ import { CLOSE_TEXT, ROLE_TEXT, reasonText } from "./protocol.js";
 import { el, $, $all, replace, bootstrap, fmt, pct, toast, bindConnectionPill, once, parseAmount } from "./ui.js";
 import { startClock, showNews } from "./common.js";
 import { ChartSet } from "./chartset.js";
+import { updateCtx, newCtx } from "./views.js";
+import { buildValidatorPanel } from "./validator.js";
 
 const boot = bootstrap();
 const store = new Store(boot.code);
@@ -53,7 +55,10 @@ function bindControls() {
     control("tick_seconds", { seconds: v }, ev.submitter);
   });
   $("#foundation-on").addEventListener("change", (ev) => {
-    control("foundation", { on: ev.target.checked }).then((r) => { if (!r) ev.target.checked = !ev.target.checked; });
+    // The socket's identity changes with the seat: a fresh snapshot carries the new `you`.
+    control("foundation", { on: ev.target.checked }).then((r) => {
+      if (!r) ev.target.checked = !ev.target.checked; else sock.requestSnapshot();
+    });
   });
 }
 
@@ -121,6 +126,8 @@ function renderRoster() {
 
 // --- scripted events ----------------------------------------------------------------------------
 
+const eventOps = new Map(); // event index -> {action, due}: asked for, not yet settled
+
 function renderEvents() {
   const st = S();
   const g = st.game || {};
@@ -131,14 +138,19 @@ function renderEvents() {
       for (const [action, text] of [["fire", "Fire now"], ["hold", "Hold"], ["skip", "Skip"]]) {
         if (action === "hold" && e.status === "held") continue;
         const b = el("button", { type: "button", class: "btn small" + (action === "fire" ? " primary" : ""), "aria-label": `${text}: ${e.title}` }, text);
-        b.addEventListener("click", () => control("event", { event: e.index, action }, b).then(() => sock.requestSnapshot()));
+        b.addEventListener("click", () => control("event", { event: e.index, action }, b).then((r) => {
+          // The op is a command settled at the next tick; its new status shows up after that.
+          if (r) { eventOps.set(e.index, { action, due: (r.result && r.result.due_tick) ?? (S().game || {}).tick }); renderEvents(); }
+        }));
         acts.append(b, " ");
       }
     }
+    const op = eventOps.get(e.index);
+    const status = op ? `${e.status} → ${op.action} at tick ${op.due}` : e.status || "";
     return el("tr", { "data-event": e.index },
       el("td", { class: "num" }, String(e.epoch ?? "–")),
       el("td", { class: "name" }, el("strong", {}, e.title || ""), e.text ? el("div", { class: "muted" }, e.text) : ""),
-      el("td", {}, e.status || ""), acts);
+      el("td", {}, status), acts);
   });
   replace($("#events tbody"), ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "4", class: "muted" }, "This scenario has no scripted events."))]));
 }
@@ -156,7 +168,35 @@ function renderBoard() {
   }
 }
 
+// --- the Foundation seat (the instructor's root validator) ---------------------------------------
+
+const ctx = newCtx();
+let foundation = null;
+
+function sendCommand(cmd, button, okText) {
+  return once(button, async () => {
+    try {
+      const r = await sock.command({ type: "command", id: "c-" + newClientId().slice(0, 24), ...cmd });
+      toast(`${okText || "Order placed"} (settles at tick ${r.due_tick})`, "ok");
+    } catch (err) {
+      toast("Refused: " + (reasonText(err.code) || err.message), "error", 7000);
+    }
+  });
+}
+
+function renderFoundation() {
+  const st = S();
+  const g = st.game || {};
+  const on = !!(st.you && st.you.seat_id) && !!st.market && (g.status === "running" || g.status === "paused");
+  $("#foundation").hidden = !on;
+  if (!on) return;
+  updateCtx(ctx, st);
+  if (!foundation) foundation = buildValidatorPanel({ ctx, host: $("#foundation-panel"), sendCommand });
+  foundation.render();
+}
+
 function render() {
+  renderFoundation();
   renderControls();
   renderRoster();
   renderEvents();
@@ -174,5 +214,12 @@ sock.addEventListener("fatal", (e) => {
   box.textContent = CLOSE_TEXT[e.detail.code] || "The connection was closed.";
 });
 store.addEventListener("change", render);
-store.addEventListener("tick", (e) => { for (const ev of e.detail.events) showNews(ev); });
+store.addEventListener("tick", (e) => {
+  for (const ev of e.detail.events) showNews(ev);
+  // Once the tick an event op was due at has settled, a snapshot brings the event's status.
+  const settled = (S().game || {}).tick;
+  let stale = false;
+  for (const [i, op] of eventOps) if (settled > op.due) { eventOps.delete(i); stale = true; }
+  if (stale) sock.requestSnapshot();
+});
 sock.connect();

@@ -9,7 +9,7 @@ import {
   el, $, $all, replace, bootstrap, fmt, tao, alpha, pct, signed, changeNode, isNum, Explain, figure,
   toast, bindConnectionPill, once, parseAmount,
 } from "./ui.js";
-import { subnetsOf, rootStakeOf, paramsOf, privateOf, priceChange } from "./views.js";
+import { priceChange, updateCtx, newCtx } from "./views.js";
 import { explainPrice, explainShare, explainRho, explainDividend, explainQuote } from "./explain.js";
 import { clockText, startClock, showNews, describeCommand } from "./common.js";
 import { buildOwnerPanel } from "./owner.js";
@@ -21,22 +21,10 @@ const sock = new GameSocket(boot.ws_url, { storageKey: `pending:${boot.code}:${b
 const S = () => store.state;
 
 // Shared context the role panels read (rebuilt on every change).
-export const ctx = {
-  subnets: [], byId: new Map(), me: null, params: paramsOf(null), rootStake: undefined,
-  selected: null, history: [], game: null,
-};
+export const ctx = newCtx();
 
 function rebuildCtx() {
-  const st = S();
-  ctx.game = st.game;
-  ctx.subnets = subnetsOf(st.market);
-  ctx.byId = new Map(ctx.subnets.map((s) => [s.id, s]));
-  ctx.me = privateOf(st.private);
-  ctx.params = paramsOf(st.market);
-  ctx.rootStake = rootStakeOf(st.market);
-  ctx.history = st.history;
-  const m = st.market || {};
-  ctx.blocksPerEpoch = (m.blocks_per_tick || 0) * (m.ticks_per_epoch || (st.game && st.game.ticks_per_epoch) || 1);
+  updateCtx(ctx, S());
   if (ctx.selected === null || !ctx.byId.has(ctx.selected)) {
     const own = ctx.me && ctx.me.subnet;
     ctx.selected = ctx.byId.has(own) ? own : (ctx.subnets[0] ? ctx.subnets[0].id : null);
@@ -465,7 +453,14 @@ function renderAll() {
   if (you.active === false) $("#game-status").textContent += " · joining at next tick";
 }
 
+function rememberSeat() {
+  // Lets the join page offer "continue as …" if the seat cookie is lost (see join.js).
+  if (!boot.token) return;
+  try { localStorage.setItem("seat:" + boot.code, JSON.stringify({ token: boot.token, nickname: boot.nickname })); } catch (e) { /* private mode */ }
+}
+
 function start() {
+  rememberSeat();
   bindConnectionPill($("#conn"), sock);
   buildPortfolio();
   buildDetail();

@@ -120,10 +120,11 @@ export function buildValidatorPanel(api) {
     });
     const cells = {
       name: el("span", { class: "wname" }), mine: el("p", { class: "wline" }), cons: el("p", { class: "wline" }),
+      now: el("p", { class: "wline wnow" }),
     };
     const li = el("li", { class: "wrow", "data-subnet": s.id },
       el("div", { class: "whead" }, cells.name, el("span", {}, "ρ ", rhoEx.node)),
-      cells.mine, cells.cons,
+      cells.mine, cells.cons, cells.now,
       el("label", { for: `w-sel-${s.id}`, class: "sr-only" }, `Your weights on ${s.name}`),
       el("div", { class: "row" }, sel, btn));
     list.appendChild(li);
@@ -151,6 +152,8 @@ export function buildValidatorPanel(api) {
         !decides && s.root_prop > 0.5 ? el("span", { class: "muted" }, " (root together holds " + pct(s.root_prop, 0) + ")") : "");
       r.cells.cons.textContent = "Consensus: " + consensusText(s);
       const mine = (me.weights || {})[s.id] ?? (me.weights || {})[String(s.id)];
+      const now = CHOICES.find((c) => c.value === choiceOf(mine));
+      r.cells.now.textContent = "Your setting now: " + (now ? now.text : "–");
       if (!r.sel.dataset.touched && document.activeElement !== r.sel) r.sel.value = choiceOf(mine);
     }
     for (const [id, r] of rows) if (!seen.has(id)) { r.tr.remove(); rows.delete(id); }

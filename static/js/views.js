@@ -101,3 +101,21 @@ export function priceChange(history, id, ticksBack) {
   if (!a || !b || !(a.price > 0) || then === last) return undefined;
   return b.price / a.price - 1;
 }
+
+/** The context the role panels read, rebuilt from the store's state on every change. */
+export function updateCtx(ctx, st) {
+  ctx.game = st.game;
+  ctx.subnets = subnetsOf(st.market);
+  ctx.byId = new Map(ctx.subnets.map((s) => [s.id, s]));
+  ctx.me = privateOf(st.private);
+  ctx.params = paramsOf(st.market);
+  ctx.rootStake = rootStakeOf(st.market);
+  ctx.history = st.history;
+  const m = st.market || {};
+  ctx.blocksPerEpoch = (m.blocks_per_tick || 0) * (m.ticks_per_epoch || (st.game && st.game.ticks_per_epoch) || 1);
+  return ctx;
+}
+
+export function newCtx() {
+  return { subnets: [], byId: new Map(), me: null, params: paramsOf(null), rootStake: undefined, selected: null, history: [], game: null, blocksPerEpoch: 0 };
+}

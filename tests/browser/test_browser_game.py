@@ -123,7 +123,16 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
     students["speculator"].screenshot(path=str(shots / "lobby-360.png"), full_page=True)
     console.screenshot(path=str(shots / "console-lobby-1280.png"), full_page=True)
 
+    # The instructor takes the Foundation seat (a large root validator) before the start.
+    console.get_by_label("I play the Foundation").check()
+    console.locator("#roster tbody tr", has_text="Foundation (you)").wait_for()
+
     console.get_by_role("button", name="Start game").click()
+    # Hold the last scripted event at once, to fire it by hand later.
+    event_row = console.locator("#events tbody tr").last
+    event_title = event_row.locator("strong").text_content()
+    event_row.get_by_role("button", name=f"Hold: {event_title}").click()
+    console.locator("#events tbody tr", has_text=event_title).locator("td", has_text="held").wait_for()
     for page in students.values():
         page.wait_for_selector("#game-view:not([hidden])")
         page.wait_for_selector("#market tbody tr")
@@ -170,6 +179,15 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
     _filled(val, "Set weights")
     val.wait_for_function(f"() => document.querySelector('#w-sel-{sid}').value === 'workers'")
     _shoot(val, shots, "root-validator-360", ["#role-panel"])
+
+    # --- the instructor: the Foundation overrides a subnet's weights; a scripted event fires ------
+    frow = console.locator("#foundation-panel #weights li").nth(1)
+    frow.locator("select").select_option("workers")
+    frow.get_by_role("button").filter(has_text="Set").click()
+    frow.locator(".wnow", has_text="Pay the AI workers").wait_for()
+    console.get_by_role("button", name=f"Fire now: {event_title}").click()
+    for page in (val, projector):
+        page.locator("#news:not([hidden])", has_text=event_title).wait_for()
 
     # --- the projector follows: charts with several ticks, a leaderboard of nicknames -------------
     projector.wait_for_selector("#proj-play:not([hidden])")
