@@ -382,8 +382,8 @@ def _subnets(v: Any) -> list[dict]:
         n["mechanism"] = _choice(s.get("mechanism", "ai_work"), f"{f}.mechanism", MECHANISMS,
                                  "mechanism")
         n["age_blocks"] = _int(s.get("age_blocks", 0), f"{f}.age_blocks", lo=0)
-        if "revenue" in s:  # outside TAO revenue per epoch for ai_work subnets (extra field)
-            n["revenue"] = _amount(s["revenue"], f"{f}.revenue")
+        if "flow_ema" in s:  # `tao_flow`: the starting EMA of net TAO flow (may be negative)
+            n["flow_ema"] = _num(s["flow_ema"], f"{f}.flow_ema", lo=-MAX_AMOUNT, hi=MAX_AMOUNT)
         out.append(n)
     return out
 

@@ -183,6 +183,7 @@ BAD = [
     (_set("subnets.0.tao", -5), "subnets[0].tao", "must be >="),
     (_set("subnets.0.alpha", "lots"), "subnets[0].alpha", "expected a number"),
     (_set("subnets.0.moving_price", 1.5), "subnets[0].moving_price", "must be <= 1"),
+    (_set("subnets.0.flow_ema", "high"), "subnets[0].flow_ema", "expected a number"),
     (_set("players.1.subnet", 9), "players[1].subnet", "unknown subnet 9"),
     (_set("players.2.id", "alice"), "players[2].id", "duplicate player id 'alice'"),
     (_set("players.0.role", "miner"), "players[0].role", "unknown role 'miner'"),
