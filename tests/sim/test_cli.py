@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -77,10 +78,16 @@ def test_run_writes_the_result_document(scenario_file, tmp_path):
 
 
 def test_run_is_byte_identical_for_the_same_seed(scenario_file, tmp_path):
-    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a, b, c = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
     assert run("run", scenario_file, "--out", a) == 0
     assert run("run", scenario_file, "--out", b) == 0
     assert a.read_bytes() == b.read_bytes()
+    # another process with another string-hash seed: nothing may depend on set/dict hashing
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(scenario_file), "--out", str(c)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert c.read_bytes() == a.read_bytes()
 
 
 def test_a_different_seed_gives_different_bot_trades(scenario_file, tmp_path):
