@@ -26,34 +26,19 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-# The regime switches of MECHANISM.md; "launch" is the baseline and always applies.
-RULES_FALLBACK: tuple[str, ...] = (
-    "launch", "ema_age_ramp", "chain_buys", "percent_fee", "tao_flow", "root_claim_keep",
-    "pruning",
-)
-MECHANISMS: tuple[str, ...] = ("ai_work", "hold_to_earn", "owner_mined")
-MINER_CLASSES: tuple[str, ...] = ("workers", "holders", "owner")
+from sim import params as engine_params
+
+# Names come from the engine's table (sim.params), so the loader and the engine never disagree.
+# MECHANISM.md regime switches; `launch` is the baseline and always applies.
+RULES: tuple[str, ...] = tuple(engine_params.RULES)
+MECHANISMS: tuple[str, ...] = tuple(engine_params.MECHANISMS)
+MINER_CLASSES: tuple[str, ...] = tuple(engine_params.MINER_CLASSES)
+# Roles a scenario seat may have (engine_params.ROLES also lists the instructor, who is no seat).
 ROLES: tuple[str, ...] = ("speculator", "subnet_owner", "root_validator")
 ACTIONS: tuple[str, ...] = (
     "stake", "unstake", "move", "root_stake", "root_unstake", "set_weights", "set_mechanism",
     "buyback", "register_subnet",
 )
-
-# MECHANISM.md defaults for the contract's `params` names. sim.params (the engine's own table)
-# wins when it is importable, so the two can never disagree; this copy only lets the loader
-# stand alone.
-PARAMS_FALLBACK: dict[str, float] = {
-    "block_emission": 1.0,
-    "tao_issued": 0.0,
-    "tao_weight": 0.18,
-    "owner_cut": 0.18,  # 11,796/65,535 on chain; the docs' worked examples use 0.18
-    "moving_alpha": 3e-6,
-    "ema_halving_blocks": 201_600,
-    "kappa": 0.5,
-    "validator_take": 0.18,
-    "stake_fee": 0.00005,
-    "miner_sell_fraction": 0.5,
-}
 
 # (low, high, low inclusive, high inclusive) for each known parameter; unknown extra params are
 # kept but only checked to be finite numbers.
@@ -88,9 +73,7 @@ CLOCK_LIMITS: dict[str, tuple[float, float]] = {
     "epochs": (1, 100_000),
     "tick_seconds": (0.05, 86_400),
 }
-CLOCK_DEFAULTS: dict[str, Any] = {
-    "blocks_per_tick": 7200, "ticks_per_epoch": 1, "epochs": 30, "tick_seconds": 5.0,
-}
+CLOCK_DEFAULTS: dict[str, Any] = dict(engine_params.CLOCK_DEFAULTS)
 MAX_TOTAL_TICKS = 1_000_000
 MAX_SEED = 2**63 - 1
 MAX_AMOUNT = 1e12  # as sim.actions: far above the 21M TAO supply (catches rao typed as TAO)
@@ -105,26 +88,9 @@ class ScenarioError(ValueError):
         super().__init__(f"{field}: {reason}" if field else reason)
 
 
-def known_rules() -> tuple[str, ...]:
-    try:
-        from sim import params as _p  # the engine's table, once it exists
-        rules = getattr(_p, "RULES", None)
-        if rules:
-            return tuple(rules)
-    except ImportError:
-        pass
-    return RULES_FALLBACK
-
-
 def param_defaults() -> dict[str, Any]:
-    """Every parameter with its default: the contract names, plus any the engine adds."""
-    out: dict[str, Any] = dict(PARAMS_FALLBACK)
-    try:
-        from sim import params as _p
-        out.update(getattr(_p, "DEFAULTS", {}))
-    except ImportError:
-        pass
-    return out
+    """Every engine parameter with its MECHANISM.md default (sim.params.DEFAULTS)."""
+    return dict(engine_params.DEFAULTS)
 
 
 def policy_names() -> tuple[str, ...]:
@@ -299,7 +265,7 @@ def _iter_all_actions(data: dict):
 
 def _rules(v: Any) -> list[str]:
     rules = _list(v, "rules")
-    allowed = known_rules()
+    allowed = RULES
     seen: list[str] = []
     for i, r in enumerate(rules):
         name = _choice(r, f"rules[{i}]", allowed, "rule")
@@ -399,7 +365,8 @@ def _players(v: Any, subnet_ids: set[int]) -> list[dict]:
         p = _obj(p, f)
         pid = _str(_require(p, "id", f), f"{f}.id")
         if pid in seen:
-            raise ScenarioError(f"{f}.id", f"duplicate player id {pid!r} (also players[{seen[pid]}])")
+            raise ScenarioError(f"{f}.id",
+                                f"duplicate player id {pid!r} (also players[{seen[pid]}])")
         if pid == "instructor":
             raise ScenarioError(f"{f}.id", "'instructor' is reserved for the instructor's commands")
         seen[pid] = i
@@ -417,7 +384,8 @@ def _players(v: Any, subnet_ids: set[int]) -> list[dict]:
             owners[sid] = pid
             n["subnet"] = sid
         elif "subnet" in p and p["subnet"] is not None:
-            raise ScenarioError(f"{f}.subnet", f"only a subnet_owner owns a subnet (role is {role})")
+            raise ScenarioError(f"{f}.subnet",
+                                f"only a subnet_owner owns a subnet (role is {role})")
         if "alpha" in p:  # starting alpha holdings {subnet id: amount} (extra field)
             holdings = _obj(p["alpha"], f"{f}.alpha")
             norm: dict[str, float] = {}

@@ -63,7 +63,8 @@ def test_run_writes_the_result_document(scenario_file, tmp_path):
     assert len(doc["ticks"]) == 12 and len(doc["epochs"]) == 4
     assert [t["tick"] for t in doc["ticks"]] == list(range(12))
     row = doc["ticks"][-1]
-    assert {"tick", "epoch", "block", "tao_emission", "tao_issued", "root_stake", "subnets"} <= set(row)
+    assert {"tick", "epoch", "block", "tao_emission", "tao_issued", "root_stake",
+            "subnets"} <= set(row)
     assert {"id", "tao", "alpha", "alpha_out", "price", "moving_price", "share", "tao_in",
             "alpha_in", "root_prop"} <= set(row["subnets"][0])
     ep = doc["epochs"][0]
