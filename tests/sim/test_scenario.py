@@ -239,3 +239,52 @@ def test_it_accepts_references_to_subnets_registered_during_the_game():
         {"tick": 4, "player": "alice", "do": "stake", "subnet": 3, "tao": 1},
     ]
     assert load_scenario(scn)["actions"][-1]["subnet"] == 3
+
+
+def test_it_accepts_the_format_documents_example():
+    """SCENARIO-FORMAT.md's example file (with the subnet 2 its `move` refers to)."""
+    example = {
+        "name": "Launch month: the meme subnet",
+        "description": "One line shown to the instructor.",
+        "seed": 7,
+        "rules": ["launch"],
+        "params": {
+            "block_emission": 1.0, "tao_issued": 0, "tao_weight": 0.18, "owner_cut": 0.18,
+            "moving_alpha": 3e-6, "ema_halving_blocks": 201600, "kappa": 0.5,
+            "validator_take": 0.18, "stake_fee": 0.00005, "miner_sell_fraction": 0.5,
+        },
+        "clock": {"blocks_per_tick": 7200, "ticks_per_epoch": 1, "epochs": 30, "tick_seconds": 5},
+        "root": {"stake": 6000000},
+        "subnets": [
+            {"id": 1, "name": "Text prompting", "tao": 1000, "alpha": 20000, "alpha_out": 0,
+             "moving_price": 0.05, "mechanism": "ai_work", "age_blocks": 0},
+            {"id": 2, "name": "Meme", "tao": 100, "alpha": 20000},
+        ],
+        "players": [
+            {"id": "alice", "role": "speculator", "tao": 1000},
+            {"id": "bob", "role": "subnet_owner", "subnet": 1, "tao": 100},
+            {"id": "otf", "role": "root_validator", "tao": 0, "root_stake": 5000000},
+            {"id": "m1", "role": "speculator", "tao": 500, "bot": "momentum"},
+        ],
+        "actions": [
+            {"tick": 0, "player": "alice", "do": "stake", "subnet": 1, "tao": 100},
+            {"tick": 3, "player": "alice", "do": "unstake", "subnet": 1, "alpha": 50},
+            {"tick": 4, "player": "alice", "do": "move", "from": 1, "to": 2, "alpha": 10},
+            {"tick": 5, "player": "bob", "do": "set_mechanism", "subnet": 1,
+             "mechanism": "hold_to_earn"},
+            {"tick": 5, "player": "otf", "do": "set_weights", "subnet": 1,
+             "weights": {"workers": 1}},
+        ],
+        "events": [{"epoch": 3, "title": "A meme subnet launches", "text": "…", "actions": []}],
+    }
+    scn = load_scenario(example)
+    assert scn["actions"][2] == {"tick": 4, "player": "alice", "do": "move", "from": 1, "to": 2,
+                                 "alpha": 10.0}
+    assert scn["subnets"][0]["moving_price"] == 0.05
+    assert scn["params"]["ema_halving_blocks"] == 201600
+
+
+def test_it_rejects_bad_toml_naming_the_file(tmp_path):
+    (tmp_path / "bad.toml").write_text("name = \n")
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        load_scenario(tmp_path / "bad.toml")
