@@ -9,8 +9,8 @@ Two paths advance a tick's blocks, both vectorised across subnets:
   closed form, `inject_blocks`), then the whole root sell (a pure sale is path-independent
   under constant product), then the other half (Strang splitting, second order), and the
   moving price follows its closed form at the sub-step's mean capped price. Sub-steps shrink
-  where a pool changes fast (thin pools). tests/sim/test_fidelity.py holds it within 0.5% of the exact
-  path over a simulated year.
+  where a pool changes fast (thin pools). tests/sim/test_fidelity.py holds it within 0.5% of
+  the exact path over a simulated year.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from sim.invariants import check_k
 from sim.params import TOTAL_SUPPLY, Params
 from sim.state import State
 
@@ -351,11 +352,13 @@ def run_blocks_fast(st: State, params: Params, rules: frozenset[str], n: int,
         if keep:
             w.pend_root_alpha += q
         else:
+            k_before = tau * x
             dt = tau * q / (x + q)
             tau = tau - dt
             x = x + q
             o = o - q
             w.pend_root_tao += dt
+            check_k(1.0, float(np.min(tau * x / k_before)))  # a fee-free sale keeps k
         tau, x, ain2, d2 = inject_blocks(tau, x, T, a, h - half, chain_buys)
         ain = ain1 + ain2
         Tsum = float(T.sum()) * h

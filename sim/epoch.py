@@ -98,35 +98,29 @@ def pay_alpha_holders(st: State, i: int, amount: float) -> None:
     st.net_alpha[i] += amount * st.net_alpha[i] / total
 
 
-def pay_root_validator(st: State, v: int, amount: float, take: float,
-                       credit: Callable[[int | None, float], None]) -> None:
-    """Pay a root validator's dividend to its stakers. v = -1 is the network's validator (no
-    take; the non-player part leaves the game); a player validator keeps `take` of its
-    nominators' part and its own part, and the rest goes pro rata to its nominators."""
-    if amount <= 0.0:
-        return
-    members = np.nonzero(st.root_val == v)[0]
-    stakes = st.root[members]
+def root_split(st: State, v: int, take: float) -> tuple[np.ndarray, float]:
+    """How one unit of a root validator's dividend is shared: (per-player fractions, fraction
+    leaving with the network). v = -1 is the network's validator (no take; the non-player
+    stake's part leaves the game); a player validator keeps its own part plus `take` of its
+    nominators' part, and the rest goes pro rata to its nominators."""
+    frac = np.zeros(st.n_players)
+    members = st.root_val == v
+    stakes = np.where(members, st.root, 0.0)
     if v == -1:
         total = st.root_network + float(stakes.sum())
         if total <= 0.0:
-            credit(None, amount)
-            return
-        credit(None, amount * st.root_network / total)
-        for p, s in zip(members, stakes):
-            credit(int(p), amount * float(s) / total)
-        return
+            return frac, 1.0
+        return stakes / total, st.root_network / total
     total = float(stakes.sum())
     if total <= 0.0:
-        credit(v, amount)
-        return
-    for p, s in zip(members, stakes):
-        share = amount * float(s) / total
-        if p == v:
-            credit(v, share)
-        else:
-            credit(v, share * take)
-            credit(int(p), share * (1.0 - take))
+        frac[v] = 1.0
+        return frac, 0.0
+    own = float(stakes[v])
+    nominated = stakes.copy()
+    nominated[v] = 0.0
+    frac = nominated / total * (1.0 - take)
+    frac[v] = own / total + take * float(nominated.sum()) / total
+    return frac, 0.0
 
 
 def run_epoch(st: State, params: Params, rules: frozenset[str],
@@ -159,18 +153,6 @@ def run_epoch(st: State, params: Params, rules: frozenset[str],
         # owner cut and the owner class
         owner = int(st.owner[i])
 
-        def credit_alpha(pl: int | None, amt: float, i: int = i) -> None:
-            if pl is None:
-                st.net_alpha[i] += amt
-            else:
-                st.alpha[pl, i] += amt
-
-        def credit_tao(pl: int | None, amt: float) -> None:
-            if pl is None:
-                st.tao_outside += amt
-            else:
-                st.tao[pl] += amt
-
         # holders class: pro rata to alpha stake (pro-rata payouts keep everyone's share)
         pay_alpha_holders(st, i, float(pay[1]))
         # validators: the alpha validator's part to alpha holders; root pots among root
@@ -184,14 +166,22 @@ def run_epoch(st: State, params: Params, rules: frozenset[str],
         pay_alpha_holders(st, i, alpha_div)
         # the owner's cut and owner-class incentive after the pro-rata payouts, so those use
         # the stake held before this epoch
-        credit_alpha(owner if owner >= 0 else None, float(st.pend_owner[i]) + float(pay[2]))
+        if owner >= 0:
+            st.alpha[owner, i] += float(st.pend_owner[i]) + float(pay[2])
+        else:
+            st.net_alpha[i] += float(st.pend_owner[i]) + float(pay[2])
         root_alpha = float(st.pend_root_alpha[i]) + extra * float(dshare[1:].sum())
         root_tao = float(st.pend_root_tao[i])
         validators = [-1] + rv
         for j, v in enumerate(validators):
             frac = float(root_d[j]) / root_total if root_total > 0 else 0.0
-            pay_root_validator(st, v, root_alpha * frac, params.validator_take, credit_alpha)
-            pay_root_validator(st, v, root_tao * frac, params.validator_take, credit_tao)
+            if frac <= 0.0:
+                continue
+            players, outside = root_split(st, v, params.validator_take)
+            st.alpha[:, i] += root_alpha * frac * players
+            st.net_alpha[i] += root_alpha * frac * outside
+            st.tao += root_tao * frac * players
+            st.tao_outside += root_tao * frac * outside
         if root_total <= 0.0:  # nobody on root any more: the pots leave with the network
             st.net_alpha[i] += root_alpha
             st.tao_outside += root_tao

@@ -17,7 +17,7 @@ import numpy as np
 
 from sim import actions as act
 from sim import coinbase, epoch
-from sim.invariants import check_all
+from sim.invariants import check_all, check_k
 from sim.params import (CLOCK_DEFAULTS, MECHANISMS, MINER_CLASSES, RULES, Params)
 from sim.state import State, digest, dumps
 
@@ -257,7 +257,9 @@ class Game:
             sold, res = act.plan_unstake(st, self.params, self.rules, i, alpha, None)
         except act.Rejected:
             return 0.0
+        k_before = float(st.tau[i] * st.x[i])
         st.tau[i], st.x[i] = res.tao, res.alpha
+        check_k(k_before, res.tao * res.alpha)
         st.o[i] -= sold
         st.net_alpha[i] -= sold
         st.tao_outside += res.out
@@ -290,12 +292,14 @@ class Game:
 
     def _player_rows(self) -> list[dict[str, Any]]:
         st = self.st
+        worth = self._net_worths()
+        active = self._active()
+        keys = [str(int(st.netuid[i])) for i in active]
         rows = []
         for k, pid in enumerate(st.ids):
-            rows.append({"id": pid, "tao": float(st.tao[k]),
-                         "alpha": {str(int(st.netuid[i])): float(st.alpha[k, i])
-                                   for i in self._active()},
-                         "root_stake": float(st.root[k]), "net_worth": self._net_worth(k)})
+            held = st.alpha[k, active].tolist()
+            rows.append({"id": pid, "tao": float(st.tao[k]), "alpha": dict(zip(keys, held)),
+                         "root_stake": float(st.root[k]), "net_worth": float(worth[k])})
         return rows
 
     # ---- views -----------------------------------------------------------------------------------
@@ -311,12 +315,23 @@ class Game:
             res = act.swap.unstake_flat(tau, x, alpha, self.params.stake_fee)
         return max(0.0, res.out)
 
-    def _net_worth(self, k: int) -> float:
+    def _net_worths(self) -> np.ndarray:
+        """Every player's liquidation value at once: TAO, root stake at face value, and each
+        subnet's alpha sold alone into the current pool (slippage and fee included)."""
         st = self.st
-        value = float(st.tao[k]) + float(st.root[k])  # root stake at face value
-        for i in self._active():
-            value += self._liquidation(i, float(st.alpha[k, i]))
-        return value
+        act = st.active
+        a = st.alpha[:, act]
+        tau, x = st.tau[act][None, :], st.x[act][None, :]
+        if "percent_fee" in self.rules:
+            net = a * (1.0 - self.params.percent_fee_rate)
+            out = tau * net / (x + net)
+        else:
+            out = tau * a / (x + a) - self.params.stake_fee
+        out = np.where(a > 0.0, np.maximum(out, 0.0), 0.0)
+        return st.tao + st.root + out.sum(axis=1)
+
+    def _net_worth(self, k: int) -> float:
+        return float(self._net_worths()[k])
 
     def _index(self, player_id: str) -> int:
         k = self.st.player_index(player_id)
@@ -328,7 +343,8 @@ class Game:
         return self._net_worth(self._index(player_id))
 
     def leaderboard(self) -> list[dict[str, Any]]:
-        rows = [{"player": pid, "role": self.st.roles[k], "net_worth": self._net_worth(k)}
+        worth = self._net_worths()
+        rows = [{"player": pid, "role": self.st.roles[k], "net_worth": float(worth[k])}
                 for k, pid in enumerate(self.st.ids)]
         rows.sort(key=lambda r: (-r["net_worth"], r["player"]))
         for rank, r in enumerate(rows, start=1):

@@ -80,7 +80,8 @@ def check_non_negative(st: State) -> None:
 
 
 def check_k(k_before: float, k_after: float) -> None:
-    """Constant product: a fee-free swap keeps k, a fee only grows it; never decreases."""
+    """Constant product: a fee-free swap keeps k, a fee only grows it; never decreases.
+    (Vectors: pass (1.0, min of k_after / k_before).)"""
     if k_after < k_before * (1.0 - REL_TOL):
         raise InvariantError(f"constant product decreased: {k_before!r} -> {k_after!r}")
 
