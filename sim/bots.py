@@ -249,7 +249,7 @@ def noise_trader(obs: Observation, rng: np.random.Generator) -> list[Action]:
     subs = obs.get("subnets", [])
     if not subs or rng.random() > float(obs["bot_params"].get("activity", 0.3)):
         return []
-    held = [sid for sid, a in w.alpha.items() if a > MIN_TRADE_ALPHA]
+    held = sorted(sid for sid, a in w.alpha.items() if a > MIN_TRADE_ALPHA)
     if held and rng.random() < 0.4:
         sid = held[int(rng.integers(len(held)))]
         w.unstake(sid, w.alpha[sid] * rng.uniform(0.1, 0.5))
