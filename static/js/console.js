@@ -84,7 +84,9 @@ function renderControls() {
   if (g.name) $("#game-name").textContent = g.name;
   const you = S().you || {};
   $("#foundation-on").checked = !!you.seat_id;
-  if (st === "ended" && boot.debrief_url) { $("#debrief-link").hidden = false; $("#debrief-link").href = boot.debrief_url; }
+  // The debrief and the export exist once the game is over.
+  $("#debrief-link").hidden = st !== "ended";
+  $("#export-link").hidden = st !== "ended";
 }
 
 // --- roster -------------------------------------------------------------------------------------
@@ -95,7 +97,7 @@ function renderRoster() {
   const roster = st.roster || [];
   const lobby = g.status === "lobby";
   const rows = roster.filter((r) => !r.kicked || lobby).map((r) => {
-    const presence = r.bot ? el("span", { class: "pill" }, "bot") :
+    const presence = r.bot ? el("span", { class: "pill" }, "bot") : r.kind === "foundation" ? el("span", { class: "pill" }, "you") :
       el("span", {}, el("span", { class: "dot " + (r.connected ? "on" : "off"), "aria-hidden": "true" }), el("span", { class: "sr-only" }, r.connected ? "connected" : "away"));
     const nick = el("th", { scope: "row", class: "name" }, presence, " ", el("span", { class: "nick" }, r.nickname));
     let roleCell;

@@ -10,6 +10,8 @@ const boot = JSON.parse($("#debrief-boot").textContent);
 const names = new Map(doc.subnets.map((s) => [s.id, s.name]));
 const subnetLabel = (id) => `${id} · ${names.get(Number(id)) || ""}`;
 const cursor = { tick: null };
+// Every time chart spans the whole game, so the same tick sits at the same place on each.
+const X = { xMin: 0, xMax: Math.max(1, (doc.game.total_ticks || doc.ticks.length) - 1) };
 const charts = [];
 const ROLE = { speculator: "Speculators", subnet_owner: "Subnet owners", root_validator: "Root validators", external_miners: "External AI miners" };
 
@@ -23,7 +25,7 @@ function timeChart(canvas, key, opts) {
   const series = subnetSeries(doc.ticks, key);
   const datasets = [...series.entries()].map(([id, pts], i) =>
     lineDataset(subnetLabel(id), pts, i, opts.stacked ? { fill: i === 0 ? "origin" : "-1" } : {}));
-  const c = makeChart(canvas, { type: "line", data: { datasets }, options: timeOptions(opts), plugins: [markers(doc.events, cursor)] });
+  const c = makeChart(canvas, { type: "line", data: { datasets }, options: timeOptions({ ...X, ...opts }), plugins: [markers(doc.events, cursor)] });
   charts.push(c);
   return c;
 }
@@ -36,7 +38,7 @@ function marketCharts() {
   charts.push(makeChart($("#ch-health"), {
     type: "line",
     data: { datasets: [lineDataset("Network health", health, 2, { pointRadius: 3 })] },
-    options: timeOptions({ yMax: 1, yFormat: asPct }),
+    options: timeOptions({ ...X, yMax: 1, yFormat: asPct }),
     plugins: [markers(doc.events, cursor)],
   }));
 }

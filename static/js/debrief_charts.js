@@ -54,13 +54,13 @@ export function lineDataset(label, points, i, extra = {}) {
   };
 }
 
-export function timeOptions({ yLabel, logY = false, stacked = false, yMax, yFormat, xLabel = "tick" }) {
+export function timeOptions({ yLabel, logY = false, stacked = false, yMax, yFormat, xLabel = "tick", xMin, xMax }) {
   return {
     responsive: true, maintainAspectRatio: false, animation: false, parsing: true,
     interaction: { mode: "nearest", intersect: false },
     plugins: { legend: { position: "bottom", labels: { usePointStyle: true } } },
     scales: {
-      x: { type: "linear", title: { display: true, text: xLabel }, ticks: { precision: 0 } },
+      x: { type: "linear", min: xMin, max: xMax, title: { display: true, text: xLabel }, ticks: { precision: 0 } },
       y: {
         type: logY ? "logarithmic" : "linear", stacked, min: stacked ? 0 : undefined, max: yMax,
         title: { display: !!yLabel, text: yLabel || "" },

@@ -38,7 +38,8 @@ for (const t of rep.trades) {
   if (t.status !== "filled" || t.price_before === null) continue;
   const id = t.subnet ?? t.from;
   if (id === null || id === undefined) continue;
-  const pt = { x: t.tick, y: t.price_before };
+  // A trade settles at the start of its tick, before that tick's row: draw it half a tick early.
+  const pt = { x: t.tick - 0.5, y: t.price_before };
   (t.do === "unstake" || t.do === "move" ? sells : buys).push(pt);
 }
 datasets.push({ type: "scatter", label: "Your buys", data: buys, pointStyle: "triangle", pointRadius: 9, backgroundColor: seriesStyle(2).color, borderColor: "#111418" });

@@ -46,7 +46,7 @@ export function sendCommand(cmd, button, okText) {
       if (r === null) {
         toast("Not connected: your order is saved and will be sent when the connection is back.", "info");
       } else {
-        toast((okText || "Order placed") + ` (settles at tick ${r.due_tick})`, "ok");
+        toast((okText || "Order placed") + ` (settles at tick ${r.due_tick})`, "ok", 2500);
       }
     } catch (err) {
       toast("Refused: " + (reasonText(err.code) || err.message || "error"), "error", 7000);

@@ -160,7 +160,10 @@ export function toast(text, kind = "info", ms = 5000) {
     document.body.appendChild(toastArea);
   }
   const t = el("div", { class: "alert toast " + kind }, text);
+  t.addEventListener("click", () => t.remove());
   toastArea.appendChild(t);
+  // At most two at a time: on a phone more would cover the page.
+  while (toastArea.children.length > 2) toastArea.firstChild.remove();
   setTimeout(() => t.remove(), ms);
 }
 
