@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -190,9 +190,13 @@ class State:
             d[name] = [int(v) for v in getattr(self, name)]
         for name in SUBNET_BOOLS:
             d[name] = [bool(v) for v in getattr(self, name)]
-        d["alpha"] = self.alpha.tolist()
-        d["weights"] = self.weights.tolist()
-        d["wset"] = self.wset.tolist()
+        # Sparse: most players hold a few subnets and only root validators set weights, so a
+        # 1,000-player x 64-subnet game stays small. Entries: [player, slot, value...].
+        ks, js = np.nonzero(self.alpha)
+        d["alpha"] = [[int(k), int(j), float(self.alpha[k, j])] for k, j in zip(ks, js)]
+        ks, js = np.nonzero(self.wset)
+        d["weights"] = [[int(k), int(j), *map(float, self.weights[k, j])]
+                        for k, j in zip(ks, js)]
         d["names"] = list(self.names)
         d["ids"] = list(self.ids)
         d["roles"] = list(self.roles)
@@ -213,9 +217,14 @@ class State:
         for name in SUBNET_BOOLS:
             setattr(s, name, np.array(d[name], dtype=bool))
         P, N = len(d["ids"]), len(d["tau"])
-        s.alpha = np.array(d["alpha"], dtype=np.float64).reshape(P, N)
-        s.weights = np.array(d["weights"], dtype=np.float64).reshape(P, N, 3)
-        s.wset = np.array(d["wset"], dtype=bool).reshape(P, N)
+        s.alpha = np.zeros((P, N))
+        for k, j, v in d["alpha"]:
+            s.alpha[k, j] = v
+        s.weights = np.zeros((P, N, 3))
+        s.wset = np.zeros((P, N), dtype=bool)
+        for k, j, *w in d["weights"]:
+            s.weights[k, j] = w
+            s.wset[k, j] = True
         s.names = list(d["names"])
         s.ids = list(d["ids"])
         s.roles = list(d["roles"])
@@ -227,7 +236,12 @@ class State:
         return s
 
     def copy(self) -> "State":
-        return State.from_dict(self.to_dict())
+        """A deep copy (arrays copied, lists copied)."""
+        new = State()
+        for f in fields(self):
+            v = getattr(self, f.name)
+            setattr(new, f.name, v.copy() if isinstance(v, (np.ndarray, list)) else v)
+        return new
 
 
 def dumps(obj: Any) -> str:
