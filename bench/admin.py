@@ -2,6 +2,7 @@
 
     python -m bench.admin create --tick-seconds 2 [--count N]  -> [{"id", "code"}]
     python -m bench.admin start CODE [CODE…]
+    python -m bench.admin pause CODE [CODE…]
     python -m bench.admin join CODE N                  -> [{"seat_id", "token"}] (no HTTP)
     python -m bench.admin verify < acked.json           -> the audit per game (`verify`)
 
@@ -42,6 +43,16 @@ def start(code: str) -> dict[str, Any]:
 
     game = Game.objects.get(code=code)
     services.start_game(game.id)
+    game.refresh_from_db()
+    return {"id": game.id, "status": game.status, "seq": game.seq}
+
+
+def pause(code: str) -> dict[str, Any]:
+    from game import services
+    from game.models import Game
+
+    game = Game.objects.get(code=code)
+    services.pause_game(game.id)
     game.refresh_from_db()
     return {"id": game.id, "status": game.status, "seq": game.seq}
 
@@ -104,6 +115,8 @@ def main(argv: list[str]) -> int:
         out: Any = [create(tick) for _ in range(count)]
     elif op == "start":
         out = [start(code) for code in args]
+    elif op == "pause":
+        out = [pause(code) for code in args]
     elif op == "join":
         out = join(args[0], int(args[1]))
     elif op == "verify":  # stdin: {code: [[seat_id, client_id], ...]}

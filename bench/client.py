@@ -9,6 +9,7 @@ at `stop` (an Event) and gives up reconnecting after `max_reconnects` failed att
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
 from collections import defaultdict
@@ -61,10 +62,14 @@ class Metrics:
 
 
 class Player:
-    def __init__(self, url: str, cookie: str | None, metrics: Metrics, *, game: str,
-                 origin: str, trade_every: float, subnets: list[int], seed: int,
-                 max_reconnects: int = 20, trade: bool = True) -> None:
-        self.url, self.cookie, self.m, self.game, self.origin = url, cookie, metrics, game, origin
+    def __init__(self, url: str | list[str], cookie: str | None, metrics: Metrics, *,
+                 game: str, trade_every: float, subnets: list[int], seed: int,
+                 max_reconnects: int = 20, trade: bool = True, record: bool = False) -> None:
+        # Several URLs: a connection that fails moves on to the next one (what a reverse proxy
+        # does when a worker dies).
+        self.urls = [url] if isinstance(url, str) else list(url)
+        self.url_index = 0
+        self.cookie, self.m, self.game = cookie, metrics, game
         self.trade_every, self.subnets, self.trade = trade_every, subnets, trade
         self.rng = random.Random(seed)
         self.max_reconnects = max_reconnects
@@ -84,6 +89,11 @@ class Player:
         self.resume_at: float | None = None
         self.seat_id: int | None = None
         self.running = False  # the game's status is running or paused (commands are accepted)
+        # With record=True: (seq, type, tick, sha1 of the exact text) of every public message
+        # received, and the seq of every snapshot, in arrival order (tests compare these).
+        self.record = record
+        self.public_log: list[tuple[int, str, int | None, str]] = []
+        self.snapshot_seqs: list[int] = []
 
     # --- the socket ---------------------------------------------------------------------------
 
@@ -93,17 +103,19 @@ class Player:
             started = time.perf_counter()
             self.fresh.clear()
             headers = {"Cookie": self.cookie} if self.cookie else {}
+            url = self.urls[self.url_index % len(self.urls)]
+            origin = "http://" + url.split("://", 1)[1].split("/", 1)[0]  # same-origin
             try:
-                async with connect(self.url, additional_headers=headers, origin=self.origin,
+                async with connect(url, additional_headers=headers, origin=origin,
                                    compression=None, max_size=MAX_FRAME, open_timeout=20,
                                    ping_interval=None, close_timeout=2) as ws:
                     self.ws = ws
                     failures = 0
                     await self._session(ws, stop, started)
-            except InvalidStatus:
+            except (InvalidStatus, OSError, asyncio.TimeoutError, ConnectionClosed,
+                    WebSocketException):
                 failures += 1
-            except (OSError, asyncio.TimeoutError, ConnectionClosed, WebSocketException):
-                failures += 1
+                self.url_index += 1
             finally:
                 self.ws = None
             if self.closed_code in NO_RECONNECT:
@@ -160,6 +172,9 @@ class Player:
             kind = msg.get("type")
             self.m.size_sum[kind] += len(raw)
             self.m.size_n[kind] += 1
+            if self.record and kind in ("tick", "lobby", "status"):
+                digest = hashlib.sha1(raw.encode() if isinstance(raw, str) else raw).hexdigest()
+                self.public_log.append((msg.get("seq") or 0, kind, msg.get("tick"), digest))
             if kind == "snapshot":
                 first = not self.fresh.is_set()
                 self._on_snapshot(msg)
@@ -203,6 +218,8 @@ class Player:
 
     def _on_snapshot(self, msg: dict[str, Any]) -> None:
         self.m.snapshots += 1
+        if self.record:
+            self.snapshot_seqs.append(msg.get("seq") or 0)
         self.seat_id = (msg.get("you") or {}).get("seat_id", self.seat_id)
         self._status(msg)
         if self.gap_pending:

@@ -206,7 +206,7 @@ async def play(url_for: Any, tokens: dict[str, list[str]], *, port: int, duratio
     for code, toks in tokens.items():
         for i, tok in enumerate(toks):
             p = Player(url_for(code), f"seat_{code}={tok}" if tok else None, m, game=code,
-                       origin=f"http://127.0.0.1:{port}", trade_every=tick_seconds,
+                       trade_every=tick_seconds,
                        subnets=SUBNETS, seed=hash((code, i)) & 0xFFFF)
             players.append(p)
             by_game.setdefault(code, []).append(p)

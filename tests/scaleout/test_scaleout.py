@@ -1,0 +1,175 @@
+"""The scale-out topology with real processes: daphne workers on Redis + PostgreSQL, separate
+engine processes (docs/deploy.md). Each test starts its own processes and its own database.
+
+No timed assertions: every wait is bounded, and a timeout fails with what was awaited.
+"""
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+
+import pytest
+
+from bench.stack import RedisServer, free_port
+
+from kit import Table
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres,
+              pytest.mark.timeout(150)]
+
+
+def _public_by_seq(table: Table) -> dict[int, set[str]]:
+    """seq -> the digests of the public message with that seq, over every player."""
+    seen: dict[int, set[str]] = {}
+    for p in table.players:
+        for seq, _kind, _tick, digest in p.public_log:
+            seen.setdefault(seq, set()).add(digest)
+    return seen
+
+
+def _assert_nothing_lost(audit: dict, table: Table) -> None:
+    assert audit["acked"] > 0, "the players traded"
+    assert audit["lost"] == [], "every acknowledged command is stored"
+    assert audit["queued"] == 0, "and settled"
+    assert audit["duplicate_client_ids"] == 0
+    assert audit["duplicate_tick_rows"] == 0 and audit["tick_rows_contiguous"]
+    assert table.m.ack_conflicts == 0, "a resent id got its first answer back"
+    assert table.m.fill_conflicts == 0, "no command settled at two ticks"
+
+
+async def test_it_shows_players_on_two_servers_the_same_seq_sequence_and_state(stack_factory):
+    stack = stack_factory()
+    a, b = free_port(), free_port()
+    stack.daphne(a)
+    stack.daphne(b)
+    stack.engine()
+    urls = [f"ws://127.0.0.1:{a}", f"ws://127.0.0.1:{b}"]
+    table = Table(stack, lambda i: [urls[i % 2]], n=6)
+    await table.connect()
+    table.start()
+    await table.ticks(4)
+    audit = await table.finish()
+
+    _assert_nothing_lost(audit, table)
+    by_seq = _public_by_seq(table)
+    # After its start every player applied the same public messages, byte for byte, whichever
+    # server it is on: one text per seq, and seqs without holes up to the game's seq.
+    assert all(len(digests) == 1 for digests in by_seq.values())
+    start = max(min(s for s, *_ in p.public_log) for p in table.players)
+    for p in table.players:
+        seqs = [s for s, *_ in p.public_log if s >= start]
+        assert seqs == list(range(start, audit["seq"] + 1))
+    assert table.m.gaps == 0 and table.m.reconnects == 0
+    ticks = [t for _s, kind, t, _d in table.players[0].public_log if kind == "tick"]
+    assert ticks == list(range(ticks[0], ticks[0] + len(ticks)))  # each tick once, in order
+
+
+async def test_it_moves_players_of_a_killed_server_to_the_other_without_losing_commands(
+        stack_factory):
+    stack = stack_factory()
+    a, b = free_port(), free_port()
+    doomed = stack.daphne(a)
+    stack.daphne(b)
+    stack.engine()
+    urls = [f"ws://127.0.0.1:{a}", f"ws://127.0.0.1:{b}"]
+    # Players 0, 2, 4 start on A and fail over to B; 1, 3, 5 are on B throughout.
+    table = Table(stack, lambda i: urls if i % 2 == 0 else [urls[1]], n=6)
+    await table.connect()
+    table.start()
+    await table.ticks(2)
+    doomed.kill()  # SIGKILL mid-game: no close frames, commands in flight
+    on_a = table.players[0::2]
+    await table.until(lambda: all(len(p.snapshot_seqs) >= 2 for p in on_a), 60,
+                      "a fresh snapshot at every player of the killed server")
+    await table.ticks(3)
+    audit = await table.finish()
+
+    _assert_nothing_lost(audit, table)
+    assert table.m.reconnects >= len(on_a)
+    assert table.m.gave_up == 0 and not any(p.dead for p in table.players)
+    # Every player ends in the same state: the same last public message.
+    last = {p.public_log[-1][3] for p in table.players}
+    assert len(last) == 1 and table.seq_of_all() == {audit["seq"]}
+    assert all(len(d) == 1 for d in _public_by_seq(table).values())
+
+
+async def test_it_heals_after_redis_restarts_mid_game(stack_factory, tmp_path):
+    # Our own redis-server on a free port: the machine's shared Redis is never restarted.
+    redis = RedisServer(tmp_path).start()
+    try:
+        stack = stack_factory(redis=redis.url)
+        a, b = free_port(), free_port()
+        stack.daphne(a)
+        stack.daphne(b)
+        stack.engine()
+        urls = [f"ws://127.0.0.1:{a}", f"ws://127.0.0.1:{b}"]
+        table = Table(stack, lambda i: [urls[i % 2]], n=4)
+        await table.connect()
+        table.start()
+        await table.ticks(2)
+        before = [len(p.snapshot_seqs) for p in table.players]
+        redis.stop()
+        await asyncio.sleep(1.5)  # ticks keep settling meanwhile; their broadcasts are lost
+        redis.start()
+        # Every player notices (its socket closes, or it sees a seq gap) and takes a snapshot.
+        await table.until(lambda: all(len(p.snapshot_seqs) > n
+                                      for p, n in zip(table.players, before)),
+                          60, "a snapshot at every player after the restart")
+        await table.ticks(3)
+        audit = await table.finish()
+    finally:
+        redis.stop()
+
+    _assert_nothing_lost(audit, table)
+    assert table.seq_of_all() == {audit["seq"]}
+    assert table.m.reconnects + table.m.gaps >= len(table.players)
+    assert all(len(d) == 1 for d in _public_by_seq(table).values())
+
+
+async def test_two_engines_never_settle_the_same_tick(stack_factory):
+    stack = stack_factory()
+    port = free_port()
+    stack.daphne(port)
+    engines = [stack.engine("engine-a"), stack.engine("engine-b")]
+    url = [f"ws://127.0.0.1:{port}"]
+    tables = [Table(stack, lambda i: url, n=3) for _ in range(3)]
+    for t in tables:
+        await t.connect()
+    for t in tables:
+        t.start()
+    await asyncio.gather(*(t.ticks(3) for t in tables))
+    # One engine dies mid-run (SIGKILL, perhaps inside a settlement): the other carries on.
+    engines[0].kill()
+    await asyncio.gather(*(t.ticks(3) for t in tables))
+    audits = [await t.finish() for t in tables]
+
+    assert engines[1].alive()
+    for t, audit in zip(tables, audits):
+        _assert_nothing_lost(audit, t)
+        assert audit["tick_rows"] == audit["tick"]
+        for p in t.players:
+            ticks = [tick for _s, kind, tick, _d in p.public_log if kind == "tick"]
+            counts = Counter(ticks)
+            assert max(counts.values()) == 1, "each tick broadcast once"
+            assert ticks == list(range(ticks[0], ticks[0] + len(ticks)))
+
+
+async def test_serve_runs_workers_and_engines_and_stops_them_on_sigint(stack_factory):
+    stack = stack_factory()
+    port = free_port()
+    serve = stack.serve(port, 2, 1)
+    import psutil
+
+    children = psutil.Process(serve.pid).children()
+    kinds = Counter("run_engine" in " ".join(c.cmdline()) for c in children)
+    assert kinds == {False: 2, True: 1}
+    table = Table(stack, lambda i: [f"ws://127.0.0.1:{port}"], n=2)
+    await table.connect()
+    table.start()
+    await table.ticks(2)
+    audit = await table.finish()
+    _assert_nothing_lost(audit, table)
+    serve.stop(signal.SIGINT, timeout=30)
+    assert serve.popen.returncode is not None
+    assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
