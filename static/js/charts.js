@@ -12,7 +12,7 @@ export function seriesStyle(i) {
   return { color: PALETTE[k], dash: DASHES[k], marker: MARKERS[k] };
 }
 
-function baseOptions({ large, yLabel, yFormat, stacked, yMax, logY }) {
+function baseOptions({ large, yLabel, yFormat, stacked, yMax, logY, legend = true }) {
   const font = { size: large ? 22 : 12 };
   return {
     responsive: true,
@@ -22,6 +22,7 @@ function baseOptions({ large, yLabel, yFormat, stacked, yMax, logY }) {
     interaction: { mode: "nearest", intersect: false },
     plugins: {
       legend: {
+        display: legend,
         position: "bottom",
         labels: { font, usePointStyle: true, boxWidth: large ? 40 : 24, padding: large ? 18 : 8 },
       },
@@ -51,7 +52,7 @@ function baseOptions({ large, yLabel, yFormat, stacked, yMax, logY }) {
  * pick(subnetRow) -> number; rows are tick rows ({tick, subnets: [{id, ...}]}).
  */
 export class SubnetChart {
-  constructor(canvas, { pick, yLabel, yFormat, stacked = false, large = false, yMax, logY = false, ariaLabel }) {
+  constructor(canvas, { pick, yLabel, yFormat, stacked = false, large = false, yMax, logY = false, ariaLabel, legend = true }) {
     this.pick = pick;
     this.stacked = stacked;
     this.large = large;
@@ -61,7 +62,7 @@ export class SubnetChart {
     this.chart = new window.Chart(canvas, {
       type: "line",
       data: { labels: [], datasets: [] },
-      options: baseOptions({ large, yLabel, yFormat, stacked, yMax, logY }),
+      options: baseOptions({ large, yLabel, yFormat, stacked, yMax, logY, legend }),
     });
     this.sig = "";
   }
@@ -112,10 +113,10 @@ export class SubnetChart {
 
 /** One series over epochs (network health). */
 export class SeriesChart {
-  constructor(canvas, { label, yLabel, yFormat, large = false, yMax, ariaLabel, xLabel = "epoch" }) {
+  constructor(canvas, { label, yLabel, yFormat, large = false, yMax, ariaLabel, xLabel = "epoch", legend = true }) {
     canvas.setAttribute("role", "img");
     if (ariaLabel) canvas.setAttribute("aria-label", ariaLabel);
-    const opts = baseOptions({ large, yLabel, yFormat, yMax });
+    const opts = baseOptions({ large, yLabel, yFormat, yMax, legend });
     opts.scales.x.title.text = xLabel;
     opts.scales.y.min = 0;
     this.large = large;
@@ -148,4 +149,43 @@ export function subnetNames(market) {
   const out = {};
   for (const s of (market && market.subnets) || []) out[s.id] = s.name ? `${s.name}` : "SN" + s.id;
   return out;
+}
+
+const SVGNS = "http://www.w3.org/2000/svg";
+const MARKER_PATHS = {
+  circle: "M 20 6 a 6 6 0 1 0 0.01 0", triangle: "M 20 3 L 27 15 L 13 15 Z", rect: "M 14 3 h 12 v 12 h -12 Z",
+  rectRot: "M 20 2 L 28 9 L 20 16 L 12 9 Z", star: "M 20 2 L 20 16 M 13 9 L 27 9 M 15 4 L 25 14 M 25 4 L 15 14",
+  crossRot: "M 15 4 L 25 14 M 25 4 L 15 14", cross: "M 20 2 L 20 16 M 13 9 L 27 9", line: "M 13 9 L 27 9",
+};
+
+/** One legend for all the subnet charts: a line sample (colour, dash, marker) and the name. */
+export function renderLegend(host, market, large = false) {
+  const subs = ((market && market.subnets) || []).slice().sort((a, b) => a.id - b.id);
+  const sig = subs.map((s) => s.id + ":" + s.name).join("|");
+  if (host.dataset.sig === sig) return;
+  host.dataset.sig = sig;
+  while (host.firstChild) host.removeChild(host.firstChild);
+  subs.slice(0, 16).forEach((s, i) => {
+    const st = seriesStyle(i);
+    const svg = document.createElementNS(SVGNS, "svg");
+    svg.setAttribute("viewBox", "0 0 40 18");
+    svg.setAttribute("width", large ? "60" : "36");
+    svg.setAttribute("height", large ? "27" : "16");
+    svg.setAttribute("aria-hidden", "true");
+    const line = document.createElementNS(SVGNS, "line");
+    line.setAttribute("x1", "0"); line.setAttribute("y1", "9"); line.setAttribute("x2", "40"); line.setAttribute("y2", "9");
+    line.setAttribute("stroke", st.color); line.setAttribute("stroke-width", "3");
+    if (st.dash.length) line.setAttribute("stroke-dasharray", st.dash.map((d) => d / 2).join(" "));
+    const mk = document.createElementNS(SVGNS, "path");
+    mk.setAttribute("d", MARKER_PATHS[st.marker] || MARKER_PATHS.circle);
+    mk.setAttribute("fill", ["star", "crossRot", "cross", "line"].includes(st.marker) ? "none" : st.color);
+    mk.setAttribute("stroke", st.color); mk.setAttribute("stroke-width", "2.5");
+    svg.append(line, mk);
+    const item = document.createElement("span");
+    item.className = "legend-item";
+    const name = document.createElement("span");
+    name.textContent = s.name || "SN" + s.id;
+    item.append(svg, name);
+    host.appendChild(item);
+  });
 }

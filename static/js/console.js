@@ -165,7 +165,7 @@ function renderBoard() {
   const h = st.epochs.length ? st.epochs[st.epochs.length - 1].network_health : undefined;
   $("#health").textContent = typeof h === "number" ? pct(h, 1) + " of emission pays for AI work" : "–";
   if (st.market) {
-    if (!charts) charts = new ChartSet({ price: $("#ch-price"), share: $("#ch-share"), rho: $("#ch-rho"), health: $("#ch-health") });
+    if (!charts) charts = new ChartSet({ price: $("#ch-price"), share: $("#ch-share"), rho: $("#ch-rho"), health: $("#ch-health") }, { legend: $("#legend") });
     charts.update(st);
   }
 }

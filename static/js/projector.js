@@ -15,12 +15,21 @@ const S = () => store.state;
 
 let charts = null;
 
+/** Big numbers short enough to read from the back of the room: 5.00M, 100.0k, 1,558. */
+function compact(x) {
+  if (typeof x !== "number") return "–";
+  const a = Math.abs(x);
+  if (a >= 1e6) return (x / 1e6).toFixed(2) + "M";
+  if (a >= 1e5) return (x / 1e3).toFixed(1) + "k";
+  return fmt(x);
+}
+
 function renderLeaderboard() {
   const lb = S().leaderboard || [];
   replace($("#leaderboard"), ...lb.map((r) => el("li", {},
     el("span", { class: "rk" }, `${r.rank}.`),
     el("span", { class: "nick" }, r.nickname),
-    el("span", { class: "nw" }, fmt(r.net_worth) + " τ"))));
+    el("span", { class: "nw" }, compact(r.net_worth) + " τ"))));
 }
 
 function render() {
@@ -33,7 +42,7 @@ function render() {
   $("#proj-lobby-status").textContent = g.status === "ended" ? "This game is over." : g.locked ? "The game is locked: no new players." : "";
   if (g.name) $("#proj-name").textContent = g.name;
   if (lobby) return;
-  if (!charts) charts = new ChartSet({ price: $("#ch-price"), share: $("#ch-share"), rho: $("#ch-rho"), health: $("#ch-health") }, { large: true });
+  if (!charts) charts = new ChartSet({ price: $("#ch-price"), share: $("#ch-share"), rho: $("#ch-rho"), health: $("#ch-health") }, { large: true, legend: $("#legend") });
   charts.update(st);
   const h = st.epochs.length ? st.epochs[st.epochs.length - 1].network_health : undefined;
   $("#proj-health").textContent = typeof h === "number" ? `Network health ${pct(h, 0)}` : "";
