@@ -414,18 +414,21 @@ class Game:
             "weights": weights, "bot_params": dict(self.bot_params.get(player_id, {})),
         }
 
-    def observation(self, player_id: str) -> dict[str, Any]:
+    def observation(self, player_id: str, public: dict[str, Any] | None = None
+                    ) -> dict[str, Any]:
         """What a bot policy sees: sim.bots.observe() over this game's views and its carried
-        price/share history (subnet ids as ints there)."""
+        price/share history (subnet ids as ints there). `public` may be passed in when many
+        bots observe the same tick."""
         bots = _load_bots()
         history = {name: {int(k): list(v) for k, v in series.items()}
                    for name, series in self.history.items()}
+        public = public if public is not None else self.public_view()
+        private = self.private_view(player_id)
         if bots is not None and hasattr(bots, "observe"):
-            return bots.observe(self, player_id, history=history,
+            return bots.observe((public, private), player_id, history=history,
                                 bot_params=self.bot_params.get(player_id))
         return {"tick": self.st.tick, "epoch": self.epoch, "player": player_id,
-                "public": self.public_view(), "private": self.private_view(player_id),
-                "history": history}
+                "public": public, "private": private, "history": history}
 
     def bot_actions(self, policies: dict[str, str]) -> list[dict[str, Any]]:
         """What these bots want to do at the current tick. Each bot draws from its own stream
@@ -435,13 +438,14 @@ class Game:
             return []
         table = getattr(bots, "POLICIES", {})
         out: list[dict[str, Any]] = []
+        public = self.public_view() if policies else None
         for pid in sorted(policies):
             k = self.st.player_index(pid)
             fn = table.get(policies[pid])
             if k is None or fn is None:
                 continue
             rng = np.random.default_rng([self.seed, self.st.tick, 1, k])
-            for a in fn(self.observation(pid), rng) or []:
+            for a in fn(self.observation(pid, public), rng) or []:
                 a = dict(a)
                 a["player"] = pid
                 out.append(a)
