@@ -8,7 +8,7 @@ export function clockText(g) {
   const tick = Math.min(g.tick, total ?? g.tick);
   const tpe = g.ticks_per_epoch || 1;
   const totalEpochs = isNum(total) ? Math.ceil(total / tpe) : undefined;
-  let s = `Tick ${tick}${isNum(total) ? "/" + total : ""} · Epoch ${g.epoch}${isNum(totalEpochs) ? "/" + totalEpochs : ""}`;
+  let s = `Epoch ${g.epoch}${isNum(totalEpochs) ? "/" + totalEpochs : ""} · tick ${tick}`;
   if (g.status === "running" && isNum(g.next_tick_at)) {
     const left = Math.max(0, Math.ceil(g.next_tick_at - Date.now() / 1000));
     s += ` · next tick in ${left} s`;

@@ -461,6 +461,8 @@ function rememberSeat() {
 
 function start() {
   rememberSeat();
+  // Read-only handle for debugging in the browser console (and the browser tests).
+  window.dtao = { sock, store };
   bindConnectionPill($("#conn"), sock);
   buildPortfolio();
   buildDetail();

@@ -184,8 +184,14 @@ export class GameSocket extends EventTarget {
   }
 
   _scheduleReconnect() {
-    this._setState(navigator.onLine === false ? "offline" : "reconnecting");
     clearTimeout(this.timer);
+    if (navigator.onLine === false) {
+      // Definitely offline: wait for the "online" event (a slow retry in case it never comes).
+      this._setState("offline");
+      this.timer = setTimeout(() => this.connect(), BACKOFF_MAX_MS * 2);
+      return;
+    }
+    this._setState("reconnecting");
     // Full jitter so that thirty phones waking at once do not reconnect in lockstep.
     const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.attempt);
     const delay = Math.floor(Math.random() * cap) + 100;

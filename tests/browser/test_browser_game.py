@@ -244,3 +244,52 @@ def test_a_wrong_join_code_shows_an_error(browser, daphne_server, watch, shots):
     assert "No game with this code" in error.text_content()
     assert page.get_by_label("Game code").input_value() == "NOPE42"
     page.screenshot(path=str(shots / "join-error-360.png"), full_page=True)
+
+
+def test_a_dropped_connection_recovers_and_resends_without_doubles(browser, daphne_server,
+                                                                   instructor, watch, shots):
+    base = daphne_server
+    console = _new_page(browser, watch, "console", {"width": 1280, "height": 900})
+    _login(console, base, instructor)
+    code = _create_game(console, shots)
+    page = _new_page(browser, watch, "student", PHONE)
+    _join(page, base, code, "Wobbly Wifi")
+    _set_role(console, "Wobbly Wifi", "speculator")
+    console.get_by_role("button", name="Start game").click()
+    page.wait_for_selector("#market tbody tr")
+
+    # A double tap on the confirm button places one order, not two.
+    page.get_by_label("TAO to spend").fill("3")
+    page.wait_for_selector("#quote-out")
+    page.get_by_role("button", name="Buy alpha").dblclick()
+    _filled(page, "for 3 τ")
+    assert page.evaluate("() => dtao.store.state.commands.filter(c => c.do === 'stake').length") == 1
+
+    # The network goes away: the page says so, and an order placed meanwhile waits ("sending").
+    offline_error = r"WebSocket connection to .* failed: .*ERR_INTERNET_DISCONNECTED"
+    watch.allow(offline_error)  # a reconnect attempt may race the offline event; expected
+    page.context.set_offline(True)
+    page.evaluate("() => dtao.sock.ws && dtao.sock.ws.close()")
+    page.wait_for_selector("#conn[data-state=offline], #conn[data-state=reconnecting]")
+    page.get_by_label("TAO to spend").fill("2")
+    page.get_by_role("button", name="Buy alpha").click()
+    page.locator("#orders-pending li", has_text="sending").wait_for()
+    sent_id = page.evaluate("() => [...dtao.sock.pending.keys()][0]")
+    page.screenshot(path=str(shots / "offline-360.png"))
+
+    # Back online: reconnect, resend with the same id, exactly one such order settles.
+    page.context.set_offline(False)
+    page.wait_for_selector("#conn[data-state=live]")
+    watch.disallow(offline_error)
+    _filled(page, "for 2 τ")
+    ids = page.evaluate("() => dtao.store.state.commands.map(c => c.id)")
+    assert ids.count(sent_id) == 1
+    assert page.evaluate("() => dtao.store.state.commands.filter(c => c.do === 'stake').length") == 2
+
+    # A missed public message (a seq gap) makes the page ask for a snapshot and carry on.
+    page.evaluate("""() => { window.__gaps = 0; window.__snaps = 0;
+        dtao.sock.addEventListener('gap', () => window.__gaps++);
+        dtao.sock.addEventListener('snapshot', () => window.__snaps++);
+        dtao.sock.seq -= 1; }""")
+    page.wait_for_function("() => window.__gaps >= 1 && window.__snaps >= 1")
+    page.wait_for_selector("#conn[data-state=live]")
