@@ -38,7 +38,7 @@ from game.models import Command, Game, Seat
 
 log = logging.getLogger(__name__)
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 TOP_FRAME = 5  # players shown on each scrubber frame
 TOP_HOLDERS = 3  # holders shown per subnet on each frame
 TRADE_DOS = ("stake", "unstake", "move", "buyback", "root_stake", "root_unstake",
@@ -131,6 +131,11 @@ def _trade_effect(fill: dict[str, Any]) -> tuple[float, float, dict[int, float],
 
 def _finite(x: float) -> float:
     return float(x) if math.isfinite(x) else 0.0
+
+
+def _clean(x: float) -> float:
+    """Float noise of a remainder (1e-12 of a 1e5 balance) shown as the zero it is."""
+    return 0.0 if abs(x) < 1e-9 else float(x)
 
 
 def analyse(game: Game, use_cache: bool = True) -> dict[str, Any]:
@@ -302,11 +307,11 @@ def _analyse(game: Game) -> dict[str, Any]:
         players.append({
             **r, "actor": "human" if seat is not None and seat.kind == "human" else (
                 "instructor" if seat is not None and seat.kind == "foundation" else "bot"),
-            # (+ 0.0 turns -0.0 into 0.0 for display)
-            "breakdown": {"price_moves": moves + 0.0, "income": a_["income"] + 0.0,
-                          "fees_slippage": -a_["trading"] + 0.0,
-                          "exit_slippage": -exit_slip + 0.0,
-                          "registration": -a_["registration"] + 0.0, "total": total + 0.0},
+            "breakdown": {"price_moves": _clean(moves), "income": _clean(a_["income"]),
+                          "fees_slippage": _clean(-a_["trading"]),
+                          "exit_slippage": _clean(-exit_slip),
+                          "registration": _clean(-a_["registration"]),
+                          "total": _clean(total)},
             "hold_tao": r["contributed"], "vs_hold": total,
             "net_worth_by_tick": nw_series.get(pid, []),
             "rank_by_epoch": history.get(pid, [None] * len(epochs)),
