@@ -163,7 +163,8 @@ class Game:
             if self.event_status[idx] == "pending" and int(ev.get("epoch", 0)) <= self.epoch:
                 events.append(self._fire_event(idx, fills))
         batch = [dict(a) for a in self._scripted.get(t, [])]
-        batch += [dict(a) for a in (actions or [])]
+        # copies, so callers' dicts are never touched (anything else is rejected on apply)
+        batch += [dict(a) if isinstance(a, dict) else a for a in (actions or [])]
         if bots:
             seats = {pid: b for pid, b in zip(st.ids, st.bots) if b}
             batch += self.bot_actions(seats)

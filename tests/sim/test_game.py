@@ -97,6 +97,14 @@ def test_it_replays_bot_seats_from_their_actions_with_bots_off():
     assert live.state_digest() == replay.state_digest()
 
 
+def test_it_rejects_malformed_commands_without_stopping_the_tick():
+    g = Game.from_scenario(classroom())
+    res = g.step(["stake", None, 42, {"do": "stake", "player": "alice", "subnet": 1,
+                                       "tao": 1.0}])
+    assert sorted(f["status"] for f in res.fills) == ["filled"] + ["rejected"] * 3
+    assert {f.get("reason") for f in res.fills} == {None, "unknown_action"}
+
+
 def test_it_counts_ticks_and_finishes():
     g = Game.from_scenario(classroom(clock={"blocks_per_tick": 10, "ticks_per_epoch": 2,
                                             "epochs": 2}))
