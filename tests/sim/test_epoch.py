@@ -166,3 +166,18 @@ def test_it_pays_the_owner_cut_to_the_network_when_no_player_owns_the_subnet():
     res = g.step([])
     assert res.epoch_row["subnets"][0]["incentive"]["owner"] == pytest.approx(0.41 * N, rel=REL)
     assert g.st.net_alpha[0] == pytest.approx(100.0 + N, rel=REL)  # no players: all of it
+
+
+def test_it_pays_root_dividends_as_alpha_under_root_claim_keep():
+    g = _game([{"id": 1, "tao": 1000.0, "alpha": 10000.0, "alpha_out": 10000.0,
+                "moving_price": 0.1, "mechanism": "ai_work"}],
+              [{"id": "carol", "tao": 3000.0}], root=1000.0,
+              rules=["launch", "root_claim_keep"],
+              actions=[{"tick": 0, "player": "carol", "do": "root_stake", "tao": 3000.0}])
+    res = g.step([], exact=True)
+    assert res.epoch_row["subnets"][0]["root_dividends_tao"] == 0.0
+    # one subnet takes all of E = 1 at price 0.1: capped, so issuance grows 2 alpha a block;
+    # carol holds 3/4 of the network validator's root stake, so 3/4 of root's alpha
+    w_r = 0.18 * 4000.0
+    root_alpha = sum(0.41 * w_r / (w_r + 20000.0 + 2.0 * b) for b in range(1, N + 1))
+    assert float(g.st.alpha[0, 0]) == pytest.approx(0.75 * root_alpha, rel=REL)

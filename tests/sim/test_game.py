@@ -303,3 +303,18 @@ def test_it_shows_the_market_and_a_players_seat():
     assert me["pnl"] == pytest.approx(me["net_worth"] - 1000.0, rel=REL)
     with pytest.raises(KeyError):
         g.private_view("nobody")
+
+
+def test_it_spares_subnets_inside_their_immunity_period_from_pruning():
+    g = Game.from_scenario(classroom(rules=["launch", "pruning"],
+                                     params={"subnet_limit": 3, "immunity_blocks": 10**9}))
+    assert g.step([{"do": "register_subnet", "player": "alice"}]).fills[0]["reason"] == \
+        "subnet_limit"
+
+
+def test_it_charges_the_percent_fee_on_trades_when_switched_on():
+    g = Game.from_scenario(classroom(rules=["launch", "percent_fee"]))
+    f = g.step([{"do": "stake", "player": "alice", "subnet": 1, "tao": 100.0}]).fills[0]
+    assert f["fee"] == pytest.approx(100.0 * 33 / 65535, rel=REL)
+    net = 100.0 * (1 - 33 / 65535)
+    assert f["alpha"] == pytest.approx(10000.0 * net / (1000.0 + net), rel=REL)
