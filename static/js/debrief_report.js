@@ -44,7 +44,7 @@ for (const t of rep.trades) {
 }
 datasets.push({ type: "scatter", label: "Your buys", data: buys, pointStyle: "triangle", pointRadius: 9, backgroundColor: seriesStyle(2).color, borderColor: "#111418" });
 datasets.push({ type: "scatter", label: "Your sells", data: sells, pointStyle: "triangle", rotation: 180, pointRadius: 9, backgroundColor: seriesStyle(3).color, borderColor: "#111418" });
-makeChart($("#ch-rep-price"), { type: "line", data: { datasets }, options: timeOptions({ yLabel: "τ per α", logY: true }), plugins: [markers(rep.events)] });
+makeChart($("#ch-rep-price"), { type: "line", data: { datasets }, options: timeOptions({ yLabel: "τ per α", logY: true, xMin: -1, xMax: Math.max(1, (rep.game.total_ticks || rep.ticks.length) - 1) }), plugins: [markers(rep.events)] });
 
 replace($("#rep-trades tbody"), ...rep.trades.map((t) => el("tr", {},
   el("td", { class: "num" }, t.tick), el("td", {}, VERB[t.do] || t.do),

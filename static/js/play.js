@@ -283,6 +283,7 @@ async function doQuote() {
   const c = tradeCommand();
   if (!c.ok) { renderQuote(null); return; }
   if (!ctx.game || (ctx.game.status !== "running" && ctx.game.status !== "paused")) { renderQuote(null); return; }
+  if (sock.state !== "live") { showQuoteError("No quote while disconnected. You can still place the order: it is sent when the connection is back."); return; }
   const serial = ++quoteSerial;
   try {
     const r = await requestQuote(c.cmd);
@@ -463,7 +464,7 @@ function start() {
   rememberSeat();
   // Read-only handle for debugging in the browser console (and the browser tests).
   window.dtao = { sock, store };
-  bindConnectionPill($("#conn"), sock);
+  bindConnectionPill($("#conn"), sock, $("#conn-bar"));
   buildPortfolio();
   buildDetail();
   buildTrade();
@@ -474,6 +475,7 @@ function start() {
   sock.addEventListener("snapshot", (e) => store.apply(e.detail));
   sock.addEventListener("message", (e) => store.apply(e.detail));
   sock.addEventListener("pending", () => renderOrders());
+  sock.addEventListener("state", (e) => { if (e.detail.state === "live" && $("#trade-amount").value) requoteSoon(); });
   sock.addEventListener("fatal", (e) => {
     const box = $("#fatal");
     box.hidden = false;

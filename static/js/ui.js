@@ -177,10 +177,18 @@ const STATE_TEXT = {
   offline: "Offline",
   closed: "Disconnected",
 };
-export function bindConnectionPill(node, sock) {
+/** The header pill, plus (optionally) a bar pinned to the top of the screen while not live,
+ *  so a student scrolled down to the trade panel still sees that the connection dropped. */
+export function bindConnectionPill(node, sock, bar = null) {
   const show = (s) => {
     node.dataset.state = s;
     node.textContent = STATE_TEXT[s] || s;
+    if (bar) {
+      bar.hidden = s === "live" || s === "connecting" || s === "syncing";
+      bar.dataset.state = s;
+      bar.textContent = s === "offline" ? "✕ Offline: orders wait and are sent when the connection is back"
+        : s === "closed" ? "✕ Disconnected" : "◌ " + (STATE_TEXT[s] || s) + " Orders wait and are sent when the connection is back.";
+    }
   };
   show(sock.state);
   sock.addEventListener("state", (e) => show(e.detail.state));

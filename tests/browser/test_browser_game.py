@@ -274,6 +274,7 @@ def test_a_dropped_connection_recovers_and_resends_without_doubles(browser, daph
     page.get_by_label("TAO to spend").fill("2")
     page.get_by_role("button", name="Buy alpha").click()
     page.locator("#orders-pending li", has_text="sending").wait_for()
+    assert page.locator("#conn-bar").is_visible()
     sent_id = page.evaluate("() => [...dtao.sock.pending.keys()][0]")
     page.screenshot(path=str(shots / "offline-360.png"))
 
