@@ -64,6 +64,11 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 
+def _key(game: Game) -> str:
+    # The code as well as the id: a database rebuilt under the same VAR_DIR reuses ids.
+    return f"g{game.id}-{game.code}"
+
+
 def purge_cache(game_id: int) -> None:
     """Forget every cached file of a game (the game was deleted)."""
     for path in cache_dir().glob(f"g{game_id}-*"):
@@ -140,7 +145,7 @@ def _clean(x: float) -> float:
 
 def analyse(game: Game, use_cache: bool = True) -> dict[str, Any]:
     """The debrief document of a game at its current tick (see the module docstring)."""
-    path = cache_dir() / f"g{game.id}-t{game.tick}-v{ANALYSIS_VERSION}.json"
+    path = cache_dir() / f"{_key(game)}-t{game.tick}-v{ANALYSIS_VERSION}.json"
     if use_cache and path.exists():
         try:
             return json.loads(path.read_text(encoding="utf-8"))
@@ -148,6 +153,12 @@ def analyse(game: Game, use_cache: bool = True) -> dict[str, Any]:
             pass  # a damaged cache file is simply rebuilt
     doc = _analyse(game)
     _write_atomic(path, _dumps(doc))
+    for old in cache_dir().glob(f"{_key(game)}-t*.json"):
+        if old != path:  # an earlier tick's analysis (viewed mid-game) is superseded
+            try:
+                old.unlink()
+            except OSError:
+                pass
     return doc
 
 
@@ -413,7 +424,7 @@ def bots_only(scn: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bands_path(game: Game, runs: int) -> Path:
-    return cache_dir() / f"g{game.id}-bands-{runs}.json"
+    return cache_dir() / f"{_key(game)}-bands-{runs}.json"
 
 
 def bands_status(game: Game, runs: int) -> dict[str, Any]:
