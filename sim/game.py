@@ -95,7 +95,7 @@ class Game:
                           o=float(sub.get("alpha_out", 0.0)),
                           m=float(sub.get("moving_price", 0.0)),
                           mech=MECHANISMS.index(sub.get("mechanism", "ai_work")), age=age,
-                          owner=-1, reg_block=-max(age, params.immunity_blocks),
+                          owner=-1, reg_block=-age,  # immunity counts from emission start
                           S=float(sub.get("flow_ema", 0.0)))
         for pl in scn.get("players") or []:
             role = pl.get("role", "speculator")

@@ -306,10 +306,15 @@ def test_it_shows_the_market_and_a_players_seat():
 
 
 def test_it_spares_subnets_inside_their_immunity_period_from_pruning():
+    # scenario subnets are as old as their age_blocks (0 here): all three are immune
     g = Game.from_scenario(classroom(rules=["launch", "pruning"],
-                                     params={"subnet_limit": 3, "immunity_blocks": 10**9}))
+                                     params={"subnet_limit": 3, "immunity_blocks": 1000}))
     assert g.step([{"do": "register_subnet", "player": "alice"}]).fills[0]["reason"] == \
         "subnet_limit"
+    g.step([])  # 720 blocks old: still immune
+    g.step([])  # 1,080: prunable
+    f = g.step([{"do": "register_subnet", "player": "alice"}]).fills[0]
+    assert f["status"] == "filled" and f["pruned"] == 3
 
 
 def test_it_charges_the_percent_fee_on_trades_when_switched_on():
