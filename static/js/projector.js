@@ -41,7 +41,11 @@ function render() {
   $("#proj-count").textContent = String(st.players || st.lobby.length || 0);
   $("#proj-lobby-status").textContent = g.status === "ended" ? "This game is over." : g.locked ? "The game is locked: no new players." : "";
   if (g.name) $("#proj-name").textContent = g.name;
-  if (lobby) return;
+  if (lobby) {
+    const names = (st.lobby || []).slice(-40);
+    replace($("#proj-names"), ...names.map((p) => el("li", {}, p.nickname)));
+    return;
+  }
   if (!charts) charts = new ChartSet({ price: $("#ch-price"), share: $("#ch-share"), rho: $("#ch-rho"), health: $("#ch-health") }, { large: true, legend: $("#legend") });
   charts.update(st);
   const h = st.epochs.length ? st.epochs[st.epochs.length - 1].network_health : undefined;

@@ -60,6 +60,7 @@ def _join(page, base, code, nickname, shots=None):
     page.get_by_label("Nickname").fill(nickname)
     if shots is not None:
         page.screenshot(path=str(shots / "join-360.png"), full_page=True)
+        _assert_every_control_is_named(page, "join page")
     page.get_by_role("button", name="Join", exact=True).click()
     page.wait_for_url(re.compile(rf"/play/{code}/$"))
     page.wait_for_selector("#conn[data-state=live]")
@@ -83,6 +84,19 @@ def _shoot(page, shots, name, cards=()):
     for sel in cards:  # close-ups without the transient toasts on top
         page.locator(sel).screenshot(path=str(shots / f"{name}-{sel.strip('#')}.png"),
                                      style=".toast-area { display: none !important; }")
+
+
+UNNAMED_CONTROLS = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter(e => e.type !== 'hidden')
+  .filter(e => e.tagName === 'BUTTON'
+      ? !(e.textContent.trim() || e.getAttribute('aria-label'))
+      : !((e.labels && e.labels.length) || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby')))
+  .map(e => e.id || e.name || e.outerHTML.slice(0, 80))"""
+
+
+def _assert_every_control_is_named(page, where):
+    missing = page.evaluate(UNNAMED_CONTROLS)
+    assert not missing, f"{where}: controls without a label or name: {missing}"
 
 
 def _filled(page, text):
@@ -179,6 +193,8 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
     _filled(val, "Set weights")
     val.wait_for_function(f"() => document.querySelector('#w-sel-{sid}').value === 'workers'")
     _shoot(val, shots, "root-validator-360", ["#role-panel"])
+    for role, page in students.items():
+        _assert_every_control_is_named(page, role)
 
     # --- the instructor: the Foundation overrides a subnet's weights; a scripted event fires ------
     frow = console.locator("#foundation-panel #weights li").nth(1)
@@ -223,6 +239,7 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
     _filled(spec, "Sell 1 α")
 
     console.wait_for_function("() => Chart.getChart(document.getElementById('ch-price')).data.labels.length >= 3")
+    _assert_every_control_is_named(console, "console")
     console.screenshot(path=str(shots / "console-play-1280.png"), full_page=True)
 
     # Everything still fits a phone: no horizontal page scroll at 360 px.
