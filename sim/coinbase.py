@@ -322,29 +322,38 @@ def run_blocks_fast(st: State, params: Params, rules: frozenset[str], n: int,
         h = -(-remaining // -(-remaining // max_h))
         s0 = flow_shares(S) if tao_flow else price_shares(m)
         a0 = halving_emission_array(x + o, params.alpha_block_emission)
-        rel = float(np.max(np.maximum(s0 * E / tau, a0 / x)))
+        T0 = s0 * E
+        q0 = 0.0 if keep else (wR / (wR + x + o) if wR > 0 else 0.0) * (1.0 - c) * a0 * 0.5
+        # per-block relative change of each reserve: injection into tau; injection and the
+        # root sell into x
+        rel = float(np.max(np.maximum(T0 / tau, (np.minimum(T0 * x / tau, a0) + q0) / x)))
         if rel > 0.0:
             h = min(h, max(1, int(FAST_MAX_CHANGE / rel)))
-        half = 0.5 * h
-        alpha_m = ema_alpha(params, age + half, ramp)
+        # Mid-step points, shifted as the chain's order requires: block j of the sub-step
+        # (1..h) takes its share from m after block j-1 (lag) but from S and A after its own
+        # update (lead), and its moving price from the price after block j. With h = 1 this
+        # is exactly one chain block.
+        lead = 0.5 * (h + 1)
+        lag = 0.5 * (h - 1)
+        alpha_m = ema_alpha(params, age + lag, ramp)
         if tao_flow:
             # the tick's user flow enters S in its first block only
             f = w.flow if j == 0 else 0.0
-            decay_half = (1.0 - beta) ** half
-            S_mid = decay_half * S + (beta * (1.0 - beta) ** (half - 1.0) * f if j == 0 else 0.0)
+            S_mid = (1.0 - beta) ** lead * S + (
+                beta * (1.0 - beta) ** (lead - 1.0) * f if j == 0 else 0.0)
             s = flow_shares(S_mid)
             S = (1.0 - beta) ** h * S + (beta * (1.0 - beta) ** (h - 1.0) * f if j == 0 else 0.0)
         else:
             p_hat = np.minimum(tau / x, 1.0)
-            m_mid = p_hat + (m - p_hat) * (1.0 - alpha_m) ** half
+            m_mid = p_hat + (m - p_hat) * (1.0 - alpha_m) ** lag
             s = price_shares(m_mid)
         A0 = x + o
         a = halving_emission_array(A0, params.alpha_block_emission)
         T = s * E
         p0 = np.minimum(tau / x, 1.0)
-        # Strang splitting: half the injection, the whole root sell, the other half.
-        tau, x, ain1, d1 = inject_blocks(tau, x, T, a, half, chain_buys)
-        A_mid = x + o + a * half
+        # Strang splitting: (about) half the injection, the whole root sell, the rest.
+        tau, x, ain1, d1 = inject_blocks(tau, x, T, a, lead, chain_buys)
+        A_mid = x + o + a * lead
         rho = wR / (wR + A_mid) if wR > 0 else 0.0
         r2 = (1.0 - c) * a * 0.5
         q = rho * r2 * h
@@ -359,7 +368,7 @@ def run_blocks_fast(st: State, params: Params, rules: frozenset[str], n: int,
             o = o - q
             w.pend_root_tao += dt
             check_k(1.0, float(np.min(tau * x / k_before)))  # a fee-free sale keeps k
-        tau, x, ain2, d2 = inject_blocks(tau, x, T, a, h - half, chain_buys)
+        tau, x, ain2, d2 = inject_blocks(tau, x, T, a, h - lead, chain_buys)
         ain = ain1 + ain2
         Tsum = float(T.sum()) * h
         I += Tsum
@@ -371,8 +380,8 @@ def run_blocks_fast(st: State, params: Params, rules: frozenset[str], n: int,
         w.pend_owner += c * a * h
         w.pend_miner += r2 * h
         w.pend_val += r2 * h - q
-        # moving price: closed form at the sub-step's mean capped price
-        p_bar = 0.5 * (p0 + np.minimum(tau / x, 1.0))
+        # moving price: closed form at the mean of the capped prices after each block
+        p_bar = p0 + (np.minimum(tau / x, 1.0) - p0) * (h + 1) / (2.0 * h)
         m = p_bar + (m - p_bar) * (1.0 - alpha_m) ** h
         age = age + h
         done += h

@@ -176,3 +176,20 @@ def test_it_agrees_between_fast_and_exact_paths_over_a_few_days(rules):
         for a, b in zip(rf.tick_row["subnets"], re_.tick_row["subnets"]):
             for k in ("tao", "alpha", "alpha_out", "price", "moving_price", "share"):
                 assert a[k] == pytest.approx(b[k], rel=5e-3, abs=1e-12), k
+
+
+def test_it_follows_a_newly_registered_thin_pool_closely_on_the_fast_path():
+    # a (1, 1) pool right after registration changes by a large factor every block: the fast
+    # path must shorten its sub-steps down to single chain blocks there
+    from _helpers import classroom
+
+    scn = classroom(clock={"blocks_per_tick": 7200, "ticks_per_epoch": 1, "epochs": 5})
+    fast, exact = Game.from_scenario(scn), Game.from_scenario(scn)
+    reg = [{"do": "register_subnet", "player": "alice"}]
+    rf, re_ = fast.step(reg), exact.step(reg, exact=True)
+    for _ in range(3):
+        rf, re_ = fast.step([]), exact.step([], exact=True)
+    a, b = rf.tick_row["subnets"][-1], re_.tick_row["subnets"][-1]
+    assert a["id"] == b["id"] == 4
+    for k in ("tao", "alpha", "alpha_out", "price", "moving_price", "share"):
+        assert a[k] == pytest.approx(b[k], rel=1e-3), k
