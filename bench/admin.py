@@ -3,7 +3,8 @@
     python -m bench.admin create --tick-seconds 2 [--count N]  -> [{"id", "code"}]
     python -m bench.admin start CODE [CODE…]
     python -m bench.admin pause CODE [CODE…]
-    python -m bench.admin join CODE N                  -> [{"seat_id", "token"}] (no HTTP)
+    python -m bench.admin join CODE N [CODE N…]   -> [{"seat_id", "token"}] (one list per CODE
+                                                    when several; no HTTP)
     python -m bench.admin verify < acked.json           -> the audit per game (`verify`)
 
 The benchmark and the scale-out tests never import Django themselves: their own process may be
@@ -117,8 +118,9 @@ def main(argv: list[str]) -> int:
         out = [start(code) for code in args]
     elif op == "pause":
         out = [pause(code) for code in args]
-    elif op == "join":
-        out = join(args[0], int(args[1]))
+    elif op == "join":  # CODE N [CODE N …]
+        out = [join(args[i], int(args[i + 1])) for i in range(0, len(args), 2)]
+        out = out[0] if len(out) == 1 else out
     elif op == "verify":  # stdin: {code: [[seat_id, client_id], ...]}
         out = verify_all(json.load(sys.stdin))
     else:

@@ -185,12 +185,14 @@ class Stack:
     def migrate(self) -> None:
         self.manage("migrate", "--noinput", "-v", "0", timeout=300)
 
-    def daphne(self, port: int, name: str | None = None) -> Proc:
-        proc = self.spawn(name or f"daphne-{port}", [
+    def daphne(self, *ports: int) -> list[Proc]:
+        """One daphne worker per port (started together, then each waited for)."""
+        procs = [self.spawn(f"daphne-{port}", [
             PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "-v", "1",
-            "--access-log", os.devnull, "game.asgi:application"])
-        wait_healthy(port, proc)
-        return proc
+            "--access-log", os.devnull, "game.asgi:application"]) for port in ports]
+        for port, proc in zip(ports, procs):
+            wait_healthy(port, proc)
+        return procs
 
     def engine(self, name: str = "engine", *args: str) -> Proc:
         return self.spawn(name, [PY, MANAGE, "run_engine", *args])
@@ -201,10 +203,22 @@ class Stack:
         wait_healthy(port, proc)
         return proc
 
-    def stop_all(self) -> None:
-        for proc in reversed(self.procs):
-            proc.stop(signal.SIGINT if "engine" in proc.name or proc.name == "serve"
-                      else signal.SIGTERM)
+    def stop_all(self, timeout: float = 10.0) -> None:
+        """Signal every process at once (engines and serve: SIGINT, daphne: SIGTERM), wait
+        (bounded), kill what is left; then delete this run's Redis keys."""
+        live = [p for p in self.procs if p.alive()]
+        for proc in live:
+            try:
+                proc.popen.send_signal(signal.SIGINT if "engine" in proc.name
+                                       or proc.name == "serve" else signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        for proc in live:
+            try:
+                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
         flush_prefix(self.redis_url, self.prefix)
 
 

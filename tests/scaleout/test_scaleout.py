@@ -13,7 +13,7 @@ import pytest
 
 from bench.stack import RedisServer, free_port
 
-from kit import Table
+from kit import Table, finish, start, tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres,
               pytest.mark.timeout(150)]
@@ -41,25 +41,24 @@ def _assert_nothing_lost(audit: dict, table: Table) -> None:
 async def test_it_shows_players_on_two_servers_the_same_seq_sequence_and_state(stack_factory):
     stack = stack_factory()
     a, b = free_port(), free_port()
-    stack.daphne(a)
-    stack.daphne(b)
+    stack.daphne(a, b)
     stack.engine()
     urls = [f"ws://127.0.0.1:{a}", f"ws://127.0.0.1:{b}"]
-    table = Table(stack, lambda i: [urls[i % 2]], n=6)
+    [table] = tables(stack, 1, 6, lambda i: [urls[i % 2]])
     await table.connect()
-    table.start()
+    start(stack, [table])
     await table.ticks(4)
-    audit = await table.finish()
+    [audit] = await finish(stack, [table])
 
     _assert_nothing_lost(audit, table)
     by_seq = _public_by_seq(table)
     # After its start every player applied the same public messages, byte for byte, whichever
     # server it is on: one text per seq, and seqs without holes up to the game's seq.
     assert all(len(digests) == 1 for digests in by_seq.values())
-    start = max(min(s for s, *_ in p.public_log) for p in table.players)
+    first = max(min(s for s, *_ in p.public_log) for p in table.players)
     for p in table.players:
-        seqs = [s for s, *_ in p.public_log if s >= start]
-        assert seqs == list(range(start, audit["seq"] + 1))
+        seqs = [s for s, *_ in p.public_log if s >= first]
+        assert seqs == list(range(first, audit["seq"] + 1))
     assert table.m.gaps == 0 and table.m.reconnects == 0
     ticks = [t for _s, kind, t, _d in table.players[0].public_log if kind == "tick"]
     assert ticks == list(range(ticks[0], ticks[0] + len(ticks)))  # each tick once, in order
@@ -69,21 +68,20 @@ async def test_it_moves_players_of_a_killed_server_to_the_other_without_losing_c
         stack_factory):
     stack = stack_factory()
     a, b = free_port(), free_port()
-    doomed = stack.daphne(a)
-    stack.daphne(b)
+    doomed, _ = stack.daphne(a, b)
     stack.engine()
     urls = [f"ws://127.0.0.1:{a}", f"ws://127.0.0.1:{b}"]
     # Players 0, 2, 4 start on A and fail over to B; 1, 3, 5 are on B throughout.
-    table = Table(stack, lambda i: urls if i % 2 == 0 else [urls[1]], n=6)
+    [table] = tables(stack, 1, 6, lambda i: urls if i % 2 == 0 else [urls[1]])
     await table.connect()
-    table.start()
+    start(stack, [table])
     await table.ticks(2)
     doomed.kill()  # SIGKILL mid-game: no close frames, commands in flight
     on_a = table.players[0::2]
     await table.until(lambda: all(len(p.snapshot_seqs) >= 2 for p in on_a), 60,
                       "a fresh snapshot at every player of the killed server")
     await table.ticks(3)
-    audit = await table.finish()
+    [audit] = await finish(stack, [table])
 
     _assert_nothing_lost(audit, table)
     assert table.m.reconnects >= len(on_a)
@@ -100,13 +98,12 @@ async def test_it_heals_after_redis_restarts_mid_game(stack_factory, tmp_path):
     try:
         stack = stack_factory(redis=redis.url)
         a, b = free_port(), free_port()
-        stack.daphne(a)
-        stack.daphne(b)
+        stack.daphne(a, b)
         stack.engine()
         urls = [f"ws://127.0.0.1:{a}", f"ws://127.0.0.1:{b}"]
-        table = Table(stack, lambda i: [urls[i % 2]], n=4)
+        [table] = tables(stack, 1, 4, lambda i: [urls[i % 2]])
         await table.connect()
-        table.start()
+        start(stack, [table])
         await table.ticks(2)
         before = [len(p.snapshot_seqs) for p in table.players]
         redis.stop()
@@ -117,7 +114,7 @@ async def test_it_heals_after_redis_restarts_mid_game(stack_factory, tmp_path):
                                       for p, n in zip(table.players, before)),
                           60, "a snapshot at every player after the restart")
         await table.ticks(3)
-        audit = await table.finish()
+        [audit] = await finish(stack, [table])
     finally:
         redis.stop()
 
@@ -133,19 +130,17 @@ async def test_two_engines_never_settle_the_same_tick(stack_factory):
     stack.daphne(port)
     engines = [stack.engine("engine-a"), stack.engine("engine-b")]
     url = [f"ws://127.0.0.1:{port}"]
-    tables = [Table(stack, lambda i: url, n=3) for _ in range(3)]
-    for t in tables:
-        await t.connect()
-    for t in tables:
-        t.start()
-    await asyncio.gather(*(t.ticks(3) for t in tables))
+    games = tables(stack, 3, 3, lambda i: url)
+    await asyncio.gather(*(t.connect() for t in games))
+    start(stack, games)
+    await asyncio.gather(*(t.ticks(3) for t in games))
     # One engine dies mid-run (SIGKILL, perhaps inside a settlement): the other carries on.
     engines[0].kill()
-    await asyncio.gather(*(t.ticks(3) for t in tables))
-    audits = [await t.finish() for t in tables]
+    await asyncio.gather(*(t.ticks(3) for t in games))
+    audits = await finish(stack, games)
 
     assert engines[1].alive()
-    for t, audit in zip(tables, audits):
+    for t, audit in zip(games, audits):
         _assert_nothing_lost(audit, t)
         assert audit["tick_rows"] == audit["tick"]
         for p in t.players:
@@ -164,11 +159,11 @@ async def test_serve_runs_workers_and_engines_and_stops_them_on_sigint(stack_fac
     children = psutil.Process(serve.pid).children()
     kinds = Counter("run_engine" in " ".join(c.cmdline()) for c in children)
     assert kinds == {False: 2, True: 1}
-    table = Table(stack, lambda i: [f"ws://127.0.0.1:{port}"], n=2)
+    [table] = tables(stack, 1, 2, lambda i: [f"ws://127.0.0.1:{port}"])
     await table.connect()
-    table.start()
+    start(stack, [table])
     await table.ticks(2)
-    audit = await table.finish()
+    [audit] = await finish(stack, [table])
     _assert_nothing_lost(audit, table)
     serve.stop(signal.SIGINT, timeout=30)
     assert serve.popen.returncode is not None
