@@ -247,6 +247,15 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{role} page is {width}px wide at 360px"
 
+    # The instructor ends the game (after a confirmation): students see the end, the console
+    # links to the debrief and the export.
+    console.once("dialog", lambda dialog: dialog.accept())
+    console.get_by_role("button", name="End game").click()
+    spec.wait_for_selector("#ended-view:not([hidden])")
+    assert spec.get_by_role("link", name="See your personal report").is_visible()
+    console.wait_for_selector("#debrief-link:not([hidden])")
+    _shoot(spec, shots, "speculator-ended-360")
+
 
 def test_a_wrong_join_code_shows_an_error(browser, daphne_server, watch, shots):
     # The server answers a refused join with HTTP 400, which Chromium reports on the console.
