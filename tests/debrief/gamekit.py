@@ -11,6 +11,7 @@ from django.utils import timezone
 from game import engine, services
 from game.models import Game, Seat
 
+LATE_NICK = "Late Lou"
 EVIL_NICKS = ('=HYPERLINK("http://x")', "<script>alert(1)//", "<img src=x onerror=1>")
 
 SCENARIO: dict[str, Any] = {
@@ -89,6 +90,11 @@ def play_finished_game(owner: Any, preset: str = "debrief_market",
                 services.submit_command(seat.id, f"c{tick}-{who}", action)
         if game.tick == 3:
             services.scripted_event(game.id, 1, "fire")  # fired early by the instructor
+        if game.tick == 4 and stop_at is None:
+            seats[LATE_NICK] = services.join_game(game.code, LATE_NICK)  # a late joiner
+        if game.tick == 6 and LATE_NICK in seats:
+            services.submit_command(seats[LATE_NICK][0].id, "late-1",
+                                    {"do": "stake", "subnet": 2, "tao": 100.0})
         settle_one(game.id)
         n += 1
     game.refresh_from_db()

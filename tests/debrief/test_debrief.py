@@ -166,3 +166,17 @@ def test_purge_games_deletes_finished_games_older_than_the_limit(finished, debri
     call_command("purge_games", "--older-than", "30", stdout=io.StringIO())
     assert not Game.objects.filter(pk=old.pk).exists()
     assert Game.objects.filter(pk=recent.pk).exists()
+
+
+def test_a_late_joiner_is_ranked_from_the_epoch_they_joined(finished):
+    from gamekit import LATE_NICK
+
+    game, seats = finished
+    doc = debrief.analyse(game)
+    late = next(p for p in doc["players"] if p["nickname"] == LATE_NICK)
+    assert late["rank_by_epoch"][0] is None and late["rank_by_epoch"][-1] is not None
+    assert late["net_worth_by_tick"][0] is None and late["net_worth_by_tick"][-1] > 0
+    b = late["breakdown"]
+    assert b["fees_slippage"] < 0  # it bought alpha after joining
+    assert (b["price_moves"] + b["income"] + b["fees_slippage"] + b["exit_slippage"]
+            + b["registration"]) == pytest.approx(b["total"], abs=1e-6)

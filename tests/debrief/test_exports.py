@@ -127,3 +127,19 @@ def test_the_console_download_is_the_owners_only(finished, client, django_user_m
     assert r.status_code == 200 and r["Content-Type"] == "application/zip"
     z = zipfile.ZipFile(io.BytesIO(r.content))
     assert FILES <= set(z.namelist())
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx",
+                                  '=HYPERLINK("http://x")'])
+def test_every_formula_start_is_neutralised(text):
+    assert exports.neutralise(text) == "'" + text
+    body = exports.to_csv(["nickname"], [[text]])
+    assert body.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(body[1:], newline="")))
+    assert rows[1] == ["'" + text]
+
+
+def test_numbers_and_plain_text_are_left_alone():
+    assert exports.cell(-0.5) == "-0.5" and exports.cell(0.1 + 0.2) == repr(0.1 + 0.2)
+    assert exports.neutralise("<script>alert(1)//") == "<script>alert(1)//"
+    assert exports.cell(None) == "" and exports.cell({"a": 1}) == '{"a":1}'
