@@ -38,6 +38,17 @@ def game(preset_dir: Path, instructor: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """A new channel layer object per test: each async test has its own event loop, and a
+    channels_redis layer keeps locks bound to the loop that first used it."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
+
+
+@pytest.fixture(autouse=True)
 async def _close_worker_connections():
     """Close the database connection the sync_to_async worker thread opened, so the test
     database can be dropped at the end (PostgreSQL refuses while a session is open)."""

@@ -132,7 +132,10 @@ async def test_it_survives_a_kill_9_during_play(server):
         for cid in acknowledged[s.name]:
             # acknowledged before the crash: settled (the game is over, so nothing is queued)
             assert status.get(cid) in ("filled", "rejected"), (cid, status.get(cid))
-        assert set(s.answers) <= set(status)  # every answer ever given was for a stored command
+        accepted = {cid for cid, a in s.answers.items() if a["type"] == "accepted"}
+        assert accepted <= set(status)  # every acknowledgement was for a stored command
+        assert all(a["code"] == "game_over" for a in s.answers.values()
+                   if a["type"] == "rejected")  # only commands sent as the game ended
     assert sum(len(a) for a in acknowledged.values()) > 0
     for c in [instructor, *students]:
         _assert_in_order_or_healed(c, record["seq"])
