@@ -141,6 +141,8 @@ function band(label, b, color, cls) {
   ];
 }
 
+// The bot-class charts run over epochs: mark each event at the epoch it fired in.
+const epochEvents = doc.events.map((e) => ({ ...e, tick: e.epoch }));
 let mcHealth = null;
 let mcPrice = null;
 
@@ -152,7 +154,7 @@ function drawBands(res) {
     return base;
   };
   if (mcHealth) mcHealth.destroy();
-  mcHealth = makeChart($("#ch-mc-health"), { type: "line", data: { datasets: band("Bot classes", res.network_health, "#0072B2", res.class.network_health) }, options: opts({ yMax: 1, yFormat: asPct }) });
+  mcHealth = makeChart($("#ch-mc-health"), { type: "line", data: { datasets: band("Bot classes", res.network_health, "#0072B2", res.class.network_health) }, options: opts({ yMax: 1, yFormat: asPct }), plugins: [markers(epochEvents)] });
   const sel = $("#mc-subnet");
   if (!sel.options.length) {
     for (const id of Object.keys(res.subnets)) sel.appendChild(el("option", { value: id }, subnetLabel(id)));
@@ -167,7 +169,7 @@ function drawPrice(res) {
   if (mcPrice) mcPrice.destroy();
   const o = timeOptions({ xLabel: "epoch", yLabel: "τ per α" });
   o.plugins.legend.labels.filter = (item) => !/ (5|25)%$/.test(item.text);
-  mcPrice = makeChart($("#ch-mc-price"), { type: "line", data: { datasets: band("Bot classes", res.subnets[id].price, "#E69F00", cls) }, options: o });
+  mcPrice = makeChart($("#ch-mc-price"), { type: "line", data: { datasets: band("Bot classes", res.subnets[id].price, "#E69F00", cls) }, options: o, plugins: [markers(epochEvents)] });
 }
 
 function showStatus(s) {
@@ -200,6 +202,14 @@ async function bots() {
 }
 
 $("#print-btn").addEventListener("click", () => window.print());
+// Projector mode: larger text everywhere, charts included, readable from the back of a room.
+$("#big-btn").addEventListener("click", () => {
+  const big = document.body.classList.toggle("big");
+  document.documentElement.classList.toggle("big", big); // headings are sized in rem
+  $("#big-btn").setAttribute("aria-pressed", String(big));
+  window.Chart.defaults.font.size = big ? 20 : 12;
+  for (const c of window.Chart.instances ? Object.values(window.Chart.instances) : charts) c.update("none");
+});
 $("#delete-form").addEventListener("submit", (e) => {
   if (!window.confirm("Delete this game and all its data? This cannot be undone.")) e.preventDefault();
 });

@@ -16,7 +16,7 @@ export function markers(events, cursor = { tick: null }) {
       const x = scales.x;
       if (!x || !chartArea) return;
       ctx.save();
-      ctx.font = "bold 12px system-ui, sans-serif";
+      ctx.font = `bold ${Math.max(12, window.Chart.defaults.font.size || 12)}px system-ui, sans-serif`;
       events.forEach((ev, n) => {
         const px = x.getPixelForValue(ev.tick);
         if (!(px >= chartArea.left && px <= chartArea.right)) return;

@@ -180,6 +180,12 @@ def test_debrief_page_scrubber_and_bot_classes(server, browser, shots):
     assert EVIL_NICKS[2] in page.locator("#board tbody").inner_text()
     assert EVIL_NICKS[0] not in page.locator("#board tbody").inner_text()
 
+    # Projector mode: larger text, the charts redrawn with it.
+    page.locator("#big-btn").click()
+    page.wait_for_function("() => document.body.classList.contains('big')")
+    page.screenshot(path=str(shots / "debrief-projector-mode-1600.png"))
+    page.locator("#big-btn").click()
+
     page.emulate_media(media="print")
     assert not page.locator("#delete-form").is_visible()
     page.screenshot(path=str(shots / "debrief-print.png"), full_page=True)
