@@ -14,6 +14,8 @@ export function clockText(g) {
     s += ` · next tick in ${left} s`;
   } else if (g.status === "paused") {
     s += " · paused";
+  } else if (g.status === "ended") {
+    s += " · game over";
   }
   return s;
 }

@@ -198,6 +198,7 @@ function renderFoundation() {
 }
 
 function render() {
+  drawClock();
   renderFoundation();
   renderControls();
   renderRoster();
@@ -207,7 +208,7 @@ function render() {
 
 bindConnectionPill($("#conn"), sock);
 bindControls();
-startClock($("#clock"), () => S().game);
+const drawClock = startClock($("#clock"), () => S().game);
 sock.addEventListener("snapshot", (e) => store.apply(e.detail));
 sock.addEventListener("message", (e) => store.apply(e.detail));
 sock.addEventListener("fatal", (e) => {

@@ -422,8 +422,11 @@ function ensureRolePanel() {
   $("#root-card").hidden = role === "root_validator";
 }
 
+let drawClock = () => {};
+
 function renderAll() {
   const st = S();
+  drawClock();
   rebuildCtx();
   const g = st.game || {};
   const you = st.you || {};
@@ -436,6 +439,7 @@ function renderAll() {
   $("#lobby-role").textContent = ROLE_TEXT[you.role] || "not assigned yet (the instructor deals roles)";
   $("#lobby-count").textContent = String(st.players || st.lobby.length || 0);
   $("#ended-view").hidden = !ended;
+  document.body.classList.toggle("ended", ended);
   if (ended) {
     const me = ctx.me || {};
     $("#ended-summary").textContent = `Final net worth ${tao(me.net_worth)}` + (isNum(st.rank) ? `, rank #${st.rank}.` : ".");
@@ -469,7 +473,7 @@ function start() {
   buildDetail();
   buildTrade();
   buildRoot();
-  startClock($("#clock"), () => S().game);
+  drawClock = startClock($("#clock"), () => S().game);
   $("#news-close").addEventListener("click", () => { $("#news").hidden = true; });
 
   sock.addEventListener("snapshot", (e) => store.apply(e.detail));

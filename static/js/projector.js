@@ -34,6 +34,7 @@ function renderLeaderboard() {
 
 function render() {
   const st = S();
+  drawClock();
   const g = st.game || {};
   const lobby = g.status === "lobby" || !st.market;
   $("#proj-lobby").hidden = !lobby;
@@ -54,7 +55,7 @@ function render() {
 }
 
 bindConnectionPill($("#conn"), sock);
-startClock($("#clock"), () => S().game);
+const drawClock = startClock($("#clock"), () => S().game);
 sock.addEventListener("snapshot", (e) => store.apply(e.detail));
 sock.addEventListener("message", (e) => store.apply(e.detail));
 store.addEventListener("change", render);

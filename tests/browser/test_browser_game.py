@@ -269,6 +269,8 @@ def test_a_wrong_join_code_shows_an_error(browser, daphne_server, watch, shots):
     error.wait_for()
     assert "No game with this code" in error.text_content()
     assert page.get_by_label("Game code").input_value() == "NOPE42"
+    assert page.get_by_label("Nickname").input_value() == "Lost Student"
+    assert page.evaluate("() => document.activeElement.id") == "id_code"
     page.screenshot(path=str(shots / "join-error-360.png"), full_page=True)
 
 
