@@ -150,9 +150,7 @@ def run_epoch(st: State, params: Params, rules: frozenset[str],
         else:
             pay = miners * incentive
             extra = 0.0
-        # owner cut and the owner class
         owner = int(st.owner[i])
-
         # holders class: pro rata to alpha stake (pro-rata payouts keep everyone's share)
         pay_alpha_holders(st, i, float(pay[1]))
         # validators: the alpha validator's part to alpha holders; root pots among root
