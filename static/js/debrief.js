@@ -33,12 +33,12 @@ function timeChart(canvas, key, opts) {
 function marketCharts() {
   timeChart($("#ch-price"), "price", { yLabel: "τ per α", logY: true });
   timeChart($("#ch-share"), "share", { stacked: true, yMax: 1, yFormat: asPct });
-  timeChart($("#ch-rho"), "root_prop", { yMax: 1, yFormat: asPct });
+  timeChart($("#ch-rho"), "root_prop", { yMin: 0, yMax: 1, yFormat: asPct });
   const health = doc.epochs.map((e) => ({ x: e.tick, y: e.network_health }));
   charts.push(makeChart($("#ch-health"), {
     type: "line",
     data: { datasets: [lineDataset("Network health", health, 2, { pointRadius: 3 })] },
-    options: timeOptions({ ...X, yMax: 1, yFormat: asPct }),
+    options: timeOptions({ ...X, yMin: 0, yMax: 1, yFormat: asPct }),
     plugins: [markers(doc.events, cursor)],
   }));
 }
@@ -154,7 +154,7 @@ function drawBands(res) {
     return base;
   };
   if (mcHealth) mcHealth.destroy();
-  mcHealth = makeChart($("#ch-mc-health"), { type: "line", data: { datasets: band("Bot classes", res.network_health, "#0072B2", res.class.network_health) }, options: opts({ yMax: 1, yFormat: asPct }), plugins: [markers(epochEvents)] });
+  mcHealth = makeChart($("#ch-mc-health"), { type: "line", data: { datasets: band("Bot classes", res.network_health, "#0072B2", res.class.network_health) }, options: opts({ yMin: 0, yMax: 1, yFormat: asPct }), plugins: [markers(epochEvents)] });
   const sel = $("#mc-subnet");
   if (!sel.options.length) {
     for (const id of Object.keys(res.subnets)) sel.appendChild(el("option", { value: id }, subnetLabel(id)));

@@ -54,7 +54,7 @@ export function lineDataset(label, points, i, extra = {}) {
   };
 }
 
-export function timeOptions({ yLabel, logY = false, stacked = false, yMax, yFormat, xLabel = "tick", xMin, xMax }) {
+export function timeOptions({ yLabel, logY = false, stacked = false, yMax, yFormat, xLabel = "tick", xMin, xMax, yMin }) {
   return {
     responsive: true, maintainAspectRatio: false, animation: false, parsing: true,
     interaction: { mode: "nearest", intersect: false },
@@ -62,7 +62,7 @@ export function timeOptions({ yLabel, logY = false, stacked = false, yMax, yForm
     scales: {
       x: { type: "linear", min: xMin, max: xMax, title: { display: true, text: xLabel }, ticks: { precision: 0 } },
       y: {
-        type: logY ? "logarithmic" : "linear", stacked, min: stacked ? 0 : undefined, max: yMax,
+        type: logY ? "logarithmic" : "linear", stacked, min: stacked ? 0 : yMin, max: yMax,
         title: { display: !!yLabel, text: yLabel || "" },
         ticks: { callback: yFormat || ((v) => fmt(v, 3)) },
       },

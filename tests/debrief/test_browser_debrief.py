@@ -157,6 +157,7 @@ def test_debrief_page_scrubber_and_bot_classes(server, browser, shots):
         assert nick in board
     _no_injection(page)
     page.screenshot(path=str(shots / "debrief-1600.png"), full_page=True)
+    page.locator("section:has(#mc-h)").screenshot(path=str(shots / "debrief-bot-classes.png"))
 
     # The replay scrubber: the last tick first, then back to an early one.
     last_tick = page.locator("#scrub-tick").inner_text()
