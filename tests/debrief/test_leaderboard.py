@@ -113,3 +113,19 @@ def test_rank_history_has_one_rank_per_epoch(finished):
     for j in range(len(epochs)):
         ranks = sorted(r[j] for r in history.values() if r[j] is not None)
         assert ranks == list(range(1, len(ranks) + 1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_can_replace_the_leaderboard_the_server_broadcasts(finished):
+    """Same rows, same shape as services.leaderboard (the sim's net worth) on a normal game, so
+    the engine can switch to this module without the clients noticing."""
+    from game import services
+
+    game, _ = finished
+    sim_game = simapi.fresh(game.state)
+    theirs = services.leaderboard(game, sim_game, 10)
+    ours = leaderboard.projector_top(game, sim_game, 10)
+    assert [set(r) for r in ours] == [set(r) for r in theirs]
+    assert [r["nickname"] for r in ours] == [r["nickname"] for r in theirs]
+    assert [r["net_worth"] for r in ours] == pytest.approx([r["net_worth"] for r in theirs],
+                                                           rel=1e-12)
