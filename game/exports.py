@@ -20,7 +20,7 @@ import json
 import zipfile
 from typing import Any, Iterable
 
-from game import debrief
+from game import debrief, leaderboard
 from game.models import Command, EpochRow, Game, Seat, TickRow
 
 BOM = "\ufeff"
@@ -212,7 +212,6 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
 
     subnet_ids = sorted({int(k) for e in epoch_rows for p in e["players"] for k in p["alpha"]})
     players_by_epoch = []
-    from game import leaderboard
     for e in epoch_rows:
         ranked = {r["player"]: r["rank"] for r in leaderboard.rank_rows(
             (p["id"], role(p["id"]) or "", p["net_worth"]) for p in e["players"])}
@@ -241,7 +240,7 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
                            "root_dividends_tao": s.get("root_dividends_tao"),
                            "events": fired})
 
-    def table(name: str, rows: list[dict[str, Any]], header: list[str]) -> str:
+    def table(rows: list[dict[str, Any]], header: list[str]) -> str:
         if not nicknames:
             header = [h for h in header if h != "nickname"]
         return to_csv(header, ([r.get(h) for h in header] for r in rows))
@@ -257,11 +256,11 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
             for r in rows:
                 r.pop("nickname", None)
     files = {
-        "commands.csv": table("commands.csv", commands, header_of("commands.csv")),
-        "trades.csv": table("trades.csv", trades, header_of("trades.csv")),
-        "players_by_epoch.csv": table("players_by_epoch.csv", players_by_epoch, pbe_header),
+        "commands.csv": table(commands, header_of("commands.csv")),
+        "trades.csv": table(trades, header_of("trades.csv")),
+        "players_by_epoch.csv": table(players_by_epoch, pbe_header),
         "subnets_by_tick.csv": subnets_by_tick_csv(tick_rows),
-        "epochs.csv": table("epochs.csv", epochs, header_of("epochs.csv")),
+        "epochs.csv": table(epochs, header_of("epochs.csv")),
     }
     game_json = {
         "format": "dtao-classroom.export/1",

@@ -61,7 +61,8 @@ def liquidation_value(sim_game: Any, player_id: str) -> float:
     k = st.player_index(player_id)
     if k is None:
         raise KeyError(player_id)
-    return float(st.tao[k]) + float(st.root[k]) + sum(h.value for h in holdings(sim_game, player_id))
+    alpha_value = sum(h.value for h in holdings(sim_game, player_id))
+    return float(st.tao[k]) + float(st.root[k]) + alpha_value
 
 
 def sort_key(net_worth: float, player: str) -> tuple[float, str]:
