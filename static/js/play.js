@@ -85,6 +85,14 @@ function renderPortfolio() {
   pf.worth.set(tao(me.net_worth));
   const pnl = me.pnl;
   pf.pnl.set(isNum(pnl) ? el("span", { class: pnl > 0 ? "good" : pnl < 0 ? "bad" : "" }, signed(pnl) + " τ" + (isNum(me.pnl_pct) ? ` (${pct(me.pnl_pct)})` : "")) : "–");
+  // Holdings with what each would fetch if sold now (the sim's liquidation value).
+  const items = Object.entries(me.alpha || {}).filter(([, a]) => a > 0).map(([sid, a]) => {
+    const s = ctx.byId.get(Number(sid));
+    const v = (me.alpha_value || {})[sid];
+    return el("li", {}, el("strong", {}, s ? s.name : "SN" + sid), `: ${alpha(a)}`, isNum(v) ? ` → sells for ${tao(v)}` : "");
+  });
+  if (isNum(me.root_stake) && me.root_stake > 0) items.push(el("li", {}, el("strong", {}, "Root"), `: ${tao(me.root_stake)}`));
+  replace($("#holdings"), ...(items.length ? [el("h3", {}, "Holdings"), el("ul", { class: "orders" }, ...items)] : []));
   const rank = S().rank;
   pf.rank.set(isNum(rank) ? `#${rank}` : "–");
   const rb = $("#rank");
