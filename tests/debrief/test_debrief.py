@@ -180,3 +180,19 @@ def test_a_late_joiner_is_ranked_from_the_epoch_they_joined(finished):
     assert b["fees_slippage"] < 0  # it bought alpha after joining
     assert (b["price_moves"] + b["income"] + b["fees_slippage"] + b["exit_slippage"]
             + b["registration"]) == pytest.approx(b["total"], abs=1e-6)
+
+
+def test_nothing_to_debrief_or_export_before_the_start(debrief_presets, teacher):
+    from django.core.management.base import CommandError
+
+    from game import services
+
+    game = services.create_game(teacher, "debrief_market", services.Overrides())
+    c = Client()
+    c.force_login(teacher)
+    assert c.get(f"/console/{game.code}/debrief/").status_code == 409
+    assert c.get(f"/console/{game.code}/export.zip").status_code == 404
+    with pytest.raises(CommandError):
+        call_command("export_game", game.code, "--out", "/tmp/never.zip", stdout=io.StringIO())
+    with pytest.raises(CommandError):
+        call_command("export_game", "NOPE42", "--out", "/tmp/never.zip", stdout=io.StringIO())
