@@ -9,6 +9,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,45 +37,20 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, tmp: Path, scenarios: Path) -> None:
+    """One daphne with its own database. `template` (see `Template`) is copied, not migrated,
+    so each test pays for the migrations once per session."""
+
+    def __init__(self, tmp: Path, scenarios: Path, template: "Template") -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.tmp = tmp
         self.proc: subprocess.Popen | None = None
-        self.pg_name: str | None = None
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-        self.env.update({
-            "DJANGO_SETTINGS_MODULE": "game.settings", "DJANGO_SECRET_KEY": secrets.token_hex(32),
-            "VAR_DIR": str(tmp / "var"), "SQLITE_PATH": str(tmp / "db.sqlite3"),
-            "SCENARIOS_DIR": str(scenarios), "ENGINE_POLL_SECONDS": "0.05",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost", "BOT_TAKEOVER_SECONDS": "3600",
-            "WS_RATE_BURST": "100", "PYTHONUNBUFFERED": "1",
-            "CHANNELS_PREFIX": f"e2e{secrets.token_hex(4)}",
-        })
-        if os.environ.get("DATABASE_URL"):
-            self._create_pg_database()
-
-    def _create_pg_database(self) -> None:
-        import psycopg
-
-        url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
-        self.pg_name = f"e2e_{secrets.token_hex(4)}"
-        self.admin_url = url._replace(path="/postgres").geturl()
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.pg_name}"')
-        self.env["DATABASE_URL"] = url._replace(path=f"/{self.pg_name}").geturl()
+        self.env = template.env(tmp, scenarios)
+        self.drop = template.clone(self.env)
 
     def manage(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         return subprocess.run([PY, "manage.py", *args], cwd=ROOT, env={**self.env, **(env or {})},
                               capture_output=True, text=True, timeout=120)
-
-    def setup(self) -> None:
-        for args in (("migrate", "--noinput"),):
-            done = self.manage(*args)
-            assert done.returncode == 0, done.stderr
-        done = self.manage("createinstructor", "teacher", "--password-from-env", "E2E_PW",
-                           env={"E2E_PW": "e2e-long-password"})
-        assert done.returncode == 0, done.stderr
 
     def start(self) -> None:
         log = open(self.tmp / f"daphne-{time.time_ns()}.log", "w")
@@ -101,28 +77,95 @@ class LiveServer:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=3)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self.proc.kill()  # daphne waits for sockets to drain; a test need not
                 self.proc.wait()
-        if self.pg_name:
-            import psycopg
-
-            with psycopg.connect(self.admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+        self.drop()
 
     def query(self, code: str) -> dict[str, Any]:
-        """The server's own record of a game (read through manage.py shell)."""
+        """The server's own record of a game, and verify_replay's verdict (one manage.py run)."""
         script = (
-            "import json; from game.models import Game, Command\n"
+            "import io, json; from django.core.management import call_command\n"
+            "from game.models import Game, Command\n"
             f"g = Game.objects.get(code={code!r})\n"
             "cmds = [dict(seat=c.seat.nickname if c.seat else None, id=c.client_id, "
             "status=c.status, actor=c.actor, tick=c.settled_tick, do=c.do) "
             "for c in Command.objects.filter(game=g).select_related('seat')]\n"
-            "print(json.dumps(dict(status=g.status, tick=g.tick, seq=g.seq, commands=cmds)))")
+            "out = io.StringIO()\n"
+            "try:\n"
+            f"    call_command('verify_replay', {code!r}, stdout=out, stderr=out); ok = True\n"
+            "except SystemExit:\n"
+            "    ok = False\n"
+            "print(json.dumps(dict(status=g.status, tick=g.tick, seq=g.seq, commands=cmds, "
+            "replay_ok=ok, replay=out.getvalue())))")
         done = self.manage("shell", "-c", script)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class Template:
+    """A migrated database with the instructor in it, made once per test session: a SQLite
+    file to copy, or a PostgreSQL template database (when DATABASE_URL is set)."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.pg_url = os.environ.get("DATABASE_URL")
+        self.tag = secrets.token_hex(4)
+        self.name = f"e2e_tpl_{self.tag}"
+        base = self.env(tmp, tmp)
+        if self.pg_url:
+            with self._admin() as conn:
+                conn.execute(f'CREATE DATABASE "{self.name}"')
+            base["DATABASE_URL"] = self._url(self.name)
+        else:
+            base["SQLITE_PATH"] = str(tmp / "template.sqlite3")
+        for args, extra in ((("migrate", "--noinput"), {}),
+                            (("createinstructor", "teacher", "--password-from-env", "E2E_PW"),
+                             {"E2E_PW": "e2e-long-password"})):
+            done = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env={**base, **extra},
+                                  capture_output=True, text=True, timeout=180)
+            assert done.returncode == 0, done.stderr
+
+    def _admin(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(self._url("postgres"), autocommit=True)
+
+    def _url(self, name: str) -> str:
+        return urllib.parse.urlsplit(self.pg_url)._replace(path=f"/{name}").geturl()
+
+    def env(self, tmp: Path, scenarios: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+        env.update({
+            "DJANGO_SETTINGS_MODULE": "game.settings", "DJANGO_SECRET_KEY": "e2e-" + "k" * 40,
+            "VAR_DIR": str(tmp / "var"), "SQLITE_PATH": str(tmp / "db.sqlite3"),
+            "SCENARIOS_DIR": str(scenarios), "ENGINE_POLL_SECONDS": "0.05",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost", "BOT_TAKEOVER_SECONDS": "3600",
+            "WS_RATE_BURST": "100", "PYTHONUNBUFFERED": "1",
+            "CHANNELS_PREFIX": f"e2e{secrets.token_hex(4)}",
+        })
+        return env
+
+    def clone(self, env: dict[str, str]) -> Any:
+        """Give this server's env its own copy of the template; returns how to drop it."""
+        if not self.pg_url:
+            shutil.copyfile(self.tmp / "template.sqlite3", env["SQLITE_PATH"])
+            return lambda: None
+        name = f"e2e_{secrets.token_hex(4)}"
+        with self._admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
+        env["DATABASE_URL"] = self._url(name)
+
+        def drop() -> None:
+            with self._admin() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return drop
+
+    def close(self) -> None:
+        if self.pg_url:
+            with self._admin() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 class Browser:
