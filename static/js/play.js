@@ -335,7 +335,8 @@ function renderQuote(q, cmd) {
     quoteExplain.refresh();
     return;
   }
-  const outText = cmd.do === "stake" ? alpha(r.out) : cmd.do === "move" ? alpha(r.out) : tao(r.out);
+  const exact = (v, unit) => (isNum(v) ? fmt(v, 6) + " " + unit : "–");
+  const outText = cmd.do === "unstake" ? exact(r.out, "τ") : exact(r.out, "α");
   if (cmd.do === "move") {
     replace(box, el("dl", {},
       el("dt", {}, "You get"), el("dd", { id: "quote-out" }, outText),

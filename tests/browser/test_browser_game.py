@@ -163,6 +163,8 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
     assert "x·y = k" in spec.locator("#quote-explain .explain-panel").text_content()
     spec.get_by_role("button", name="Explain Price (τ per α)").click()
     assert "p = τ / x" in spec.locator("#detail-explain").text_content()
+    spec.locator("#trade-card").screenshot(path=str(shots / "speculator-quote-360.png"),
+                                           style=".toast-area { display: none !important; }")
     spec.get_by_role("button", name="Buy alpha").click()
     _filled(spec, "Buy on")
     spec.wait_for_function(
