@@ -33,6 +33,13 @@ export function buildOwnerPanel(api) {
       result: `${alpha(cutPerEpoch())} ≈ ${tao(cutPerEpoch() * (sub().price || 0))} at today's price`,
       note: "Paid at each epoch, whatever the price: alpha emission per block is fixed (it halves only as issuance grows). What it is worth depends on the price you can sell at.",
     }), explainHost),
+    pool: figure("Pool reserves", () => ({
+      title: "Your subnet's pool (constant product)",
+      formula: "τ × x = k: buying alpha adds τ and removes x; the price is τ / x",
+      inputs: [["τ (TAO in pool)", fmt(sub().tao)], ["x (alpha in pool)", fmt(sub().alpha)], ["alpha outstanding", fmt(sub().alpha_out)]],
+      result: `price ${fmt(sub().price, 6)} τ per α`,
+      note: "A thin pool moves a lot for a small trade: that is why a pump is cheap and a dump is brutal.",
+    }), explainHost),
     revenue: figure("Subnet revenue (τ)"),
     held: figure("Your alpha here"),
   };
@@ -152,6 +159,7 @@ export function buildOwnerPanel(api) {
     const me = ctx.me || {};
     $("#own-h", host).textContent = current !== null ? `Your subnet: ${s.name}` : "Your subnet";
     f.price.set(fmt(s.price, 6));
+    f.pool.set(current !== null ? `${fmt(s.tao)} τ / ${fmt(s.alpha)} α` : "–");
     f.share.set(pct(s.share, 2));
     f.rho.set(pct(s.root_prop, 1));
     f.cut.set(current !== null ? alpha(cutPerEpoch()) : "–");

@@ -276,7 +276,7 @@ def test_a_wrong_join_code_shows_an_error(browser, daphne_server, watch, shots):
     page.screenshot(path=str(shots / "join-error-360.png"), full_page=True)
 
 
-def test_a_dropped_connection_recovers_and_resends_without_doubles(browser, daphne_server,
+def test_a_dropped_connection_recovers_and_a_kick_ends_the_seat(browser, daphne_server,
                                                                    instructor, watch, shots):
     base = daphne_server
     console = _new_page(browser, watch, "console", {"width": 1280, "height": 900})
@@ -324,3 +324,9 @@ def test_a_dropped_connection_recovers_and_resends_without_doubles(browser, daph
         dtao.sock.seq -= 1; }""")
     page.wait_for_function("() => window.__gaps >= 1 && window.__snaps >= 1")
     page.wait_for_selector("#conn[data-state=live]")
+
+    # The instructor removes the student: the page says so and stops reconnecting.
+    console.once("dialog", lambda dialog: dialog.accept())
+    console.get_by_role("button", name="Remove Wobbly Wifi").click()
+    page.get_by_role("alert").filter(has_text="removed you").wait_for()
+    assert page.locator("#conn").get_attribute("data-state") == "closed"
