@@ -184,8 +184,15 @@ def settle_due(shard: tuple[int, int] | None = None) -> int:
             if settle_tick(game_id):
                 settled += 1
         except Exception:
-            # One broken game must not stop the others; its tick is retried next pass.
+            # One broken game must not stop the others. Its tick rolled back and is retried at
+            # the game's own pace (not every poll), so a persistent fault does not spin.
             log.exception("settling game %s failed", game_id)
+            try:
+                Game.objects.filter(pk=game_id, status=Status.RUNNING).update(
+                    next_tick_at=timezone.now() + timedelta(seconds=5), advance_ticks=0)
+                Game.objects.filter(pk=game_id, status=Status.PAUSED).update(advance_ticks=0)
+            except Exception:
+                log.exception("could not postpone game %s", game_id)
     return settled
 
 

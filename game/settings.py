@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -208,7 +209,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at every start when it is missing
 # Hashed, compressed names once `collectstatic` has run (scripts/run does); before that (tests,
 # a fresh checkout) files are served straight from static/ so pages still render.
-_COLLECTED = (STATIC_ROOT / "staticfiles.json").exists() and not DEBUG
+_COLLECTED = not DEBUG and ((STATIC_ROOT / "staticfiles.json").exists()
+                             or "collectstatic" in sys.argv[1:2])
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
