@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -207,20 +206,16 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at every start when it is missing
-# Hashed, compressed names once `collectstatic` has run (scripts/run does); before that (tests,
-# a fresh checkout) files are served straight from static/ so pages still render.
-_COLLECTED = not DEBUG and ((STATIC_ROOT / "staticfiles.json").exists()
-                             or "collectstatic" in sys.argv[1:2])
+# Hashed, compressed names (collectstatic, which scripts/run does); files not collected yet (a
+# fresh checkout, the tests) fall back to their plain names, served from static/ by the finders.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if _COLLECTED
-        else "django.contrib.staticfiles.storage.StaticFilesStorage",
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+        else "game.storage.ForgivingManifestStorage",
     },
 }
-WHITENOISE_USE_FINDERS = not _COLLECTED
-WHITENOISE_MANIFEST_STRICT = False
+WHITENOISE_USE_FINDERS = True
 
 LOGGING = {
     "version": 1,
