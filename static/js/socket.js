@@ -10,6 +10,9 @@ import { P } from "./protocol.js";
 
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 15000;
+const PING_MS = 20000;
+const SILENT_MS = 50000;      // no frame at all for this long (pings get pongs): the socket is dead
+const WAKE_CHECK_MS = 6000;   // after a wake-up, a snapshot must arrive within this long
 
 // crypto.randomUUID needs a secure context; classrooms often use plain http on a LAN address.
 export function newClientId() {
@@ -42,6 +45,8 @@ export class GameSocket extends EventTarget {
     this.storageKey = opts.storageKey || null;
     this.pending = new Map();     // id -> {msg, resolve, reject}: sent, not yet answered
     this.pingTimer = null;
+    this.lastFrameAt = Date.now();
+    this.wakeTimer = null;
     this._restorePending();
     this._bindPageLifecycle();
   }
@@ -68,6 +73,7 @@ export class GameSocket extends EventTarget {
     };
     ws.onmessage = (ev) => {
       if (ws !== this.ws) return;
+      this.lastFrameAt = Date.now();
       let msg;
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
       this._onMessage(msg);
@@ -179,8 +185,23 @@ export class GameSocket extends EventTarget {
 
   _startPing() {
     clearInterval(this.pingTimer);
-    // A ping every 20 s tells the server the seat is present (else a bot takes it over).
-    this.pingTimer = setInterval(() => this._sendRaw(P.ping()), 20000);
+    this.lastFrameAt = Date.now();
+    // A ping every 20 s tells the server the seat is present (else a bot takes it over), and
+    // its pong proves the socket is alive: a socket silent for too long is given up.
+    this.pingTimer = setInterval(() => {
+      if (Date.now() - this.lastFrameAt > SILENT_MS) { this._abandon(); return; }
+      this._sendRaw(P.ping());
+    }, PING_MS);
+  }
+
+  /** Drop a socket that looks dead without waiting for its close handshake, and reconnect. */
+  _abandon() {
+    const old = this.ws;
+    this.ws = null;
+    clearInterval(this.pingTimer);
+    clearTimeout(this.wakeTimer);
+    if (old) { try { old.close(); } catch (e) { /* already closing */ } }
+    this._scheduleReconnect();
   }
 
   _scheduleReconnect() {
@@ -203,8 +224,13 @@ export class GameSocket extends EventTarget {
     if (this.closedByUs) return;
     if (this.ws && (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)) {
       // A phone back from sleep may hold a socket that is silently dead: ask for a snapshot,
-      // which also catches up anything missed.
-      if (this.ws.readyState === WebSocket.OPEN) this.requestSnapshot();
+      // which also catches up anything missed, and give the socket up if none comes.
+      if (this.ws.readyState === WebSocket.OPEN) {
+        const asked = Date.now();
+        this.requestSnapshot();
+        clearTimeout(this.wakeTimer);
+        this.wakeTimer = setTimeout(() => { if (this.lastFrameAt < asked) this._abandon(); }, WAKE_CHECK_MS);
+      }
       return;
     }
     this.attempt = 0;
