@@ -283,3 +283,62 @@ async def test_it_limits_message_size_and_rate(game, settings):
     error = await big.receive_json_from(timeout=5)
     assert error["code"] == "too_large"
     assert (await big.receive_output(timeout=5))["code"] == errors.CLOSE_TOO_LARGE
+
+
+async def test_it_broadcasts_the_lobby_and_sends_the_roster_to_the_instructor(game, instructor):
+    comm, snap = await _instructor(game, instructor)
+    seat, _t, student, _ = await student_socket(game.code, "Alice")
+    lobby = await receive_until(comm, "lobby")
+    assert lobby["seq"] == snap["seq"] + 1 and lobby["players"] == 1
+    assert lobby["lobby"] == [{"nickname": "Alice", "role": seat.role}]
+    joined = await receive_until(comm, "roster")  # sent with the join, before the socket
+    assert [(r["nickname"], r["connected"]) for r in joined["roster"]] == [("Alice", False)]
+    roster = await receive_until(comm, "roster")
+    assert [(r["nickname"], r["connected"]) for r in roster["roster"]] == [("Alice", True)]
+    await student.disconnect()
+    roster = await receive_until(comm, "roster")
+    assert [(r["nickname"], r["connected"]) for r in roster["roster"]] == [("Alice", False)]
+    await comm.disconnect()
+
+
+async def test_it_rejects_a_late_joiners_command_until_their_join_settles(game):
+    await _start(game.id)
+    seat, _t, comm, snap = await student_socket(game.code, "Late")
+    assert snap["you"]["active"] is False
+    await comm.send_json_to({"type": "command", "id": "c-1", "do": "stake", "subnet": 1,
+                             "tao": 1.0})
+    assert (await receive_until(comm, "rejected"))["code"] == "seat_not_active"
+    await _settle(game.id)
+    await receive_until(comm, "private")
+    await comm.send_json_to({"type": "command", "id": "c-1", "do": "stake", "subnet": 1,
+                             "tao": 1.0})
+    assert (await receive_until(comm, "accepted"))["due_tick"] == 1
+    await comm.disconnect()
+
+
+async def test_it_refuses_a_quote_after_the_end(game):
+    _seat, _t, comm, _ = await student_socket(game.code, "Alice")
+    await _start(game.id)
+    await db(services.end_game)(game.id)
+    await comm.send_json_to({"type": "quote", "id": "q-1", "do": "stake", "subnet": 1,
+                             "tao": 1.0})
+    reply = await receive_until(comm, "error")
+    assert (reply["code"], reply["ref"]) == ("game_over", "q-1")
+    await comm.disconnect()
+
+
+async def test_it_answers_a_server_fault_with_internal_and_keeps_the_socket(game, monkeypatch):
+    _seat, _t, comm, _ = await student_socket(game.code, "Alice")
+    await _start(game.id)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(services, "submit_command", broken)
+    await comm.send_json_to({"type": "command", "id": "c-1", "do": "stake", "subnet": 1,
+                             "tao": 1.0})
+    reply = await receive_until(comm, "error")
+    assert (reply["code"], reply["ref"]) == ("internal", "c-1")
+    await comm.send_json_to({"type": "ping", "id": "p"})
+    assert (await receive_until(comm, "pong"))["id"] == "p"
+    await comm.disconnect()

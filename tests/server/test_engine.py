@@ -153,3 +153,16 @@ def test_it_replays_the_command_log_to_the_stored_state(game):
     with pytest.raises(SystemExit) as exit_info:
         call_command("verify_replay", game.code, stdout=io.StringIO(), stderr=io.StringIO())
     assert exit_info.value.code == 1
+
+
+def test_run_engine_settles_due_games_once_per_pass(game):
+    services.start_game(game.id)
+    services.advance(game.id, "epoch")
+    out = io.StringIO()
+    call_command("run_engine", "--once", stdout=out)
+    assert "settled 1 tick(s)" in out.getvalue()
+    out = io.StringIO()
+    call_command("run_engine", "--once", "--shard", f"{(game.id + 1) % 2}/2", stdout=out)
+    assert "settled 0 tick(s)" in out.getvalue()  # another shard's game
+    call_command("run_engine", "--once", "--shard", f"{game.id % 2}/2", stdout=out)
+    assert Game.objects.get(pk=game.id).tick == 2
