@@ -57,6 +57,9 @@ def daphne_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     })
     manage = [PY, str(ROOT / "manage.py")]
     subprocess.run(manage + ["migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    # As scripts/run does: serve hashed, compressed static files, and never stale ones left by
+    # an earlier collectstatic (the server indexes staticfiles/ once, at start-up).
+    subprocess.run(manage + ["collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run(manage + ["createinstructor", INSTRUCTOR[0], "--password-from-env",
                              "INSTRUCTOR_PASSWORD"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
