@@ -165,6 +165,11 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
         for seat in seats:
             if seat.kind == SeatKind.BOT or seat.kicked or not seat.active:
                 continue
+            if seat.player not in rank:
+                # Not a player in the sim (should not happen): skip it rather than fail the
+                # tick forever.
+                log.error("seat %s (%s) has no sim player", seat.id, seat.player)
+                continue
             frames.append(broadcast.frame(broadcast.seat_group(seat.id), broadcast.encode({
                 "type": "private", "seq": game.seq, "tick": t,
                 "you": sim_game.private_view(seat.player), "rank": rank.get(seat.player),

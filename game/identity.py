@@ -61,7 +61,10 @@ def snapshot(ident: Identity) -> dict[str, Any]:
     public = json.loads(game.public) if game.public else {}
     private = None
     if seat is not None and seat.active and game.state is not None:
-        private = simapi.cached(game.id, game.tick, game.state).private_view(seat.player)
+        try:
+            private = simapi.cached(game.id, game.tick, game.state).private_view(seat.player)
+        except KeyError:  # not (yet) a player in the sim: the page shows the public market
+            private = None
     commands: list[dict[str, Any]] = []
     if seat is not None:
         recent = list(Command.objects.filter(seat=seat).exclude(client_id=None)
