@@ -52,6 +52,8 @@ function render() {
   const h = st.epochs.length ? st.epochs[st.epochs.length - 1].network_health : undefined;
   $("#proj-health").textContent = typeof h === "number" ? `Network health ${pct(h, 0)}` : "";
   renderLeaderboard();
+  $("#lb-h").textContent = g.status === "ended" ? "Final leaderboard" : "Leaderboard";
+  if (g.status === "ended" && $("#news").hidden) showNews({ title: "Game over", text: "Thanks for playing! The debrief comes next." });
 }
 
 bindConnectionPill($("#conn"), sock);
