@@ -159,7 +159,7 @@ export function buildOwnerPanel(api) {
     const me = ctx.me || {};
     $("#own-h", host).textContent = current !== null ? `Your subnet: ${s.name}` : "Your subnet";
     f.price.set(fmt(s.price, 6));
-    f.pool.set(current !== null ? `${fmt(s.tao)} τ / ${fmt(s.alpha)} α` : "–");
+    f.pool.set(current !== null ? el("span", {}, `${fmt(s.tao)} τ`, el("br"), `${fmt(s.alpha)} α`) : "–");
     f.share.set(pct(s.share, 2));
     f.rho.set(pct(s.root_prop, 1));
     f.cut.set(current !== null ? alpha(cutPerEpoch()) : "–");
