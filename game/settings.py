@@ -157,6 +157,9 @@ else:
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                 " PRAGMA busy_timeout=20000;",
             },
+            # Tests get a file (not shared-cache memory, whose table locks ignore the busy
+            # timeout), one per process so concurrent test runs do not meet.
+            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
     VAR_DIR.mkdir(parents=True, exist_ok=True)
