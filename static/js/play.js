@@ -131,9 +131,9 @@ function renderMarket() {
     r.cells.price.textContent = fmt(s.price);
     replace(r.cells.change, changeNode(priceChange(ctx.history, s.id, 3 * tpe)));
     r.cells.share.textContent = pct(s.share);
-    r.cells.mine.textContent = held > 0 ? fmt(held) : "–";
+    r.cells.mine.textContent = held > 0 ? fmt(held, 3) : "–";
     const y = yieldOf(s);
-    r.cells.yld.textContent = isNum(y) ? "yield " + pct(y, 2) : "yield –";
+    r.cells.yld.textContent = isNum(y) ? pct(y, 2) : "–";
     r.tr.classList.toggle("mine", held > 0 || (ctx.me && ctx.me.subnet === s.id));
     r.tr.classList.toggle("selected", ctx.selected === s.id);
     r.tr.setAttribute("aria-current", ctx.selected === s.id ? "true" : "false");

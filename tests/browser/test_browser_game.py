@@ -94,6 +94,16 @@ UNNAMED_CONTROLS = """() => [...document.querySelectorAll('input, select, textar
   .map(e => e.id || e.name || e.outerHTML.slice(0, 80))"""
 
 
+OVERFLOWING = """() => [...document.querySelectorAll('.card, .figure, .table-wrap, .explain-panel')]
+  .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+  .map(e => (e.id || e.className) + ': ' + e.scrollWidth + '>' + e.clientWidth)"""
+
+
+def _assert_nothing_overflows(page, where):
+    wide = page.evaluate(OVERFLOWING)
+    assert not wide, f"{where}: content wider than its box: {wide}"
+
+
 def _assert_every_control_is_named(page, where):
     missing = page.evaluate(UNNAMED_CONTROLS)
     assert not missing, f"{where}: controls without a label or name: {missing}"
@@ -197,6 +207,7 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
     _shoot(val, shots, "root-validator-360", ["#role-panel"])
     for role, page in students.items():
         _assert_every_control_is_named(page, role)
+        _assert_nothing_overflows(page, role)
 
     # --- the instructor: the Foundation overrides a subnet's weights; a scripted event fires ------
     frow = console.locator("#foundation-panel #weights li").nth(1)
