@@ -189,3 +189,34 @@ export function renderLegend(host, market, large = false) {
     host.appendChild(item);
   });
 }
+
+/** A few named series over ticks (e.g. one subnet's spot and moving price). */
+export class LinesChart {
+  constructor(canvas, { series, yLabel, yFormat, ariaLabel, logY = false }) {
+    canvas.setAttribute("role", "img");
+    if (ariaLabel) canvas.setAttribute("aria-label", ariaLabel);
+    const opts = baseOptions({ large: false, yLabel, yFormat, logY });
+    opts.plugins.legend.labels.boxWidth = 30;
+    this.series = series;
+    this.chart = new window.Chart(canvas, {
+      type: "line",
+      data: { labels: [], datasets: series.map((sr, i) => {
+        const st = seriesStyle(sr.style ?? i);
+        return { label: sr.label, data: [], borderColor: st.color, backgroundColor: st.color, borderDash: st.dash,
+          borderWidth: 2, pointStyle: st.marker, pointRadius: 0, tension: 0, spanGaps: true };
+      }) },
+      options: opts,
+    });
+  }
+
+  /** xs: tick numbers; columns: one array of values per series. */
+  update(xs, columns) {
+    const step = Math.max(1, Math.ceil(xs.length / 8));
+    this.chart.data.labels = xs;
+    this.chart.data.datasets.forEach((d, i) => {
+      d.data = columns[i];
+      d.pointRadius = (c) => (c.dataIndex % step === step - 1 || c.dataIndex === xs.length - 1 ? 3 : 0);
+    });
+    this.chart.update("none");
+  }
+}

@@ -12,6 +12,7 @@ import {
 import { priceChange, updateCtx, newCtx } from "./views.js";
 import { explainPrice, explainShare, explainRho, explainDividend, explainQuote } from "./explain.js";
 import { clockText, startClock, showNews, describeCommand } from "./common.js";
+import { LinesChart } from "./charts.js";
 import { buildOwnerPanel } from "./owner.js";
 import { buildValidatorPanel } from "./validator.js";
 
@@ -172,9 +173,24 @@ function buildDetail() {
 }
 
 const MECH = { ai_work: "AI work", hold_to_earn: "Hold-to-earn", owner_mined: "Owner-mined" };
+let detailChart = null;
+function renderDetailChart(s) {
+  if (!window.Chart) return;
+  if (!detailChart) {
+    detailChart = new LinesChart($("#detail-chart"), {
+      series: [{ label: "price", style: 0 }, { label: "moving price", style: 1 }],
+      yLabel: "τ per α", yFormat: (v) => fmt(v, 4), ariaLabel: "Spot and moving price of the selected subnet over ticks",
+    });
+  }
+  const rows = ctx.history.slice(-240);
+  const pick = (r, k) => { const x = (r.subnets || []).find((t) => t.id === s.id); return x && isNum(x[k]) ? x[k] : null; };
+  detailChart.update(rows.map((r) => r.tick), [rows.map((r) => pick(r, "price")), rows.map((r) => pick(r, "moving_price"))]);
+}
+
 function renderDetail() {
   const s = ctx.byId.get(ctx.selected);
   if (!s) return;
+  renderDetailChart(s);
   $("#detail-h").textContent = s.name;
   dt.price.set(fmt(s.price, 6));
   dt.share.set(pct(s.share, 2));

@@ -108,8 +108,10 @@ export class Store extends EventTarget {
 
   _mergeHistory(rows) {
     const h = this.s.history;
-    for (const r of rows) {
+    for (let r of rows) {
       if (!r || typeof r.tick !== "number") continue;
+      // Keep only what the charts and the change column use: stored every tick, it must stay small.
+      r = { tick: r.tick, epoch: r.epoch, subnets: (r.subnets || []).map((x) => ({ id: x.id, price: x.price, moving_price: x.moving_price, share: x.share, root_prop: x.root_prop })) };
       if (h.length && h[h.length - 1].tick >= r.tick) {
         const j = h.findIndex((x) => x.tick === r.tick);
         if (j >= 0) { h[j] = r; continue; }
@@ -123,7 +125,7 @@ export class Store extends EventTarget {
 
   _mergeEpochs(rows) {
     const byEpoch = new Map(this.s.epochs.map((r) => [r.epoch, r]));
-    for (const r of rows) if (r && typeof r.epoch === "number") byEpoch.set(r.epoch, r);
+    for (const r of rows) if (r && typeof r.epoch === "number") byEpoch.set(r.epoch, { epoch: r.epoch, tick: r.tick, network_health: r.network_health });
     this.s.epochs = [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch).slice(-1000);
     this._save("epochs", this.s.epochs);
   }
