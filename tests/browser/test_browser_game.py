@@ -94,13 +94,13 @@ UNNAMED_CONTROLS = """() => [...document.querySelectorAll('input, select, textar
   .map(e => e.id || e.name || e.outerHTML.slice(0, 80))"""
 
 
-OVERFLOWING = """() => [...document.querySelectorAll('.card, .figure, .table-wrap, .explain-panel')]
+OVERFLOWING = """(sel) => [...document.querySelectorAll(sel)]
   .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
   .map(e => (e.id || e.className) + ': ' + e.scrollWidth + '>' + e.clientWidth)"""
 
 
-def _assert_nothing_overflows(page, where):
-    wide = page.evaluate(OVERFLOWING)
+def _assert_nothing_overflows(page, where, sel=".card, .figure, .table-wrap, .explain-panel"):
+    wide = page.evaluate(OVERFLOWING, sel)
     assert not wide, f"{where}: content wider than its box: {wide}"
 
 
@@ -248,12 +248,23 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
     assert spec.locator("#me-role").text_content() == "Speculator"
     spec.locator("#orders-pending li[data-status=queued]", has_text="Sell 1 α").wait_for()
     assert spec.locator(f"#market tr[data-subnet='{first_subnet}'] .mine-cell").text_content() == held_before
-    console.get_by_role("button", name="Resume").click()
+    # Advancing one tick by hand (while paused) settles the queued order.
+    tick = console.evaluate("() => Number(/tick (\\d+)/.exec(document.querySelector('#clock').textContent)[1])")
+    console.get_by_role("button", name="Advance 1 tick").click()
+    console.wait_for_function(
+        f"() => Number(/tick (\\d+)/.exec(document.querySelector('#clock').textContent)[1]) > {tick}")
     _filled(spec, "Sell 1 α")
+    console.get_by_role("button", name="Resume").click()
 
     console.wait_for_function("() => Chart.getChart(document.getElementById('ch-price')).data.labels.length >= 3")
     _assert_every_control_is_named(console, "console")
     console.screenshot(path=str(shots / "console-play-1280.png"), full_page=True)
+    console.set_viewport_size(PHONE)  # an instructor on a phone still gets a usable console
+    console.wait_for_function("() => document.getElementById('ch-price').getBoundingClientRect().width < 360")
+    # Wide tables may scroll sideways inside their box here; nothing else may overflow.
+    _assert_nothing_overflows(console, "console at 360 px", ".card, .figure, .explain-panel")
+    console.screenshot(path=str(shots / "console-play-360.png"), full_page=True)
+    console.set_viewport_size({"width": 1280, "height": 900})
 
     # Everything still fits a phone: no horizontal page scroll at 360 px.
     for role, page in students.items():
@@ -298,6 +309,18 @@ def test_a_dropped_connection_recovers_and_a_kick_ends_the_seat(browser, daphne_
     _set_role(console, "Wobbly Wifi", "speculator")
     console.get_by_role("button", name="Start game").click()
     page.wait_for_selector("#market tbody tr")
+
+    # A locked game refuses new students with a clear message.
+    console.get_by_role("button", name="Lock joining").click()
+    console.wait_for_selector("#locked:not([hidden])")
+    watch.allow(r"Failed to load resource: the server responded with a status of 400")
+    late = _new_page(browser, watch, "late student", PHONE)
+    late.goto(f"{base}/join/{code}")
+    late.get_by_label("Nickname").fill("Late Larry")
+    late.get_by_role("button", name="Join", exact=True).click()
+    late.get_by_role("alert").filter(has_text="locked").wait_for()
+    watch.disallow(r"Failed to load resource: the server responded with a status of 400")
+    late.context.close()
 
     # A double tap on the confirm button places one order, not two.
     page.get_by_label("TAO to spend").fill("3")
