@@ -23,6 +23,12 @@ def preset_dir(tmp_path: Path, settings: Any) -> Path:
     simapi.clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # PBKDF2's deliberate slowness is for attackers, not for a test's setup.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def instructor(db: Any) -> Any:
     from django.contrib.auth.models import User

@@ -12,6 +12,10 @@ from django.test import Client
 
 from game import services, simapi
 
+# How long a test waits for a socket message: generous, as the machine may be busy; a passing
+# test never waits this long.
+WAIT = 15
+
 SCENARIO: dict[str, Any] = {
     "name": "Test market",
     "description": "Two subnets, a Foundation and a momentum bot.",
@@ -57,9 +61,9 @@ async def open_socket(code: str, *, cookies: dict[str, str] | None = None, query
         headers.append((b"cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()))
     path = f"/ws/game/{code}/" + (f"?{query}" if query else "")
     comm = WebsocketCommunicator(application, path, headers=headers)
-    connected, _ = await comm.connect(timeout=5)
+    connected, _ = await comm.connect(timeout=WAIT)
     assert connected
-    first = await comm.receive_json_from(timeout=5) if expect_snapshot else {}
+    first = await comm.receive_json_from(timeout=WAIT) if expect_snapshot else {}
     return comm, first
 
 
@@ -73,9 +77,18 @@ async def student_socket(code: str, nickname: str | None = None):
     return seat, token, comm, snap
 
 
-async def receive_until(comm: WebsocketCommunicator, kind: str, timeout: float = 5) -> dict:
+async def receive_until(comm: WebsocketCommunicator, kind: str, timeout: float = WAIT) -> dict:
     """Read messages until one of this type arrives (others are skipped)."""
     while True:
         msg = await comm.receive_json_from(timeout=timeout)
         if msg["type"] == kind:
             return msg
+
+
+async def closed_with(comm: WebsocketCommunicator) -> int:
+    """Read until the server closes the socket; return its close code (and let the app end)."""
+    while True:
+        out = await comm.receive_output(timeout=WAIT)
+        if out["type"] == "websocket.close":
+            await comm.disconnect()
+            return out["code"]

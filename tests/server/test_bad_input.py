@@ -5,7 +5,7 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
-from serverkit import open_socket, session_cookie, student_socket
+from serverkit import WAIT, closed_with, open_socket, session_cookie, student_socket
 
 from game import services
 from game.models import Command, Game, Seat
@@ -75,7 +75,7 @@ def _fingerprint(game_id: int) -> tuple:
 async def test_it_answers_bad_input_with_its_code_and_changes_nothing(
         game, instructor, case, who, text, kind, code):
     seat, _t, student, _ = await student_socket(game.code, "Alice")
-    other, _t2, other_sock, _ = await student_socket(game.code, "Bob")
+    other, _t2 = await db(services.join_game)(game.code, "Bob")
     await db(services.start_game)(game.id)
     # Bob has a queued command "other-1": Alice must not be able to touch it.
     await db(services.submit_command)(other.id, "other-1", {"do": "stake", "subnet": 1,
@@ -90,13 +90,13 @@ async def test_it_answers_bad_input_with_its_code_and_changes_nothing(
     before = await db(_fingerprint)(game.id)
     await comm.send_to(text_data=text)
     while True:
-        reply = await comm.receive_json_from(timeout=5)
+        reply = await comm.receive_json_from(timeout=WAIT)
         if reply["type"] in ("error", "rejected", "accepted"):
             break
     assert (reply["type"], reply.get("code")) == (kind, code), case
     assert isinstance(reply["message"], str) and "seq" in reply
     assert await db(_fingerprint)(game.id) == before
-    for c in {student, comm, other_sock}:
+    for c in {student, comm}:
         await c.disconnect()
 
 
@@ -109,7 +109,7 @@ async def test_it_rejects_a_well_formed_command_outside_play(game, moment, code)
         await db(services.end_game)(game.id)
     before = await db(_fingerprint)(game.id)
     await comm.send_json_to(STAKE)
-    while (reply := await comm.receive_json_from(timeout=5))["type"] != "rejected":
+    while (reply := await comm.receive_json_from(timeout=WAIT))["type"] != "rejected":
         pass
     assert reply["code"] == code and reply["id"] == "c-1"
     assert await db(_fingerprint)(game.id) == before
@@ -121,7 +121,4 @@ async def test_it_refuses_a_seat_token_from_another_game(game, instructor):
     _seat, token = await db(services.join_game)(other_game.code, "Mallory")
     comm, _ = await open_socket(game.code, cookies={f"seat_{game.code}": token},
                                 expect_snapshot=False)
-    out = await comm.receive_output(timeout=5)
-    while out["type"] != "websocket.close":
-        out = await comm.receive_output(timeout=5)
-    assert out["code"] == 4001
+    assert await closed_with(comm) == 4001

@@ -7,7 +7,8 @@ from channels.db import database_sync_to_async
 from game import engine, errors, services
 from game.models import Command, Game, Seat
 
-from serverkit import open_socket, receive_until, session_cookie, student_socket
+from serverkit import closed_with as _closed_with
+from serverkit import WAIT, open_socket, receive_until, session_cookie, student_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 db = database_sync_to_async
@@ -41,18 +42,18 @@ async def test_it_sends_a_student_a_snapshot_on_connect(game):
 
 async def test_it_closes_a_socket_without_identity_with_4001(game):
     comm, _ = await open_socket(game.code, expect_snapshot=False)
-    assert (await comm.receive_output(timeout=5))["code"] == errors.CLOSE_NO_IDENTITY
+    assert await _closed_with(comm) == errors.CLOSE_NO_IDENTITY
 
 
 async def test_it_closes_a_socket_with_a_wrong_seat_token_with_4001(game):
     comm, _ = await open_socket(game.code, cookies={f"seat_{game.code}": "not-a-token"},
                                 expect_snapshot=False)
-    assert (await comm.receive_output(timeout=5))["code"] == errors.CLOSE_NO_IDENTITY
+    assert await _closed_with(comm) == errors.CLOSE_NO_IDENTITY
 
 
 async def test_it_closes_a_socket_for_an_unknown_game_with_4004(game):
     comm, _ = await open_socket("ZZZZZZ", expect_snapshot=False)
-    assert (await comm.receive_output(timeout=5))["code"] == errors.CLOSE_NO_GAME
+    assert await _closed_with(comm) == errors.CLOSE_NO_GAME
 
 
 async def test_it_refuses_a_foreign_origin_and_admits_the_same_origin(game, settings):
@@ -65,7 +66,7 @@ async def test_it_refuses_a_foreign_origin_and_admits_the_same_origin(game, sett
     foreign = WebsocketCommunicator(application, f"/ws/game/{game.code}/", headers=[
         (b"host", b"192.168.1.20:8000"), (b"origin", b"http://evil.example"),
         (b"cookie", f"seat_{game.code}={token}".encode())])
-    connected, _ = await foreign.connect(timeout=5)
+    connected, _ = await foreign.connect(timeout=WAIT)
     assert not connected
     comm, snap = await open_socket(game.code, cookies={f"seat_{game.code}": token},
                                    host="192.168.1.20:8000", origin="http://192.168.1.20:8000")
@@ -93,10 +94,10 @@ async def test_it_accepts_a_command_and_answers_a_repeat_with_the_first_answer(g
     await receive_until(comm, "status")
     command = {"type": "command", "id": "c-1", "do": "stake", "subnet": 1, "tao": 10.0}
     await comm.send_json_to(command)
-    first = await comm.receive_json_from(timeout=5)
+    first = await comm.receive_json_from(timeout=WAIT)
     assert first["type"] == "accepted" and first["id"] == "c-1" and first["due_tick"] == 0
     await comm.send_json_to({**command, "tao": 99.0})  # same id: the first answer, nothing new
-    again = await comm.receive_json_from(timeout=5)
+    again = await comm.receive_json_from(timeout=WAIT)
     assert again["command"] == first["command"] and again["due_tick"] == 0
     assert await db(Command.objects.filter(seat_id=seat.id).count)() == 1
     await comm.disconnect()
@@ -113,7 +114,7 @@ async def test_it_settles_a_tick_and_broadcasts_public_then_private(game):
     tick = await receive_until(comm, "tick")
     assert tick["seq"] == status["seq"] + 1 and tick["tick"] == 0
     assert tick["game"]["tick"] == 1 and tick["market"]["subnets"][0]["id"] == 1
-    private = await comm.receive_json_from(timeout=5)
+    private = await comm.receive_json_from(timeout=WAIT)
     assert private["type"] == "private" and private["seq"] == tick["seq"]
     [fill] = private["fills"]
     assert fill["id"] == "c-1" and fill["status"] == "filled" and fill["fill"]["alpha"] > 0
@@ -125,7 +126,7 @@ async def test_it_rejects_commands_before_start_and_after_the_end(game):
     seat, _t, comm, _ = await student_socket(game.code, "Alice")
     await comm.send_json_to({"type": "command", "id": "c-1", "do": "stake", "subnet": 1,
                              "tao": 1.0})
-    early = await comm.receive_json_from(timeout=5)
+    early = await comm.receive_json_from(timeout=WAIT)
     assert early["type"] == "rejected" and early["code"] == "game_not_started"
     await _start(game.id)
     await db(services.end_game)(game.id)
@@ -141,7 +142,7 @@ async def test_it_quotes_without_storing_anything(game):
     _seat, _t, comm, _ = await student_socket(game.code, "Alice")
     await comm.send_json_to({"type": "quote", "id": "q-0", "do": "stake", "subnet": 1,
                              "tao": 10.0})
-    assert (await comm.receive_json_from(timeout=5))["code"] == "game_not_started"
+    assert (await comm.receive_json_from(timeout=WAIT))["code"] == "game_not_started"
     await _start(game.id)
     await comm.send_json_to({"type": "quote", "id": "q-1", "do": "stake", "subnet": 1,
                              "tao": 10.0})
@@ -161,16 +162,16 @@ async def test_it_cancels_a_queued_command_but_not_a_settled_one(game):
                                  "tao": 5.0})
         await receive_until(comm, "accepted")
     await comm.send_json_to({"type": "cancel", "id": "x-1", "command": "c-1"})
-    cancelled = await comm.receive_json_from(timeout=5)
+    cancelled = await comm.receive_json_from(timeout=WAIT)
     assert cancelled == {"type": "cancelled", "id": "x-1", "command": "c-1",
                          "seq": cancelled["seq"]}
     await comm.send_json_to({"type": "cancel", "id": "x-2", "command": "nope"})
-    assert (await comm.receive_json_from(timeout=5))["code"] == "unknown_command"
+    assert (await comm.receive_json_from(timeout=WAIT))["code"] == "unknown_command"
     await _settle(game.id)
     private = await receive_until(comm, "private")
     assert [f["id"] for f in private["fills"]] == ["c-2"]  # the cancelled one never settled
     await comm.send_json_to({"type": "cancel", "id": "x-3", "command": "c-2"})
-    error = await comm.receive_json_from(timeout=5)
+    error = await comm.receive_json_from(timeout=WAIT)
     assert error["code"] == "not_cancellable" and error["ref"] == "x-3"
     await comm.disconnect()
 
@@ -178,10 +179,10 @@ async def test_it_cancels_a_queued_command_but_not_a_settled_one(game):
 async def test_it_answers_ping_and_snapshot(game):
     _seat, _t, comm, snap = await student_socket(game.code, "Alice")
     await comm.send_json_to({"type": "ping", "id": "p-1"})
-    pong = await comm.receive_json_from(timeout=5)
+    pong = await comm.receive_json_from(timeout=WAIT)
     assert pong["type"] == "pong" and pong["id"] == "p-1" and pong["seq"] == snap["seq"]
     await comm.send_json_to({"type": "snapshot"})
-    again = await comm.receive_json_from(timeout=5)
+    again = await comm.receive_json_from(timeout=WAIT)
     assert again["type"] == "snapshot" and again["seq"] == snap["seq"]
     await comm.disconnect()
 
@@ -189,16 +190,16 @@ async def test_it_answers_ping_and_snapshot(game):
 async def test_it_lets_only_the_instructor_control(game, instructor):
     _seat, _t, student, _ = await student_socket(game.code, "Alice")
     await student.send_json_to({"type": "control", "id": "k-1", "op": "start"})
-    assert (await student.receive_json_from(timeout=5))["code"] == "forbidden"
+    assert (await student.receive_json_from(timeout=WAIT))["code"] == "forbidden"
     comm, _ = await _instructor(game, instructor)
     await comm.send_json_to({"type": "command", "id": "c-1", "do": "stake", "subnet": 1,
                              "tao": 1.0})
-    assert (await comm.receive_json_from(timeout=5))["code"] == "no_seat"
+    assert (await comm.receive_json_from(timeout=WAIT))["code"] == "no_seat"
     proj, _ = await open_socket(game.code, query=f"projector={game.projector_token}")
     for message in ({"type": "control", "id": "k", "op": "start"},
                     {"type": "command", "id": "c", "do": "stake", "subnet": 1, "tao": 1.0}):
         await proj.send_json_to(message)
-        assert (await proj.receive_json_from(timeout=5))["code"] == "read_only"
+        assert (await proj.receive_json_from(timeout=WAIT))["code"] == "read_only"
     assert (await db(Game.objects.get)(pk=game.id)).status == "lobby"
     for c in (student, comm, proj):
         await c.disconnect()
@@ -212,7 +213,7 @@ async def test_it_runs_every_control_op(game, instructor):
     async def op(op: str, **fields):
         await comm.send_json_to({"type": "control", "id": f"k-{op}", "op": op, **fields})
         while True:
-            reply = await comm.receive_json_from(timeout=5)
+            reply = await comm.receive_json_from(timeout=WAIT)
             if reply["type"] in ("ok", "error") and reply.get("id", reply.get("ref")) == f"k-{op}":
                 return reply
 
@@ -250,13 +251,6 @@ async def test_it_runs_every_control_op(game, instructor):
         await c.disconnect()
 
 
-async def _closed_with(comm) -> int:
-    while True:
-        out = await comm.receive_output(timeout=5)
-        if out["type"] == "websocket.close":
-            return out["code"]
-
-
 async def test_it_closes_a_kicked_students_socket_with_4010(game, instructor):
     seat, token, comm, _ = await student_socket(game.code, "Alice")
     await db(services.kick)(game.id, seat.id)
@@ -273,16 +267,16 @@ async def test_it_limits_message_size_and_rate(game, settings):
     _s, _t, comm, _ = await student_socket(game.code, "Alice")
     for i in range(7):
         await comm.send_json_to({"type": "ping", "id": f"p-{i}"})
-    replies = [await comm.receive_json_from(timeout=5) for _ in range(6)]
+    replies = [await comm.receive_json_from(timeout=WAIT) for _ in range(6)]
     assert [r["type"] for r in replies] == ["pong"] * 3 + ["error"] * 3
     assert {r["code"] for r in replies[3:]} == {"rate_limited"}
     assert await _closed_with(comm) == errors.CLOSE_FLOODING  # the 4th strike in a row
 
     _s2, _t2, big, _ = await student_socket(game.code, "Bob")
     await big.send_to(text_data='{"type":"ping","id":"' + "x" * 5000 + '"}')
-    error = await big.receive_json_from(timeout=5)
+    error = await big.receive_json_from(timeout=WAIT)
     assert error["code"] == "too_large"
-    assert (await big.receive_output(timeout=5))["code"] == errors.CLOSE_TOO_LARGE
+    assert (await big.receive_output(timeout=WAIT))["code"] == errors.CLOSE_TOO_LARGE
 
 
 async def test_it_broadcasts_the_lobby_and_sends_the_roster_to_the_instructor(game, instructor):
