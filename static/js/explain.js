@@ -78,20 +78,25 @@ export function explainDividend(s, mine, ownerCut, rho) {
     const valHalf = (1 - c) / 2;
     const held = mine || 0;
     const staked = s.alpha_out || 0;
+    const inc = s.incentive || {};
+    const paid = isNum(s.alpha_dividends) ? s.alpha_dividends + (inc.holders || 0) : undefined;
     return {
-      title: `Alpha dividend on ${s.name || "subnet " + s.id}`,
-      formula: "per alpha emitted: validators get (1 − c)/2; alpha stakers get (1 − ρ) of that; you get your stake ÷ all staked alpha",
+      title: `Dividend yield on ${s.name || "subnet " + s.id} (alpha per alpha held, per epoch)`,
+      formula: isNum(paid)
+        ? "yield = (alpha stakers' dividends + holders' incentive, last epoch) / alpha outstanding"
+        : "≈ [(1 − c)/2 × (1 − ρ) + (1 − c)/2 if hold-to-earn] × alpha emitted per epoch / alpha outstanding",
       inputs: [
         ["c (owner cut)", fmt(c)],
-        ["validators' part (1 − c)/2", fmt(valHalf)],
-        ["ρ (root proportion)", pct(rho, 2)],
-        ["alpha stakers' part per α emitted", fmt(valHalf * (1 - (rho || 0)))],
+        ["validators' half (1 − c)/2", fmt(valHalf)],
+        ["ρ (root's part of it)", pct(rho, 2)],
+        ["mechanism", s.mechanism || "–"],
+        ["paid to holders last epoch", isNum(paid) ? alpha(paid) : "no epoch yet"],
+        ["alpha outstanding", alpha(staked)],
         ["your alpha", alpha(held)],
-        ["all alpha outstanding", alpha(staked)],
-        ["your fraction", staked > 0 ? pct(held / staked, 3) : "–"],
+        ["your share of it", staked > 0 ? pct(held / staked, 3) : "–"],
       ],
-      result: isNum(s.dividend_yield) ? "yield " + pct(s.dividend_yield, 2) + " per epoch" : undefined,
-      note: "Paid at the end of each epoch through consensus; a validator keeps its take (18%) first.",
+      result: isNum(s.dividend_yield) ? pct(s.dividend_yield, 2) + " per epoch" + (isNum(s.dividend_yield) && held > 0 ? ` ≈ ${alpha(s.dividend_yield * held)} for you` : "") : undefined,
+      note: "Paid at the end of each epoch through consensus (a validator keeps its 18% take first). On a hold-to-earn subnet the miners' half goes to holders too: that is the meme loop.",
     };
   };
 }

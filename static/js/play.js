@@ -133,8 +133,7 @@ function renderMarket() {
     replace(r.cells.change, changeNode(priceChange(ctx.history, s.id, 3 * tpe)));
     r.cells.share.textContent = pct(s.share);
     r.cells.mine.textContent = held > 0 ? fmt(held, 3) : "–";
-    const y = yieldOf(s);
-    r.cells.yld.textContent = isNum(y) ? pct(y, 2) : "–";
+    r.cells.yld.textContent = yieldText(s);
     r.tr.classList.toggle("mine", held > 0 || (ctx.me && ctx.me.subnet === s.id));
     r.tr.classList.toggle("selected", ctx.selected === s.id);
     r.tr.setAttribute("aria-current", ctx.selected === s.id ? "true" : "false");
@@ -142,10 +141,25 @@ function renderMarket() {
   for (const [id, r] of rows) if (!seen.has(id)) { r.tr.remove(); rows.delete(id); }
 }
 
-/** Alpha paid to alpha stakers last epoch per alpha outstanding (a per-epoch yield). */
-function yieldOf(s) {
-  if (isNum(s.alpha_dividends) && s.alpha_out > 0) return s.alpha_dividends / s.alpha_out;
-  return undefined;
+/** Alpha paid per alpha held per epoch: last epoch's (holders' incentive + alpha stakers'
+ *  dividends) / alpha outstanding; before any epoch, the per-block split of MECHANISM.md:
+ *  alpha stakers get (1 − c)/2 × (1 − ρ) of each block's alpha, holders another (1 − c)/2 on a
+ *  hold-to-earn subnet. */
+function yieldInfo(s) {
+  if (!(s.alpha_out > 0)) return { value: undefined };
+  const inc = s.incentive;
+  if (isNum(s.alpha_dividends) && inc) {
+    return { value: ((inc.holders || 0) + s.alpha_dividends) / s.alpha_out, estimated: false };
+  }
+  const half = (1 - ctx.params.owner_cut) / 2;
+  const perBlock = half * (1 - (s.root_prop || 0)) + (s.mechanism === "hold_to_earn" ? half : 0);
+  if (!(ctx.blocksPerEpoch > 0)) return { value: undefined };
+  return { value: (perBlock * ctx.blocksPerEpoch) / s.alpha_out, estimated: true };
+}
+function yieldOf(s) { return yieldInfo(s).value; }
+function yieldText(s) {
+  const y = yieldInfo(s);
+  return isNum(y.value) ? (y.estimated ? "≈" : "") + pct(y.value, 2) : "–";
 }
 
 function select(id, scroll) {
@@ -195,7 +209,7 @@ function renderDetail() {
   dt.price.set(fmt(s.price, 6));
   dt.share.set(pct(s.share, 2));
   dt.rho.set(pct(s.root_prop, 1));
-  dt.div.set(isNum(yieldOf(s)) ? pct(yieldOf(s), 2) : "–");
+  dt.div.set(yieldText(s));
   const held = (ctx.me && ctx.me.alpha[s.id]) || 0;
   dt.mine.set(alpha(held));
   dt.mech.set(MECH[s.mechanism] || s.mechanism || "–");
