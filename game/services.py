@@ -111,7 +111,10 @@ def _status_frames(game: Game, reason: str) -> list[tuple[str, dict[str, Any]]]:
 
 def _lobby_frames(game: Game) -> list[tuple[str, dict[str, Any]]]:
     lobby = lobby_list(game)
-    frames = _public(game, {"type": "lobby", "players": len(lobby), "lobby": lobby})
+    # Every join reaches every socket: past a class-sized lobby, send only the newest entries
+    # (the count stays exact) so 300 joins do not cost 300 x 300 full lists.
+    shown = lobby[-settings.LOBBY_BROADCAST_MAX:]
+    frames = _public(game, {"type": "lobby", "players": len(lobby), "lobby": shown})
     frames.append(_roster_frame(game))
     return frames
 

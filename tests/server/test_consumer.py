@@ -336,3 +336,18 @@ async def test_it_answers_a_server_fault_with_internal_and_keeps_the_socket(game
     await comm.send_json_to({"type": "ping", "id": "p"})
     assert (await receive_until(comm, "pong"))["id"] == "p"
     await comm.disconnect()
+
+
+async def test_it_caps_the_broadcast_lobby_list_but_not_the_count(game, settings):
+    settings.LOBBY_BROADCAST_MAX = 2
+    _seat, _t, comm, _ = await student_socket(game.code, "Alice")
+    for name in ("Bob", "Cy"):
+        await db(services.join_game)(game.code, name)
+    await receive_until(comm, "lobby")
+    lobby = await receive_until(comm, "lobby")
+    assert lobby["players"] == 3
+    assert [e["nickname"] for e in lobby["lobby"]] == ["Bob", "Cy"]
+    await comm.send_json_to({"type": "snapshot"})
+    snap = await receive_until(comm, "snapshot")
+    assert [e["nickname"] for e in snap["lobby"]] == ["Alice", "Bob", "Cy"]
+    await comm.disconnect()
