@@ -21,6 +21,18 @@ export function unstakeMath(tauR, xR, a, fee) {
   return { out: got, gross, pBefore, pAfter, avg: got / a, impact: pAfter / pBefore - 1, fee };
 }
 
+/** ρ = w·R / (w·R + A): root's share of validator weight on a subnet. */
+export function rootProportion(w, R, A) {
+  const wR = w * R;
+  return wR + A > 0 ? wR / (wR + A) : 0;
+}
+
+/** Launch-rule emission shares: s_i = m_i / Σ m_j. */
+export function priceShares(movingPrices) {
+  const sum = movingPrices.reduce((a, m) => a + m, 0);
+  return movingPrices.map((m) => (sum > 0 ? m / sum : 0));
+}
+
 export function explainPrice(s) {
   return () => ({
     title: `Price of ${s.name || "subnet " + s.id} alpha (TAO per alpha)`,
@@ -66,7 +78,7 @@ export function explainRho(s, rootStake, w) {
         ["R (TAO staked on root)", fmt(rootStake)],
         ["A (alpha issued: pool + outstanding)", fmt(A)],
       ],
-      result: isNum(s.root_prop) ? pct(s.root_prop, 2) : (wR + A > 0 ? pct(wR / (wR + A), 2) : "–"),
+      result: isNum(s.root_prop) ? pct(s.root_prop, 2) : pct(rootProportion(w, rootStake, A), 2),
       note: "ρ is root's share of validator weight and dividends on this subnet. Above 50% root alone decides consensus; as alpha accumulates ρ falls.",
     };
   };

@@ -364,3 +364,29 @@ def test_a_dropped_connection_recovers_and_a_kick_ends_the_seat(browser, daphne_
     console.get_by_role("button", name="Remove Wobbly Wifi").click()
     page.get_by_role("alert").filter(has_text="removed you").wait_for()
     assert page.locator("#conn").get_attribute("data-state") == "closed"
+
+
+def test_the_explanations_use_the_mechanism_formulas(browser, daphne_server, watch):
+    """The "explain this number" formulas reproduce MECHANISM.md's worked examples."""
+    page = _new_page(browser, watch, "formulas", PHONE)
+    page.goto(daphne_server + "/")
+    got = page.evaluate("""async () => {
+        const m = await import('/static/js/explain.js');
+        const ex1 = m.stakeMath(1000, 10000, 100, 0.00005);
+        const ex2 = m.unstakeMath(1100, 9090.909504, 500, 0.00005);
+        const ex3 = m.stakeMath(1, 1, 1, 0);
+        return {
+            ex1_out: ex1.out, ex1_spot: ex1.pAfter,
+            ex2_out: ex2.out, ex2_tau: 1100 - ex2.gross + 0.00005,
+            ex3_out: ex3.out, ex3_spot: ex3.pAfter,
+            ex4: m.priceShares([0.20, 0.05, 0.01]),
+            ex6: m.rootProportion(0.18, 5e6, 2e6),
+        };
+    }""")
+    assert got["ex1_out"] == pytest.approx(909.090496, rel=1e-9)
+    assert got["ex1_spot"] == pytest.approx(0.1209999945, rel=1e-9)
+    assert got["ex2_out"] == pytest.approx(57.345919, rel=1e-7)
+    assert got["ex2_tau"] == pytest.approx(1042.654081, rel=1e-9)
+    assert got["ex3_out"] == pytest.approx(0.5) and got["ex3_spot"] == pytest.approx(4.0)
+    assert got["ex4"] == pytest.approx([0.769231, 0.192308, 0.038462], abs=1e-6)
+    assert got["ex6"] == pytest.approx(0.3103448, rel=1e-7)
