@@ -116,6 +116,15 @@ def main(argv: list[str]) -> int:
         out: Any = [create(tick) for _ in range(count)]
     elif op == "start":
         out = [start(code) for code in args]
+    elif op == "settings":  # which settings module, and the overlay's fixes if it is bench's
+        from django.conf import settings
+
+        fixes = None
+        if settings.SETTINGS_MODULE == "bench.settings":
+            from bench.settings import FIXES as fixes
+        out = {"module": settings.SETTINGS_MODULE, "fixes": fixes,
+               "conn_max_age": settings.DATABASES["default"].get("CONN_MAX_AGE"),
+               "channel_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts")}
     elif op == "pause":
         out = [pause(code) for code in args]
     elif op == "join":  # CODE N [CODE N …]

@@ -21,6 +21,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 NO_RECONNECT = {4001, 4003, 4004, 4010}
+PING_SECONDS = 20.0
+# As static/js/socket.js: full-jitter exponential back-off, 0.5 s base, 15 s cap.
+BACKOFF_BASE, BACKOFF_MAX = 0.5, 15.0
+OPEN_TIMEOUT = 30.0
 MAX_FRAME = 1 << 22
 
 
@@ -107,7 +111,8 @@ class Player:
             origin = "http://" + url.split("://", 1)[1].split("/", 1)[0]  # same-origin
             try:
                 async with connect(url, additional_headers=headers, origin=origin,
-                                   compression=None, max_size=MAX_FRAME, open_timeout=20,
+                                   compression=None, max_size=MAX_FRAME,
+                                   open_timeout=OPEN_TIMEOUT,
                                    ping_interval=None, close_timeout=2) as ws:
                     self.ws = ws
                     failures = 0
@@ -128,8 +133,8 @@ class Player:
                 self.dead = True
                 break
             self.m.reconnects += 1
-            delay = self.resume_at - time.time() if self.resume_at else min(
-                2.0, 0.05 * 2 ** failures) * (0.5 + self.rng.random())
+            delay = self.resume_at - time.time() if self.resume_at else self.rng.uniform(
+                0, min(BACKOFF_MAX, BACKOFF_BASE * 2 ** failures))
             self.resume_at = None
             if delay > 0:
                 try:
@@ -141,6 +146,7 @@ class Player:
         self.closed_code = None
         self.awaiting_snapshot = True  # the server sends one unasked on connect
         trader = asyncio.create_task(self._trade(ws, stop)) if self.trade else None
+        pinger = asyncio.create_task(self._ping(ws, stop))
         stopper = asyncio.create_task(stop.wait())
         kicker = asyncio.create_task(self.kick.wait())
         reader = asyncio.create_task(self._read(ws, started))
@@ -154,10 +160,10 @@ class Player:
             if reader in done and reader.exception() is not None:
                 raise reader.exception()
         finally:
-            for t in (trader, stopper, kicker, reader):
+            for t in (trader, pinger, stopper, kicker, reader):
                 if t is not None and not t.done():
                     t.cancel()
-            await asyncio.gather(*(t for t in (trader, stopper, kicker, reader) if t),
+            await asyncio.gather(*(t for t in (trader, pinger, stopper, kicker, reader) if t),
                                  return_exceptions=True)
             if ws.close_code is not None:
                 self.closed_code = ws.close_code
@@ -305,6 +311,13 @@ class Player:
             self.pending[msg["id"]] = (msg, time.perf_counter())
             self.m.sent += 1
             await ws.send(orjson.dumps(msg).decode())
+
+    async def _ping(self, ws: Any, stop: asyncio.Event) -> None:
+        """As the browser does: a ping every 20 s (the server's sign of presence)."""
+        await self.fresh.wait()
+        while not stop.is_set():
+            await asyncio.sleep(PING_SECONDS * (0.9 + 0.2 * self.rng.random()))
+            await ws.send('{"type":"ping"}')
 
     async def _resend(self, ws: Any) -> None:
         """After a (re)connect: send again every command not yet acknowledged (same id)."""

@@ -33,6 +33,8 @@ from bench.client import Metrics, Player
 from bench.scenario import SUBNETS
 from bench.stack import PY, Database, Stack, flush_prefix, free_port, redis_url_with_db
 
+STORM_TIMEOUT = 120.0
+
 # --- statistics ---------------------------------------------------------------------------------
 
 
@@ -118,7 +120,8 @@ class Sampler:
             self.sample()
             if probe is not None:
                 try:
-                    self.extra.append(await asyncio.to_thread(probe))
+                    self.extra.append({"t": round(time.time(), 1),
+                                       **await asyncio.to_thread(probe)})
                 except Exception as exc:  # noqa: BLE001
                     self.extra.append({"error": str(exc)})
             try:
@@ -126,7 +129,7 @@ class Sampler:
             except asyncio.TimeoutError:
                 pass
 
-    def report(self) -> dict[str, Any]:
+    def report(self) -> dict[str, Any]:  # noqa: D102
         out = {}
         for name, s in self.samples.items():
             if not s["cpu"]:
@@ -194,8 +197,8 @@ async def join_all(port: int, codes: list[str], per_game: int, concurrency: int
     return tokens, times
 
 
-async def play(url_for: Any, tokens: dict[str, list[str]], *, port: int, duration: float,
-               tick_seconds: float, storm: bool, start_games: Any = None,
+async def play(url_for: Any, tokens: dict[str, list[str]], *, duration: float,
+               tick_seconds: float, order_every: float, storm: bool, start_games: Any = None,
                connect_concurrency: int = 100) -> dict[str, Any]:
     """Connect every player, (start the games), trade for `duration` seconds, optionally a
     reconnect storm, then stop trading and wait (bounded) for every command's ack."""
@@ -206,7 +209,7 @@ async def play(url_for: Any, tokens: dict[str, list[str]], *, port: int, duratio
     for code, toks in tokens.items():
         for i, tok in enumerate(toks):
             p = Player(url_for(code), f"seat_{code}={tok}" if tok else None, m, game=code,
-                       trade_every=tick_seconds,
+                       trade_every=order_every,
                        subnets=SUBNETS, seed=hash((code, i)) & 0xFFFF)
             players.append(p)
             by_game.setdefault(code, []).append(p)
@@ -256,18 +259,25 @@ async def reconnect_storm(players: list[Player], m: Metrics) -> dict[str, Any]:
     """Every client drops its socket at once and reconnects at a random moment within 1 s;
     the time until every client holds a fresh snapshot."""
     t0 = time.time()
+    fresh_at: list[float] = []
+
+    async def mark(p: Player) -> None:
+        await p.fresh.wait()
+        fresh_at.append(time.time() - t0)
+
     for p in players:
         p.resume_at = t0 + random.random()
         p.fresh.clear()
         p.kick.set()
-    waits = [asyncio.create_task(p.fresh.wait()) for p in players if not p.dead]
-    done, pending = await asyncio.wait(waits, timeout=60)
+    await asyncio.sleep(0)  # let the sockets drop before waiting for fresh snapshots
+    waits = [asyncio.create_task(mark(p)) for p in players if not p.dead]
+    done, pending = await asyncio.wait(waits, timeout=STORM_TIMEOUT)
     for t in pending:
         t.cancel()
-    elapsed = time.time() - t0
-    return {"clients": len(players), "fresh_snapshots": len(done),
-            "all_fresh_after_s": round(elapsed, 3) if not pending else None,
-            "missing_after_60s": len(pending)}
+    return {"started": t0, "clients": len(players), "fresh_snapshots": len(done),
+            "all_fresh_after_s": round(max(fresh_at), 3) if not pending else None,
+            "fresh_after_s": summary(fresh_at),
+            f"missing_after_{STORM_TIMEOUT:.0f}s": len(pending)}
 
 
 def report_play(name: str, res: dict[str, Any], tick_seconds: float,
@@ -303,7 +313,9 @@ async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game:
     db = Database(args.postgres).create()
     redis_url = redis_url_with_db(args.redis, args.redis_db)
     stack = Stack(db.url, redis_url, workdir=workdir / name, tick_seconds=args.tick_seconds,
-                  extra_env={"LOG_LEVEL": "INFO"})
+                  extra_env={"LOG_LEVEL": "INFO",
+                             **({"BENCH_DB_THREADPOOL": "1"} if args.db_threadpool else {})},
+                  settings="bench.settings" if args.settings_fixes else None)
     sampler = Sampler()
     try:
         stack.migrate()
@@ -313,6 +325,7 @@ async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game:
         created = stack.admin("create", "--tick-seconds", str(args.tick_seconds),
                               "--count", str(games))
         codes = [g["code"] for g in created]
+        settings_info = stack.admin("settings")
         t0 = time.perf_counter()
         tokens, join_ms = await join_all(port, codes, per_game, args.join_concurrency)
         join_s = time.perf_counter() - t0
@@ -321,16 +334,21 @@ async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game:
         stask = asyncio.create_task(sampler.run(sstop, stack_probe(redis_url, args.postgres,
                                                                    db.name)))
         res = await play(lambda code: f"ws://127.0.0.1:{port}/ws/game/{code}/", tokens,
-                         port=port, duration=args.duration, tick_seconds=args.tick_seconds,
-                         storm=storm, start_games=lambda: stack.admin("start", *codes))
+                         duration=args.duration, tick_seconds=args.tick_seconds,
+                         order_every=args.order_every, storm=storm,
+                         start_games=lambda: stack.admin("start", *codes))
         sstop.set()
         await stask
         audit = stack.admin("verify", input=res["acked"])
         out = report_play(name, res, args.tick_seconds, audit)
+        out["settings"] = {"module": settings_info["module"], "fixes": settings_info["fixes"],
+                           "conn_max_age": settings_info["conn_max_age"]}
         out["join_http_ms"] = summary(join_ms)
         out["join_all_s"] = round(join_s, 2)
         out["processes"] = sampler.report()
         extra = [e for e in sampler.extra if "error" not in e]
+        out["timeline"] = [{k: (round(v, 2) if isinstance(v, float) else v) for k, v in e.items()}
+                           for e in extra]
         out["redis_used_mb_max"] = round(max((e["redis_used_mb"] for e in extra), default=0), 1)
         out["pg_connections_max"] = max((e["pg_connections"] for e in extra), default=0)
         log = (stack.workdir / "serve.log").read_text(errors="replace")
@@ -368,8 +386,8 @@ async def floor_phase(args: argparse.Namespace, tick_bytes: int, private_bytes: 
         stask = asyncio.create_task(sampler.run(sstop))
         tokens = {"FLOOR": [""] * args.players}
         res = await play(lambda code: f"ws://127.0.0.1:{port}/ws/game/{code}/", tokens,
-                         port=port, duration=args.duration, tick_seconds=args.tick_seconds,
-                         storm=False)
+                         duration=args.duration, tick_seconds=args.tick_seconds,
+                         order_every=args.order_every, storm=False)
         sstop.set()
         await stask
         out = report_play("floor", res, args.tick_seconds, None)
@@ -480,10 +498,18 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--per-game", type=int, default=100)
     p.add_argument("--duration", type=float, default=30.0, help="seconds of trading per phase")
     p.add_argument("--tick-seconds", type=float, default=2.0)
+    p.add_argument("--order-every", type=float, default=10.0,
+                   help="mean seconds between two orders of one player (uniform 0.5x-1.5x)")
     p.add_argument("--workers", type=int, default=2, help="daphne processes")
     p.add_argument("--engines", type=int, default=1, help="run_engine processes")
     p.add_argument("--shard-engines", action="store_true")
     p.add_argument("--phases", default="one,many,floor")
+    p.add_argument("--db-threadpool", action="store_true",
+                   help="with --settings-fixes: an experiment, consumers' database calls on a "
+                        "thread pool instead of one thread per worker (bench/settings.py)")
+    p.add_argument("--settings-fixes", action="store_true",
+                   help="run the stack with bench/settings.py: game.settings plus the fixes it "
+                        "still lacks (the Redis socket timeout and pool size)")
     p.add_argument("--join-concurrency", type=int, default=16)
     p.add_argument("--tick-bytes", type=int, default=0,
                    help="floor message sizes (0: the sizes measured in the one-game phase)")

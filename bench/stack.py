@@ -134,7 +134,7 @@ class Stack:
 
     def __init__(self, database_url: str, redis_url: str, *, workdir: Path | None = None,
                  prefix: str | None = None, tick_seconds: float = 2.0, epochs: int = 200,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, settings: str | None = None) -> None:
         from bench import scenario
 
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="dtao-stack-"))
@@ -153,6 +153,8 @@ class Stack:
             **(extra_env or {}),
         }
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
+        if settings:  # e.g. bench.settings (an overlay); game/asgi.py and manage.py default it
+            self.env["DJANGO_SETTINGS_MODULE"] = settings
         self.procs: list[Proc] = []
 
     # --- processes ------------------------------------------------------------------------------
