@@ -91,6 +91,25 @@ function renderControls() {
 
 // --- roster -------------------------------------------------------------------------------------
 
+/** Replace a table body's rows; a keyboard user's focus goes back to the same control. */
+function redrawKeepingFocus(tbody, rows) {
+  const f = document.activeElement;
+  let key = null;
+  if (f && tbody.contains(f)) {
+    const tr = f.closest("tr");
+    key = { row: tr && (tr.dataset.seat || tr.dataset.event), label: f.getAttribute("aria-label") || f.textContent };
+  }
+  replace(tbody, ...rows);
+  if (!key) return;
+  for (const c of tbody.querySelectorAll("button, select")) {
+    const tr = c.closest("tr");
+    if (tr && (tr.dataset.seat || tr.dataset.event) === key.row && (c.getAttribute("aria-label") || c.textContent) === key.label) {
+      c.focus();
+      return;
+    }
+  }
+}
+
 function renderRoster() {
   const st = S();
   const g = st.game || {};
@@ -123,7 +142,7 @@ function renderRoster() {
   // Keep a focused select usable: only redraw when nothing in the table has focus.
   const tbody = $("#roster tbody");
   if (tbody.contains(document.activeElement) && document.activeElement.tagName === "SELECT") return;
-  replace(tbody, ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "4", class: "muted" }, "Nobody yet. Show the projector so students can scan the code."))]));
+  redrawKeepingFocus(tbody, rows.length ? rows : [el("tr", {}, el("td", { colspan: "4", class: "muted" }, "Nobody yet. Show the projector so students can scan the code."))]);
 }
 
 // --- scripted events ----------------------------------------------------------------------------
@@ -154,7 +173,7 @@ function renderEvents() {
       el("td", { class: "name" }, el("strong", {}, e.title || ""), e.text ? el("div", { class: "muted" }, e.text) : ""),
       el("td", {}, status), acts);
   });
-  replace($("#events tbody"), ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "4", class: "muted" }, "This scenario has no scripted events."))]));
+  redrawKeepingFocus($("#events tbody"), (rows.length ? rows : [el("tr", {}, el("td", { colspan: "4", class: "muted" }, "This scenario has no scripted events."))]));
 }
 
 // --- leaderboard and charts ---------------------------------------------------------------------
