@@ -150,21 +150,20 @@ async def test_two_engines_never_settle_the_same_tick(stack_factory):
             assert ticks == list(range(ticks[0], ticks[0] + len(ticks)))
 
 
-async def test_serve_runs_workers_and_engines_and_stops_them_on_sigint(stack_factory):
+def test_serve_runs_workers_and_engines_and_stops_them_on_sigint(stack_factory):
+    # (Playing through `serve` is covered by test_bench_smoke: the benchmark runs on it.)
+    import psutil
+
     stack = stack_factory()
     port = free_port()
     serve = stack.serve(port, 2, 1)
-    import psutil
-
     children = psutil.Process(serve.pid).children()
     kinds = Counter("run_engine" in " ".join(c.cmdline()) for c in children)
-    assert kinds == {False: 2, True: 1}
-    [table] = tables(stack, 1, 2, lambda i: [f"ws://127.0.0.1:{port}"])
-    await table.connect()
-    start(stack, [table])
-    await table.ticks(2)
-    [audit] = await finish(stack, [table])
-    _assert_nothing_lost(audit, table)
+    assert kinds == {False: 2, True: 1}  # two daphne workers, one engine
+    listeners = {c.laddr.port for child in children if "run_engine" not in
+                 " ".join(child.cmdline()) for c in child.net_connections("tcp")
+                 if c.status == psutil.CONN_LISTEN}
+    assert listeners == {port}  # both on the one port (SO_REUSEPORT)
     serve.stop(signal.SIGINT, timeout=30)
-    assert serve.popen.returncode is not None
+    assert serve.popen.returncode == 0
     assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
