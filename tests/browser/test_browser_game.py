@@ -33,9 +33,11 @@ def _new_page(browser, watch, name, viewport):
     return page
 
 
-def _login(page, base, instructor):
+def _login(page, base, instructor, shots=None):
     page.goto(base + "/console/")
     page.wait_for_url(re.compile(r"/login/"))
+    if shots is not None:
+        page.screenshot(path=str(shots / "login-1280.png"))
     page.get_by_label("Username").fill(instructor[0])
     page.get_by_label("Password").fill(instructor[1])
     page.get_by_role("button", name="Log in").click()
@@ -119,7 +121,7 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
 
     # --- the instructor creates a game -------------------------------------------------------
     console = _new_page(browser, watch, "console", {"width": 1280, "height": 900})
-    _login(console, base, instructor)
+    _login(console, base, instructor, shots)
     code = _create_game(console, shots)
     console.wait_for_selector("#conn[data-state=live]")
     projector_url = console.locator("#projector-link").get_attribute("href")
