@@ -5,12 +5,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from game import services, simapi
+from game import services
 
 # How long a test waits for a socket message: generous, as the machine may be busy; a passing
 # test never waits this long.
