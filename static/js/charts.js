@@ -12,8 +12,25 @@ export function seriesStyle(i) {
   return { color: PALETTE[k], dash: DASHES[k], marker: MARKERS[k] };
 }
 
+/** Projector text scales with the screen: 22 px at 1920 wide, never below 13. */
+export function largeFontSize() {
+  return Math.max(13, Math.min(22, Math.round(window.innerWidth / 87)));
+}
+
+/** Re-apply the projector's font size (the window may have been resized since). */
+function fitFonts(chart) {
+  const size = largeFontSize();
+  const o = chart.options;
+  for (const axis of [o.scales.x, o.scales.y]) {
+    axis.ticks.font = { size };
+    axis.title.font = { size };
+  }
+  o.plugins.legend.labels.font = { size };
+  return size;
+}
+
 function baseOptions({ large, yLabel, yFormat, stacked, yMax, logY, legend = true }) {
-  const font = { size: large ? 22 : 12 };
+  const font = { size: large ? largeFontSize() : 12 };
   return {
     responsive: true,
     maintainAspectRatio: false,
@@ -75,7 +92,9 @@ export class SubnetChart {
     const rest = this.stacked ? order.slice(MAX_SERIES) : [];
     const labels = rows.map((r) => r.tick);
     const step = Math.max(1, Math.ceil(rows.length / 12));
-    const lw = this.large ? 4 : 2;
+    const fs = this.large ? fitFonts(this.chart) : 12;
+    const lw = this.large ? Math.max(2, Math.round(fs / 5.5)) : 2;
+    const pr = this.large ? Math.max(4, Math.round(fs / 2.75)) : 4;
     const datasets = ids.map((id, i) => {
       const st = seriesStyle(byId.indexOf(id));
       const data = rows.map((r) => {
@@ -91,7 +110,7 @@ export class SubnetChart {
         borderDash: st.dash,
         borderWidth: lw,
         pointStyle: st.marker,
-        pointRadius: (ctx) => (ctx.dataIndex % step === step - 1 || ctx.dataIndex === data.length - 1 ? (this.large ? 8 : 4) : 0),
+        pointRadius: (ctx) => (ctx.dataIndex % step === step - 1 || ctx.dataIndex === data.length - 1 ? pr : 0),
         pointBackgroundColor: st.color,
         fill: this.stacked ? (i === 0 ? "origin" : "-1") : false,
         spanGaps: true,
@@ -131,6 +150,7 @@ export class SeriesChart {
   }
 
   update(xs, ys) {
+    if (this.large) fitFonts(this.chart);
     this.chart.data.labels = xs;
     this.chart.data.datasets[0].data = ys;
     this.chart.update("none");

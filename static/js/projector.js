@@ -61,5 +61,8 @@ const drawClock = startClock($("#clock"), () => S().game);
 sock.addEventListener("snapshot", (e) => store.apply(e.detail));
 sock.addEventListener("message", (e) => store.apply(e.detail));
 store.addEventListener("change", render);
+// Resized window (another projector resolution): redraw with fonts to match.
+let resizeTimer = null;
+window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(render, 150); });
 store.addEventListener("tick", (e) => { for (const ev of e.detail.events) showNews(ev); });
 sock.connect();

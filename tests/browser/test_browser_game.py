@@ -234,6 +234,14 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
     assert board and set(board) <= roster, (board, roster)
     assert projector.locator("#leaderboard img").count() == 0
     projector.screenshot(path=str(shots / "projector-play-1920.png"))
+    _assert_nothing_overflows(projector, "projector", ".panel, .proj-top")
+    # Many classroom projectors are 1280×720: the same page scales down.
+    projector.set_viewport_size({"width": 1280, "height": 720})
+    projector.wait_for_function("() => document.getElementById('ch-price').getBoundingClientRect().width < 500"
+                                " && Chart.getChart(document.getElementById('ch-price')).options.scales.x.ticks.font.size < 22")
+    _assert_nothing_overflows(projector, "projector at 1280×720", ".panel, .proj-top")
+    projector.screenshot(path=str(shots / "projector-play-1280x720.png"))
+    projector.set_viewport_size(PROJECTOR)
 
     # --- a reload keeps seat, holdings and a queued order -----------------------------------------
     console.get_by_role("button", name="Pause").click()
