@@ -201,8 +201,10 @@ function sendCommand(cmd, button, okText) {
     try {
       const r = await sock.command({ type: "command", id: "c-" + newClientId().slice(0, 24), ...cmd });
       toast(`${okText || "Order placed"} (settles at tick ${r.due_tick})`, "ok");
+      return true;
     } catch (err) {
       toast("Refused: " + (reasonText(err.code) || err.message), "error", 7000);
+      return false;
     }
   });
 }

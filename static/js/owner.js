@@ -106,7 +106,7 @@ export function buildOwnerPanel(api) {
       ev.preventDefault();
       const amt = parseAmount(input.value);
       if (!(amt > 0) || current === null) { toast("Enter an amount greater than 0.", "error"); return; }
-      sendCommand(build(amt), btn, button + " placed").then(() => { input.value = ""; requote(); });
+      sendCommand(build(amt), btn, button + " placed").then((ok) => { if (ok !== false) { input.value = ""; requote(); } });
     });
     return { form, requote, help };
   }
@@ -138,7 +138,7 @@ export function buildOwnerPanel(api) {
     const cmd = { do: "register_subnet", mechanism: regMech.value };
     const n = regName.value.trim();
     if (n) cmd.name = n.slice(0, 40);
-    sendCommand(cmd, regBtn, "Registration placed").then(() => { regName.value = ""; });
+    sendCommand(cmd, regBtn, "Registration placed").then((ok) => { if (ok !== false) regName.value = ""; });
   });
   const regCard = el("section", { class: "card", "aria-labelledby": "reg-h" }, el("h2", { id: "reg-h" }, "Register a new subnet"), regForm);
 

@@ -34,26 +34,22 @@ function rebuildCtx() {
 
 // --- sending commands -----------------------------------------------------------------------
 
-/** Send a command; the button stays disabled until the server answers (double-tap guard). */
+/** Send a command; the button stays disabled until the server answers (double-tap guard), or
+ *  for a few seconds when offline (the order then waits in "sending" and goes out on reconnect).
+ *  Resolves true (stored), false (refused) or null (not answered yet). */
 export function sendCommand(cmd, button, okText) {
   return once(button, async () => {
     const msg = { type: "command", id: "c-" + newClientId().slice(0, 24), ...cmd };
     store.noteSent(msg);
+    const answer = sock.command(msg).then(
+      (r) => { toast((okText || "Order placed") + ` (settles at tick ${r.due_tick})`, "ok", 2500); return true; },
+      (err) => { toast("Refused: " + (reasonText(err.code) || err.message || "error"), "error", 7000); return false; },
+    );
     renderOrders();
-    const answer = sock.command(msg);
+    const r = await Promise.race([answer, new Promise((res) => setTimeout(() => res(null), 4000))]);
+    if (r === null) toast("Not connected: your order is saved and will be sent when the connection is back.", "info");
     renderOrders();
-    try {
-      const r = await Promise.race([answer, new Promise((res) => setTimeout(() => res(null), 4000))]);
-      if (r === null) {
-        toast("Not connected: your order is saved and will be sent when the connection is back.", "info");
-      } else {
-        toast((okText || "Order placed") + ` (settles at tick ${r.due_tick})`, "ok", 2500);
-      }
-    } catch (err) {
-      toast("Refused: " + (reasonText(err.code) || err.message || "error"), "error", 7000);
-    } finally {
-      renderOrders();
-    }
+    return r;
   });
 }
 
@@ -257,7 +253,7 @@ function buildTrade() {
     ev.preventDefault();
     const cmd = tradeCommand();
     if (!cmd.ok) { showQuoteError(cmd.error); return; }
-    sendCommand(cmd.cmd, $("#trade-submit"), cmd.label).then(() => { $("#trade-amount").value = ""; renderQuote(null); });
+    sendCommand(cmd.cmd, $("#trade-submit"), cmd.label).then((ok) => { if (ok !== false) { $("#trade-amount").value = ""; renderQuote(null); } });
   });
   syncTradeLabels();
 }
@@ -394,7 +390,7 @@ function buildRoot() {
     if (!(amount > 0)) { toast("Enter a TAO amount greater than 0.", "error"); return; }
     const what = btn.dataset.do;
     sendCommand({ do: what, tao: amount }, btn, what === "root_stake" ? "Root stake order placed" : "Root unstake order placed")
-      .then(() => { $("#root-amount").value = ""; });
+      .then((ok) => { if (ok !== false) $("#root-amount").value = ""; });
   });
 }
 

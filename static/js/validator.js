@@ -92,7 +92,7 @@ export function buildValidatorPanel(api) {
     const btn = ev.submitter || stakeBtn;
     const a = parseAmount(amt.value);
     if (!(a > 0)) { toast("Enter a TAO amount greater than 0.", "error"); return; }
-    sendCommand({ do: btn.dataset.do, tao: a }, btn, btn.textContent + " placed").then(() => { amt.value = ""; });
+    sendCommand({ do: btn.dataset.do, tao: a }, btn, btn.textContent + " placed").then((ok) => { if (ok !== false) amt.value = ""; });
   });
   card.append(el("h3", {}, "Change your root stake"), form);
 
