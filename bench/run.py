@@ -174,27 +174,35 @@ def watch_stack(sampler: Sampler, serve_pid: int, redis_url: str) -> None:
 # --- phases -------------------------------------------------------------------------------------
 
 
+JOIN_ATTEMPTS = 8
+
+
 async def join_all(port: int, codes: list[str], per_game: int, concurrency: int
-                   ) -> tuple[dict[str, list[str]], list[float]]:
+                   ) -> tuple[dict[str, list[str]], list[float], int]:
+    """Every player joins through the join form (GET for the CSRF cookie, POST); a failed join
+    (e.g. a 500 when PostgreSQL refuses connections) is retried after a pause, and counted."""
     sem = asyncio.Semaphore(concurrency)
     tokens: dict[str, list[str]] = {c: [] for c in codes}
     times: list[float] = []
+    failures = 0
 
     async def one(code: str, k: int) -> None:
+        nonlocal failures
         async with sem:
             t0 = time.perf_counter()
-            for attempt in range(3):
+            for attempt in range(JOIN_ATTEMPTS):
                 try:
                     tokens[code].append(await http.join("127.0.0.1", port, code, f"Bench {k}"))
                     break
                 except (OSError, asyncio.TimeoutError, http.HttpError):
-                    if attempt == 2:
+                    failures += 1
+                    if attempt == JOIN_ATTEMPTS - 1:
                         raise
-                    await asyncio.sleep(0.5)
+                    await asyncio.sleep(0.5 * 2 ** min(attempt, 3))
             times.append((time.perf_counter() - t0) * 1000)
 
     await asyncio.gather(*(one(code, k) for code in codes for k in range(per_game)))
-    return tokens, times
+    return tokens, times, failures
 
 
 async def play(url_for: Any, tokens: dict[str, list[str]], *, duration: float,
@@ -327,7 +335,14 @@ async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game:
         codes = [g["code"] for g in created]
         settings_info = stack.admin("settings")
         t0 = time.perf_counter()
-        tokens, join_ms = await join_all(port, codes, per_game, args.join_concurrency)
+        if args.join == "http":
+            tokens, join_ms, join_failures = await join_all(port, codes, per_game,
+                                                            args.join_concurrency)
+        else:  # straight into the database (services.join_game), no HTTP
+            seats = stack.admin("join", *[x for c in codes for x in (c, str(per_game))])
+            seats = [seats] if len(codes) == 1 else seats
+            tokens = {c: [s["token"] for s in ss] for c, ss in zip(codes, seats)}
+            join_ms, join_failures = [], 0
         join_s = time.perf_counter() - t0
         watch_stack(sampler, serve.pid, redis_url)
         sstop = asyncio.Event()
@@ -343,7 +358,9 @@ async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game:
         out = report_play(name, res, args.tick_seconds, audit)
         out["settings"] = {"module": settings_info["module"], "fixes": settings_info["fixes"],
                            "conn_max_age": settings_info["conn_max_age"]}
+        out["join"] = args.join
         out["join_http_ms"] = summary(join_ms)
+        out["join_http_failures"] = join_failures
         out["join_all_s"] = round(join_s, 2)
         out["processes"] = sampler.report()
         extra = [e for e in sampler.extra if "error" not in e]
@@ -510,7 +527,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--settings-fixes", action="store_true",
                    help="run the stack with bench/settings.py: game.settings plus the fixes it "
                         "still lacks (the Redis socket timeout and pool size)")
-    p.add_argument("--join-concurrency", type=int, default=16)
+    p.add_argument("--join-concurrency", type=int, default=8)
+    p.add_argument("--join", choices=("http", "direct"), default="http",
+                   help="players join through the join form (http) or straight into the "
+                        "database (direct: bench.admin join)")
     p.add_argument("--tick-bytes", type=int, default=0,
                    help="floor message sizes (0: the sizes measured in the one-game phase)")
     p.add_argument("--private-bytes", type=int, default=0)
