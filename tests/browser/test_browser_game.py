@@ -317,6 +317,21 @@ def test_a_dropped_connection_recovers_and_a_kick_ends_the_seat(browser, daphne_
     page = _new_page(browser, watch, "student", PHONE)
     _join(page, base, code, "Wobbly Wifi")
     _set_role(console, "Wobbly Wifi", "speculator")
+
+    # A taken nickname: the join page suggests another, and one tap joins with it.
+    watch.allow(r"Failed to load resource: the server responded with a status of 400")
+    twin = _new_page(browser, watch, "twin", PHONE)
+    twin.goto(f"{base}/join/{code}")
+    twin.get_by_label("Nickname").fill("Wobbly Wifi")
+    twin.get_by_role("button", name="Join", exact=True).click()
+    suggestion = twin.locator("#suggestion").text_content()
+    assert suggestion and suggestion != "Wobbly Wifi"
+    twin.screenshot(path=str(shots / "join-suggestion-360.png"), full_page=True)
+    twin.get_by_role("button", name=f"Join as {suggestion}").click()
+    twin.wait_for_url(re.compile(rf"/play/{code}/$"))
+    assert twin.locator("#me-nick").text_content() == suggestion
+    watch.disallow(r"Failed to load resource: the server responded with a status of 400")
+    twin.context.close()
     console.get_by_role("button", name="Start game").click()
     page.wait_for_selector("#market tbody tr")
 
@@ -371,7 +386,7 @@ def test_a_dropped_connection_recovers_and_a_kick_ends_the_seat(browser, daphne_
 
     # The instructor removes the student: the page says so and stops reconnecting.
     console.once("dialog", lambda dialog: dialog.accept())
-    console.get_by_role("button", name="Remove Wobbly Wifi").click()
+    console.get_by_role("button", name="Remove Wobbly Wifi", exact=True).click()
     page.get_by_role("alert").filter(has_text="removed you").wait_for()
     assert page.locator("#conn").get_attribute("data-state") == "closed"
 
