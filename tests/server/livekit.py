@@ -40,13 +40,21 @@ class LiveServer:
     """One daphne with its own database. `template` (see `Template`) is copied, not migrated,
     so each test pays for the migrations once per session."""
 
-    def __init__(self, tmp: Path, scenarios: Path, template: "Template") -> None:
+    def __init__(self, tmp: Path, scenarios: Path, template: "Template",
+                 env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.tmp = tmp
         self.proc: subprocess.Popen | None = None
-        self.env = template.env(tmp, scenarios)
+        self.engines: list[subprocess.Popen] = []
+        self.env = {**template.env(tmp, scenarios), **(env or {})}
         self.drop = template.clone(self.env)
+
+    def start_engine(self) -> None:
+        """A separate `manage.py run_engine` process on the same database and channel layer."""
+        log = open(self.tmp / f"engine-{len(self.engines)}.log", "w")
+        self.engines.append(subprocess.Popen([PY, "manage.py", "run_engine"], cwd=ROOT,
+                                             env=self.env, stdout=log, stderr=subprocess.STDOUT))
 
     def manage(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         return subprocess.run([PY, "manage.py", *args], cwd=ROOT, env={**self.env, **(env or {})},
@@ -74,6 +82,9 @@ class LiveServer:
         self.proc.wait(timeout=10)
 
     def stop(self) -> None:
+        for engine in self.engines:
+            engine.kill()
+            engine.wait()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:

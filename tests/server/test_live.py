@@ -3,6 +3,7 @@ and a kill -9 in the middle of play."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -147,3 +148,42 @@ async def test_it_survives_a_kill_9_during_play(server):
     assert record["replay_ok"], record["replay"]
     for c in [instructor, *students]:
         await c.close()
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"),
+                    reason="a separate engine reaches sockets only through Redis")
+async def test_two_engine_processes_settle_every_tick_once(tmp_path, template):
+    scenarios = tmp_path / "scenarios"
+    write_preset(scenarios)
+    server = LiveServer(tmp_path, scenarios, template, env={"ENGINE_IN_PROCESS": "false"})
+    try:
+        server.start()
+        server.start_engine()
+        server.start_engine()
+        teacher, code = login_and_create(server, preset="test_market", bots="on", epochs=2,
+                                         tick_seconds=1)
+        students = [Client(server, code, join(server, code, f"Student {i}"), f"s{i}")
+                    for i in range(3)]
+        instructor = Client(server, code, teacher, "teacher")
+        for c in [instructor, *students]:
+            await c.connect()
+        await instructor.wait_for(lambda: instructor.snapshots >= 1, 20)
+        await instructor.send({"type": "control", "id": "k-start", "op": "start"})
+        for s in students:
+            await s.wait_for(lambda s=s: s.status == "running", 20)
+            await s.command(do="stake", subnet=1, tao=3.0)
+        await asyncio.gather(*(c.wait_for(lambda c=c: c.status == "ended", 60)
+                               for c in [instructor, *students]))
+        record = server.query(code)
+        assert record["status"] == "ended" and record["tick"] == 4
+        assert record["replay_ok"], record["replay"]
+        for c in [instructor, *students]:
+            _assert_in_order_or_healed(c, record["seq"])
+            assert c.ticks_seen <= {0, 1, 2, 3}
+        for s in students:
+            [cid] = s.answers
+            assert len(s.fills[cid]) == 1  # settled once, by one of the two engines
+        for c in [instructor, *students]:
+            await c.close()
+    finally:
+        server.stop()
