@@ -4,7 +4,7 @@
 
 import { GameSocket, newClientId } from "./socket.js";
 import { Store } from "./store.js";
-import { P, CLOSE_TEXT, ROLE_TEXT, reasonText } from "./protocol.js";
+import { P, CLOSE_TEXT, ROLE_TEXT, ROLE_HELP, reasonText } from "./protocol.js";
 import {
   el, $, $all, replace, bootstrap, fmt, tao, alpha, pct, signed, changeNode, isNum, Explain, figure,
   toast, bindConnectionPill, once, parseAmount,
@@ -473,6 +473,9 @@ function renderAll() {
   $("#lobby-view").hidden = !inLobby;
   $("#lobby-role").textContent = ROLE_TEXT[you.role] || "not assigned yet (the instructor deals roles)";
   $("#lobby-count").textContent = String(st.players || st.lobby.length || 0);
+  $("#lobby-help").textContent = ROLE_HELP[you.role] || "";
+  $("#how-role").textContent = (ROLE_TEXT[you.role] || "a player").toLowerCase();
+  $("#how-text").textContent = ROLE_HELP[you.role] || "";
   $("#ended-view").hidden = !ended;
   document.body.classList.toggle("ended", ended);
   if (ended) {

@@ -66,3 +66,10 @@ export const MECHANISM_TEXT = {
   hold_to_earn: "Hold-to-earn",
   owner_mined: "Owner-mined",
 };
+
+/** One paragraph per role: what you are trying to do (shown in the lobby and under "How to play"). */
+export const ROLE_HELP = {
+  speculator: "You start with TAO. Buy a subnet's alpha (stake) when you think its price will rise, sell (unstake) to take profit, or move between subnets. Every trade moves the pool's price: check the quote before you confirm. Your score is what everything you hold would sell for now.",
+  subnet_owner: "You own a subnet and receive 18% of all the alpha it emits. Choose what its validators reward: useful AI work (earns TAO revenue you can spend on buybacks), holders (the meme loop: buying raises the price, the price raises emission, emission pays holders), or your own miners. You can also sell your alpha or register another subnet.",
+  root_validator: "Your TAO is staked on root, which weighs on every subnet's consensus (ρ). For each subnet, follow its mechanism or override it: pay the AI workers, the holders or the owner. Where root holds more than half the weight, root decides what miners earn. As alpha accumulates, ρ falls, and so does that power.",
+};
