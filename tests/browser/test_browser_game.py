@@ -335,6 +335,13 @@ def test_a_dropped_connection_recovers_and_a_kick_ends_the_seat(browser, daphne_
     console.get_by_role("button", name="Start game").click()
     page.wait_for_selector("#market tbody tr")
 
+    # A late joiner plays from the next tick on.
+    late_ok = _new_page(browser, watch, "late joiner", PHONE)
+    _join(late_ok, base, code, "Late Lucy")
+    late_ok.wait_for_selector("#game-view:not([hidden])")
+    late_ok.wait_for_function("() => /^\\d/.test(document.querySelector('#portfolio .figure .v').textContent)")
+    late_ok.context.close()
+
     # A locked game refuses new students with a clear message.
     console.get_by_role("button", name="Lock joining").click()
     console.wait_for_selector("#locked:not([hidden])")
