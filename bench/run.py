@@ -322,7 +322,8 @@ async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game:
     redis_url = redis_url_with_db(args.redis, args.redis_db)
     stack = Stack(db.url, redis_url, workdir=workdir / name, tick_seconds=args.tick_seconds,
                   extra_env={"LOG_LEVEL": "INFO",
-                             **({"BENCH_DB_THREADPOOL": "1"} if args.db_threadpool else {})},
+                             **({"BENCH_DB_THREADPOOL": "1"} if args.db_threadpool else {}),
+                             **({"BENCH_PUBSUB": "1"} if args.pubsub else {})},
                   settings="bench.settings" if args.settings_fixes else None)
     sampler = Sampler()
     try:
@@ -521,6 +522,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--engines", type=int, default=1, help="run_engine processes")
     p.add_argument("--shard-engines", action="store_true")
     p.add_argument("--phases", default="one,many,floor")
+    p.add_argument("--pubsub", action="store_true",
+                   help="with --settings-fixes: an experiment, channels_redis's pub/sub layer "
+                        "(one publish per group message, fan-out inside each worker)")
     p.add_argument("--db-threadpool", action="store_true",
                    help="with --settings-fixes: an experiment, consumers' database calls on a "
                         "thread pool instead of one thread per worker (bench/settings.py)")

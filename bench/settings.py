@@ -54,3 +54,16 @@ if _os.environ.get("BENCH_DB_THREADPOOL") == "1":
 
     _cdb.database_sync_to_async = _PooledDatabaseSyncToAsync
     FIXES.append("experiment_db_threadpool")
+
+# --- experiment (off unless BENCH_PUBSUB=1; `python -m bench --pubsub`) -------------------------
+# channels_redis's default layer stores one copy of every group message per socket channel in
+# Redis, and each worker pops them one by one: delivery work grows with sockets × messages.
+# RedisPubSubChannelLayer publishes a group message once; every worker with members in the group
+# receives it once and fans it out locally. At-most-once (no capacity, no expiry), which the
+# protocol's seq gaps and snapshots already cover. Measured here, not shipped from here.
+if _os.environ.get("BENCH_PUBSUB") == "1":
+    CHANNEL_LAYERS["default"] = {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": _config["hosts"], "prefix": _config.get("prefix", "asgi")},
+    }
+    FIXES.append("experiment_pubsub_layer")
