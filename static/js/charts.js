@@ -69,8 +69,9 @@ function baseOptions({ large, yLabel, yFormat, stacked, yMax, logY, legend = tru
  * pick(subnetRow) -> number; rows are tick rows ({tick, subnets: [{id, ...}]}).
  */
 export class SubnetChart {
-  constructor(canvas, { pick, yLabel, yFormat, stacked = false, large = false, yMax, logY = false, ariaLabel, legend = true }) {
+  constructor(canvas, { pick, yLabel, yFormat, stacked = false, large = false, yMax, yMin, logY = false, ariaLabel, legend = true, refLine = null }) {
     this.pick = pick;
+    this.refLine = refLine;
     this.stacked = stacked;
     this.large = large;
     this.canvas = canvas;
@@ -81,6 +82,7 @@ export class SubnetChart {
       data: { labels: [], datasets: [] },
       options: baseOptions({ large, yLabel, yFormat, stacked, yMax, logY, legend }),
     });
+    if (yMin !== undefined) this.chart.options.scales.y.min = yMin;
     this.sig = "";
   }
 
@@ -122,6 +124,13 @@ export class SubnetChart {
       datasets.push({
         label: "others", data, borderColor: "#555", backgroundColor: "#bbbbbb99", borderDash: [2, 2],
         borderWidth: lw, pointRadius: 0, fill: "-1",
+      });
+    }
+    if (this.refLine) {
+      // A reference level drawn as a grey dotted line, named in the legend.
+      datasets.push({
+        label: this.refLine.label, data: rows.map(() => this.refLine.value), borderColor: "#555",
+        borderDash: [3, 5], borderWidth: lw, pointRadius: 0, fill: false,
       });
     }
     this.chart.data.labels = labels;

@@ -19,7 +19,8 @@ export class ChartSet {
       ariaLabel: "Emission share of each subnet over ticks, stacked", legend: shared,
     });
     this.rho = new SubnetChart(canvases.rho, {
-      pick: (s) => s.root_prop, yMax: 1, yFormat: asPct, large,
+      pick: (s) => s.root_prop, yMax: 1, yMin: 0, yFormat: asPct, large,
+      refLine: { value: 0.5, label: "50%: above it root alone decides" },
       ariaLabel: "Root proportion on each subnet over ticks", legend: shared,
     });
     this.health = new SeriesChart(canvases.health, {
