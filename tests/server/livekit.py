@@ -249,6 +249,7 @@ class Client:
         self.applied: list[int] = []
         self.ticks_seen: set[int] = set()
         self.status = "lobby"
+        self.players = 0
         self.answers: dict[str, dict[str, Any]] = {}
         self.sent: dict[str, dict[str, Any]] = {}
         self.fills: dict[str, list[dict[str, Any]]] = {}
@@ -294,6 +295,7 @@ class Client:
             self.awaiting_snapshot = False
             self.last_seq = seq  # a snapshot replaces all client state
             self.status = msg["game"]["status"]
+            self.players = msg["game"]["players"]
             for c in msg["commands"]:  # answers lost in a crash are recovered from here
                 if c["id"] and c["status"] != "queued":
                     self.fills.setdefault(c["id"], [])
@@ -306,6 +308,8 @@ class Client:
                 return
             self.last_seq = seq
             self.applied.append(seq)
+            if kind == "lobby":
+                self.players = msg["players"]
             if kind in ("status", "tick"):
                 self.status = msg["game"]["status"]
             if kind == "tick":

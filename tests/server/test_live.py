@@ -36,10 +36,13 @@ def server(tmp_path: Path, template: Template):
 
 async def _seat_everyone(server: LiveServer, **form) -> tuple[Client, list[Client], str]:
     teacher, code = login_and_create(server, preset="test_market", bots="on", **form)
-    students = [Client(server, code, join(server, code, f"Student {i:02d}"), f"s{i:02d}")
-                for i in range(STUDENTS)]
     instructor = Client(server, code, teacher, "teacher")
     await instructor.connect()
+    await instructor.wait_for(lambda: instructor.snapshots == 1, 20)
+    students = [Client(server, code, join(server, code, f"Student {i:02d}"), f"s{i:02d}")
+                for i in range(STUDENTS)]
+    # The joins were HTTP requests: their lobby broadcasts reached the open console.
+    await instructor.wait_for(lambda: instructor.players == STUDENTS, 20)
     for s in students:
         await s.connect()
     await asyncio.gather(*(c.wait_for(lambda c=c: c.snapshots >= 1, 20)
