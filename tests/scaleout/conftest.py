@@ -4,6 +4,7 @@ processes (daphne, run_engine, redis-server) are all stopped, and whose keys are
 end of the test."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -46,8 +47,11 @@ def stack_factory(database: Database, redis_url: str, tmp_path: Path):
     made: list[Stack] = []
 
     def make(redis: str | None = None, tick_seconds: float = 1.0) -> Stack:
+        # SCALEOUT_SETTINGS=bench.settings runs the same tests on the benchmark's settings
+        # overlay (with BENCH_PUBSUB=1 / BENCH_DB_THREADPOOL=1 for its experiments).
         stack = Stack(database.url, redis or redis_url_with_db(redis_url, REDIS_DB),
-                      workdir=tmp_path / f"stack{len(made)}", tick_seconds=tick_seconds)
+                      workdir=tmp_path / f"stack{len(made)}", tick_seconds=tick_seconds,
+                      settings=os.environ.get("SCALEOUT_SETTINGS") or None)
         made.append(stack)
         return stack
 
