@@ -1,0 +1,84 @@
+"""Fixtures for the hardening tests: the server tests' game setup, plus the hypothesis profiles.
+
+HARDENING_PROFILE=ci (default) keeps every property test to a few dozen examples so the folder
+runs in a few minutes on 2 cores; HARDENING_PROFILE=long explores far more (hundreds of examples,
+longer state-machine runs) for a soak before a release.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings as hsettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
+
+from serverkit import write_preset  # noqa: E402
+
+from game import services, simapi  # noqa: E402
+
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+            HealthCheck.data_too_large]
+hsettings.register_profile("ci", max_examples=25, deadline=None, suppress_health_check=_SLOW_OK,
+                           stateful_step_count=20, derandomize=False)
+hsettings.register_profile("long", max_examples=400, deadline=None,
+                           suppress_health_check=_SLOW_OK, stateful_step_count=60)
+hsettings.load_profile(os.environ.get("HARDENING_PROFILE", "ci"))
+
+
+@pytest.fixture
+def preset_dir(tmp_path: Path, settings: Any) -> Path:
+    directory = tmp_path / "scenarios"
+    write_preset(directory)
+    settings.SCENARIOS_DIR = directory
+    settings.ENGINE_IN_PROCESS = False  # tests settle ticks themselves
+    simapi.presets.cache_clear()
+    simapi.clear_cache()
+    yield directory
+    simapi.presets.cache_clear()
+    simapi.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def instructor(db: Any) -> Any:
+    from django.contrib.auth.models import User
+
+    return User.objects.create_user("teacher", password="a-long-test-password")
+
+
+@pytest.fixture
+def other_instructor(db: Any) -> Any:
+    from django.contrib.auth.models import User
+
+    return User.objects.create_user("rival", password="another-long-password")
+
+
+@pytest.fixture
+def game(preset_dir: Path, instructor: Any) -> Any:
+    return services.create_game(instructor, "test_market", services.Overrides())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    from channels.layers import channel_layers
+
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
+
+
+@pytest.fixture(autouse=True)
+async def _close_worker_connections():
+    yield
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all, thread_sensitive=True)()
