@@ -17,6 +17,20 @@ export function largeFontSize() {
   return Math.max(13, Math.min(22, Math.round(window.innerWidth / 87)));
 }
 
+/** Log axis ticks at 1, 2, 3 and 5 × 10^k inside the data range: round, evenly readable labels. */
+function niceLogTicks(scale) {
+  const { min, max } = scale;
+  if (!(min > 0) || !(max > min)) return;
+  const out = [];
+  for (let k = Math.floor(Math.log10(min)); k <= Math.ceil(Math.log10(max)); k++) {
+    for (const m of [1, 2, 3, 5]) {
+      const v = m * 10 ** k;
+      if (v >= min * 0.999 && v <= max * 1.001) out.push({ value: v });
+    }
+  }
+  if (out.length >= 2) scale.ticks = out;
+}
+
 /** Re-apply the projector's font size (the window may have been resized since). */
 function fitFonts(chart) {
   const size = largeFontSize();
@@ -53,6 +67,7 @@ function baseOptions({ large, yLabel, yFormat, stacked, yMax, logY, legend = tru
       },
       y: {
         type: logY ? "logarithmic" : "linear",
+        afterBuildTicks: logY ? niceLogTicks : undefined,
         stacked: !!stacked,
         min: stacked ? 0 : undefined,
         max: yMax,

@@ -53,7 +53,7 @@ function render() {
   $("#proj-health").textContent = typeof h === "number" ? `Network health ${pct(h, 0)}` : "";
   renderLeaderboard();
   $("#lb-h").textContent = g.status === "ended" ? "Final leaderboard" : "Leaderboard";
-  if (g.status === "ended" && $("#news").hidden) showNews({ title: "Game over", text: "Thanks for playing! The debrief comes next." });
+  if (g.status === "ended" && $("#news-title").textContent !== "Game over") showNews({ title: "Game over", text: "Thanks for playing! The debrief comes next." });
 }
 
 bindConnectionPill($("#conn"), sock);
