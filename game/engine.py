@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from game import broadcast, simapi
+from game import leaderboard as lb
 from game.models import (Actor, Command, CommandStatus, EpochRow, Game, Seat, SeatKind, Status,
                          TickRow)
 from game.services import _dumps, finish, game_info, is_connected, leaderboard
@@ -152,7 +153,7 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
             game.next_tick_at = now + timedelta(seconds=game.tick_seconds)
 
         market = sim_game.public_view()
-        rows = sim_game.leaderboard()
+        rows = lb.standings(sim_game, lb.seat_map(game))
         rank = {r["player"]: r["rank"] for r in rows}
         top = leaderboard(game, sim_game, settings.LEADERBOARD_TOP, rows=rows)
         game.public = _dumps({"market": market, "leaderboard": top})

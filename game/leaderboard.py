@@ -95,8 +95,10 @@ def rank_rows(values: Iterable[tuple[str, str, float]]) -> list[dict[str, Any]]:
 def standings(sim_game: Any, seats: dict[str, SeatInfo] | None = None) -> list[dict[str, Any]]:
     """Every player of the sim state, ranked; nicknames and seat kind added when known."""
     st = sim_game.st
-    rows = rank_rows((pid, st.roles[k], liquidation_value(sim_game, pid))
-                     for k, pid in enumerate(st.ids))
+    # The sim values every position at once with the same refusal rules as a real unstake
+    # (liquidation_value() is the per-position reference; tests hold the two equal).
+    worth = sim_game.net_worths()
+    rows = rank_rows((pid, st.roles[k], worth[pid]) for k, pid in enumerate(st.ids))
     for row in rows:
         k = st.player_index(row["player"])
         row["contributed"] = float(st.contributed[k])

@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from game import broadcast, names, simapi
+from game import leaderboard as lb
 from game.errors import ClientError, Rejected
 from game.models import (Actor, Command, CommandStatus, Game, Role, Seat, SeatKind, Status)
 
@@ -718,13 +719,9 @@ def start_game(game_id: int) -> None:
 
 def leaderboard(game: Game, sim_game: Any, top: int | None = None,
                 rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """The sim's leaderboard with nicknames instead of player ids (what the projector shows)."""
-    nick = dict(game.seats.values_list("player", "nickname"))
-    rows = sim_game.leaderboard() if rows is None else rows
-    if top is not None:
-        rows = rows[:top]
-    return [{"rank": r["rank"], "nickname": nick.get(r["player"], r["player"]),
-             "role": r["role"], "net_worth": r["net_worth"]} for r in rows]
+    """The top rows by nickname (what the projector shows); ranking in game/leaderboard.py."""
+    rows = lb.standings(sim_game, lb.seat_map(game)) if rows is None else rows
+    return lb.top(rows, len(rows) if top is None else top)
 
 
 _CONTROLS = {

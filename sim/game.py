@@ -304,31 +304,35 @@ class Game:
         return rows
 
     # ---- views -----------------------------------------------------------------------------------
-    def _liquidation(self, i: int, alpha: float) -> float:
-        """TAO from selling `alpha` on i now, slippage and fee included (0 if it yields
-        nothing after the fee)."""
-        if alpha <= 0.0:
-            return 0.0
-        tau, x = float(self.st.tau[i]), float(self.st.x[i])
+    def _sale_values(self, tau: Any, x: Any, alpha: Any) -> Any:
+        """TAO that selling `alpha` into pools (tau, x) returns, slippage and fee included,
+        elementwise over numpy arrays. A sale the chain would refuse (sim.actions.plan_unstake:
+        below the minimum, nothing after the fee, or a TAO reserve left under the floor) is
+        worth 0, so a net worth is always what unstaking everything would really return."""
+        alpha = np.asarray(alpha, dtype=np.float64)
         if "percent_fee" in self.rules:
             res = act.swap.unstake_percent(tau, x, alpha, alpha * self.params.percent_fee_rate)
         else:
             res = act.swap.unstake_flat(tau, x, alpha, self.params.stake_fee)
-        return max(0.0, res.out)
+        ok = ((alpha > 0.0) & (res.gross >= self.params.min_stake) & (res.out > 0.0)
+              & (res.tao >= self.params.reserve_floor))
+        return np.where(ok, res.out, 0.0)
+
+    def _liquidation(self, i: int, alpha: float) -> float:
+        """TAO from selling `alpha` on i now (0 where the chain would refuse the sale)."""
+        if alpha <= 0.0:
+            return 0.0
+        return float(self._sale_values(float(self.st.tau[i]), float(self.st.x[i]), alpha))
 
     def _net_worths(self) -> np.ndarray:
         """Every player's liquidation value at once: TAO, root stake at face value, and each
-        subnet's alpha sold alone into the current pool (slippage and fee included)."""
+        subnet's alpha sold alone into the current pool (pools are independent, so the order
+        of the sales does not matter)."""
         st = self.st
-        act = st.active
-        a = st.alpha[:, act]
-        tau, x = st.tau[act][None, :], st.x[act][None, :]
-        if "percent_fee" in self.rules:
-            net = a * (1.0 - self.params.percent_fee_rate)
-            out = tau * net / (x + net)
-        else:
-            out = tau * a / (x + a) - self.params.stake_fee
-        out = np.where(a > 0.0, np.maximum(out, 0.0), 0.0)
+        active = st.active
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = self._sale_values(st.tau[active][None, :], st.x[active][None, :],
+                                    st.alpha[:, active])
         return st.tao + st.root + out.sum(axis=1)
 
     def _net_worth(self, k: int) -> float:
@@ -342,6 +346,10 @@ class Game:
 
     def net_worth(self, player_id: str) -> float:
         return self._net_worth(self._index(player_id))
+
+    def net_worths(self) -> dict[str, float]:
+        """Every player's liquidation value, computed at once (what a leaderboard needs)."""
+        return dict(zip(self.st.ids, map(float, self._net_worths())))
 
     def leaderboard(self) -> list[dict[str, Any]]:
         worth = self._net_worths()

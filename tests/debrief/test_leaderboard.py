@@ -41,6 +41,8 @@ def test_liquidation_value_is_what_unstaking_everything_returns(finished):
         copy = simapi.fresh(game.state)
         returned = _unstake_everything(copy, pid)
         assert value == pytest.approx(returned, rel=1e-12, abs=1e-12), pid
+        # the vectorised net worth the live leaderboard ranks by agrees with the real sales
+        assert stored.net_worth(pid) == pytest.approx(returned, rel=1e-12, abs=1e-12), pid
         k = copy.st.player_index(pid)
         assert copy.st.alpha[k].sum() == 0 or all(
             h.value == 0 for h in leaderboard.holdings(copy, pid))
@@ -64,7 +66,9 @@ def test_dust_that_the_chain_would_refuse_to_sell_is_worth_nothing():
     crumb = [h for h in leaderboard.holdings(g, pid) if h.subnet == 1][0]
     assert 0 < crumb.alpha < 1e-5 and crumb.value == 0.0
     copy = sim.Game.from_json(g.to_json())
-    assert leaderboard.liquidation_value(g, pid) == pytest.approx(_unstake_everything(copy, pid))
+    returned = _unstake_everything(copy, pid)
+    assert leaderboard.liquidation_value(g, pid) == pytest.approx(returned)
+    assert g.net_worth(pid) == pytest.approx(returned)  # the sim's vectorised value too
 
 
 def test_ties_are_broken_by_player_id_whatever_the_input_order():
