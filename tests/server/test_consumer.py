@@ -1,11 +1,13 @@
 """The game socket, message by message (docs/protocol.md), through the full ASGI stack."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from channels.db import database_sync_to_async
 
 from game import engine, errors, services
-from game.models import Command, Game, Seat
+from game.models import Command, EpochRow, Game, Seat, TickRow
 
 from serverkit import closed_with as _closed_with
 from serverkit import WAIT, open_socket, receive_until, session_cookie, student_socket
@@ -120,6 +122,28 @@ async def test_it_settles_a_tick_and_broadcasts_public_then_private(game):
     assert fill["id"] == "c-1" and fill["status"] == "filled" and fill["fill"]["alpha"] > 0
     assert private["you"]["alpha"]["1"] == pytest.approx(fill["fill"]["alpha"])
     await comm.disconnect()
+
+
+async def test_it_gives_a_late_page_the_chart_history_from_the_first_tick(game):
+    _seat, _t, comm, snap = await student_socket(game.code, "Alice")
+    assert snap["history"] == [] and snap["epoch_rows"] == []  # lobby: nothing to draw yet
+    await _start(game.id)
+    for _ in range(3):
+        await _settle(game.id)
+    await comm.disconnect()
+    # The projector opened (or reloaded) now draws the whole game so far, not from tick 3 on.
+    projector, later = await open_socket(game.code, query=f"projector={game.projector_token}")
+    stored = [json.loads(r) for r in await db(lambda: list(
+        TickRow.objects.filter(game_id=game.id).order_by("tick").values_list("row", flat=True)))()]
+    assert [r["tick"] for r in later["history"]] == [0, 1, 2] == [r["tick"] for r in stored]
+    for row, want in zip(later["history"], stored):
+        assert row["subnets"] == [{k: s[k] for k in ("id", "price", "moving_price", "share",
+                                                      "root_prop")} for s in want["subnets"]]
+    epochs = await db(lambda: list(EpochRow.objects.filter(game_id=game.id)
+                                   .order_by("epoch").values_list("epoch", flat=True)))()
+    assert [e["epoch"] for e in later["epoch_rows"]] == epochs
+    assert all(0.0 <= e["network_health"] <= 1.0 for e in later["epoch_rows"])
+    await projector.disconnect()
 
 
 async def test_it_rejects_commands_before_start_and_after_the_end(game):
