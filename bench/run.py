@@ -56,6 +56,7 @@ def tick_latencies(m: Metrics, recv: dict, players: dict[str, int]) -> dict[str,
     """Per (game, tick): the time from the start of settlement until the last client of the
     game received the message ("every client"), and every single delivery."""
     every, each, incomplete = [], [], 0
+    series = []
     for key, times in recv.items():
         start = m.tick_start.get(key)
         if start is None:
@@ -63,10 +64,12 @@ def tick_latencies(m: Metrics, recv: dict, players: dict[str, int]) -> dict[str,
         each.extend((t - start) * 1000 for t in times)
         if len(times) >= players.get(key[0], 0):
             every.append((max(times) - start) * 1000)
+            series.append([key[0], key[1], round(start, 2), round(every[-1])])
         else:
             incomplete += 1
     return {"every_client_ms": summary(every), "each_delivery_ms": summary(each),
-            "ticks_not_received_by_all": incomplete}
+            "ticks_not_received_by_all": incomplete,
+            "series": sorted(series, key=lambda r: r[2])}  # [game, tick, start, every_ms]
 
 
 def clock_jitter(m: Metrics, tick_seconds: float) -> dict[str, Any]:
@@ -122,6 +125,7 @@ class Sampler:
             if probe is not None:
                 try:
                     self.extra.append({"t": round(time.time(), 1),
+                                       "load1": os.getloadavg()[0],
                                        **await asyncio.to_thread(probe)})
                 except Exception as exc:  # noqa: BLE001
                     self.extra.append({"error": str(exc)})
@@ -372,6 +376,8 @@ async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game:
         out["join_all_s"] = round(join_s, 2)
         out["processes"] = sampler.report()
         extra = [e for e in sampler.extra if "error" not in e]
+        loads = [e["load1"] for e in extra if "load1" in e]
+        out["machine_load1"] = summary(loads)
         out["timeline"] = [{k: (round(v, 2) if isinstance(v, float) else v) for k, v in e.items()}
                            for e in extra]
         out["redis_used_mb_max"] = round(max((e["redis_used_mb"] for e in extra), default=0), 1)
@@ -436,7 +442,7 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "cpu_model": model,
+    return {"nproc": os.cpu_count(), "cpu_model": model, "loadavg_at_start": os.getloadavg(),
             "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
             "python": platform.python_version(), "platform": platform.platform()}
 
