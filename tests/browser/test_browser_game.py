@@ -335,6 +335,11 @@ def test_a_dropped_connection_recovers_and_a_kick_ends_the_seat(browser, daphne_
     console.get_by_role("button", name="Start game").click()
     page.wait_for_selector("#market tbody tr")
 
+    # The instructor slows the clock; every page learns the new tick length.
+    console.get_by_label("Tick length (seconds)").fill("3")
+    console.locator("#tick-form").get_by_role("button", name="Set").click()
+    page.wait_for_function("() => dtao.store.state.game.tick_seconds === 3")
+
     # A late joiner plays from the next tick on.
     late_ok = _new_page(browser, watch, "late joiner", PHONE)
     _join(late_ok, base, code, "Late Lucy")
