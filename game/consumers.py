@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from game import broadcast, errors, identity, services
+from game import broadcast, errors, identity, ratelimit, services
 from game.errors import ClientError, Rejected
 from game.protocol import action_dict, parse
 
@@ -53,8 +53,14 @@ class GameConsumer(AsyncWebsocketConsumer):
         projector = (query.get("projector") or [None])[0]
         cookies = self.scope.get("cookies") or {}
         token = cookies.get(identity.seat_cookie_name(code.upper()))
-        result = await database_sync_to_async(identity.resolve)(
-            code, projector=projector, user=self.scope.get("user"), seat_token=token)
+        ip = ratelimit.client_ip(self.scope)
+        if await database_sync_to_async(ratelimit.guessing)(ip):
+            result: identity.Identity | int = errors.CLOSE_FLOODING  # enumerating game codes
+        else:
+            result = await database_sync_to_async(identity.resolve)(
+                code, projector=projector, user=self.scope.get("user"), seat_token=token)
+            if result == errors.CLOSE_NO_GAME:
+                await database_sync_to_async(ratelimit.note_miss)(ip)
         if isinstance(result, int):
             # Accept first so the browser sees our close code (a refused handshake is opaque).
             await self.accept()
@@ -63,6 +69,11 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.ident = result
         await self._join_groups()
         await self.accept()
+        if self.ident.kind == identity.STUDENT and self.ident.seat_id:
+            # One device per seat: the newest socket wins; the seat's older sockets are told
+            # (close 4011) rather than both playing the seat.
+            await self.channel_layer.group_send(broadcast.seat_group(self.ident.seat_id), {
+                "type": "seat.replaced", "by": self.channel_name})
         await self._send(await database_sync_to_async(identity.snapshot)(self.ident))
         if self.ident.kind == identity.STUDENT and self.ident.seat_id:
             await database_sync_to_async(services.seat_connected)(self.ident.seat_id)
@@ -193,3 +204,8 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     async def seat_kicked(self, event: dict[str, Any]) -> None:
         await self.close(code=errors.CLOSE_KICKED)
+
+    async def seat_replaced(self, event: dict[str, Any]) -> None:
+        if event.get("by") != self.channel_name and self.ident is not None \
+                and self.ident.kind == identity.STUDENT:
+            await self.close(code=errors.CLOSE_REPLACED)

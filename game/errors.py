@@ -17,6 +17,7 @@ CLOSE_NO_GAME = 4004
 CLOSE_FLOODING = 4008
 CLOSE_TOO_LARGE = 4009
 CLOSE_KICKED = 4010
+CLOSE_REPLACED = 4011  # the seat was opened on another device or tab (newest wins)
 
 
 class ClientError(Exception):

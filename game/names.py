@@ -35,6 +35,23 @@ _INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180
                         "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
 
 
+# Look-alikes folded to Latin before the blocklist check: Cyrillic and Greek letters that render
+# as Latin ones, and digits/symbols used as letters ("sh1t", "n@zi").
+_LOOKALIKES = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "һ": "h",
+    "ԁ": "d", "ԛ": "q", "ԝ": "w", "ɡ": "g", "ı": "i", "α": "a", "β": "b", "ε": "e", "η": "n",
+    "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ς": "s",
+    "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i",
+})
+
+
+def _skeleton(text: str) -> str:
+    """The letters a reader sees: case folded, accents dropped, look-alikes made Latin."""
+    folded = unicodedata.normalize("NFKD", text.casefold()).translate(_LOOKALIKES)
+    return "".join(ch for ch in folded if ch.isalpha() and not unicodedata.combining(ch))
+
+
 def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
@@ -86,7 +103,7 @@ def clean_nickname(raw: str) -> str:
         raise NicknameError(f"Choose a nickname of at most {NICK_MAX} characters.")
     if not any(ch.isalnum() for ch in text):
         raise NicknameError("A nickname needs at least one letter or digit.")
-    letters = "".join(ch for ch in text.casefold() if ch.isalpha())
+    letters = _skeleton(text)
     if any(bad in letters for bad in _BLOCKLIST):
         raise NicknameError("Please choose another nickname.")
     return text

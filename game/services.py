@@ -30,7 +30,7 @@ FOUNDATION_IDS = ("foundation", "otf")  # preset player ids taken as the Foundat
 
 
 class JoinError(Exception):
-    """Shown on the join page: {code: unknown_game | locked | ended | nickname}."""
+    """Shown on the join page: {code: unknown_game | locked | ended | full | nickname}."""
 
     def __init__(self, code: str, message: str, suggestion: str = "") -> None:
         super().__init__(message)
@@ -276,6 +276,8 @@ def join_game(code: str, nickname: str | None) -> tuple[Seat, str]:
             raise JoinError("ended", "This game is over.")
         if game.locked:
             raise JoinError("locked", "The instructor has locked this game.")
+        if human_seats(game).count() >= settings.GAME_MAX_SEATS:  # the lobby cap
+            raise JoinError("full", "This game is full.")
         taken = set(game.seats.values_list("nickname", flat=True))
         if nick is None:
             for _ in range(50):

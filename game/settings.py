@@ -244,3 +244,8 @@ SCENARIOS_DIR = Path(envstr("SCENARIOS_DIR", str(BASE_DIR / "sim" / "scenarios")
 # The address printed on join URLs and QR codes (e.g. http://192.168.1.20:8000); default: the
 # address the instructor's browser used.
 PUBLIC_URL = envstr("PUBLIC_URL").rstrip("/")
+# Abuse limits (game/ratelimit.py; docs/security.md). 0 turns a rate limit off.
+JOIN_RATE_PER_IP = envint("JOIN_RATE_PER_IP", 600, lo=0)  # joins a minute from one address
+JOIN_RATE_PER_GAME = envint("JOIN_RATE_PER_GAME", 600, lo=0)  # joins a minute into one game
+CODE_MISSES_PER_IP = envint("CODE_MISSES_PER_IP", 60, lo=0)  # unknown codes a minute, per address
+GAME_MAX_SEATS = envint("GAME_MAX_SEATS", 1000, lo=1)  # students in one game (the lobby cap)

@@ -16,7 +16,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from game import names, services, simapi
+from game import names, ratelimit, services, simapi
 from game.identity import seat_cookie_name
 from game.models import Game, Seat
 
@@ -56,9 +56,15 @@ def join(request: HttpRequest, code: str = "") -> HttpResponse:
         return _join_page(request, names.normalize_code(code))
     code = names.normalize_code(request.POST.get("code", code))
     nickname = request.POST.get("nickname", "")[:200]
+    ip = ratelimit.client_ip(request)
+    if ratelimit.guessing(ip) or not ratelimit.join_allowed(ip, code):
+        return _join_page(request, code, "Too many attempts: wait a minute and try again.",
+                          status=429)
     try:
         seat, token = services.join_game(code, nickname)
     except services.JoinError as exc:
+        if exc.code == "unknown_game":
+            ratelimit.note_miss(ip)
         return _join_page(request, code, exc.message, exc.suggestion, status=400)
     response = HttpResponseRedirect(f"/play/{seat.game.code}/")
     _set_seat_cookie(request, response, seat.game.code, token)
@@ -105,7 +111,13 @@ def play(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_GET
 def qr(request: HttpRequest, code: str) -> HttpResponse:
-    game = get_object_or_404(Game, code=names.normalize_code(code))
+    ip = ratelimit.client_ip(request)
+    if ratelimit.guessing(ip):
+        return HttpResponse("too many attempts", status=429, content_type="text/plain")
+    game = Game.objects.filter(code=names.normalize_code(code)).first()
+    if game is None:
+        ratelimit.note_miss(ip)
+        raise Http404("no such game")
     buf = io.BytesIO()
     segno.make(_join_url(request, game.code), error="m").save(
         buf, kind="svg", scale=8, border=2, xmldecl=False)

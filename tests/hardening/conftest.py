@@ -82,3 +82,13 @@ async def _close_worker_connections():
     from django.db import connections
 
     await sync_to_async(connections.close_all, thread_sensitive=True)()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in the process's cache: each test starts from zero."""
+    from game import ratelimit
+
+    ratelimit.reset()
+    yield
+    ratelimit.reset()

@@ -1,0 +1,75 @@
+"""Abuse limits on the doors that need no account: joining a game and looking a code up.
+
+Fixed one-minute windows counted in Django's cache (the default local-memory cache: per
+process, which is what the embedded server is; behind several daphne processes each counts its
+own share, so the effective limit is the setting times the number of processes). A limit of 0
+turns that check off (benchmarks that join hundreds of seats from one address).
+
+- `JOIN_RATE_PER_IP` joins a minute from one client address (a whole class may share one school
+  NAT address, so this is generous: it stops scripts, not classes);
+- `JOIN_RATE_PER_GAME` joins a minute into one game;
+- `CODE_MISSES_PER_IP` lookups of a code that names no game (join form, QR, socket), a minute,
+  per address: past it, every lookup from that address is refused for the rest of the window,
+  existing games included, so codes cannot be enumerated (31^6 codes; a few live at a time).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+WINDOW_SECONDS = 60
+
+
+def _key(scope: str, who: str) -> str:
+    return f"dtao-rl:{scope}:{who}:{int(time.time() // WINDOW_SECONDS)}"
+
+
+def _count(scope: str, who: str, *, add: int = 1) -> int:
+    key = _key(scope, who)
+    cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
+    if add == 0:
+        return int(cache.get(key, 0))
+    try:
+        return int(cache.incr(key, add))
+    except ValueError:  # expired between add and incr: start the window again
+        cache.set(key, add, timeout=WINDOW_SECONDS * 2)
+        return add
+
+
+def client_ip(request_or_scope: Any) -> str:
+    """REMOTE_ADDR of a request, or the client address of an ASGI scope (daphne with
+    --proxy-headers puts the forwarded address there when behind a reverse proxy)."""
+    if isinstance(request_or_scope, dict):
+        client = request_or_scope.get("client") or ("unknown", 0)
+        return str(client[0])
+    return str(request_or_scope.META.get("REMOTE_ADDR") or "unknown")
+
+
+def join_allowed(ip: str, code: str) -> bool:
+    """Count one join attempt; False if this address or this game is over its limit."""
+    ok = True
+    if settings.JOIN_RATE_PER_IP and _count("join-ip", ip) > settings.JOIN_RATE_PER_IP:
+        ok = False
+    if settings.JOIN_RATE_PER_GAME and _count("join-game", code) > settings.JOIN_RATE_PER_GAME:
+        ok = False
+    return ok
+
+
+def guessing(ip: str) -> bool:
+    """True if this address already missed too many codes in this window."""
+    limit = settings.CODE_MISSES_PER_IP
+    return bool(limit) and _count("code-miss", ip, add=0) >= limit
+
+
+def note_miss(ip: str) -> None:
+    """A lookup from this address named no game."""
+    if settings.CODE_MISSES_PER_IP:
+        _count("code-miss", ip)
+
+
+def reset() -> None:
+    """Forget every count (tests)."""
+    cache.clear()
