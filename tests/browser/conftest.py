@@ -129,10 +129,18 @@ def watch() -> Iterator[ConsoleWatch]:
     assert not w.errors, "browser errors:\n" + "\n".join(w.errors)
 
 
-@pytest.fixture
-def shots(artifacts_dir: Path, request: pytest.FixtureRequest) -> Path:
-    """artifacts_dir/<run name>/: screenshots of this test run."""
+@pytest.fixture(scope="session")
+def run_dir(artifacts_dir: Path) -> Path:
+    """artifacts_dir/<run name>/: one folder per test run (TEST_RUN_NAME, else a timestamp)."""
     run = os.environ.get("TEST_RUN_NAME") or time.strftime("browser-%Y%m%d-%H%M%S")
-    path = artifacts_dir / run / request.node.name
+    path = artifacts_dir / run
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def shots(run_dir: Path, request: pytest.FixtureRequest) -> Path:
+    """run_dir/<test name>/: this test's screenshots."""
+    path = run_dir / request.node.name
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -1,9 +1,18 @@
 """A class plays a game in real Chromium against a real daphne server.
 
-An instructor logs in, creates and starts a game; three students join from phones (360×740),
-one per role, and each does its role's main actions through the page; the projector's charts
-and leaderboard follow; a student reloads mid-game and keeps seat, holdings and queued order;
-a wrong join code shows an error. Screenshots go to artifacts_dir/<run name>/<test>/.
+- An instructor logs in, creates and starts a game (taking the Foundation seat); three students
+  join from phones (360×740), one per role, and each does its role's main actions through the
+  page; the instructor holds then fires a scripted event and overrides weights as the
+  Foundation; the projector's charts and leaderboard follow (1920×1080 and 1280×720); a student
+  reloads mid-game and keeps seat, holdings and queued order; the game ends.
+- A wrong join code shows an error.
+- A dropped connection: offline state, an order placed offline is resent with the same id and
+  settles once, a double tap places one order, a seq gap brings a snapshot; a taken nickname,
+  a late joiner, a locked game, a tick-length change, a kick.
+- The "explain" formulas reproduce MECHANISM.md's worked examples.
+
+Every page fails its test on a console error or an uncaught page error. Screenshots go to
+artifacts_dir/<run name>/<test name>/.
 """
 from __future__ import annotations
 
