@@ -20,7 +20,7 @@ import orjson
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-NO_RECONNECT = {4001, 4003, 4004, 4010}
+NO_RECONNECT = {4001, 4003, 4004, 4010, 4011}  # docs/protocol.md: do not reconnect
 PING_SECONDS = 20.0
 # As static/js/socket.js: full-jitter exponential back-off, 0.5 s base, 15 s cap.
 BACKOFF_BASE, BACKOFF_MAX = 0.5, 15.0

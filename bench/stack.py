@@ -150,6 +150,9 @@ class Stack:
             "DJANGO_SECRET_KEY": "bench-" + "k" * 40, "LOG_LEVEL": "INFO",
             "ALLOWED_HOSTS": "127.0.0.1,localhost", "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": str(ROOT),
+            # Every benchmark player joins from 127.0.0.1: the per-address and per-game join
+            # limits (game/ratelimit.py) are turned off, as its docstring suggests.
+            "JOIN_RATE_PER_IP": "0", "JOIN_RATE_PER_GAME": "0",
             **(extra_env or {}),
         }
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
