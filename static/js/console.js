@@ -237,7 +237,9 @@ sock.addEventListener("message", (e) => store.apply(e.detail));
 sock.addEventListener("fatal", (e) => {
   const box = $("#fatal");
   box.hidden = false;
-  box.textContent = CLOSE_TEXT[e.detail.code] || "The connection was closed.";
+  // 4001 here means the instructor's session is gone (logged out, expired).
+  replace(box, e.detail.code === 4001 ? "Your login has expired. " : (CLOSE_TEXT[e.detail.code] || "The connection was closed.") + " ",
+    el("a", { href: "/login/?next=" + encodeURIComponent(location.pathname) }, "Log in again"));
 });
 store.addEventListener("change", render);
 store.addEventListener("tick", (e) => {
