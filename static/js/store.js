@@ -1,6 +1,6 @@
 // Client state for one game, built from protocol v1 messages (docs/protocol.md). A snapshot
-// replaces everything except the chart history, which the client accumulates from tick rows
-// (and keeps in sessionStorage so a reload does not blank the charts).
+// replaces everything, chart history included (`history`, `epoch_rows`); tick messages then
+// extend it. The history is also kept in sessionStorage, for a server that sends none.
 
 const HISTORY_MAX = 2000;
 
@@ -31,8 +31,9 @@ export class Store extends EventTarget {
         s.lobby = msg.lobby || []; s.roster = msg.roster;
         s.players = (msg.game && msg.game.players) || s.lobby.length;
         if (msg.rank !== undefined) s.rank = msg.rank;
-        if (Array.isArray(msg.history)) this._mergeHistory(msg.history);
-        if (Array.isArray(msg.epoch_rows)) this._mergeEpochs(msg.epoch_rows);
+        // The server's chart history is the whole past: it replaces what this tab kept.
+        if (Array.isArray(msg.history)) { s.history = []; this._mergeHistory(msg.history); }
+        if (Array.isArray(msg.epoch_rows)) { s.epochs = []; this._mergeEpochs(msg.epoch_rows); }
         if (s.game) this._trimHistory(s.game.tick);
         this._emit("snapshot");
         break;

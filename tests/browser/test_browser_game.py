@@ -243,6 +243,13 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
     assert board and set(board) <= roster, (board, roster)
     assert projector.locator("#leaderboard img").count() == 0
     projector.screenshot(path=str(shots / "projector-play-1920.png"))
+    # A projector opened mid-game draws the game from its first tick (the snapshot's history).
+    late_projector = _new_page(browser, watch, "late projector", PROJECTOR)
+    late_projector.goto(base + projector_url)
+    late_projector.wait_for_function(
+        "() => { const c = Chart.getChart(document.getElementById('ch-price'));"
+        " return c && c.data.labels.length >= 3 && c.data.labels[0] === 0; }")
+    late_projector.context.close()
     _assert_nothing_overflows(projector, "projector", ".panel, .proj-top")
     # Many classroom projectors are 1280×720: the same page scales down.
     projector.set_viewport_size({"width": 1280, "height": 720})
