@@ -521,7 +521,15 @@ function start() {
   sock.addEventListener("fatal", (e) => {
     const box = $("#fatal");
     box.hidden = false;
-    replace(box, CLOSE_TEXT[e.detail.code] || "The connection was closed.", " ", el("a", { href: "/join/" + encodeURIComponent(boot.code) }, "Go to the join page"));
+    const text = CLOSE_TEXT[e.detail.code] || "The connection was closed.";
+    if (e.detail.code === 4011) {
+      // Only on the student's say-so: an automatic reconnect would fight the other tab.
+      const here = el("button", { type: "button", class: "btn small" }, "Play here instead");
+      here.addEventListener("click", () => { box.hidden = true; sock.connect(); });
+      replace(box, text, " ", here);
+      return;
+    }
+    replace(box, text, " ", el("a", { href: "/join/" + encodeURIComponent(boot.code) }, "Go to the join page"));
   });
   store.addEventListener("change", (e) => {
     renderAll();

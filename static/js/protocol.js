@@ -3,8 +3,9 @@
 
 const PUBLIC = new Set(["lobby", "status", "tick"]);
 const REPLIES = new Set(["accepted", "rejected", "quote", "cancelled", "ok", "pong", "error"]);
-// Do not auto-reconnect: no identity, bad origin, no such game, kicked.
-const FATAL_CLOSE = new Set([4001, 4003, 4004, 4010]);
+// Do not auto-reconnect: no identity, bad origin, no such game, kicked, seat taken over by
+// another device or tab (reconnecting would take it back and the two would fight).
+const FATAL_CLOSE = new Set([4001, 4003, 4004, 4010, 4011]);
 
 export const P = {
   snapshotRequest: () => ({ type: "snapshot" }),
@@ -26,6 +27,7 @@ export const CLOSE_TEXT = {
   4003: "This page's address is not allowed to connect.",
   4004: "There is no game with this code.",
   4010: "The instructor removed you from this game.",
+  4011: "Your seat is now open on another device or tab.",
 };
 
 export const REASON_TEXT = {

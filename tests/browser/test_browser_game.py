@@ -412,6 +412,19 @@ def test_a_dropped_connection_recovers_and_a_kick_ends_the_seat(browser, daphne_
     page.wait_for_function("() => window.__gaps >= 1 && window.__snaps >= 1")
     page.wait_for_selector("#conn[data-state=live]")
 
+    # The same seat opened in a second tab: the newest tab plays, the first says so and offers
+    # to take the seat back (it never fights the other tab on its own).
+    tab2 = page.context.new_page()
+    tab2.set_default_timeout(WAIT)
+    watch.attach(tab2, "second tab")
+    tab2.goto(f"{base}/play/{code}/")
+    tab2.wait_for_selector("#conn[data-state=live]")
+    page.get_by_role("alert").filter(has_text="another device or tab").wait_for()
+    page.get_by_role("button", name="Play here instead").click()
+    page.wait_for_selector("#conn[data-state=live]")
+    tab2.get_by_role("alert").filter(has_text="another device or tab").wait_for()
+    tab2.close()
+
     # The instructor removes the student: the page says so and stops reconnecting.
     console.once("dialog", lambda dialog: dialog.accept())
     console.get_by_role("button", name="Remove Wobbly Wifi", exact=True).click()
