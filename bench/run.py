@@ -23,6 +23,7 @@ import random
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -223,7 +224,7 @@ async def play(url_for: Any, tokens: dict[str, list[str]], *, duration: float,
         for i, tok in enumerate(toks):
             p = Player(url_for(code), f"seat_{code}={tok}" if tok else None, m, game=code,
                        trade_every=order_every,
-                       subnets=SUBNETS, seed=hash((code, i)) & 0xFFFF)
+                       subnets=SUBNETS, seed=zlib.crc32(f"{code}:{i}".encode()))
             players.append(p)
             by_game.setdefault(code, []).append(p)
 
@@ -242,8 +243,8 @@ async def play(url_for: Any, tokens: dict[str, list[str]], *, duration: float,
     t0 = time.perf_counter()
     launches = [asyncio.create_task(launch(p)) for p in players]
     _done, late = await asyncio.wait(launches, timeout=CONNECT_TIMEOUT)
-    for t in late:  # the players keep trying in the background; the run goes on without them
-        t.cancel()
+    for t in late:  # the run goes on: players with a socket task keep trying in the background,
+        t.cancel()  # those still waiting for a handshake slot are left out (not_connected)
     connect_all_s = time.perf_counter() - t0
     not_connected = sum(1 for p in players if not p.fresh.is_set())
     if start_games is not None:
@@ -335,7 +336,8 @@ async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game:
                   extra_env={"LOG_LEVEL": "INFO",
                              **({"BENCH_DB_THREADPOOL": "1"} if args.db_threadpool else {}),
                              **({"BENCH_PUBSUB": "1"} if args.pubsub else {})},
-                  settings="bench.settings" if args.settings_fixes else None)
+                  settings="bench.settings" if (args.settings_fixes or args.pubsub
+                                                or args.db_threadpool) else None)
     sampler = Sampler()
     try:
         stack.migrate()
@@ -525,26 +527,28 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--players", type=int, default=300, help="players in the one-game phase")
-    p.add_argument("--games", type=int, default=10)
-    p.add_argument("--per-game", type=int, default=100)
+    p.add_argument("--games", type=int, default=10, help="games in the many-games phase")
+    p.add_argument("--per-game", type=int, default=100, help="players per game there")
     p.add_argument("--duration", type=float, default=30.0, help="seconds of trading per phase")
     p.add_argument("--tick-seconds", type=float, default=2.0)
     p.add_argument("--order-every", type=float, default=10.0,
                    help="mean seconds between two orders of one player (uniform 0.5x-1.5x)")
     p.add_argument("--workers", type=int, default=2, help="daphne processes")
     p.add_argument("--engines", type=int, default=1, help="run_engine processes")
-    p.add_argument("--shard-engines", action="store_true")
-    p.add_argument("--phases", default="one,many,floor")
+    p.add_argument("--shard-engines", action="store_true",
+                   help="engine k settles games with id %% M == k (serve --shard-engines)")
+    p.add_argument("--phases", default="one,many,floor",
+                   help="comma-separated: one (one game + reconnect storm), many, floor")
     p.add_argument("--pubsub", action="store_true",
-                   help="with --settings-fixes: an experiment, channels_redis's pub/sub layer "
+                   help="implies --settings-fixes; an experiment: channels_redis's pub/sub layer "
                         "(one publish per group message, fan-out inside each worker)")
     p.add_argument("--db-threadpool", action="store_true",
-                   help="with --settings-fixes: an experiment, consumers' database calls on a "
+                   help="implies --settings-fixes; an experiment: consumers' database calls on a "
                         "thread pool instead of one thread per worker (bench/settings.py)")
     p.add_argument("--settings-fixes", action="store_true",
                    help="run the stack with bench/settings.py: game.settings plus the fixes it "
                         "still lacks (the Redis socket timeout and pool size)")
-    p.add_argument("--join-concurrency", type=int, default=8)
+    p.add_argument("--join-concurrency", type=int, default=8, help="joins in flight")
     p.add_argument("--join", choices=("http", "direct"), default="http",
                    help="players join through the join form (http) or straight into the "
                         "database (direct: bench.admin join)")
