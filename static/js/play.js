@@ -474,6 +474,7 @@ function renderAll() {
   $("#lobby-role").textContent = ROLE_TEXT[you.role] || "not assigned yet (the instructor deals roles)";
   $("#lobby-count").textContent = String(st.players || st.lobby.length || 0);
   $("#lobby-help").textContent = ROLE_HELP[you.role] || "";
+  if (inLobby) replace($("#lobby-names"), ...(st.lobby || []).slice(-60).map((p) => el("li", {}, p.nickname)));
   $("#how-role").textContent = (ROLE_TEXT[you.role] || "a player").toLowerCase();
   $("#how-text").textContent = ROLE_HELP[you.role] || "";
   $("#ended-view").hidden = !ended;

@@ -39,6 +39,11 @@ export class Store extends EventTarget {
         break;
       case "lobby":
         s.lobby = msg.lobby || []; s.players = msg.players ?? s.lobby.length;
+        // The instructor may change this seat's role in the lobby (nicknames are unique).
+        if (s.you && s.you.nickname) {
+          const mine = s.lobby.find((p) => p.nickname === s.you.nickname);
+          if (mine && mine.role) s.you.role = mine.role;
+        }
         this._emit("lobby");
         break;
       case "status":
@@ -61,7 +66,10 @@ export class Store extends EventTarget {
         break;
       case "private": {
         s.private = msg.you;
-        if (s.you) s.you.active = true;   // a private view means the seat is in the game
+        if (s.you) {
+          s.you.active = true;   // a private view means the seat is in the game
+          if (msg.you && msg.you.role) s.you.role = msg.you.role;
+        }
         if (msg.rank !== undefined) s.rank = msg.rank;
         const fills = msg.fills || [];
         s.lastFills = fills;

@@ -154,7 +154,11 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
     # Hostile nicknames are shown as the characters typed (no markup, no formula evaluation).
     assert console.locator("#roster .nick", has_text="<img").first.text_content() == NICKS["speculator"]
     assert console.locator("#roster img").count() == 0
-    students["speculator"].wait_for_function("() => document.querySelector('#me-role').textContent === 'Speculator'")
+    # Each phone shows the role the instructor gave it, before the start.
+    for role, text in (("speculator", "Speculator"), ("subnet_owner", "Subnet owner"),
+                       ("root_validator", "Root validator")):
+        students[role].wait_for_function(
+            "(t) => document.querySelector('#lobby-role').textContent === t", arg=text)
     students["speculator"].screenshot(path=str(shots / "lobby-360.png"), full_page=True)
     console.screenshot(path=str(shots / "console-lobby-1280.png"), full_page=True)
 
