@@ -115,7 +115,14 @@ function renderRoster() {
   const g = st.game || {};
   const roster = st.roster || [];
   const lobby = g.status === "lobby";
-  const rows = roster.filter((r) => !r.kicked || lobby).map((r) => {
+  const bots = roster.filter((r) => r.bot);
+  $("#bots-box").hidden = bots.length === 0;
+  $("#bots-count").textContent = String(bots.length);
+  replace($("#bot-roster tbody"), ...bots.map((r) => el("tr", {},
+    el("th", { scope: "row", class: "name" }, el("span", { class: "nick" }, r.nickname)),
+    el("td", {}, ROLE_TEXT[r.role] || r.role || "–", r.subnet !== null && r.subnet !== undefined ? ` · SN${r.subnet}` : ""),
+    el("td", {}, r.bot))));
+  const rows = roster.filter((r) => !r.bot && (!r.kicked || lobby)).map((r) => {
     const presence = r.bot ? el("span", { class: "pill" }, "bot") : r.kind === "foundation" ? el("span", { class: "pill" }, "you") :
       el("span", {}, el("span", { class: "dot " + (r.connected ? "on" : "off"), "aria-hidden": "true" }), el("span", { class: "sr-only" }, r.connected ? "connected" : "away"));
     const nick = el("th", { scope: "row", class: "name" }, presence, " ", el("span", { class: "nick" }, r.nickname));

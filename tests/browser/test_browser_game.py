@@ -243,7 +243,7 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
     projector.wait_for_function("() => document.querySelectorAll('#leaderboard li').length >= 3")
     # The board shows nicknames (every one a seat's, bots included), never player ids or markup.
     board = projector.locator("#leaderboard .nick").all_text_contents()
-    roster = set(console.locator("#roster .nick").all_text_contents())
+    roster = set(console.locator("#roster .nick, #bot-roster .nick").all_text_contents())
     assert board and set(board) <= roster, (board, roster)
     assert projector.locator("#leaderboard img").count() == 0
     projector.screenshot(path=str(shots / "projector-play-1920.png"))
