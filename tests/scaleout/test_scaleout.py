@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from bench.stack import RedisServer, free_port
+from bench.stack import RedisServer, free_port, wait_healthy, wait_until
 
 from kit import Table, finish, start, tables
 
@@ -150,7 +150,8 @@ async def test_two_engines_never_settle_the_same_tick(stack_factory):
             assert ticks == list(range(ticks[0], ticks[0] + len(ticks)))
 
 
-def test_serve_runs_workers_and_engines_and_stops_them_on_sigint(stack_factory):
+def test_serve_runs_workers_and_engines_restarts_one_that_dies_and_stops_on_sigint(
+        stack_factory):
     # (Playing through `serve` is covered by test_bench_smoke: the benchmark runs on it.)
     import psutil
 
@@ -164,6 +165,18 @@ def test_serve_runs_workers_and_engines_and_stops_them_on_sigint(stack_factory):
                  " ".join(child.cmdline()) for c in child.net_connections("tcp")
                  if c.status == psutil.CONN_LISTEN}
     assert listeners == {port}  # both on the one port (SO_REUSEPORT)
+
+    # A worker that dies is replaced (after a short back-off) and the port keeps serving.
+    victim = next(c for c in children if "run_engine" not in " ".join(c.cmdline()))
+    victim.kill()
+
+    def replaced() -> bool:
+        now = psutil.Process(serve.pid).children()
+        return len(now) == 3 and victim.pid not in {c.pid for c in now}
+
+    wait_until(replaced, 30, "a new worker in place of the killed one")
+    wait_healthy(port)
+    children = psutil.Process(serve.pid).children()
     serve.stop(signal.SIGINT, timeout=30)
     assert serve.popen.returncode == 0
     assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
