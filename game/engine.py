@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -78,6 +80,18 @@ def _fill_view(cmd: Command, fill: dict[str, Any] | None) -> dict[str, Any]:
             "fill": fill, "actor": cmd.actor}
 
 
+def _test_pause_point() -> None:
+    """TEST ONLY (tests/hardening/test_faults.py, docs/security.md): with DTAO_TEST_PAUSE_FILE
+    set, the engine writes that file once sim.step has run and waits there, inside the
+    uncommitted tick transaction, so a drill can kill -9 it at the worst moment. Never set it in
+    production: the engine would stop settling."""
+    path = os.environ.get("DTAO_TEST_PAUSE_FILE")
+    if path:
+        with open(path, "w") as fh:
+            fh.write(str(os.getpid()))
+        time.sleep(600)
+
+
 def settle_tick(game_id: int, now: Any = None) -> bool:
     """Settle the game's next tick if it is due. True if this call settled it."""
     now = now or timezone.now()
@@ -106,6 +120,7 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
                     .order_by("id"))
         actions = [{**json.loads(c.action), "ref": c.id} for c in cmds]
         result = sim_game.step(actions, bots=False)
+        _test_pause_point()
 
         fills = {f.get("ref"): f for f in result.fills}
         settled_by_seat: dict[int, list[dict[str, Any]]] = {}
