@@ -44,21 +44,24 @@ const VERB = {
 };
 const MECH = { ai_work: "AI work", hold_to_earn: "hold-to-earn", owner_mined: "owner-mined" };
 
+const amt = (x, unit, lead) => (isNum(x) ? `${lead}${fmt(x)} ${unit}` : "");
+
 /** A short human description of a command or fill (all text: caller inserts as text). */
 export function describeCommand(c, ctx) {
   const src = { ...(c.fill || {}), ...c };
   const name = (id) => {
+    if (id === undefined || id === null) return "a subnet";
     const s = ctx && ctx.byId && ctx.byId.get(Number(id));
     return s ? s.name : "SN" + id;
   };
   const d = src.do;
   const v = VERB[d] || d || "order";
   switch (d) {
-    case "stake": return `${v} on ${name(src.subnet)} for ${fmt(src.tao)} τ` + (isNum(src.limit_price) ? ` (limit ${fmt(src.limit_price)})` : "");
-    case "unstake": return `${v} ${fmt(src.alpha)} α of ${name(src.subnet)}` + (isNum(src.limit_price) ? ` (limit ${fmt(src.limit_price)})` : "");
-    case "move": return `${v} ${fmt(src.alpha)} α from ${name(src.from)} to ${name(src.to)}`;
-    case "root_stake": case "root_unstake": return `${v}: ${fmt(src.tao)} τ`;
-    case "buyback": return `${v} on ${name(src.subnet)} for ${fmt(src.tao)} τ`;
+    case "stake": return `${v} on ${name(src.subnet)}` + amt(src.tao, "τ", " for ") + (isNum(src.limit_price) ? ` (limit ${fmt(src.limit_price)})` : "");
+    case "unstake": return `${v}${amt(src.alpha, "α", " ")} of ${name(src.subnet)}` + (isNum(src.limit_price) ? ` (limit ${fmt(src.limit_price)})` : "");
+    case "move": return `${v}${amt(src.alpha, "α", " ")} from ${name(src.from)} to ${name(src.to)}`;
+    case "root_stake": case "root_unstake": return `${v}` + amt(src.tao, "τ", ": ");
+    case "buyback": return `${v} on ${name(src.subnet)}` + amt(src.tao, "τ", " for ");
     case "set_mechanism": return `${v} of ${name(src.subnet)} to ${MECH[src.mechanism] || src.mechanism}`;
     case "set_weights": return `${v} on ${name(src.subnet)}`;
     case "register_subnet": return `${v}${src.name ? " “" + src.name + "”" : ""}`;
