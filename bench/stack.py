@@ -208,10 +208,19 @@ class Stack:
         wait_healthy(port, proc)
         return proc
 
-    def stop_all(self, timeout: float = 10.0) -> None:
+    def stop_all(self, timeout: float = 25.0) -> None:
         """Signal every process at once (engines and serve: SIGINT, daphne: SIGTERM), wait
-        (bounded), kill what is left; then delete this run's Redis keys."""
+        (bounded: serve stops its engines, then its workers, 8 s each at most), kill what is
+        left, children of serve included; then delete this run's Redis keys."""
+        import psutil
+
         live = [p for p in self.procs if p.alive()]
+        descendants: list[psutil.Process] = []
+        for proc in live:
+            try:
+                descendants += psutil.Process(proc.pid).children(recursive=True)
+            except psutil.Error:
+                pass
         for proc in live:
             try:
                 proc.popen.send_signal(signal.SIGINT if "engine" in proc.name
@@ -224,6 +233,12 @@ class Stack:
                 proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
+        _gone, alive = psutil.wait_procs(descendants, timeout=5)
+        for child in alive:
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
         flush_prefix(self.redis_url, self.prefix)
 
 

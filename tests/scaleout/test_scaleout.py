@@ -180,3 +180,16 @@ def test_serve_runs_workers_and_engines_restarts_one_that_dies_and_stops_on_sigi
     serve.stop(signal.SIGINT, timeout=30)
     assert serve.popen.returncode == 0
     assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
+
+
+def test_serve_takes_its_children_along_when_it_is_killed(stack_factory):
+    import psutil
+
+    stack = stack_factory()
+    port = free_port()
+    serve = stack.serve(port, 1, 1)
+    children = psutil.Process(serve.pid).children()
+    assert len(children) == 2
+    serve.kill()  # SIGKILL: no orderly stop; the children get SIGKILL from the kernel
+    _gone, alive = psutil.wait_procs(children, timeout=15)
+    assert alive == []

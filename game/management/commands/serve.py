@@ -33,7 +33,7 @@ from django.core.management.base import BaseCommand, CommandError
 MANAGE = Path(__file__).resolve().parents[3] / "manage.py"
 RESTART_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)  # seconds before the 1st, 2nd, … restart in a row
 STABLE_SECONDS = 30.0  # a child that ran this long has its back-off reset
-STOP_GRACE_SECONDS = 10.0
+STOP_GRACE_SECONDS = 8.0  # per group (engines, then workers); then SIGKILL
 
 
 def reuseport_supported() -> bool:
@@ -53,13 +53,15 @@ def listening_socket(host: str, port: int, *, reuseport: bool, backlog: int = 10
 
 
 def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM if the supervisor dies (Linux), so a killed
-    supervisor leaves no orphaned workers holding the port."""
+    """In the child, before exec: get SIGKILL if the supervisor dies (Linux), so a killed
+    supervisor leaves no orphaned workers holding the port. SIGKILL, not SIGTERM: after a
+    load run a daphne worker was seen to ignore SIGTERM (stuck in shutdown), and nobody is left
+    to escalate. Nothing is lost: an engine's open transaction rolls back."""
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except Exception:  # not Linux: the children outlive a SIGKILLed supervisor
         pass
 
