@@ -88,8 +88,10 @@ def instructor() -> tuple[str, str]:
     return INSTRUCTOR
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str):
+    # Module scope, not session: a live sync Playwright keeps its asyncio loop marked as
+    # running in the main thread, which breaks every later asyncio.run() in the same session.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
