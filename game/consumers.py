@@ -20,6 +20,14 @@ from game.protocol import action_dict, parse
 log = logging.getLogger(__name__)
 
 
+def db(fn: Any) -> Any:
+    """Run a database call on the event loop's thread pool (a connection each), not on the
+    single thread Channels gives all consumers of a process by default: a command waiting on
+    the game row's lock while the engine settles must not stall every other socket of this
+    worker (docs/performance.md: ack p95 8.5 s -> 155 ms with 300 players)."""
+    return database_sync_to_async(fn, thread_sensitive=False)
+
+
 class TokenBucket:
     """Per-socket rate limit: `rate` messages a second on average, bursts up to `burst`."""
 
@@ -54,13 +62,13 @@ class GameConsumer(AsyncWebsocketConsumer):
         cookies = self.scope.get("cookies") or {}
         token = cookies.get(identity.seat_cookie_name(code.upper()))
         ip = ratelimit.client_ip(self.scope)
-        if await database_sync_to_async(ratelimit.guessing)(ip):
+        if await db(ratelimit.guessing)(ip):
             result: identity.Identity | int = errors.CLOSE_FLOODING  # enumerating game codes
         else:
-            result = await database_sync_to_async(identity.resolve)(
+            result = await db(identity.resolve)(
                 code, projector=projector, user=self.scope.get("user"), seat_token=token)
             if result == errors.CLOSE_NO_GAME:
-                await database_sync_to_async(ratelimit.note_miss)(ip)
+                await db(ratelimit.note_miss)(ip)
         if isinstance(result, int):
             # Accept first so the browser sees our close code (a refused handshake is opaque).
             await self.accept()
@@ -74,9 +82,9 @@ class GameConsumer(AsyncWebsocketConsumer):
             # (close 4011) rather than both playing the seat.
             await self.channel_layer.group_send(broadcast.seat_group(self.ident.seat_id), {
                 "type": "seat.replaced", "by": self.channel_name})
-        await self._send(await database_sync_to_async(identity.snapshot)(self.ident))
+        await self._send(await db(identity.snapshot)(self.ident))
         if self.ident.kind == identity.STUDENT and self.ident.seat_id:
-            await database_sync_to_async(services.seat_connected)(self.ident.seat_id)
+            await db(services.seat_connected)(self.ident.seat_id)
 
     async def _join_groups(self) -> None:
         ident = self.ident
@@ -95,7 +103,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.ident is not None and self.ident.kind == identity.STUDENT and self.ident.seat_id:
-            await database_sync_to_async(services.seat_disconnected)(self.ident.seat_id)
+            await db(services.seat_disconnected)(self.ident.seat_id)
 
     # --- inbound -------------------------------------------------------------------------------
 
@@ -139,7 +147,6 @@ class GameConsumer(AsyncWebsocketConsumer):
         assert ident is not None
         if ident.kind == identity.PROJECTOR and msg.type not in ("snapshot", "ping"):
             raise ClientError("read_only", "the projector view cannot send this")
-        db = database_sync_to_async
         if msg.type == "snapshot":
             await self._send(await db(identity.snapshot)(ident))
         elif msg.type == "ping":
@@ -173,7 +180,7 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     async def _refresh_identity(self) -> None:
         assert self.ident is not None
-        result = await database_sync_to_async(identity.resolve)(
+        result = await db(identity.resolve)(
             self.ident.code, projector=None, user=self.scope.get("user"), seat_token=None)
         if isinstance(result, identity.Identity):
             old_seat = self.ident.seat_id

@@ -143,8 +143,15 @@ DATABASE_URL = envstr("DATABASE_URL")
 if DATABASE_URL:
     import dj_database_url
 
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60,
-                                                  conn_health_checks=True)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # A pool, not persistent connections: under ASGI each request runs in a thread of its own,
+    # and a connection kept by a finished thread leaks ("too many clients" under a burst of
+    # joins, docs/performance.md). psycopg-pool hands connections back after every request.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": envint("DB_POOL_MIN", 2, lo=0),
+        "max_size": envint("DB_POOL_MAX", 20, lo=1),
+        "timeout": envfloat("DB_POOL_TIMEOUT", 10.0, lo=0.1),
+    }
 else:
     DATABASES = {
         "default": {
@@ -168,18 +175,43 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- channel layer --------------------------------------------------------------------------
 REDIS_URL = envstr("REDIS_URL")
+CHANNEL_LAYER = envstr("CHANNEL_LAYER", "pubsub")
+if CHANNEL_LAYER not in ("pubsub", "core"):
+    raise ImproperlyConfigured(f"CHANNEL_LAYER={CHANNEL_LAYER!r}: expected 'pubsub' or 'core'")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                "prefix": envstr("CHANNELS_PREFIX", "dtao"),
-                "capacity": envint("CHANNELS_CAPACITY", 1000, lo=10),
-                "expiry": 30,
-            },
-        }
+    _redis_host = {
+        "address": REDIS_URL,
+        # redis-py 8 reads with a 5 s socket timeout while channels_redis blocks up to 5 s per
+        # receive: on a busy worker the read times out and the socket dies with 1011
+        # (redis/redis-py#4091). No timeout on reads; connection loss is still detected.
+        "socket_timeout": None,
+        # redis-py 8's asyncio pool raises past 100 connections instead of waiting: a worker
+        # with a few hundred sockets connecting at once would lose some of them.
+        "max_connections": envint("REDIS_MAX_CONNECTIONS", 10_000, lo=10),
     }
+    if CHANNEL_LAYER == "pubsub":
+        # A broadcast is published once per group and fanned out by each worker, instead of
+        # one copy per socket stored in Redis (docs/performance.md: with 1,000 sockets the
+        # per-socket copies fell seconds behind). At-most-once delivery: the protocol's seq
+        # gaps and snapshots already heal a lost message.
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [_redis_host], "prefix": envstr("CHANNELS_PREFIX", "dtao")},
+            }
+        }
+    else:
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": [_redis_host],
+                    "prefix": envstr("CHANNELS_PREFIX", "dtao"),
+                    "capacity": envint("CHANNELS_CAPACITY", 1000, lo=10),
+                    "expiry": 30,
+                },
+            }
+        }
 else:
     CHANNEL_LAYERS = {
         "default": {
