@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Union
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from game.errors import ClientError
 
@@ -63,15 +63,10 @@ class RootUnstake(Strict):
 
 
 class Weights(Strict):
+    """Relative weights over the miner classes; all zero means "pay no one"."""
     workers: Weight = 0.0
     holders: Weight = 0.0
     owner: Weight = 0.0
-
-    @model_validator(mode="after")
-    def _positive_total(self) -> "Weights":
-        if self.workers + self.holders + self.owner <= 0:
-            raise ValueError("weights must have a positive total")
-        return self
 
 
 class SetWeights(Strict):

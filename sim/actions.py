@@ -274,7 +274,7 @@ def _do_set_weights(st: State, params: Params, rules: frozenset[str], a: dict[st
         st.wset[k, i] = False
         st.weights[k, i] = 0.0
         return
-    if not isinstance(weights, dict) or not weights:
+    if not isinstance(weights, dict):
         raise Rejected("bad_weights")
     row = np.zeros(len(MINER_CLASSES))
     for name, value in weights.items():
@@ -285,9 +285,10 @@ def _do_set_weights(st: State, params: Params, rules: frozenset[str], a: dict[st
         if not math.isfinite(value) or value < 0.0 or value > MAX_AMOUNT:
             raise Rejected("bad_weights")
         row[MINER_CLASSES.index(name)] = value
-    if row.sum() <= 0.0:
-        raise Rejected("bad_weights")
-    st.weights[k, i] = row / row.sum()
+    # All zero ({} included) is "pay no one" (custom validator code that rewards no miner): its
+    # stake then pulls every column's consensus towards zero (sim/epoch.py yuma).
+    total = row.sum()
+    st.weights[k, i] = row / total if total > 0.0 else row
     st.wset[k, i] = True
 
 

@@ -11,9 +11,8 @@ export const CHOICES = [
   { value: "workers", text: "Pay the AI workers", weights: { workers: 1 } },
   { value: "holders", text: "Pay the holders", weights: { holders: 1 } },
   { value: "owner", text: "Pay the owner's miners", weights: { owner: 1 } },
-  // The sim refuses all-zero weights (bad_weights), so "pay no one" is shown but not offered
-  // until the server supports it.
-  { value: "none", text: "Pay no one (not available)", weights: null, disabled: true },
+  // All-zero weights: custom validator code that rewards no miner.
+  { value: "none", text: "Pay no one", weights: { workers: 0, holders: 0, owner: 0 } },
 ];
 
 function choiceOf(w) {

@@ -38,9 +38,12 @@ CASES = [
     ("a zero amount", "student", _with(tao=0.0), "error", "invalid"),
     ("a huge amount", "student", _with(tao=1e13), "error", "invalid"),
     ("a negative limit price", "student", _with(limit_price=-1.0), "error", "invalid"),
-    ("all-zero weights", "student", json.dumps({
+    ("a negative weight", "student", json.dumps({
         "type": "command", "id": "w", "do": "set_weights", "subnet": 1,
-        "weights": {"workers": 0}}), "error", "invalid"),
+        "weights": {"workers": -1}}), "error", "invalid"),
+    ("an unknown miner class", "student", json.dumps({
+        "type": "command", "id": "w", "do": "set_weights", "subnet": 1,
+        "weights": {"friends": 1}}), "error", "invalid"),
     ("an unknown field", "student", _with(player="someone_else"), "error", "invalid"),
     ("an unknown action", "student", _with(do="steal"), "error", "invalid"),
     ("a missing field", "student", json.dumps({"type": "command", "id": "c", "do": "stake",

@@ -62,6 +62,22 @@ def test_it_lets_a_root_majority_stop_paying_holders():
     assert inc["workers"] == pytest.approx(0.41 * N, rel=REL)
 
 
+@pytest.mark.parametrize("weights", [{"workers": 0, "holders": 0, "owner": 0}, {}])
+def test_it_lets_a_root_majority_pay_no_one(weights):
+    # "custom validator code" that rewards no miner: consensus is zero in every column, so no
+    # miner class earns and the validators take the miners' half too
+    g = _game([{"id": 1, "tao": 1000.0, "alpha": 10000.0, "alpha_out": 20000.0,
+                "moving_price": 0.1, "mechanism": "hold_to_earn"}],
+              [{"id": "otf", "role": "root_validator", "root_stake": 1e6}])
+    fill = g.step([{"do": "set_weights", "player": "otf", "subnet": 1,
+                    "weights": weights}]).fills[0]
+    assert fill["status"] == "filled"
+    assert g.private_view("otf")["weights"]["1"] == {"workers": 0.0, "holders": 0.0,
+                                                      "owner": 0.0}
+    inc = g.step([]).epoch_row["subnets"][0]["incentive"]
+    assert inc == {"workers": 0.0, "holders": 0.0, "owner": 0.0}
+
+
 def test_it_cannot_stop_the_holders_once_root_weighs_under_half():
     g = _game([{"id": 1, "tao": 1000.0, "alpha": 10000.0, "alpha_out": 200000.0,
                 "moving_price": 0.1, "mechanism": "hold_to_earn"}],
