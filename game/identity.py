@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from game import errors, names, simapi
+from game import leaderboard as lb
 from game.models import Command, EpochRow, Game, Seat, SeatKind, Status, TickRow
 from game.services import game_info, lobby_list, roster
 
@@ -87,14 +88,31 @@ def chart_history(game: Game) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     return ticks, epochs
 
 
+_rank_cache: dict[int, tuple[int, dict[str, int]]] = {}
+
+
+def _rank(game: Game, sim_game: Any, player: str) -> int | None:
+    """The seat's overall rank now (as the tick's `private` message carries it), computed once
+    per (game, tick) for all seats."""
+    hit = _rank_cache.get(game.id)
+    if hit is None or hit[0] != game.tick:
+        rows = lb.standings(sim_game, lb.seat_map(game))
+        if len(_rank_cache) > 256:
+            _rank_cache.clear()
+        hit = _rank_cache[game.id] = (game.tick, {r["player"]: r["rank"] for r in rows})
+    return hit[1].get(player)
+
+
 def snapshot(ident: Identity) -> dict[str, Any]:
     game = Game.objects.get(pk=ident.game_id)
     seat = Seat.objects.filter(pk=ident.seat_id).first() if ident.seat_id else None
     public = json.loads(game.public) if game.public else {}
-    private = None
+    private = rank = None
     if seat is not None and seat.active and game.state is not None:
+        sim_game = simapi.cached(game.id, game.tick, game.state)
         try:
-            private = simapi.cached(game.id, game.tick, game.state).private_view(seat.player)
+            private = sim_game.private_view(seat.player)
+            rank = _rank(game, sim_game, seat.player)
         except KeyError:  # not (yet) a player in the sim: the page shows the public market
             private = None
     commands: list[dict[str, Any]] = []
@@ -120,7 +138,7 @@ def snapshot(ident: Identity) -> dict[str, Any]:
                 "active": bool(seat and seat.active)},
         "market": public.get("market") if game.status != Status.LOBBY else None,
         "leaderboard": public.get("leaderboard") if game.status != Status.LOBBY else None,
-        "private": private, "commands": commands, "events": events, "lobby": lobby,
+        "private": private, "rank": rank, "commands": commands, "events": events, "lobby": lobby,
         "roster": roster(game) if instructor else None,
         "history": history, "epoch_rows": epoch_rows,
     }

@@ -122,6 +122,10 @@ async def test_it_settles_a_tick_and_broadcasts_public_then_private(game):
     assert fill["id"] == "c-1" and fill["status"] == "filled" and fill["fill"]["alpha"] > 0
     assert private["you"]["alpha"]["1"] == pytest.approx(fill["fill"]["alpha"])
     await comm.disconnect()
+    # A reloaded page knows its rank at once: the snapshot carries the tick's rank too.
+    _c, again = await open_socket(game.code, cookies={f"seat_{game.code}": _t})
+    assert isinstance(private["rank"], int) and again["rank"] == private["rank"]
+    await _c.disconnect()
 
 
 async def test_it_gives_a_late_page_the_chart_history_from_the_first_tick(game):
