@@ -51,7 +51,10 @@ def resolve(code: str, *, projector: str | None, user: Any, seat_token: str | No
 
 
 def command_view(c: Command) -> dict[str, Any]:
-    return {"id": c.client_id, "command": c.id, "do": c.do, "status": c.status,
+    # The order's own fields (subnet, tao, alpha, limit_price, ...) first, so a page opened on
+    # another device can describe a queued order; the seat's player id is not repeated.
+    order = {k: v for k, v in json.loads(c.action).items() if k not in ("player", "ref")}
+    return {**order, "id": c.client_id, "command": c.id, "do": c.do, "status": c.status,
             "due_tick": c.due_tick, "tick": c.settled_tick, "reason": c.reason or None,
             "fill": json.loads(c.fill) if c.fill else None, "actor": c.actor}
 

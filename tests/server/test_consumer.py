@@ -103,6 +103,13 @@ async def test_it_accepts_a_command_and_answers_a_repeat_with_the_first_answer(g
     assert again["command"] == first["command"] and again["due_tick"] == 0
     assert await db(Command.objects.filter(seat_id=seat.id).count)() == 1
     await comm.disconnect()
+    # Another device of the same seat sees the queued order with what it asked for.
+    other, snap = await open_socket(game.code, cookies={f"seat_{game.code}": _t})
+    [queued] = snap["commands"]
+    assert queued["status"] == "queued" and queued["id"] == "c-1"
+    assert (queued["do"], queued["subnet"], queued["tao"]) == ("stake", 1, 10.0)
+    assert "player" not in queued
+    await other.disconnect()
 
 
 async def test_it_settles_a_tick_and_broadcasts_public_then_private(game):
