@@ -39,7 +39,8 @@ class Size:
     day_blocks: int
 
 
-FULL = Size(subnets=64, players=1000, orders=500, blocks_per_tick=1200, ticks_per_epoch=10,
+# 7,200 blocks a tick (a chain day): the fast-vs-exact target is for blocks_per_tick >= 7,200.
+FULL = Size(subnets=64, players=1000, orders=500, blocks_per_tick=7200, ticks_per_epoch=10,
             fast_repeats=15, exact_repeats=3, epoch_repeats=3,
             presets=("launch_month", "one_year_later", "tao_flow_era"), day_blocks=7200)
 QUICK = Size(subnets=4, players=20, orders=10, blocks_per_tick=60, ticks_per_epoch=3,
@@ -139,7 +140,8 @@ def run_bench(quick: bool = False, out: TextIO = sys.stdout) -> dict[str, float]
     w(f"  one tick, fast path   (median of {len(fast):2d}): {_ms(figures['tick_fast_s'])}\n")
     w(f"  one tick, exact path  (median of {len(exact):2d}): {_ms(figures['tick_exact_s'])}"
       f"   <- baseline: block by block\n")
-    w(f"  exact / fast: {figures['exact_over_fast']:.1f}x\n")
+    w(f"  exact / fast, whole tick: {figures['exact_over_fast']:.1f}x"
+      f"   (the {size.orders} orders settle the same way on both paths)\n")
     if epoch:
         figures["epoch_tick_fast_s"] = statistics.median(epoch)
         w(f"  a tick closing an epoch, fast (median of {len(epoch):2d}): "
@@ -159,9 +161,10 @@ def run_bench(quick: bool = False, out: TextIO = sys.stdout) -> dict[str, float]
             g.step([], exact=exact_path, bots=False)
             times.append(time.perf_counter() - t0)
         figures[f"advance_{'exact' if exact_path else 'fast'}_s"] = statistics.median(times)
+    figures["advance_exact_over_fast"] = figures["advance_exact_s"] / figures["advance_fast_s"]
     w(f"  advance {size.day_blocks} blocks, no orders: fast {_ms(figures['advance_fast_s'])}, "
       f"exact {_ms(figures['advance_exact_s'])} "
-      f"({figures['advance_exact_s'] / figures['advance_fast_s']:.1f}x)\n")
+      f"({figures['advance_exact_over_fast']:.1f}x; target >= 50x)\n")
 
     names = size.presets
     if quick:
