@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import strategies as st
+from hypothesis import event, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition,
                                  rule, run_state_machine_as_test)
 from django.utils import timezone
@@ -70,8 +70,8 @@ class Mirror:
 
 def make_machine(owner: Any, captured: list) -> type:
     class ServerMachine(RuleBasedStateMachine):
-        @initialize()
-        def create(self) -> None:
+        @initialize(started=st.sampled_from([True, True, True, False]))
+        def create(self, started: bool) -> None:
             simapi.clear_cache()
             captured.clear()
             self.game = services.create_game(owner, "test_market", services.Overrides())
@@ -83,6 +83,12 @@ def make_machine(owner: Any, captured: list) -> type:
             self.last_seq = 0
             self.observer: tuple[int, Mirror] | None = None
             self.n = 0
+            # Most runs start with two students in a running game, so that ticks, fills and bot
+            # takeovers are reached within a short run.
+            self.join(named=True)
+            self.join(named=False)
+            if started:
+                self.control("start")
 
         # --- helpers ---------------------------------------------------------------------
         def _g(self) -> Game:
@@ -153,6 +159,7 @@ def make_machine(owner: Any, captured: list) -> type:
                 return
             assert reply["type"] == "accepted"
             if key in self.answers:
+                event("a repeated client id")
                 assert reply == self.answers[key], "a repeated id gets the first answer"
             else:
                 self.answers[key] = reply
@@ -210,6 +217,9 @@ def make_machine(owner: Any, captured: list) -> type:
             settled = self._settle()
             if not settled:
                 return
+            event("a tick settled")
+            if Command.objects.filter(id__gt=first_new, status="filled").exists():
+                event("a tick filled a command")
             assert self._g().tick == g.tick + 1
             # Bots play exactly the student seats that are away, and nobody else's.
             bot_seats = set(Command.objects.filter(id__gt=first_new, actor="bot",
