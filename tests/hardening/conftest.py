@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, settings as hsettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
 
-from serverkit import write_preset  # noqa: E402
+from serverfixtures import (_close_worker_connections, _fast_password_hashing,  # noqa: E402,F401
+                            _fresh_channel_layer, game, instructor, preset_dir)
 
-from game import services, simapi  # noqa: E402
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
             HealthCheck.data_too_large]
@@ -30,58 +30,10 @@ hsettings.load_profile(os.environ.get("HARDENING_PROFILE", "ci"))
 
 
 @pytest.fixture
-def preset_dir(tmp_path: Path, settings: Any) -> Path:
-    directory = tmp_path / "scenarios"
-    write_preset(directory)
-    settings.SCENARIOS_DIR = directory
-    settings.ENGINE_IN_PROCESS = False  # tests settle ticks themselves
-    simapi.presets.cache_clear()
-    simapi.clear_cache()
-    yield directory
-    simapi.presets.cache_clear()
-    simapi.clear_cache()
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def instructor(db: Any) -> Any:
-    from django.contrib.auth.models import User
-
-    return User.objects.create_user("teacher", password="a-long-test-password")
-
-
-@pytest.fixture
 def other_instructor(db: Any) -> Any:
     from django.contrib.auth.models import User
 
     return User.objects.create_user("rival", password="another-long-password")
-
-
-@pytest.fixture
-def game(preset_dir: Path, instructor: Any) -> Any:
-    return services.create_game(instructor, "test_market", services.Overrides())
-
-
-@pytest.fixture(autouse=True)
-def _fresh_channel_layer():
-    from channels.layers import channel_layers
-
-    channel_layers.backends = {}
-    yield
-    channel_layers.backends = {}
-
-
-@pytest.fixture(autouse=True)
-async def _close_worker_connections():
-    yield
-    from asgiref.sync import sync_to_async
-    from django.db import connections
-
-    await sync_to_async(connections.close_all, thread_sensitive=True)()
 
 
 @pytest.fixture(autouse=True)
