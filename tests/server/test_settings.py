@@ -49,19 +49,21 @@ def test_it_keeps_a_generated_secret_key_and_uses_the_embedded_defaults(tmp_path
 
 def test_it_switches_to_postgres_and_redis_from_urls(tmp_path):
     code = ("d = s.DATABASES['default']; c = s.CHANNEL_LAYERS['default']; h = c['CONFIG']['hosts'][0]\n"
-            "print(d['ENGINE'], d['CONN_MAX_AGE'], d['OPTIONS']['pool']['max_size'])\n"
+            "print(d['ENGINE'], d['CONN_MAX_AGE'], d.get('OPTIONS', {}).get('pool', {}).get('max_size'))\n"
             "print(c['BACKEND'], h['address'], h['socket_timeout'], h['max_connections'])")
     urls = {"DATABASE_URL": "postgres://u@db:5432/x", "REDIS_URL": "redis://r:6379/0",
             "DJANGO_SECRET_KEY": "k" * 40}
     done = _load(urls, tmp_path, code)
     assert done.returncode == 0, done.stderr
-    # a pool instead of persistent per-thread connections (ASGI), and the pub/sub layer with
-    # redis-py 8's read timeout off and a pool that does not refuse the 101st socket
+    # no persistent per-thread connections (ASGI), and the pub/sub layer with redis-py 8's
+    # read timeout off and a pool that does not refuse the 101st socket
     assert done.stdout.split("\n")[:2] == [
-        "django.db.backends.postgresql 0 20",
+        "django.db.backends.postgresql 0 None",
         "channels_redis.pubsub.RedisPubSubChannelLayer redis://r:6379/0 None 10000"]
     core = _load({**urls, "CHANNEL_LAYER": "core"}, tmp_path, code)
     assert core.stdout.split("\n")[1].startswith("channels_redis.core.RedisChannelLayer ")
+    pooled = _load({**urls, "DB_POOL_MAX": "20"}, tmp_path, code)
+    assert pooled.stdout.split("\n")[0] == "django.db.backends.postgresql 0 20"  # opt-in pool
     bad = _load({**urls, "CHANNEL_LAYER": "carrier-pigeon"}, tmp_path, code)
     assert bad.returncode != 0 and "CHANNEL_LAYER" in bad.stderr
 
