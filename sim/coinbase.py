@@ -169,6 +169,18 @@ def _alpha_bounds(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def _start_tick(st: State, n: int) -> "_Work | None":
+    """Reset the tick's totals and take the emitting subnets' arrays; None (with the block
+    count advanced) when there is nothing to step."""
+    st.tick_tao_in[:] = 0.0
+    st.tick_alpha_in[:] = 0.0
+    w = _Work(st)
+    if w.idx.size == 0 or n <= 0:
+        st.block += max(n, 0)
+        return None
+    return w
+
+
 def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -> None:
     """Advance n blocks one by one (the reference path).
 
@@ -176,11 +188,8 @@ def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -
     operations. Quantities that only add up (pots, alpha_out, the TAO of the root sell, the
     alpha injected) are recovered once at the end from the reserves' change, and a subnet's
     alpha emission is recomputed only when its issuance crosses a halving threshold."""
-    st.tick_tao_in[:] = 0.0
-    st.tick_alpha_in[:] = 0.0
-    w = _Work(st)
-    if w.idx.size == 0 or n <= 0:
-        st.block += max(n, 0)
+    w = _start_tick(st, n)
+    if w is None:
         return
     chain_buys = "chain_buys" in rules
     keep = "root_claim_keep" in rules
@@ -295,11 +304,8 @@ def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -
 def run_blocks_fast(st: State, params: Params, rules: frozenset[str], n: int,
                     substep: int | None = None) -> None:
     """Advance n blocks in coarse sub-steps (see the module docstring)."""
-    st.tick_tao_in[:] = 0.0
-    st.tick_alpha_in[:] = 0.0
-    w = _Work(st)
-    if w.idx.size == 0 or n <= 0:
-        st.block += max(n, 0)
+    w = _start_tick(st, n)
+    if w is None:
         return
     chain_buys = "chain_buys" in rules
     keep = "root_claim_keep" in rules
