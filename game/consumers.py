@@ -45,6 +45,26 @@ class TokenBucket:
         return False
 
 
+def _admit(ip: str, code: str, projector: str | None, user: Any, token: str | None
+           ) -> identity.Identity | int:
+    """Who is connecting, or the close code: one database call per handshake (a reconnect
+    storm of a whole class is hundreds of handshakes at once)."""
+    if ratelimit.guessing(ip):
+        return errors.CLOSE_FLOODING  # enumerating game codes
+    result = identity.resolve(code, projector=projector, user=user, seat_token=token)
+    if result == errors.CLOSE_NO_GAME:
+        ratelimit.note_miss(ip)
+    return result
+
+
+def _opened(ident: identity.Identity) -> dict[str, Any]:
+    """The first snapshot, and the seat marked present: one database call."""
+    message = identity.snapshot(ident)
+    if ident.kind == identity.STUDENT and ident.seat_id:
+        services.seat_connected(ident.seat_id)
+    return message
+
+
 class GameConsumer(AsyncWebsocketConsumer):
     ident: identity.Identity | None = None
 
@@ -62,13 +82,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         cookies = self.scope.get("cookies") or {}
         token = cookies.get(identity.seat_cookie_name(code.upper()))
         ip = ratelimit.client_ip(self.scope)
-        if await db(ratelimit.guessing)(ip):
-            result: identity.Identity | int = errors.CLOSE_FLOODING  # enumerating game codes
-        else:
-            result = await db(identity.resolve)(
-                code, projector=projector, user=self.scope.get("user"), seat_token=token)
-            if result == errors.CLOSE_NO_GAME:
-                await db(ratelimit.note_miss)(ip)
+        result = await db(_admit)(ip, code, projector, self.scope.get("user"), token)
         if isinstance(result, int):
             # Accept first so the browser sees our close code (a refused handshake is opaque).
             await self.accept()
@@ -82,9 +96,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             # (close 4011) rather than both playing the seat.
             await self.channel_layer.group_send(broadcast.seat_group(self.ident.seat_id), {
                 "type": "seat.replaced", "by": self.channel_name})
-        await self._send(await db(identity.snapshot)(self.ident))
-        if self.ident.kind == identity.STUDENT and self.ident.seat_id:
-            await db(services.seat_connected)(self.ident.seat_id)
+        await self._send(await db(_opened)(self.ident))
 
     async def _join_groups(self) -> None:
         ident = self.ident

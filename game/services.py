@@ -74,8 +74,9 @@ def human_seats(game: Game):
 
 
 def lobby_list(game: Game) -> list[dict[str, Any]]:
-    return [{"nickname": s.nickname, "role": s.role}
-            for s in human_seats(game).order_by("id")]
+    # Two columns, no model instances: every snapshot carries this list.
+    return [{"nickname": nickname, "role": role} for nickname, role in
+            human_seats(game).order_by("id").values_list("nickname", "role")]
 
 
 def is_connected(seat: Seat, now: Any | None = None) -> bool:
@@ -333,19 +334,28 @@ def resume_seat(code: str, token: str) -> Seat | None:
 
 # --- presence -----------------------------------------------------------------------------------
 
+def _presence_frame(seat_id: int) -> tuple[str, dict[str, Any]]:
+    """One seat's connection state for the console: a constant-size message, so a class
+    reconnecting at once costs N small frames, not N full rosters (O(N^2))."""
+    seat = Seat.objects.select_related("game").only(
+        "id", "sockets", "last_seen", "game__id", "game__seq").get(pk=seat_id)
+    game = seat.game
+    return broadcast.frame(broadcast.instructor_group(game.id), broadcast.encode(
+        {"type": "presence", "seq": game.seq, "seat_id": seat.id,
+         "connected": is_connected(seat)}), game.seq)
+
+
 def seat_connected(seat_id: int) -> None:
     with transaction.atomic():
         Seat.objects.filter(pk=seat_id).update(sockets=F("sockets") + 1, last_seen=timezone.now())
-        seat = Seat.objects.select_related("game").get(pk=seat_id)
-        broadcast.on_commit([_roster_frame(seat.game)])
+        broadcast.on_commit([_presence_frame(seat_id)])
 
 
 def seat_disconnected(seat_id: int) -> None:
     with transaction.atomic():
         Seat.objects.filter(pk=seat_id, sockets__gt=0).update(
             sockets=F("sockets") - 1, last_seen=timezone.now())
-        seat = Seat.objects.select_related("game").get(pk=seat_id)
-        broadcast.on_commit([_roster_frame(seat.game)])
+        broadcast.on_commit([_presence_frame(seat_id)])
 
 
 def seat_seen(seat_id: int) -> None:

@@ -81,6 +81,14 @@ export class Store extends EventTarget {
         s.roster = msg.roster;
         this._emit("roster");
         break;
+      case "presence": {
+        const r = (s.roster || []).find((x) => x.seat_id === msg.seat_id);
+        if (r) {
+          r.connected = msg.connected;
+          this._emit("roster");
+        }
+        break;
+      }
       case "accepted":
         this._upsertCommand({ id: msg.id, command: msg.command, due_tick: msg.due_tick, status: "queued", ...(this._sent.get(msg.id) || {}) });
         this._emit("commands");

@@ -322,11 +322,16 @@ async def test_it_broadcasts_the_lobby_and_sends_the_roster_to_the_instructor(ga
     assert lobby["lobby"] == [{"nickname": "Alice", "role": seat.role}]
     joined = await receive_until(comm, "roster")  # sent with the join, before the socket
     assert [(r["nickname"], r["connected"]) for r in joined["roster"]] == [("Alice", False)]
-    roster = await receive_until(comm, "roster")
-    assert [(r["nickname"], r["connected"]) for r in roster["roster"]] == [("Alice", True)]
+    # Presence changes are one small message per seat, not the whole roster again.
+    here = await receive_until(comm, "presence")
+    assert here == {"type": "presence", "seq": lobby["seq"], "seat_id": seat.id,
+                    "connected": True}
     await student.disconnect()
-    roster = await receive_until(comm, "roster")
-    assert [(r["nickname"], r["connected"]) for r in roster["roster"]] == [("Alice", False)]
+    gone = await receive_until(comm, "presence")
+    assert (gone["seat_id"], gone["connected"]) == (seat.id, False)
+    comm2, snap2 = await _instructor(game, instructor)  # a fresh console sees the same
+    assert [(r["nickname"], r["connected"]) for r in snap2["roster"]] == [("Alice", False)]
+    await comm2.disconnect()
     await comm.disconnect()
 
 
