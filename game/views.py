@@ -44,10 +44,11 @@ def _set_seat_cookie(request: HttpRequest, response: HttpResponse, code: str, to
 # --- students -----------------------------------------------------------------------------------
 
 def _join_page(request: HttpRequest, code: str = "", error: str = "", suggestion: str = "",
-               status: int = 200) -> HttpResponse:
+               status: int = 200, nickname: str = "") -> HttpResponse:
     get_token(request)  # the form posts back with the CSRF cookie, whatever the template does
-    return render(request, "join.html", {"code": code, "error": error, "suggestion": suggestion},
-                  status=status)
+    # A refused join shows the form again with what was typed (the template escapes it).
+    return render(request, "join.html", {"code": code, "error": error, "suggestion": suggestion,
+                                         "nickname": nickname}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -59,13 +60,14 @@ def join(request: HttpRequest, code: str = "") -> HttpResponse:
     ip = ratelimit.client_ip(request)
     if ratelimit.guessing(ip) or not ratelimit.join_allowed(ip, code):
         return _join_page(request, code, "Too many attempts: wait a minute and try again.",
-                          status=429)
+                          status=429, nickname=nickname)
     try:
         seat, token = services.join_game(code, nickname)
     except services.JoinError as exc:
         if exc.code == "unknown_game":
             ratelimit.note_miss(ip)
-        return _join_page(request, code, exc.message, exc.suggestion, status=400)
+        return _join_page(request, code, exc.message, exc.suggestion, status=400,
+                          nickname=nickname)
     response = HttpResponseRedirect(f"/play/{seat.game.code}/")
     _set_seat_cookie(request, response, seat.game.code, token)
     return response

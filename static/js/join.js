@@ -46,11 +46,4 @@ async function resume(code, seat, btn) {
 codeInput.addEventListener("input", show);
 show();
 
-// The server does not echo the typed nickname back on an error: keep it for this tab.
-const nick = $("#id_nickname");
-$("#join-form").addEventListener("submit", () => {
-  try { sessionStorage.setItem("join-nickname", nick.value); } catch (e) { /* ignore */ }
-});
-if ($("#join-error") && !nick.value) {
-  try { nick.value = sessionStorage.getItem("join-nickname") || ""; } catch (e) { /* ignore */ }
-}
+// A refused join comes back with the typed code and nickname filled in by the server.
