@@ -35,6 +35,7 @@ from django.conf import settings
 
 from game import leaderboard, simapi
 from game.models import Command, Game, Seat
+from game.replay import digests as replay_digests
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +296,8 @@ def _analyse(game: Game) -> dict[str, Any]:
 
     replay_ok = True
     if game.state:
-        replay_ok = sim_game.state_digest() == simapi.fresh(game.state).state_digest()
+        stored, replayed = replay_digests(sim_game, game.state)
+        replay_ok = stored == replayed
 
     # Final standings and each player's P&L breakdown.
     infos = leaderboard.seat_map(game)

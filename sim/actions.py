@@ -362,7 +362,9 @@ def prune(st: State, i: int) -> None:
     root_pot = float(st.pend_root_tao[i])
     R = st.root_total()
     if R > 0:
-        st.tao += root_pot * st.root / R
+        credit = root_pot * st.root / R  # root dividends: booked as they are credited
+        st.tao += credit
+        st.root_div_tao += credit
         st.tao_outside += root_pot * st.root_network / R
     else:
         st.tao_outside += root_pot

@@ -166,6 +166,7 @@ def run_epoch(st: State, params: Params, rules: frozenset[str],
         # the stake held before this epoch
         if owner >= 0:
             st.alpha[owner, i] += float(st.pend_owner[i]) + float(pay[2])
+            st.owner_cut_paid[owner, i] += float(st.pend_owner[i])  # the cut, not incentive
         else:
             st.net_alpha[i] += float(st.pend_owner[i]) + float(pay[2])
         root_alpha = float(st.pend_root_alpha[i]) + extra * float(dshare[1:].sum())
@@ -176,9 +177,14 @@ def run_epoch(st: State, params: Params, rules: frozenset[str],
             if frac <= 0.0:
                 continue
             players, outside = root_split(st, v, params.validator_take)
-            st.alpha[:, i] += root_alpha * frac * players
+            # booked with the very floats credited, so the totals add up exactly
+            alpha_credit = root_alpha * frac * players
+            tao_credit = root_tao * frac * players
+            st.alpha[:, i] += alpha_credit
+            st.root_div_alpha[:, i] += alpha_credit
             st.net_alpha[i] += root_alpha * frac * outside
-            st.tao += root_tao * frac * players
+            st.tao += tao_credit
+            st.root_div_tao += tao_credit
             st.tao_outside += root_tao * frac * outside
         if root_total <= 0.0:  # nobody on root any more: the pots leave with the network
             st.net_alpha[i] += root_alpha

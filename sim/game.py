@@ -19,7 +19,7 @@ from sim import actions as act
 from sim import coinbase, epoch
 from sim.invariants import check_all, check_k
 from sim.params import (CLOCK_DEFAULTS, MECHANISMS, MINER_CLASSES, RULES, Params)
-from sim.state import State, digest, dumps
+from sim.state import PLAYER_SUBNET_TOTALS, PLAYER_TOTALS, State, digest, dumps
 
 FORMAT_VERSION = 1
 HISTORY_LEN = 24  # ticks of price/share history carried for bot observations
@@ -380,7 +380,13 @@ class Game:
                 "revenue": float(st.revenue[i]), "age_blocks": int(st.age[i]),
                 "incentive": last.get("incentive"),
                 "alpha_dividends": last.get("alpha_dividends"),
+                "flow_ema": float(st.S[i]),
             })
+        # Root-validator players a root staker may nominate, with their own root stake and
+        # all the root stake that sits with them (own + nominated: what weighs w*stake).
+        validators = [{"id": st.ids[v], "root_stake": float(st.root[v]),
+                       "stake": float(st.root[st.root_val == v].sum())}
+                      for v in epoch.root_validators(st)]
         return {
             "tick": st.tick, "epoch": self.epoch, "block": st.block,
             "total_ticks": self.total_ticks, "ticks_per_epoch": self.ticks_per_epoch,
@@ -389,7 +395,7 @@ class Game:
             "tao_emission": coinbase.halving_emission(st.tao_issued, self.params.block_emission),
             "tao_issued": st.tao_issued, "root_stake": R, "root_network": st.root_network,
             "lock_cost": act.lock_cost(st, self.params), "rules": sorted(self.rules),
-            "subnets": subnets,
+            "subnets": subnets, "root_validators": validators,
             "events": [{"index": j, "epoch": ev.get("epoch"), "title": ev.get("title", ""),
                         "text": ev.get("text", "")}
                        for j, ev in enumerate(self.events_def)
@@ -418,6 +424,19 @@ class Game:
         weights = {str(int(st.netuid[i])): dict(zip(MINER_CLASSES,
                                                     map(float, st.weights[k, i])))
                    for i in self._active() if st.wset[k, i]}
+        # Income so far (sim/epoch.py books it as it is credited): the owner cut per subnet
+        # (every subnet owned now, and any pruned one that paid it), root dividends in TAO and,
+        # where paid as alpha, per subnet.
+        owner_cut = {str(int(st.netuid[i])): float(st.owner_cut_paid[k, i])
+                     for i in range(st.n_subnets)
+                     if st.owner_cut_paid[k, i] != 0.0 or (st.active[i] and int(st.owner[i]) == k)}
+        root_div_alpha = {str(int(st.netuid[i])): float(st.root_div_alpha[k, i])
+                          for i in np.nonzero(st.root_div_alpha[k])[0]}
+        nominated = 0.0
+        if st.roles[k] == "root_validator":
+            others = st.root_val == k
+            others[k] = False
+            nominated = float(st.root[others].sum())
         return {
             "id": player_id, "role": st.roles[k], "bot": st.bots[k], "tao": float(st.tao[k]),
             "root_stake": float(st.root[k]),
@@ -428,6 +447,8 @@ class Game:
             "revenue": sum(float(st.revenue[st.subnet_index(n)]) for n in owns),
             "revenue_by_subnet": {str(n): float(st.revenue[st.subnet_index(n)]) for n in owns},
             "weights": weights, "bot_params": dict(self.bot_params.get(player_id, {})),
+            "owner_cut": owner_cut, "root_dividends_tao": float(st.root_div_tao[k]),
+            "root_dividends_alpha": root_div_alpha, "nominated": nominated,
         }
 
     def observation(self, player_id: str, public: dict[str, Any] | None = None
@@ -499,5 +520,12 @@ class Game:
         return cls(d["scenario"], d["seed"], State.from_dict(d["state"]), list(d["events"]),
                    d.get("extra"))
 
-    def state_digest(self) -> str:
-        return digest(self.to_dict())
+    def state_digest(self, totals: bool = True) -> str:
+        """sha256 of the canonical state. totals=False leaves out the income totals
+        (sim.state.PLAYER_TOTALS, PLAYER_SUBNET_TOTALS), to compare with a state stored before
+        they existed."""
+        d = self.to_dict()
+        if not totals:
+            for name in PLAYER_TOTALS + PLAYER_SUBNET_TOTALS:
+                d["state"].pop(name, None)
+        return digest(d)

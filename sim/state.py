@@ -44,6 +44,16 @@ SUBNET_BOOLS: tuple[str, ...] = ("active", "emitting")
 
 PLAYER_FLOATS: tuple[str, ...] = ("tao", "root", "contributed")
 PLAYER_INTS: tuple[str, ...] = ("root_val",)  # -1: the network's root validator
+# Income received so far, booked where it is credited (sim/epoch.py, sim/actions.prune) with
+# the same floats that are added to the balances. Optional in a stored state (older states
+# load with zeros).
+PLAYER_TOTALS: tuple[str, ...] = (
+    "root_div_tao",  # root dividends received in TAO (root sold every block; prune pots)
+)
+PLAYER_SUBNET_TOTALS: tuple[str, ...] = (  # [P, N], stored sparsely like `alpha`
+    "owner_cut_paid",  # owner cut (alpha) received as the subnet's owner
+    "root_div_alpha",  # root dividends received as alpha (`root_claim_keep`, no-incentive)
+)
 
 GLOBAL_FLOATS: tuple[str, ...] = (
     "tao_issued",  # I: total TAO issued (halving position)
@@ -90,8 +100,11 @@ class State:
     tao: np.ndarray = field(default_factory=lambda: np.zeros(0))
     root: np.ndarray = field(default_factory=lambda: np.zeros(0))
     contributed: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    root_div_tao: np.ndarray = field(default_factory=lambda: np.zeros(0))
     root_val: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     alpha: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # [P, N]
+    owner_cut_paid: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # [P, N]
+    root_div_alpha: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # [P, N]
     weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3)))  # [P, N, class]
     wset: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))  # [P, N]
     ids: list[str] = field(default_factory=list)
@@ -157,7 +170,9 @@ class State:
         self.owner[i], self.reg_block[i] = owner, reg_block
         self.names.append(name)
         P = self.n_players
-        self.alpha = np.concatenate([self.alpha.reshape(P, i), np.zeros((P, 1))], axis=1)
+        for name_ in ("alpha",) + PLAYER_SUBNET_TOTALS:
+            setattr(self, name_, np.concatenate(
+                [getattr(self, name_).reshape(P, i), np.zeros((P, 1))], axis=1))
         self.weights = np.concatenate([self.weights.reshape(P, i, 3), np.zeros((P, 1, 3))],
                                       axis=1)
         self.wset = np.concatenate([self.wset.reshape(P, i), np.zeros((P, 1), dtype=bool)],
@@ -170,8 +185,12 @@ class State:
         self.tao = np.append(self.tao, float(tao))
         self.root = np.append(self.root, 0.0)
         self.contributed = np.append(self.contributed, float(tao))
+        for name_ in PLAYER_TOTALS:
+            setattr(self, name_, np.append(getattr(self, name_), 0.0))
         self.root_val = np.append(self.root_val, -1).astype(np.int64)
-        self.alpha = np.concatenate([self.alpha.reshape(-1, N), np.zeros((1, N))], axis=0)
+        for name_ in ("alpha",) + PLAYER_SUBNET_TOTALS:
+            setattr(self, name_, np.concatenate(
+                [getattr(self, name_).reshape(-1, N), np.zeros((1, N))], axis=0))
         self.weights = np.concatenate([self.weights.reshape(-1, N, 3), np.zeros((1, N, 3))],
                                       axis=0)
         self.wset = np.concatenate([self.wset.reshape(-1, N), np.zeros((1, N), dtype=bool)],
@@ -192,8 +211,12 @@ class State:
             d[name] = [bool(v) for v in getattr(self, name)]
         # Sparse: most players hold a few subnets and only root validators set weights, so a
         # 1,000-player x 64-subnet game stays small. Entries: [player, slot, value...].
-        ks, js = np.nonzero(self.alpha)
-        d["alpha"] = [[int(k), int(j), float(self.alpha[k, j])] for k, j in zip(ks, js)]
+        for name in ("alpha",) + PLAYER_SUBNET_TOTALS:
+            m = getattr(self, name)
+            ks, js = np.nonzero(m)
+            d[name] = [[int(k), int(j), float(m[k, j])] for k, j in zip(ks, js)]
+        for name in PLAYER_TOTALS:
+            d[name] = [float(v) for v in getattr(self, name)]
         ks, js = np.nonzero(self.wset)
         d["weights"] = [[int(k), int(j), *map(float, self.weights[k, j])]
                         for k, j in zip(ks, js)]
@@ -217,9 +240,14 @@ class State:
         for name in SUBNET_BOOLS:
             setattr(s, name, np.array(d[name], dtype=bool))
         P, N = len(d["ids"]), len(d["tau"])
-        s.alpha = np.zeros((P, N))
-        for k, j, v in d["alpha"]:
-            s.alpha[k, j] = v
+        for name in ("alpha",) + PLAYER_SUBNET_TOTALS:
+            m = np.zeros((P, N))
+            # the totals are absent from states stored before they existed: zeros then
+            for k, j, v in d["alpha"] if name == "alpha" else d.get(name, []):
+                m[k, j] = v
+            setattr(s, name, m)
+        for name in PLAYER_TOTALS:  # absent from states stored before these totals existed
+            setattr(s, name, np.array(d.get(name, [0.0] * P), dtype=np.float64))
         s.weights = np.zeros((P, N, 3))
         s.wset = np.zeros((P, N), dtype=bool)
         for k, j, *w in d["weights"]:
