@@ -167,8 +167,9 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
         elif game.status == Status.RUNNING:
             game.next_tick_at = now + timedelta(seconds=game.tick_seconds)
 
-        market = sim_game.public_view()
-        rows = lb.standings(sim_game, lb.seat_map(game))
+        seat_infos = lb.seat_map(game)
+        market = lb.label_root_validators(sim_game.public_view(), seat_infos)
+        rows = lb.standings(sim_game, seat_infos)
         rank = {r["player"]: r["rank"] for r in rows}
         top = leaderboard(game, sim_game, settings.LEADERBOARD_TOP, rows=rows)
         game.public = _dumps({"market": market, "leaderboard": top})

@@ -131,6 +131,10 @@ def snapshot(ident: Identity) -> dict[str, Any]:
         if instructor:
             item["text"] = e.get("text", "")
         events.append(item)
+    market = public.get("market") if game.status != Status.LOBBY else None
+    if market and any("nickname" not in v for v in market.get("root_validators") or []):
+        # stored at the start, before the first tick labelled the validators
+        lb.label_root_validators(market, lb.seat_map(game))
     lobby = lobby_list(game)
     history, epoch_rows = ([], []) if game.status == Status.LOBBY else chart_history(game)
     return {
@@ -139,7 +143,7 @@ def snapshot(ident: Identity) -> dict[str, Any]:
                 "nickname": seat.nickname if seat else None, "role": seat.role if seat else None,
                 "player": seat.player if seat else None,
                 "active": bool(seat and seat.active)},
-        "market": public.get("market") if game.status != Status.LOBBY else None,
+        "market": market,
         "leaderboard": public.get("leaderboard") if game.status != Status.LOBBY else None,
         "private": private, "rank": rank, "commands": commands, "events": events, "lobby": lobby,
         "roster": roster(game) if instructor else None,

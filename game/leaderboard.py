@@ -80,6 +80,17 @@ def seat_map(game: Any) -> dict[str, SeatInfo]:
     return {s.player: SeatInfo(s.nickname, s.kind, s.id) for s in game.seats.all()}
 
 
+def label_root_validators(market: dict[str, Any] | None, seats: dict[str, SeatInfo]
+                          ) -> dict[str, Any] | None:
+    """Adds each root-validator player's nickname to the public market (sim public_view's
+    `root_validators`), in place, so a speculator can pick whom to root-stake with: the seat's
+    nickname, or the player id for a scenario player without a seat (as on the leaderboard)."""
+    for v in (market or {}).get("root_validators") or []:
+        info = seats.get(v["id"])
+        v["nickname"] = info.nickname if info else v["id"]
+    return market
+
+
 def rank_rows(values: Iterable[tuple[str, str, float]]) -> list[dict[str, Any]]:
     """[(player, role, net_worth)] -> rows with overall rank and rank within the role."""
     rows = [{"player": p, "role": r, "net_worth": float(v)} for p, r, v in values]

@@ -1,0 +1,100 @@
+"""The public market names the root validators a speculator may stake with (their seat's
+nickname, as typed: pages render it as text), the private view carries the real income
+totals, and a game stored before those totals existed still verifies by replay."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from game import engine, identity, services
+from game.models import Game, Seat
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VERA = '<b>Vera</b> "V"'
+
+
+def _settle(game_id: int, ticks: int = 1) -> None:
+    for _ in range(ticks):
+        services.advance(game_id, "tick")
+        assert engine.settle_tick(game_id)
+
+
+def _start(game):
+    vera, _ = services.join_game(game.code, VERA)
+    nomi, _ = services.join_game(game.code, "Nomi")
+    services.set_role(game.id, vera.id, "root_validator")
+    services.set_role(game.id, nomi.id, "speculator")
+    services.start_game(game.id)
+    return Seat.objects.get(pk=vera.id), Seat.objects.get(pk=nomi.id)
+
+
+def _student_snapshot(seat: Seat) -> dict:
+    return identity.snapshot(identity.Identity(identity.STUDENT, seat.game_id, seat.game.code,
+                                               seat_id=seat.id, player=seat.player))
+
+
+def test_the_market_names_the_root_validators_with_their_seats_nicknames(game):
+    vera, nomi = _start(game)
+    # Before the first tick the stored market has no nicknames yet: the snapshot adds them.
+    stored = json.loads(Game.objects.get(pk=game.id).public)["market"]["root_validators"]
+    assert all("nickname" not in v for v in stored)
+    listed = _student_snapshot(nomi)["market"]["root_validators"]
+    # students first (a root validator starts with the role's root stake), then the preset's
+    # Foundation, which plays without a seat: shown by its player id, as on the leaderboard
+    assert listed == [
+        {"id": vera.player, "root_stake": 100000.0, "stake": 100000.0, "nickname": VERA},
+        {"id": "otf", "root_stake": 50000.0, "stake": 50000.0, "nickname": "otf"}]
+
+    # Nomi root-stakes with Vera; after the tick every copy of the market carries the label.
+    services.submit_command(nomi.id, "c-1", {"do": "root_stake", "tao": 10.0,
+                                             "validator": vera.player})
+    _settle(game.id)
+    public = json.loads(Game.objects.get(pk=game.id).public)["market"]
+    row = next(v for v in public["root_validators"] if v["id"] == vera.player)
+    assert row["nickname"] == VERA
+    assert (row["root_stake"], row["stake"]) == (100000.0, 100010.0)
+    snap = _student_snapshot(nomi)
+    assert snap["private"]["root_validator"] == vera.player
+    assert snap["private"]["root_stake"] == 10.0
+    assert _student_snapshot(vera)["private"]["nominated"] == 10.0
+    assert snap["market"]["root_validators"] == public["root_validators"]
+
+
+def test_the_private_view_reports_root_dividends_received(game):
+    vera, nomi = _start(game)
+    services.submit_command(nomi.id, "c-1", {"do": "root_stake", "tao": 10.0,
+                                             "validator": vera.player})
+    _settle(game.id, 4)  # two epochs of two ticks
+    for seat in (vera, nomi):
+        private = _student_snapshot(seat)["private"]
+        assert private["root_dividends_tao"] > 0.0
+        assert private["root_dividends_alpha"] == {}
+
+
+def test_a_game_stored_before_the_income_totals_still_verifies_by_replay(game):
+    vera, nomi = _start(game)
+    services.submit_command(nomi.id, "c-1", {"do": "stake", "subnet": 1, "tao": 20.0})
+    _settle(game.id, 3)
+    g = Game.objects.get(pk=game.id)
+    state = json.loads(g.state)
+    assert state["state"]["root_div_tao"] and any(state["state"]["root_div_tao"])
+    out = io.StringIO()
+    call_command("verify_replay", g.code, stdout=out)
+    assert "MATCH" in out.getvalue()
+    # As an older server stored it: no totals at all.
+    for name in ("owner_cut_paid", "root_div_alpha", "root_div_tao"):
+        del state["state"][name]
+    Game.objects.filter(pk=g.id).update(state=json.dumps(state))
+    out = io.StringIO()
+    call_command("verify_replay", g.code, stdout=out)
+    assert "MATCH" in out.getvalue()
+    # ... and it still catches a state that differs elsewhere
+    state["state"]["tao"][0] += 1.0
+    Game.objects.filter(pk=g.id).update(state=json.dumps(state))
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("verify_replay", g.code, stdout=io.StringIO(), stderr=io.StringIO())
+    assert exit_info.value.code == 1
