@@ -60,7 +60,10 @@ export function describeCommand(c, ctx) {
     case "stake": return `${v} on ${name(src.subnet)}` + amt(src.tao, "τ", " for ") + (isNum(src.limit_price) ? ` (limit ${fmt(src.limit_price)})` : "");
     case "unstake": return `${v}${amt(src.alpha, "α", " ")} of ${name(src.subnet)}` + (isNum(src.limit_price) ? ` (limit ${fmt(src.limit_price)})` : "");
     case "move": return `${v}${amt(src.alpha, "α", " ")} from ${name(src.from)} to ${name(src.to)}`;
-    case "root_stake": case "root_unstake": return `${v}` + amt(src.tao, "τ", ": ");
+    case "root_stake": case "root_unstake": {
+      const val = src.validator && ctx && ctx.rootValidators ? ctx.rootValidators.find((x) => x.id === src.validator) : null;
+      return `${v}` + amt(src.tao, "τ", ": ") + (src.validator ? ` with ${val ? val.nickname : src.validator}` : "");
+    }
     case "buyback": return `${v} on ${name(src.subnet)}` + amt(src.tao, "τ", " for ");
     case "set_mechanism": return `${v} of ${name(src.subnet)} to ${MECH[src.mechanism] || src.mechanism}`;
     case "set_weights": return `${v} on ${name(src.subnet)}`;

@@ -46,13 +46,22 @@ export function explainPrice(s) {
 export function explainShare(s, subnets, rules) {
   return () => {
     if (rules && rules.includes("tao_flow")) {
-      const pos = subnets.reduce((acc, t) => acc + Math.max(t.flow || 0, 0), 0);
+      const pos = subnets.reduce((acc, t) => acc + (isNum(t.flow) ? Math.max(t.flow, 0) : 0), 0);
+      const mine = isNum(s.flow) ? Math.max(s.flow, 0) : undefined;
       return {
         title: `Emission share of ${s.name || "subnet " + s.id}`,
-        formula: "share = max(S_i, 0) / Σ max(S_j, 0)   (S = moving average of net TAO staked in)",
-        inputs: [["S_i (this subnet's flow)", fmt(s.flow)], ["Σ positive flows", fmt(pos)]],
-        result: pct(s.share, 2),
-        note: "Under TAO flow, subnets that people sell out of get nothing.",
+        formula: "share = max(S_i, 0) / Σ max(S_j, 0)   (S = moving average of net TAO staked in minus taken out)",
+        inputs: [
+          ["S_i (this subnet's flow, τ)", fmt(s.flow)],
+          ["max(S_i, 0)", fmt(mine)],
+          ["Σ max(S_j, 0) (all subnets)", fmt(pos)],
+        ],
+        result: pct(s.share, 2) + (pos > 0 && isNum(mine) ? ` (check: ${pct(mine / pos, 2)})` : ""),
+        note: !(pos > 0)
+          ? "No subnet has a positive flow: no subnet receives TAO until someone stakes in."
+          : isNum(mine) && mine === 0
+            ? "This subnet's flow is not positive (more TAO left than came in): it gets no TAO emission."
+            : "Under TAO flow, subnets that people sell out of get nothing. S moves slowly (a 30-day half-life).",
       };
     }
     const sum = subnets.reduce((acc, t) => acc + (isNum(t.moving_price) ? t.moving_price : 0), 0);

@@ -18,6 +18,8 @@ export function buildOwnerPanel(api) {
   let current = null;
   const sub = () => ctx.byId.get(current) || {};
   const cutPerEpoch = () => (ctx.params.owner_cut || 0) * (ctx.blocksPerEpoch || 0);
+  // The real total, from the server: alpha paid to you as this subnet's owner cut so far.
+  const cutReceived = () => (current !== null ? ((ctx.me || {}).owner_cut || {})[current] : undefined);
 
   // Own subnet figures
   const explainHost = el("div");
@@ -25,14 +27,21 @@ export function buildOwnerPanel(api) {
     price: figure("Price (τ per α)", () => explainPrice(sub())(), explainHost),
     share: figure("Emission share", () => explainShare(sub(), ctx.subnets, ctx.params.rules)(), explainHost),
     rho: figure("Root proportion ρ", () => explainRho(sub(), ctx.rootStake, ctx.params.tao_weight)(), explainHost),
-    cut: figure("Owner cut per epoch", () => ({
-      title: "Owner cut",
-      formula: "owner alpha per epoch = c × alpha emitted per epoch = c × (blocks per epoch × 1 α per block)",
-      inputs: [["c (owner cut)", pct(ctx.params.owner_cut, 1)], ["blocks per epoch", fmt(ctx.blocksPerEpoch)],
-        ["price now", fmt(sub().price, 6) + " τ/α"]],
-      result: `${alpha(cutPerEpoch())} ≈ ${tao(cutPerEpoch() * (sub().price || 0))} at today's price`,
-      note: "Paid at each epoch, whatever the price: alpha emission per block is fixed (it halves only as issuance grows). What it is worth depends on the price you can sell at.",
-    }), explainHost),
+    cut: figure("Owner cut received", () => {
+      const got = cutReceived();
+      return {
+        title: "Owner cut received on this subnet",
+        formula: "each epoch: owner alpha = c × alpha emitted in the epoch = c × (blocks per epoch × 1 α per block)",
+        inputs: [
+          ["received so far", alpha(got)],
+          ["price now", fmt(sub().price, 6) + " τ/α"],
+          ["c (owner cut)", pct(ctx.params.owner_cut, 1)], ["blocks per epoch", fmt(ctx.blocksPerEpoch)],
+          ["next epoch (estimate)", "≈ " + alpha(cutPerEpoch())],
+        ],
+        result: isNum(got) ? `${alpha(got)} received so far (≈ ${tao(got * (sub().price || 0))} at today's price, before slippage)` : "–",
+        note: "Paid at each epoch's end, whatever the price: alpha emission per block is fixed (it halves only as issuance grows). What it is worth depends on the price you can sell at. The coming epoch's figure is an estimate from the formula.",
+      };
+    }, explainHost),
     pool: figure("Pool reserves", () => ({
       title: "Your subnet's pool (constant product)",
       formula: "τ × x = k: buying alpha adds τ and removes x; the price is τ / x",
@@ -131,7 +140,7 @@ export function buildOwnerPanel(api) {
   const regBtn = el("button", { type: "submit", class: "btn primary", id: "reg-submit" }, "Register subnet");
   const regForm = el("form", { class: "stack", novalidate: true },
     el("div", { class: "field" }, el("label", { for: "reg-name" }, "Name (optional)"), regName),
-    el("div", { class: "field" }, el("label", { for: "reg-mech" }, "Mechanism"), regMech),
+    el("div", { class: "field" }, el("label", { for: "reg-mech" }, "Mechanism of the new subnet"), regMech),
     regCost, regBtn);
   regForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -162,13 +171,20 @@ export function buildOwnerPanel(api) {
     f.pool.set(current !== null ? el("span", {}, `${fmt(s.tao)} τ`, el("br"), `${fmt(s.alpha)} α`) : "–");
     f.share.set(pct(s.share, 2));
     f.rho.set(pct(s.root_prop, 1));
-    f.cut.set(current !== null ? alpha(cutPerEpoch()) : "–");
+    f.cut.set(current !== null
+      ? el("span", {}, el("span", { class: "real", id: "owner-cut-total" }, alpha(cutReceived())),
+        el("small", { class: "est" }, `≈ ${alpha(cutPerEpoch())} next epoch (estimate)`))
+      : "–");
     const rev = (me.revenue_by_subnet || {})[String(current)];
     f.revenue.set(tao(isNum(rev) ? rev : s.revenue));
     f.held.set(alpha(current !== null ? (me.alpha || {})[current] || 0 : 0));
     mechNow.textContent = current !== null ? `Now: ${MECHANISM_TEXT[s.mechanism] || s.mechanism || "–"}` : "";
+    // Show the subnet's mechanism when the panel first shows a subnet or switches to another
+    // (a choice not yet applied stays while the same subnet is shown).
     const checked = mechForm.querySelector("input[name=mechanism]:checked");
-    if (!checked && s.mechanism) {
+    const shown = String(current);
+    if ((!checked || mechForm.dataset.subnet !== shown) && s.mechanism) {
+      mechForm.dataset.subnet = shown;
       const r = mechForm.querySelector(`input[value="${s.mechanism}"]`);
       if (r) r.checked = true;
     }

@@ -88,7 +88,7 @@ function renderPortfolio() {
     const v = (me.alpha_value || {})[sid];
     return el("li", {}, el("strong", {}, s ? s.name : "SN" + sid), `: ${alpha(a)}`, isNum(v) ? ` → sells for ${tao(v)}` : "");
   });
-  if (isNum(me.root_stake) && me.root_stake > 0) items.push(el("li", {}, el("strong", {}, "Root"), `: ${tao(me.root_stake)}`));
+  if (isNum(me.root_stake) && me.root_stake > 0) items.push(el("li", {}, el("strong", {}, "Root"), `: ${tao(me.root_stake)} with ${validatorName(me.validator)}`));
   replace($("#holdings"), ...(items.length ? [el("h3", {}, "Holdings"), el("ul", { class: "orders" }, ...items)] : []));
   const rank = S().rank;
   pf.rank.set(isNum(rank) ? `#${rank}` : "–");
@@ -382,6 +382,15 @@ function renderQuote(q, cmd) {
 
 // --- root staking -----------------------------------------------------------------------------
 
+const NETWORK = "network";
+
+/** A root validator's name as the page shows it (text only: nicknames are never markup). */
+function validatorName(id) {
+  if (!id || id === NETWORK) return "the network's validator";
+  const v = ctx.rootValidators.find((x) => x.id === id);
+  return v ? v.nickname : id;
+}
+
 function buildRoot() {
   $("#root-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -389,14 +398,37 @@ function buildRoot() {
     const amount = parseAmount($("#root-amount").value);
     if (!(amount > 0)) { toast("Enter a TAO amount greater than 0.", "error"); return; }
     const what = btn.dataset.do;
-    sendCommand({ do: what, tao: amount }, btn, what === "root_stake" ? "Root stake order placed" : "Root unstake order placed")
-      .then((ok) => { if (ok !== false) $("#root-amount").value = ""; });
+    const cmd = { do: what, tao: amount };
+    // Staking goes to the chosen validator; unstaking takes from wherever the stake sits.
+    const v = $("#root-validator").value;
+    if (what === "root_stake" && v && v !== NETWORK) cmd.validator = v;
+    const label = what === "root_stake" ? `Root stake with ${validatorName(v)} placed` : "Root unstake order placed";
+    sendCommand(cmd, btn, label).then((ok) => { if (ok !== false) $("#root-amount").value = ""; });
   });
 }
 
 function renderRoot() {
   const me = ctx.me || {};
-  $("#root-avail").textContent = `Free: ${tao(me.tao)} · on root: ${tao(me.root_stake)}`;
+  const sel = $("#root-validator");
+  const options = [{ id: NETWORK, text: "The network's validator" }].concat(
+    ctx.rootValidators.map((v) => ({ id: v.id, text: `${v.nickname} (${tao(v.stake)} on root)` })));
+  const sig = JSON.stringify(options);
+  if (sel.dataset.sig !== sig && document.activeElement !== sel) {
+    const keep = sel.value;
+    replace(sel, ...options.map((o) => el("option", { value: o.id }, o.text)));
+    sel.dataset.sig = sig;
+    if (keep && options.some((o) => o.id === keep)) sel.value = keep;
+  }
+  // Root stake sits with one validator at a time: while some is left, more goes to the same one.
+  const current = me.root_stake > 0 ? (me.validator || NETWORK) : null;
+  if (current !== null && options.some((o) => o.id === current)) sel.value = current;
+  sel.disabled = current !== null;
+  $("#root-validator-help").textContent = current !== null
+    ? `Your root stake is with ${validatorName(current)}. To choose another validator, unstake it all first.`
+    : "A player validator keeps its take of your dividends; its weights decide how its stake votes.";
+  $("#root-avail").textContent = `Free: ${tao(me.tao)} · on root: ${tao(me.root_stake)}` +
+    (me.root_stake > 0 ? ` with ${validatorName(current)}` : "");
+  $("#root-div-received").textContent = tao(me.root_dividends);
 }
 
 // --- orders -----------------------------------------------------------------------------------

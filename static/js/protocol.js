@@ -51,6 +51,9 @@ export const REASON_TEXT = {
   rate_limited: "too many messages, slow down",
   invalid: "the server refused this input",
   not_cancellable: "already settled",
+  unknown_validator: "no such root validator",
+  validator_mismatch: "your root stake is with another validator: unstake it all first",
+  insufficient_root: "not that much on root",
 };
 
 export function reasonText(code) {

@@ -1,7 +1,7 @@
 // Root validator's panel: root stake, ρ on each subnet, dividends, per-subnet weights, what
 // consensus is and whether this validator's weight would decide it.
 
-import { el, $, replace, fmt, tao, pct, isNum, figure, Explain, parseAmount, toast } from "./ui.js";
+import { el, $, replace, fmt, tao, alpha, pct, isNum, figure, Explain, parseAmount, toast } from "./ui.js";
 import { explainRho } from "./explain.js";
 import { MECHANISM_TEXT } from "./protocol.js";
 
@@ -48,30 +48,53 @@ export function buildValidatorPanel(api) {
     return denom > 0 ? (w * myRoot()) / denom : 0;
   };
 
+  // What you keep of root's dividends: your own stake's part plus your take of your
+  // nominators' part (MECHANISM.md: a validator keeps its take, the rest goes to nominators).
+  const myKeep = () => {
+    const me = ctx.me || {};
+    return (me.root_stake || 0) + (ctx.params.validator_take || 0) * (isNum(me.nominated) ? me.nominated : 0);
+  };
   const rootDividendEstimate = () => {
     const R = ctx.rootStake || 0;
     if (!(R > 0)) return undefined;
     const per = ctx.subnets.reduce((a, s) => a + (s.root_prop || 0) * (s.price || 0), 0);
-    return per * ((1 - ctx.params.owner_cut) / 2) * (ctx.blocksPerEpoch || 0) * (myRoot() / R);
+    return per * ((1 - ctx.params.owner_cut) / 2) * (ctx.blocksPerEpoch || 0) * (myKeep() / R);
   };
+  // The real totals, from the server: root dividends credited to you so far.
+  const alphaParts = () => Object.entries((ctx.me || {}).root_dividends_alpha || {})
+    .filter(([, a]) => a > 0)
+    .map(([sid, a]) => [ctx.byId.has(Number(sid)) ? ctx.byId.get(Number(sid)).name : "SN" + sid, a]);
 
   // Figures
   const explainHost = el("div");
   const f = {
     root: figure("Your root stake"),
     free: figure("Free TAO"),
-    div: figure("Root dividends / epoch ≈", () => ({
-      title: "Root dividends (estimate for the coming epoch)",
-      formula: "Σ over subnets: ρ_i × (1 − c)/2 × blocks per epoch × price_i  ×  your root stake / R",
+    got: figure("Root dividends received", () => ({
+      title: "Root dividends received so far",
+      formula: "each epoch, on each subnet: root's pot × your validator's dividend share × (your stake + take × nominated) / all stake with it",
+      inputs: [
+        ["in TAO", tao((ctx.me || {}).root_dividends)],
+        ...alphaParts().map(([name, a]) => [`in alpha on ${name}`, alpha(a)]),
+        ["your root stake", tao((ctx.me || {}).root_stake)],
+        ["nominated to you", tao((ctx.me || {}).nominated)],
+        ["your take", pct(ctx.params.validator_take, 0)],
+      ],
+      result: tao((ctx.me || {}).root_dividends) + " received",
+      note: "What the game credited to you at each epoch's end (and a pruned subnet's pot). Root's alpha is sold every block for TAO; alpha appears where root is paid in alpha (root claims kept, or a subnet whose consensus paid no miner).",
+    }), explainHost),
+    div: figure("Next epoch (estimate)", () => ({
+      title: "Root dividends: an estimate for the coming epoch",
+      formula: "≈ Σ over subnets: ρ_i × (1 − c)/2 × blocks per epoch × price_i  ×  (your stake + take × nominated) / R",
       inputs: [
         ["(1 − c)/2 (validators' half)", fmt((1 - ctx.params.owner_cut) / 2)],
         ["blocks per epoch", fmt(ctx.blocksPerEpoch)],
         ["Σ ρ_i × price_i", fmt(ctx.subnets.reduce((a, s) => a + (s.root_prop || 0) * (s.price || 0), 0), 6)],
-        ["your root stake", tao(myRoot())], ["all root stake R", tao(ctx.rootStake)],
-        ["your fraction", ctx.rootStake > 0 ? pct(myRoot() / ctx.rootStake, 3) : "–"],
+        ["your stake + take × nominated", tao(myKeep())], ["all root R", tao(ctx.rootStake)],
+        ["your fraction", ctx.rootStake > 0 ? pct(myKeep() / ctx.rootStake, 3) : "–"],
       ],
-      result: tao(rootDividendEstimate()),
-      note: "Root's alpha is sold into each pool every block (constant sell pressure), so the TAO you get is a little less than price × alpha. As alpha accumulates, ρ falls and so does root's part.",
+      result: "≈ " + tao(rootDividendEstimate()) + " (estimate)",
+      note: "An estimate from the formula, not a payment: root's alpha is sold into each pool every block (constant sell pressure), so the TAO you get is a little less than price × alpha, and consensus may pay differently. As alpha accumulates, ρ falls and so does root's part. The real amounts are in \"Root dividends received\".",
     }), explainHost),
     share: figure("Your share of all root", null),
   };
@@ -136,7 +159,10 @@ export function buildValidatorPanel(api) {
     const me = ctx.me || {};
     f.root.set(tao(me.root_stake));
     f.free.set(tao(me.tao));
-    f.div.set(tao(rootDividendEstimate()));
+    const parts = alphaParts();
+    f.got.set(el("span", {}, el("span", { class: "real", id: "root-div-total" }, tao(me.root_dividends)),
+      parts.length ? [el("small", {}, "+ " + parts.map(([name, a]) => `${alpha(a)} on ${name}`).join(", "))] : null));
+    f.div.set("≈ " + tao(rootDividendEstimate()));
     f.share.set(ctx.rootStake > 0 ? pct(myRoot() / ctx.rootStake, 2) : "–");
     const seen = new Set();
     for (const s of ctx.subnets) {

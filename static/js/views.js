@@ -31,7 +31,8 @@ export function subnetsOf(market) {
       alpha_dividends: num(g(s, "alpha_dividends")),
       root_dividends_tao: num(g(s, "root_dividends_tao")),
       revenue: num(g(s, "revenue")),
-      flow: num(g(s, "flow", "S", "tao_flow")),
+      // S, the `tao_flow` EMA of net user TAO flow (the share under that rule follows it)
+      flow: num(g(s, "flow_ema", "flow", "S", "tao_flow")),
       emitting: g(s, "emitting"),
     };
   });
@@ -54,7 +55,26 @@ export function paramsOf(market) {
     rules: (market && (market.rules || (market.params && market.params.rules))) || ["launch"],
     lock_cost: num(g(market || {}, "lock_cost", "registration_cost")),
     min_stake: num(g(p, "min_stake")) ?? 0.0005,
+    validator_take: num(g(p, "validator_take")) ?? 0.18,
   };
+}
+
+/** {"netuid": amount} -> {netuid: amount} (numbers only). */
+function bySubnet(d) {
+  const out = {};
+  if (d && typeof d === "object") for (const [k, v] of Object.entries(d)) if (isNum(v)) out[Number(k)] = v;
+  return out;
+}
+
+/** Root-validator players a root staker may choose: [{id, nickname, root_stake, stake}]. */
+export function rootValidatorsOf(market) {
+  const list = (market && market.root_validators) || [];
+  return list.filter((v) => v && typeof v.id === "string").map((v) => ({
+    id: v.id,
+    nickname: typeof v.nickname === "string" && v.nickname ? v.nickname : v.id,
+    root_stake: num(v.root_stake),
+    stake: num(v.stake),
+  }));
 }
 
 export function privateOf(p) {
@@ -81,11 +101,15 @@ export function privateOf(p) {
     start,
     subnet: g(p, "subnet", "owned_subnet"),
     subnets_owned: g(p, "owns", "owned_subnets"),
-    owner_cut: num(g(p, "owner_cut_received", "owner_income", "owner_alpha")),
+    // Income received so far (the sim books it as it is credited): owner cut per subnet,
+    // root dividends in TAO, and per subnet where root is paid in alpha.
+    owner_cut: bySubnet(g(p, "owner_cut")),
     revenue: num(g(p, "revenue")),
     revenue_by_subnet: g(p, "revenue_by_subnet") || {},
     dividends: g(p, "dividends", "last_dividends"),
-    root_dividends: num(g(p, "root_dividends", "root_dividends_tao")),
+    root_dividends: num(g(p, "root_dividends_tao", "root_dividends")),
+    root_dividends_alpha: bySubnet(g(p, "root_dividends_alpha")),
+    nominated: num(g(p, "nominated")),
     weights: g(p, "weights", "my_weights") || {},
     validator: g(p, "validator", "root_validator"),
   };
@@ -110,6 +134,7 @@ export function updateCtx(ctx, st) {
   ctx.me = privateOf(st.private);
   ctx.params = paramsOf(st.market);
   ctx.rootStake = rootStakeOf(st.market);
+  ctx.rootValidators = rootValidatorsOf(st.market);
   ctx.history = st.history;
   const m = st.market || {};
   ctx.blocksPerEpoch = (m.blocks_per_tick || 0) * (m.ticks_per_epoch || (st.game && st.game.ticks_per_epoch) || 1);
@@ -117,5 +142,5 @@ export function updateCtx(ctx, st) {
 }
 
 export function newCtx() {
-  return { subnets: [], byId: new Map(), me: null, params: paramsOf(null), rootStake: undefined, selected: null, history: [], game: null, blocksPerEpoch: 0 };
+  return { subnets: [], byId: new Map(), me: null, params: paramsOf(null), rootStake: undefined, rootValidators: [], selected: null, history: [], game: null, blocksPerEpoch: 0 };
 }
