@@ -238,11 +238,27 @@ export class GameSocket extends EventTarget {
     this.connect();
   }
 
+  /** A page restored from the back-forward cache: the browser closed its socket when the page
+   *  entered the cache, but the close event only arrives after `pageshow` (until then the
+   *  socket still says OPEN). Replace it at once rather than wait for that close and a
+   *  back-off, or for the wake check. */
+  _reconnectRestored() {
+    if (this.closedByUs) return;
+    const old = this.ws;
+    this.ws = null;             // its late close event is then ignored (ws !== this.ws)
+    clearInterval(this.pingTimer);
+    clearTimeout(this.wakeTimer);
+    if (old) { try { old.close(); } catch (e) { /* already closed */ } }
+    this.attempt = 0;
+    clearTimeout(this.timer);
+    this.connect();
+  }
+
   _bindPageLifecycle() {
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") this._reconnectNow();
     });
-    window.addEventListener("pageshow", (ev) => { if (ev.persisted) this._reconnectNow(); });
+    window.addEventListener("pageshow", (ev) => { if (ev.persisted) this._reconnectRestored(); });
     window.addEventListener("online", () => this._reconnectNow());
     window.addEventListener("offline", () => this._setState("offline"));
   }

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import CHROMIUM_ARGS
 
 PHONE = {"width": 360, "height": 740}
 PROJECTOR = {"width": 1920, "height": 1080}
@@ -460,3 +461,264 @@ def test_the_explanations_use_the_mechanism_formulas(browser, daphne_server, wat
     assert got["ex3_out"] == pytest.approx(0.5) and got["ex3_spot"] == pytest.approx(4.0)
     assert got["ex4"] == pytest.approx([0.769231, 0.192308, 0.038462], abs=1e-6)
     assert got["ex6"] == pytest.approx(0.3103448, rel=1e-7)
+
+
+VIC = '<i>Vic</i> & "Co"'  # a root validator's nickname: text in a <select>, never markup
+
+SAME_TURN = """([sel, kind, path]) => import('/static/js/ui.js').then(m => {
+    // the text shown and the formatted server value, read in the same turn (no tick between)
+    const value = path.split('.').reduce((o, k) => (o == null ? o : o[k]), dtao.store.state);
+    return {shown: document.querySelector(sel).textContent, want: m[kind](value), value};
+})"""
+
+
+def _shown(page, sel, kind, path):
+    return page.evaluate(SAME_TURN, [sel, kind, path])
+
+
+def test_an_owner_registers_a_subnet_and_a_speculator_picks_a_root_validator(
+        browser, daphne_server, instructor, watch, shots):
+    base = daphne_server
+    console = _new_page(browser, watch, "console", {"width": 1280, "height": 900})
+    _login(console, base, instructor)
+    code = _create_game(console, shots)
+    nicks = {"subnet_owner": "Reggie Register", "root_validator": VIC, "speculator": "Nomi Nator"}
+    pages = {}
+    for role, nick in nicks.items():
+        pages[role] = _new_page(browser, watch, role, PHONE)
+        _join(pages[role], base, code, nick)
+        _set_role(console, nick, role)
+    console.get_by_role("button", name="Start game").click()
+    owner, val, spec = pages["subnet_owner"], pages["root_validator"], pages["speculator"]
+    for page in pages.values():
+        page.wait_for_selector("#market tbody tr")
+
+    # --- the owner sees the current lock cost and registers a subnet -------------------------
+    owner.wait_for_function("() => document.querySelector('#reg-cost').textContent.startsWith('Lock cost now: ')")
+    cost = owner.evaluate("() => dtao.store.state.market.lock_cost")
+    assert cost > 0
+    got = _shown(owner, "#reg-cost", "tao", "market.lock_cost")
+    assert got["value"] == cost and f"Lock cost now: {got['want']} (you have " in got["shown"]
+    owner.get_by_label("Name (optional)").fill("New <b>Net</b>")
+    owner.get_by_label("Mechanism of the new subnet").select_option("hold_to_earn")
+    owner.locator("#reg-cost").screenshot(path=str(shots / "register-cost-360.png"))
+    owner.get_by_role("button", name="Register subnet").click()
+    _filled(owner, "Register subnet")
+    fill = owner.evaluate("() => dtao.store.state.commands.find(c => c.do === 'register_subnet').fill")
+    assert fill["tao"] == cost  # it paid the lock cost the page showed
+    new_id = fill["subnet"]
+    # After the tick the new subnet is in every market table, its name shown as typed.
+    for page in (owner, spec):
+        page.wait_for_selector(f"#market button[data-subnet='{new_id}']")
+        assert page.locator(f"#market button[data-subnet='{new_id}']").text_content() == "New <b>Net</b>"
+        assert page.locator("#market b").count() == 0
+    # The owner now has two subnets and picks the new one in their panel.
+    owner.get_by_label("Which of your subnets").select_option(str(new_id))
+    owner.wait_for_function("() => document.querySelector('#own-h').textContent === 'Your subnet: New <b>Net</b>'")
+    owner.wait_for_function("() => document.querySelector('#mech-now').textContent.includes('Hold-to-earn')")
+    assert owner.locator("#mech-seg input:checked").get_attribute("value") == "hold_to_earn"
+    # The lock cost doubled with the registration (then decays): the page shows the new one.
+    owner.wait_for_function(f"() => dtao.store.state.market.lock_cost > {cost}")
+    got = _shown(owner, "#reg-cost", "tao", "market.lock_cost")
+    assert got["value"] > cost and f"Lock cost now: {got['want']} " in got["shown"]
+    _shoot(owner, shots, "owner-registered-360", ["#role-panel"])
+
+    # --- the speculator chooses a player validator to root-stake with --------------------------
+    validators = spec.evaluate("() => dtao.store.state.market.root_validators")
+    vic = next(v for v in validators if v["nickname"] == VIC)
+    assert vic["id"] == val.evaluate("() => dtao.store.state.you.player")
+    select = spec.get_by_label("Root validator")
+    options = select.locator("option").all_text_contents()
+    assert options[0] == "The network's validator"
+    assert [o for o in options if o.startswith(VIC + " (")], options  # the nickname, as text
+    assert spec.locator("#root-validator i").count() == 0
+    select.select_option(vic["id"])
+    spec.get_by_label("TAO amount").fill("5")
+    spec.get_by_role("button", name="Stake on root").click()
+    _filled(spec, f"Stake on root: 5 τ with {VIC}")
+    spec.wait_for_function("(id) => dtao.store.state.private.root_validator === id", arg=vic["id"])
+    assert spec.evaluate("() => dtao.store.state.private.root_stake") == 5
+    spec.locator("#holdings li", has_text=f"Root: 5 τ with {VIC}").wait_for()
+    # Stake sits with one validator: the choice is locked, and the page says why.
+    assert select.is_disabled() and select.input_value() == vic["id"]
+    assert f"Your root stake is with {VIC}." in spec.locator("#root-validator-help").text_content()
+    # Vic's stake now includes what was nominated to it, in the public list and its own view.
+    val.wait_for_function("() => dtao.store.state.private.nominated === 5")
+    stake = spec.evaluate("(id) => dtao.store.state.market.root_validators.find(v => v.id === id)",
+                          vic["id"])
+    assert stake["stake"] == stake["root_stake"] + 5
+    spec.locator("#root-card").screenshot(path=str(shots / "root-validator-choice-360.png"),
+                                          style=".toast-area { display: none !important; }")
+
+    # --- an epoch later: the real totals, not estimates ----------------------------------------
+    console.get_by_role("button", name="Advance 1 epoch").click()
+    val.wait_for_function("() => dtao.store.state.private.root_dividends_tao > 0")
+    spec.wait_for_function("() => dtao.store.state.private.root_dividends_tao > 0")
+    owner.wait_for_function(f"() => (dtao.store.state.private.owner_cut || {{}})['{new_id}'] > 0")
+    got = _shown(val, "#root-div-total", "tao", "private.root_dividends_tao")
+    assert got["value"] > 0 and got["shown"] == got["want"]
+    assert val.locator("#role-panel .figure", has_text="Next epoch (estimate)").count() == 1
+    got = _shown(owner, "#owner-cut-total", "alpha", f"private.owner_cut.{new_id}")
+    assert got["value"] > 0 and got["shown"] == got["want"]
+    assert "(estimate)" in owner.locator("#role-panel .figure", has_text="Owner cut received").text_content()
+    got = _shown(spec, "#root-div-received", "tao", "private.root_dividends_tao")
+    assert got["value"] > 0 and got["shown"] == got["want"]
+    # The explanation of the owner cut shows the received total with its live inputs.
+    owner.get_by_role("button", name="Explain Owner cut received").click()
+    panel = owner.locator("#role-panel .explain-panel:not([hidden])")
+    assert "received so far" in panel.text_content()
+    _shoot(val, shots, "validator-dividends-360", ["#role-panel"])
+    _shoot(owner, shots, "owner-cut-360", ["#role-panel"])
+    for role, page in pages.items():
+        _assert_every_control_is_named(page, role)
+        _assert_nothing_overflows(page, role)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_the_share_explanation_shows_the_live_flow_under_tao_flow(
+        browser, daphne_server, instructor, watch, shots):
+    base = daphne_server
+    console = _new_page(browser, watch, "console", {"width": 1280, "height": 900})
+    _login(console, base, instructor)
+    console.locator("input[name=preset][value=tao_flow_era]").check()
+    code = _create_game(console, shots)
+    page = _new_page(browser, watch, "speculator", PHONE)
+    _join(page, base, code, "Flo Flow")
+    _set_role(console, "Flo Flow", "speculator")
+    console.get_by_role("button", name="Start game").click()
+    page.wait_for_selector("#market tbody tr")
+    assert "tao_flow" in page.evaluate("() => dtao.store.state.market.rules")
+    # Stake into the first subnet so its flow EMA S moves and pause: the numbers hold still.
+    page.get_by_label("TAO to spend").fill("50")
+    page.wait_for_selector("#quote-out")
+    page.get_by_role("button", name="Buy alpha").click()
+    _filled(page, "for 50 τ")
+    console.get_by_role("button", name="Pause").click()
+    page.wait_for_function("() => document.querySelector('#game-status').textContent.startsWith('Paused')")
+    sid = page.evaluate("() => Number(document.querySelector('#trade-subnet').value)")
+    page.get_by_role("button", name="Explain Emission share").click()
+    text = page.locator("#detail-explain .explain-panel:not([hidden])").text_content()
+    want = page.evaluate("""(sid) => import('/static/js/ui.js').then(m => {
+        const subs = dtao.store.state.market.subnets;
+        const s = subs.find(x => x.id === sid);
+        const pos = subs.reduce((a, x) => a + Math.max(x.flow_ema, 0), 0);
+        return {S: m.fmt(s.flow_ema), pos: m.fmt(pos), share: m.pct(s.share, 2),
+                check: m.pct(Math.max(s.flow_ema, 0) / pos, 2), flow: s.flow_ema};
+    })""", sid)
+    assert want["flow"] != 0
+    assert "max(S_i, 0) / Σ max(S_j, 0)" in text
+    assert f"S_i (this subnet's flow, τ){want['S']}" in text
+    assert f"Σ max(S_j, 0) (all subnets){want['pos']}" in text
+    assert f"= {want['share']}" in text and f"(check: {want['check']})" in text
+    assert want["share"] == want["check"]
+    page.locator("#detail-card").screenshot(path=str(shots / "share-explain-tao-flow-360.png"),
+                                            style=".toast-area { display: none !important; }")
+
+
+BACKOFF_LONG = """() => {
+    // Make the jittered back-off long (about 15 s) and drop the socket from this side.
+    window.__random = Math.random;
+    Math.random = () => 0.999;
+    dtao.sock.attempt = 10;
+    dtao.sock.ws.close();
+}"""
+
+
+def _dropped(page):
+    page.evaluate(BACKOFF_LONG)
+    page.wait_for_function("() => dtao.sock.state === 'reconnecting' && dtao.sock.ws === null")
+    page.evaluate("() => { Math.random = window.__random; }")
+
+
+CONNECT_LOG = """() => {
+    // Log every connect() with the event being handled when it was called (window.event):
+    // "pageshow persisted" from the restore handler, "none" from a timer.
+    window.__connects = [];
+    const connect = dtao.sock.connect.bind(dtao.sock);
+    dtao.sock.connect = () => {
+        const e = window.event;
+        window.__connects.push(e ? e.type + (e.persisted ? ' persisted' : '') : 'none');
+        return connect();
+    };
+}"""
+
+
+def test_the_page_reconnects_at_once_when_it_comes_back(browser, daphne_server, instructor,
+                                                       watch, shots, chromium_path):
+    """visibilitychange cannot be produced for real here (headless Chromium keeps every page
+    visible, whatever tab is in front), so it is dispatched with document.visibilityState
+    overridden; pageshow is tested both dispatched and for real, by a back-navigation that
+    restores the page from the back-forward cache."""
+    base = daphne_server
+    console = _new_page(browser, watch, "console", {"width": 1280, "height": 900})
+    _login(console, base, instructor)
+    code = _create_game(console, shots)
+    page = _new_page(browser, watch, "student", PHONE)
+    _join(page, base, code, "Sleepy Phone")
+
+    # visibilitychange: hidden does nothing; visible opens a socket in the same turn, long
+    # before the back-off timer (about 15 s away) would.
+    _dropped(page)
+    got = page.evaluate("""() => {
+        const set = (v) => Object.defineProperty(document, 'visibilityState',
+                                                 {configurable: true, get: () => v});
+        set('hidden');
+        document.dispatchEvent(new Event('visibilitychange'));
+        const whileHidden = dtao.sock.ws !== null;
+        set('visible');
+        document.dispatchEvent(new Event('visibilitychange'));
+        const ws = dtao.sock.ws;
+        delete document.visibilityState;
+        return {whileHidden, opened: !!ws && ws.readyState === WebSocket.CONNECTING,
+                attempt: dtao.sock.attempt};
+    }""")
+    assert got == {"whileHidden": False, "opened": True, "attempt": 0}
+    page.wait_for_selector("#conn[data-state=live]")
+
+    # pageshow: a page restored from the back-forward cache (persisted) reconnects at once; an
+    # ordinary load's pageshow does not start a second connection.
+    _dropped(page)
+    got = page.evaluate("""() => {
+        window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: false}));
+        const onLoad = dtao.sock.ws !== null;
+        window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}));
+        const ws = dtao.sock.ws;
+        return {onLoad, opened: !!ws && ws.readyState === WebSocket.CONNECTING};
+    }""")
+    assert got == {"onLoad": False, "opened": True}
+    page.wait_for_selector("#conn[data-state=live]")
+
+    # Coming back with a socket that still looks open: the page asks for a snapshot (a socket
+    # that died silently during sleep would not answer, and would be replaced).
+    got = page.evaluate("""() => new Promise((resolve) => {
+        const before = dtao.sock.ws;
+        dtao.sock.addEventListener('snapshot', () => resolve({same: dtao.sock.ws === before}),
+                                   {once: true});
+        Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'});
+        document.dispatchEvent(new Event('visibilitychange'));
+        delete document.visibilityState;
+    })""")
+    assert got == {"same": True}
+    assert page.locator("#conn").get_attribute("data-state") == "live"
+
+    # For real: leave the page and come back with the Back button. Chromium restores it from
+    # the back-forward cache (Playwright's default launch turns that cache off, so this uses a
+    # browser of its own); entering the cache closed the socket, and the restored page
+    # reconnects from its pageshow handler, not from the back-off timer.
+    back = browser.browser_type.launch(executable_path=chromium_path, args=CHROMIUM_ARGS,
+                                       ignore_default_args=["--disable-back-forward-cache"])
+    try:
+        watch.allow(r"failed: Page entered Back-Forward Cache")  # Chromium's note on the close
+        page2 = _new_page(back, watch, "back button", PHONE)
+        _join(page2, base, code, "Back Button")
+        page2.evaluate(CONNECT_LOG)
+        page2.evaluate("""() => { window.__kept = 'same page';
+            Math.random = () => 0.999; dtao.sock.attempt = 10; }""")  # a long back-off
+        page2.goto(base + "/healthz")
+        page2.go_back(wait_until="commit")
+        page2.wait_for_function("() => window.__kept === 'same page'")  # restored, not reloaded
+        page2.wait_for_selector("#conn[data-state=live]")
+        assert page2.evaluate("() => window.__connects") == ["pageshow persisted"]
+        page2.screenshot(path=str(shots / "back-button-restored-360.png"))
+    finally:
+        back.close()
