@@ -10,6 +10,12 @@
   settles once, a double tap places one order, a seq gap brings a snapshot; a taken nickname,
   a late joiner, a locked game, a tick-length change, a kick.
 - The "explain" formulas reproduce MECHANISM.md's worked examples.
+- A subnet owner registers a subnet (the lock cost shown is the one paid; the subnet appears
+  after the tick); a speculator root-stakes with a player validator chosen by nickname; the
+  owner cut and root dividends received are the server's totals (estimates labelled as such).
+- Under `tao_flow` the share explanation shows the live S values.
+- Reconnect at once on visibilitychange (dispatched) and pageshow (dispatched, and a real
+  back-forward-cache restore).
 
 Every page fails its test on a console error or an uncaught page error. Screenshots go to
 artifacts_dir/<run name>/<test name>/.
