@@ -427,9 +427,9 @@ class Game:
         # Income so far (sim/epoch.py books it as it is credited): the owner cut per subnet
         # (every subnet owned now, and any pruned one that paid it), root dividends in TAO and,
         # where paid as alpha, per subnet.
-        owner_cut = {str(int(st.netuid[i])): float(st.owner_cut_paid[k, i])
-                     for i in range(st.n_subnets)
-                     if st.owner_cut_paid[k, i] != 0.0 or (st.active[i] and int(st.owner[i]) == k)}
+        cut = st.owner_cut_paid[k]
+        owner_cut = {str(int(st.netuid[i])): float(cut[i])
+                     for i in np.nonzero((cut != 0.0) | (st.active & (st.owner == k)))[0]}
         root_div_alpha = {str(int(st.netuid[i])): float(st.root_div_alpha[k, i])
                           for i in np.nonzero(st.root_div_alpha[k])[0]}
         nominated = 0.0
