@@ -102,6 +102,18 @@ def browser(chromium_path: str):
             b.close()
 
 
+@pytest.fixture
+def bfcache_browser(browser, chromium_path: str):
+    """A second Chromium with the back-forward cache on: Playwright launches with
+    --disable-back-forward-cache, so a Back navigation would otherwise reload the page."""
+    b = browser.browser_type.launch(executable_path=chromium_path, args=CHROMIUM_ARGS,
+                                    ignore_default_args=["--disable-back-forward-cache"])
+    try:
+        yield b
+    finally:
+        b.close()
+
+
 @dataclass
 class ConsoleWatch:
     """Collects console errors and page errors of every page opened in a test."""

@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import CHROMIUM_ARGS
 
 PHONE = {"width": 360, "height": 740}
 PROJECTOR = {"width": 1920, "height": 1080}
@@ -650,7 +649,7 @@ CONNECT_LOG = """() => {
 
 
 def test_the_page_reconnects_at_once_when_it_comes_back(browser, daphne_server, instructor,
-                                                       watch, shots, chromium_path):
+                                                       watch, shots, bfcache_browser):
     """visibilitychange cannot be produced for real here (headless Chromium keeps every page
     visible, whatever tab is in front), so it is dispatched with document.visibilityState
     overridden; pageshow is tested both dispatched and for real, by a back-navigation that
@@ -711,20 +710,15 @@ def test_the_page_reconnects_at_once_when_it_comes_back(browser, daphne_server, 
     # the back-forward cache (Playwright's default launch turns that cache off, so this uses a
     # browser of its own); entering the cache closed the socket, and the restored page
     # reconnects from its pageshow handler, not from the back-off timer.
-    back = browser.browser_type.launch(executable_path=chromium_path, args=CHROMIUM_ARGS,
-                                       ignore_default_args=["--disable-back-forward-cache"])
-    try:
-        watch.allow(r"failed: Page entered Back-Forward Cache")  # Chromium's note on the close
-        page2 = _new_page(back, watch, "back button", PHONE)
-        _join(page2, base, code, "Back Button")
-        page2.evaluate(CONNECT_LOG)
-        page2.evaluate("""() => { window.__kept = 'same page';
-            Math.random = () => 0.999; dtao.sock.attempt = 10; }""")  # a long back-off
-        page2.goto(base + "/healthz")
-        page2.go_back(wait_until="commit")
-        page2.wait_for_function("() => window.__kept === 'same page'")  # restored, not reloaded
-        page2.wait_for_selector("#conn[data-state=live]")
-        assert page2.evaluate("() => window.__connects") == ["pageshow persisted"]
-        page2.screenshot(path=str(shots / "back-button-restored-360.png"))
-    finally:
-        back.close()
+    watch.allow(r"failed: Page entered Back-Forward Cache")  # Chromium's note on the close
+    page2 = _new_page(bfcache_browser, watch, "back button", PHONE)
+    _join(page2, base, code, "Back Button")
+    page2.evaluate(CONNECT_LOG)
+    page2.evaluate("""() => { window.__kept = 'same page';
+        Math.random = () => 0.999; dtao.sock.attempt = 10; }""")  # a long back-off
+    page2.goto(base + "/healthz")
+    page2.go_back(wait_until="commit")
+    page2.wait_for_function("() => window.__kept === 'same page'")  # restored, not reloaded
+    page2.wait_for_selector("#conn[data-state=live]")
+    assert page2.evaluate("() => window.__connects") == ["pageshow persisted"]
+    page2.screenshot(path=str(shots / "back-button-restored-360.png"))
