@@ -9,11 +9,10 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from game import broadcast, errors, identity, ratelimit, services
+from game import asyncdb, broadcast, errors, identity, ratelimit, services
 from game.errors import ClientError, Rejected
 from game.protocol import action_dict, parse
 
@@ -21,11 +20,9 @@ log = logging.getLogger(__name__)
 
 
 def db(fn: Any) -> Any:
-    """Run a database call on the event loop's thread pool (a connection each), not on the
-    single thread Channels gives all consumers of a process by default: a command waiting on
-    the game row's lock while the engine settles must not stall every other socket of this
-    worker (docs/performance.md: ack p95 8.5 s -> 155 ms with 300 players)."""
-    return database_sync_to_async(fn, thread_sensitive=False)
+    """A database call from this consumer: on the loop's thread pool, its connection closed
+    (or back in the pool) when it returns (game/asyncdb.py)."""
+    return asyncdb.call(fn)
 
 
 class TokenBucket:

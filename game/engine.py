@@ -19,13 +19,12 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from game import broadcast, simapi
+from game import asyncdb, broadcast, simapi
 from game import leaderboard as lb
 from game.models import (Actor, Command, CommandStatus, EpochRow, Game, Seat, SeatKind, Status,
                          TickRow)
@@ -223,7 +222,7 @@ def settle_due(shard: tuple[int, int] | None = None) -> int:
 async def run_forever(stop: asyncio.Event | None = None,
                       shard: tuple[int, int] | None = None) -> None:
     poll = settings.ENGINE_POLL_SECONDS
-    step = database_sync_to_async(settle_due)
+    step = asyncdb.call(settle_due, thread_sensitive=True)
     while stop is None or not stop.is_set():
         try:
             settled = await step(shard)

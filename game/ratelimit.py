@@ -1,9 +1,9 @@
 """Abuse limits on the doors that need no account: joining a game and looking a code up.
 
-Fixed one-minute windows counted in Django's cache (the default local-memory cache: per
-process, which is what the embedded server is; behind several daphne processes each counts its
-own share, so the effective limit is the setting times the number of processes). A limit of 0
-turns that check off (benchmarks that join hundreds of seats from one address).
+Fixed one-minute windows counted in Django's cache: the local-memory cache in the embedded
+server (one process), Redis when `REDIS_URL` is set (game/settings.py `CACHES`), so that behind
+several daphne processes every process counts against the same limit. A limit of 0 turns that
+check off (benchmarks that join hundreds of seats from one address).
 
 - `JOIN_RATE_PER_IP` joins a minute from one client address (a whole class may share one school
   NAT address, so this is generous: it stops scripts, not classes);
@@ -14,29 +14,43 @@ turns that check off (benchmarks that join hundreds of seats from one address).
 """
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
+log = logging.getLogger(__name__)
+
 WINDOW_SECONDS = 60
 
 
+# Bumped by reset(): old counters are ignored (and expire) rather than deleted, because a
+# shared Redis cache must not be flushed (the channel layer may live in the same database).
+_generation = 0
+
+
 def _key(scope: str, who: str) -> str:
-    return f"dtao-rl:{scope}:{who}:{int(time.time() // WINDOW_SECONDS)}"
+    return f"dtao-rl:{_generation}:{scope}:{who}:{int(time.time() // WINDOW_SECONDS)}"
 
 
 def _count(scope: str, who: str, *, add: int = 1) -> int:
+    """This window's count after adding `add`. If the cache is unreachable (Redis down) the
+    limits are not enforced, and logged, rather than refusing every join and socket."""
     key = _key(scope, who)
-    cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
-    if add == 0:
-        return int(cache.get(key, 0))
     try:
-        return int(cache.incr(key, add))
-    except ValueError:  # expired between add and incr: start the window again
-        cache.set(key, add, timeout=WINDOW_SECONDS * 2)
-        return add
+        cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
+        if add == 0:
+            return int(cache.get(key, 0))
+        try:
+            return int(cache.incr(key, add))
+        except ValueError:  # expired between add and incr: start the window again
+            cache.set(key, add, timeout=WINDOW_SECONDS * 2)
+            return add
+    except Exception:
+        log.warning("rate limit counter %s unavailable; not enforced", scope, exc_info=True)
+        return 0
 
 
 def client_ip(request_or_scope: Any) -> str:
@@ -71,5 +85,6 @@ def note_miss(ip: str) -> None:
 
 
 def reset() -> None:
-    """Forget every count (tests)."""
-    cache.clear()
+    """Forget every count of this process (tests): start a new generation of keys."""
+    global _generation
+    _generation = time.time_ns()

@@ -143,17 +143,17 @@ DATABASE_URL = envstr("DATABASE_URL")
 if DATABASE_URL:
     import dj_database_url
 
-    # No persistent connections: under ASGI each request runs in a thread of its own, and a
-    # connection kept by a finished thread leaks ("too many clients" under a burst of joins,
-    # docs/performance.md).
+    # No persistent connections (CONN_MAX_AGE=0: under ASGI each request runs in a thread of
+    # its own, and a connection kept by a finished thread leaks), but a psycopg pool per
+    # process: "closing" a connection hands it back, so a database call costs no connect
+    # (docs/performance.md: a reconnect storm of 300 sockets 6.0 s -> 2.9 s). DB_POOL_MAX=0
+    # turns the pool off (a connection per call). Every database call from async code closes
+    # its connections inside its own context (game/asyncdb.py), or pool slots would leak.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
-    DB_POOL_MAX = envint("DB_POOL_MAX", 0, lo=0)
+    DB_POOL_MAX = envint("DB_POOL_MAX", 20, lo=0)
     if DB_POOL_MAX:
-        # Opt-in psycopg pool (saves a connect per database call). Not the default yet: in the
-        # test suite, after the fault drills, pooled connections were not all handed back and
-        # later tests timed out waiting for one (docs/deploy.md, known limits).
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": envint("DB_POOL_MIN", 2, lo=0),
+            "min_size": envint("DB_POOL_MIN", 2, lo=0, hi=DB_POOL_MAX),
             "max_size": DB_POOL_MAX,
             "timeout": envfloat("DB_POOL_TIMEOUT", 10.0, lo=0.1),
         }
@@ -222,6 +222,18 @@ else:
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
             "CONFIG": {"capacity": envint("CHANNELS_CAPACITY", 1000, lo=10)},
+        }
+    }
+
+# --- cache: the abuse limits' counters (game/ratelimit.py) ------------------------------------
+# With REDIS_URL, in Redis, so that every daphne process counts against the same limits; the
+# embedded server keeps them in its own memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": envstr("CHANNELS_PREFIX", "dtao") + "-cache",
         }
     }
 

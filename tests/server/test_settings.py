@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(env: dict[str, str], tmp_path: Path, code: str = "") -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY")}
+    clean = {k: v for k, v in os.environ.items()  # the defaults, not this test run's choices
+             if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY")
+             and not k.startswith("DB_POOL_")}
     return subprocess.run(
         [sys.executable, "-c", "import game.settings as s\n" + code],
         cwd=ROOT, env={**clean, "VAR_DIR": str(tmp_path / "var"), **env},
@@ -55,15 +56,18 @@ def test_it_switches_to_postgres_and_redis_from_urls(tmp_path):
             "DJANGO_SECRET_KEY": "k" * 40}
     done = _load(urls, tmp_path, code)
     assert done.returncode == 0, done.stderr
-    # no persistent per-thread connections (ASGI), and the pub/sub layer with redis-py 8's
-    # read timeout off and a pool that does not refuse the 101st socket
+    # no persistent per-thread connections (ASGI) but a pool of 20 per process, and the
+    # pub/sub layer with redis-py 8's read timeout off and a pool that does not refuse the
+    # 101st socket
     assert done.stdout.split("\n")[:2] == [
-        "django.db.backends.postgresql 0 None",
+        "django.db.backends.postgresql 0 20",
         "channels_redis.pubsub.RedisPubSubChannelLayer redis://r:6379/0 None 10000"]
     core = _load({**urls, "CHANNEL_LAYER": "core"}, tmp_path, code)
     assert core.stdout.split("\n")[1].startswith("channels_redis.core.RedisChannelLayer ")
-    pooled = _load({**urls, "DB_POOL_MAX": "20"}, tmp_path, code)
-    assert pooled.stdout.split("\n")[0] == "django.db.backends.postgresql 0 20"  # opt-in pool
+    unpooled = _load({**urls, "DB_POOL_MAX": "0"}, tmp_path, code)
+    assert unpooled.stdout.split("\n")[0] == "django.db.backends.postgresql 0 None"  # opt-out
+    sized = _load({**urls, "DB_POOL_MAX": "5", "DB_POOL_MIN": "6"}, tmp_path, code)
+    assert sized.returncode != 0 and "DB_POOL_MIN" in sized.stderr  # min above max
     bad = _load({**urls, "CHANNEL_LAYER": "carrier-pigeon"}, tmp_path, code)
     assert bad.returncode != 0 and "CHANNEL_LAYER" in bad.stderr
 
