@@ -116,14 +116,13 @@ def main(argv: list[str]) -> int:
         out: Any = [create(tick) for _ in range(count)]
     elif op == "start":
         out = [start(code) for code in args]
-    elif op == "settings":  # which settings module, and the overlay's fixes if it is bench's
+    elif op == "settings":  # what the stack under test runs with (recorded in the results)
         from django.conf import settings
 
-        fixes = None
-        if settings.SETTINGS_MODULE == "bench.settings":
-            from bench.settings import FIXES as fixes
-        out = {"module": settings.SETTINGS_MODULE, "fixes": fixes,
+        out = {"module": settings.SETTINGS_MODULE,
                "conn_max_age": settings.DATABASES["default"].get("CONN_MAX_AGE"),
+               "db_pool": settings.DATABASES["default"].get("OPTIONS", {}).get("pool"),
+               "channel_layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
                "channel_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts")}
     elif op == "pause":
         out = [pause(code) for code in args]

@@ -47,8 +47,7 @@ def stack_factory(database: Database, redis_url: str, tmp_path: Path):
     made: list[Stack] = []
 
     def make(redis: str | None = None, tick_seconds: float = 1.0) -> Stack:
-        # SCALEOUT_SETTINGS=bench.settings runs the same tests on the benchmark's settings
-        # overlay (with BENCH_PUBSUB=1 / BENCH_DB_THREADPOOL=1 for its experiments).
+        # SCALEOUT_SETTINGS=<module> runs the same tests on another settings module.
         stack = Stack(database.url, redis or redis_url_with_db(redis_url, REDIS_DB),
                       workdir=tmp_path / f"stack{len(made)}", tick_seconds=tick_seconds,
                       settings=os.environ.get("SCALEOUT_SETTINGS") or None)
