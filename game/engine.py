@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -91,10 +91,31 @@ def _test_pause_point() -> None:
         time.sleep(600)
 
 
+# PostgreSQL advisory lock namespace of the engines ("dTAO"); the key's second half is the game.
+_ENGINE_LOCK_SPACE = 0x6454414F
+
+
+def _engine_turn(game_id: int) -> bool:
+    """Inside the tick's transaction: False if another engine is settling this game right now.
+
+    Unsharded engines walk the same list of due games; without this, an engine would wait on
+    the game row's lock for the whole of the other engine's settlement, only to find the tick
+    already taken. The advisory lock is the engines' alone (commands never take it), so a
+    command holding the row for a moment still only delays a tick, never skips it. SQLite has
+    one writer at a time anyway: always our turn."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_ENGINE_LOCK_SPACE, game_id])
+        return bool(cursor.fetchone()[0])
+
+
 def settle_tick(game_id: int, now: Any = None) -> bool:
     """Settle the game's next tick if it is due. True if this call settled it."""
     now = now or timezone.now()
     with transaction.atomic():
+        if not _engine_turn(game_id):
+            return False
         game = Game.objects.select_for_update().get(pk=game_id)
         if not _is_due(game, now):
             return False

@@ -58,6 +58,52 @@ def test_it_settles_a_due_tick_once_even_when_two_engines_race(game):
     assert engine.settle_tick(game.id) is False  # nothing is due any more
 
 
+def test_an_engine_skips_a_game_another_engine_is_settling_instead_of_waiting(game):
+    """Unsharded engines: while one holds a game's tick (its advisory lock, taken for the
+    whole settlement), another passes over that game at once rather than queueing on the row
+    lock; once the first is done, the game is settled as usual."""
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's (the PostgreSQL pass of `make test`)")
+    services.start_game(game.id)
+    services.advance(game.id, "tick")
+    holding, release = threading.Event(), threading.Event()
+    outcome: list[object] = []
+
+    def other_engine() -> None:  # mid-settlement: its tick transaction holds the game
+        try:
+            from django.db import transaction
+
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
+                                   [engine._ENGINE_LOCK_SPACE, game.id])
+                    outcome.append(cursor.fetchone()[0])
+                Game.objects.select_for_update().get(pk=game.id)  # and its row, as it would
+                holding.set()
+                release.wait(60)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=other_engine)
+    worker.start()
+    try:
+        assert holding.wait(30) and outcome == [True]
+        def this_engine() -> None:
+            try:
+                outcome.append(engine.settle_due())
+            finally:
+                connection.close()
+
+        skipped = threading.Thread(target=this_engine)
+        skipped.start()
+        skipped.join(30)  # a deadlock guard, not a timing: it must not wait for the row
+        assert not skipped.is_alive() and outcome[1] == 0
+    finally:
+        release.set()
+        worker.join(30)
+    assert engine.settle_tick(game.id) is True and Game.objects.get(pk=game.id).tick == 1
+
+
 def test_it_does_not_settle_a_paused_game_unless_asked(game):
     services.start_game(game.id)
     Game.objects.filter(pk=game.id).update(next_tick_at=timezone.now() - timedelta(seconds=1))
