@@ -133,7 +133,7 @@ def snapshot(ident: Identity) -> dict[str, Any]:
         events.append(item)
     market = public.get("market") if game.status != Status.LOBBY else None
     if market and any("nickname" not in v for v in market.get("root_validators") or []):
-        # stored at the start, before the first tick labelled the validators
+        # a game started before the start labelled its validators too (stored unlabelled)
         lb.label_root_validators(market, lb.seat_map(game))
     lobby = lobby_list(game)
     history, epoch_rows = ([], []) if game.status == Status.LOBBY else chart_history(game)

@@ -733,7 +733,8 @@ def start_game(game_id: int) -> None:
         now = timezone.now()
         game.scenario = _dumps(scn)
         game.state = sim_game.to_json()
-        game.public = _dumps({"market": sim_game.public_view(),
+        market = lb.label_root_validators(sim_game.public_view(), lb.seat_map(game))
+        game.public = _dumps({"market": market,
                               "leaderboard": leaderboard(game, sim_game, settings.LEADERBOARD_TOP)})
         game.status, game.started_at = Status.RUNNING, now
         game.next_tick_at = now + timedelta(seconds=game.tick_seconds)

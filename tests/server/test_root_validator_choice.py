@@ -39,15 +39,20 @@ def _student_snapshot(seat: Seat) -> dict:
 
 def test_the_market_names_the_root_validators_with_their_seats_nicknames(game):
     vera, nomi = _start(game)
-    # Before the first tick the stored market has no nicknames yet: the snapshot adds them.
-    stored = json.loads(Game.objects.get(pk=game.id).public)["market"]["root_validators"]
-    assert all("nickname" not in v for v in stored)
-    listed = _student_snapshot(nomi)["market"]["root_validators"]
     # students first (a root validator starts with the role's root stake), then the preset's
     # Foundation, which plays without a seat: shown by its player id, as on the leaderboard
-    assert listed == [
+    expected = [
         {"id": vera.player, "root_stake": 100000.0, "stake": 100000.0, "nickname": VERA},
         {"id": "otf", "root_stake": 50000.0, "stake": 50000.0, "nickname": "otf"}]
+    # Labelled from the start (the market stored when the game starts, before any tick)...
+    stored = json.loads(Game.objects.get(pk=game.id).public)
+    assert stored["market"]["root_validators"] == expected
+    assert _student_snapshot(nomi)["market"]["root_validators"] == expected
+    # ...and a game started before that (stored without nicknames) gets them in its snapshots.
+    for v in stored["market"]["root_validators"]:
+        del v["nickname"]
+    Game.objects.filter(pk=game.id).update(public=json.dumps(stored))
+    assert _student_snapshot(nomi)["market"]["root_validators"] == expected
 
     # Nomi root-stakes with Vera; after the tick every copy of the market carries the label.
     services.submit_command(nomi.id, "c-1", {"do": "root_stake", "tao": 10.0,
