@@ -152,7 +152,7 @@ def test_it_logs_an_instructor_in_and_out(instructor):
 def test_it_creates_an_instructor_from_the_command_line(monkeypatch):
     out = io.StringIO()
     call_command("check_instructors", stdout=out)
-    assert "createinstructor" in out.getvalue()
+    assert "createinstructor" in out.getvalue() and "http://127.0.0.1:8000/login/" in out.getvalue()
     monkeypatch.setenv("NEW_PASSWORD", "correct-horse-battery")
     call_command("createinstructor", "ms_lee", password_from_env="NEW_PASSWORD", stdout=out)
     from django.contrib.auth.models import User
@@ -164,5 +164,5 @@ def test_it_creates_an_instructor_from_the_command_line(monkeypatch):
     with pytest.raises(CommandError):
         call_command("createinstructor", "mr_short", password_from_env="SHORT")
     out = io.StringIO()
-    call_command("check_instructors", stdout=out)
-    assert "1 instructor" in out.getvalue()
+    call_command("check_instructors", url="http://10.0.0.5:8123", stdout=out)
+    assert "1 instructor" in out.getvalue() and "http://10.0.0.5:8123/login/" in out.getvalue()
