@@ -15,8 +15,8 @@ The result is cached as JSON under VAR_DIR/debrief/ keyed by game id and tick (a
 never changes, so a cached analysis of tick N is never stale).
 
 "Your class vs N bot classes" (`start_bands`) plays the started scenario N times with bots in
-every seat on a background thread, writing its progress and then the percentile bands to a
-cache file.
+every seat in a separate, lower-priority process (game/bands.py), which writes its progress and
+then the percentile bands to a cache file.
 """
 from __future__ import annotations
 
@@ -24,13 +24,14 @@ import json
 import logging
 import math
 import os
+import subprocess
+import sys
 import threading
 import time
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from django.conf import settings
 
 from game import leaderboard, simapi
@@ -38,6 +39,7 @@ from game.models import Command, Game, Seat
 from game.replay import digests as replay_digests
 
 log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[1]
 
 ANALYSIS_VERSION = 2
 TOP_FRAME = 5  # players shown on each scrubber frame
@@ -410,8 +412,8 @@ def private_report(doc: dict[str, Any], player_id: str) -> dict[str, Any] | None
 
 # --- your class vs N bot classes ----------------------------------------------------------------
 
-_threads: dict[str, threading.Thread] = {}
-_threads_lock = threading.Lock()
+_procs: dict[str, subprocess.Popen] = {}
+_procs_lock = threading.Lock()
 STALE_SECONDS = 300  # a "running" file not touched for this long was left by a dead process
 
 
@@ -429,6 +431,12 @@ def _bands_path(game: Game, runs: int) -> Path:
     return cache_dir() / f"{_key(game)}-bands-{runs}.json"
 
 
+def _running_here(path: Path) -> bool:
+    with _procs_lock:
+        proc = _procs.get(str(path))
+        return proc is not None and proc.poll() is None
+
+
 def bands_status(game: Game, runs: int) -> dict[str, Any]:
     path = _bands_path(game, runs)
     if not path.exists():
@@ -437,84 +445,32 @@ def bands_status(game: Game, runs: int) -> dict[str, Any]:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
         return {"state": "missing", "done": 0, "runs": runs}
-    if doc.get("state") == "running" and time.time() - doc.get("updated", 0) > STALE_SECONDS:
-        with _threads_lock:
-            alive = (t := _threads.get(str(path))) is not None and t.is_alive()
-        if not alive:
-            return {"state": "missing", "done": 0, "runs": runs}
+    if doc.get("state") == "running" and time.time() - doc.get("updated", 0) > STALE_SECONDS \
+            and not _running_here(path):
+        return {"state": "missing", "done": 0, "runs": runs}
     return doc
 
 
 def start_bands(game: Game, runs: int) -> dict[str, Any]:
-    """Start the bot-class runs in the background unless done or already running."""
+    """Start the bot-class runs in their own process unless done or already running."""
     status = bands_status(game, runs)
     if status["state"] in ("running", "done"):
         return status
     path = _bands_path(game, runs)
-    scn = bots_only(json.loads(game.scenario))
-    seed_base = int(game.seed) + 1  # never the class's own seed
-    with _threads_lock:
-        running = _threads.get(str(path))
-        if running is not None and running.is_alive():
+    with _procs_lock:
+        running = _procs.get(str(path))
+        if running is not None and running.poll() is None:
             return bands_status(game, runs)
         first = {"state": "running", "done": 0, "runs": runs, "updated": time.time()}
         _write_atomic(path, _dumps(first))
-        thread = threading.Thread(target=_run_bands, args=(path, scn, runs, seed_base),
-                                  name=f"debrief-bands-{game.id}", daemon=True)
-        _threads[str(path)] = thread
-        thread.start()
+        job = path.with_name(f"{path.name}.job")
+        _write_atomic(job, _dumps({"out": str(path), "scenario": bots_only(json.loads(
+            game.scenario)), "runs": runs, "seed_base": int(game.seed) + 1}))  # never the class's seed
+        log_file = open(path.with_name(f"{path.name}.log"), "ab")
+        try:
+            _procs[str(path)] = subprocess.Popen(
+                [sys.executable, "-m", "game.bands", str(job)], cwd=str(ROOT),
+                stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
+        finally:
+            log_file.close()
     return first
-
-
-def _run_bands(path: Path, scn: dict[str, Any], runs: int, seed_base: int) -> None:
-    """One bot-only game per seed (sim.montecarlo.play), progress after each, then the
-    percentile bands across them in sim.montecarlo's document layout."""
-    from sim import montecarlo
-
-    try:
-        results = []
-        for k in range(runs):
-            results.append(montecarlo.play(scn, seed_base + k))
-            _write_atomic(path, _dumps({"state": "running", "done": k + 1, "runs": runs,
-                                        "updated": time.time()}))
-        doc = aggregate(results, montecarlo.PERCENTILES)
-        doc.update(state="done", done=runs, runs=runs, seed_base=seed_base,
-                   seeds=[seed_base + k for k in range(runs)], updated=time.time())
-        _write_atomic(path, _dumps(doc))
-    except Exception as exc:  # shown on the page; the instructor may retry
-        log.exception("bot classes failed")
-        _write_atomic(path, _dumps({"state": "failed", "done": 0, "runs": runs,
-                                    "error": f"{type(exc).__name__}: {exc}",
-                                    "updated": time.time()}))
-
-
-def _percentiles(matrix: np.ndarray, qs: tuple[int, ...]) -> dict[str, list[float | None]]:
-    out: dict[str, list[float | None]] = {}
-    for q in qs:
-        col: list[float | None] = []
-        for j in range(matrix.shape[1]):
-            vals = matrix[:, j]
-            vals = vals[~np.isnan(vals)]
-            col.append(float(np.percentile(vals, q)) if vals.size else None)
-        out[f"p{q}"] = col
-    return out
-
-
-def aggregate(results: list[dict[str, Any]], qs: tuple[int, ...]) -> dict[str, Any]:
-    """Per-epoch percentiles across runs of montecarlo.play() series."""
-    n_ep = max(len(r["health"]) for r in results)
-    health = np.full((len(results), n_ep), np.nan)
-    for k, r in enumerate(results):
-        health[k, :len(r["health"])] = r["health"]
-    subnets: dict[str, Any] = {}
-    for sid in sorted({sid for r in results for sid in r["subnets"]}):
-        entry: dict[str, Any] = {}
-        for key in ("price", "share", "root_prop"):
-            mat = np.full((len(results), n_ep), np.nan)
-            for k, r in enumerate(results):
-                for j, v in r["subnets"].get(sid, {}).get(key, {}).items():
-                    mat[k, int(j)] = v
-            entry[key] = _percentiles(mat, qs)
-        subnets[str(sid)] = entry
-    return {"percentiles": list(qs), "epochs": list(range(n_ep)),
-            "network_health": _percentiles(health, qs), "subnets": subnets}

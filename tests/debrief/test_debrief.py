@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from datetime import timedelta
 
@@ -111,10 +112,11 @@ def test_the_bot_classes_run_in_the_background_and_give_bands(finished):
     assert client.get(url).json()["state"] == "missing"
     started = client.post(url).json()
     assert started["state"] in ("running", "done")
-    for thread in list(debrief._threads.values()):
-        thread.join()
+    for proc in list(debrief._procs.values()):
+        assert proc.wait(timeout=600) == 0
     res = client.get(url).json()
     assert res["state"] == "done" and res["done"] == 3 and len(res["seeds"]) == 3
+    assert res["pid"] != os.getpid()  # computed in a process of its own, not the web server's
     assert game.seed not in res["seeds"]
     n = SCENARIO["clock"]["epochs"]
     assert len(res["network_health"]["p5"]) == n and len(res["class"]["network_health"]) == n
