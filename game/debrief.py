@@ -34,7 +34,7 @@ from typing import Any
 
 from django.conf import settings
 
-from game import leaderboard, simapi
+from game import bands, leaderboard, simapi
 from game.models import Command, Game, Seat
 from game.replay import digests as replay_digests
 
@@ -56,15 +56,7 @@ def cache_dir() -> Path:
     return path
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    # Write then rename: a poller never reads half a file.
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+_write_atomic, _dumps = bands.write_atomic, bands.dumps
 
 
 def _key(game: Game) -> str:
