@@ -208,7 +208,9 @@ if REDIS_URL:
     else:
         CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                # channels_redis' core layer, with connections that reconnect after a Redis
+                # restart (game/layers.py)
+                "BACKEND": "game.layers.RedisChannelLayer",
                 "CONFIG": {
                     "hosts": [_redis_host],
                     "prefix": envstr("CHANNELS_PREFIX", "dtao"),

@@ -28,12 +28,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 db = database_sync_to_async
 
 
-def django_settings_layers() -> dict:
-    """The channel layer game/settings.py builds when REDIS_URL is set."""
+def django_settings_layers(kind: str = "pubsub") -> dict:
+    """The channel layer game/settings.py builds when REDIS_URL is set (CHANNEL_LAYER=kind)."""
     out = subprocess.run(
         [sys.executable, "-c", "import json; from django.conf import settings; "
          "print(json.dumps(settings.CHANNEL_LAYERS['default']))"],
-        env={**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0",
+        env={**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0", "CHANNEL_LAYER": kind,
              "DJANGO_SETTINGS_MODULE": "game.settings"},
         cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -81,16 +81,20 @@ def own_redis(tmp_path: Path, settings: Any) -> Any:
     r = OwnRedis(tmp_path)
     r.start()
     # The production layer (game/settings.py), pointed at our own Redis.
-    layer = json.loads(json.dumps(django_settings_layers()))
-    layer["CONFIG"]["hosts"][0]["address"] = f"redis://127.0.0.1:{r.port}/0"
-    layer["CONFIG"]["prefix"] = "drill"
-    if os.environ.get("DRILL_LAYER") == "core":
-        layer["BACKEND"] = "channels_redis.core.RedisChannelLayer"
-    settings.CHANNEL_LAYERS = {"default": layer}
-    from channels.layers import channel_layers
-    channel_layers.backends = {}
+    _use_layer(settings, os.environ.get("DRILL_LAYER", "pubsub"), r.port)
     yield r
     r.stop()
+    from channels.layers import channel_layers
+    channel_layers.backends = {}
+
+
+def _use_layer(settings: Any, kind: str, port: int) -> None:
+    """The channel layer game/settings.py builds for CHANNEL_LAYER=kind, on our own Redis."""
+    layer = django_settings_layers(kind)
+    layer["CONFIG"]["hosts"][0]["address"] = f"redis://127.0.0.1:{port}/0"
+    layer["CONFIG"]["prefix"] = "drill"
+    settings.CHANNEL_LAYERS = {"default": layer}
+    from channels.layers import channel_layers
     channel_layers.backends = {}
 
 
@@ -112,20 +116,18 @@ async def _next(comm: Any, kind: str) -> dict | None:
 
 RESTARTED = "the server process restarted after the outage"
 SAME = "the same server process"
-HANG = pytest.mark.xfail(strict=True, reason=(
-    "known issue (docs/security.md): with the core layer, after a Redis restart a new socket "
-    "on a process that lived through the outage can hang in connect: channels_redis reuses a "
-    "pooled connection the dead server closed, the consumer fails, and its channel receive "
-    "does not finish cancelling. Restart daphne after a Redis outage."))
 
 
+# [core-SAME] failed before game/layers.py: channels_redis' core layer gives redis-py a pool
+# whose connections never retry, so the new socket's group_add met a connection the dead server
+# had closed ("Connection closed by server") and its consumer died in connect (under daphne:
+# HTTP 500, or a handshake that hangs).
 @pytest.mark.parametrize("layer,server", [
-    ("pubsub", RESTARTED), ("pubsub", SAME), ("core", RESTARTED),
-    pytest.param("core", SAME, marks=HANG)])
+    ("pubsub", RESTARTED), ("pubsub", SAME), ("core", RESTARTED), ("core", SAME)])
 async def test_a_redis_outage_pauses_broadcasts_and_clients_resync_by_snapshot(
         game: Any, own_redis: OwnRedis, settings: Any, layer: str, server: str) -> None:
     if layer == "core":
-        settings.CHANNEL_LAYERS["default"]["BACKEND"] = "channels_redis.core.RedisChannelLayer"
+        _use_layer(settings, "core", own_redis.port)
     seat, token, comm, _snap = await student_socket(game.code, "Ann")
     await db(services.start_game)(game.id)
     await _settle(game.id)
