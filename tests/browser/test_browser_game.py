@@ -59,6 +59,13 @@ def _login(page, base, instructor, shots=None):
     page.wait_for_url(re.compile(r"/console/$"))
 
 
+def _console(browser, watch, base, instructor, shots=None):
+    """The instructor's console page, logged in."""
+    console = _new_page(browser, watch, "console", {"width": 1280, "height": 900})
+    _login(console, base, instructor, shots)
+    return console
+
+
 def _create_game(page, shots):
     page.get_by_label("Tick length (seconds)").fill("2")
     page.get_by_label("Epochs (rounds)").fill("300")
@@ -135,8 +142,7 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
     base = daphne_server
 
     # --- the instructor creates a game -------------------------------------------------------
-    console = _new_page(browser, watch, "console", {"width": 1280, "height": 900})
-    _login(console, base, instructor, shots)
+    console = _console(browser, watch, base, instructor, shots)
     code = _create_game(console, shots)
     console.wait_for_selector("#conn[data-state=live]")
     projector_url = console.locator("#projector-link").get_attribute("href")
@@ -337,8 +343,7 @@ def test_a_wrong_join_code_shows_an_error(browser, daphne_server, watch, shots):
 def test_a_dropped_connection_recovers_and_a_kick_ends_the_seat(browser, daphne_server,
                                                                    instructor, watch, shots):
     base = daphne_server
-    console = _new_page(browser, watch, "console", {"width": 1280, "height": 900})
-    _login(console, base, instructor)
+    console = _console(browser, watch, base, instructor)
     code = _create_game(console, shots)
     page = _new_page(browser, watch, "student", PHONE)
     _join(page, base, code, "Wobbly Wifi")
@@ -484,8 +489,7 @@ def _shown(page, sel, kind, path):
 def test_an_owner_registers_a_subnet_and_a_speculator_picks_a_root_validator(
         browser, daphne_server, instructor, watch, shots):
     base = daphne_server
-    console = _new_page(browser, watch, "console", {"width": 1280, "height": 900})
-    _login(console, base, instructor)
+    console = _console(browser, watch, base, instructor)
     code = _create_game(console, shots)
     nicks = {"subnet_owner": "Reggie Register", "root_validator": VIC, "speculator": "Nomi Nator"}
     pages = {}
@@ -583,8 +587,7 @@ def test_an_owner_registers_a_subnet_and_a_speculator_picks_a_root_validator(
 def test_the_share_explanation_shows_the_live_flow_under_tao_flow(
         browser, daphne_server, instructor, watch, shots):
     base = daphne_server
-    console = _new_page(browser, watch, "console", {"width": 1280, "height": 900})
-    _login(console, base, instructor)
+    console = _console(browser, watch, base, instructor)
     console.locator("input[name=preset][value=tao_flow_era]").check()
     code = _create_game(console, shots)
     page = _new_page(browser, watch, "speculator", PHONE)
@@ -655,8 +658,7 @@ def test_the_page_reconnects_at_once_when_it_comes_back(browser, daphne_server, 
     overridden; pageshow is tested both dispatched and for real, by a back-navigation that
     restores the page from the back-forward cache."""
     base = daphne_server
-    console = _new_page(browser, watch, "console", {"width": 1280, "height": 900})
-    _login(console, base, instructor)
+    console = _console(browser, watch, base, instructor)
     code = _create_game(console, shots)
     page = _new_page(browser, watch, "student", PHONE)
     _join(page, base, code, "Sleepy Phone")
