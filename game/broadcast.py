@@ -5,11 +5,14 @@ Always called through `on_commit(...)`: a broadcast must never announce a state 
 """
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
+import os
 from typing import Any
 
 import orjson
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -32,6 +35,19 @@ def encode(message: dict[str, Any]) -> str:
     return orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
+# How long a worker thread waits for the server's loop to send a broadcast. Normally a few
+# milliseconds; the limit only matters when the loop has stopped (the server is shutting down).
+SEND_WAIT_SECONDS = 10.0
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop of the server this thread works for, if it runs on a sync_to_async worker
+    thread (a consumer's or the in-process engine's database call, a view)."""
+    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    return getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+
+
 def _send_now(frames: list[tuple[str, dict[str, Any]]]) -> None:
     layer = get_channel_layer()
     if layer is None:
@@ -44,9 +60,24 @@ def _send_now(frames: list[tuple[str, dict[str, Any]]]) -> None:
             except Exception:  # a lost broadcast is healed by the client's snapshot on a gap
                 log.exception("broadcast to %s failed", group)
 
-    # async_to_sync from a sync_to_async thread runs on the server's own event loop (the
-    # in-memory layer is bound to it); from a plain process (run_engine) it makes its own loop.
-    async_to_sync(send_all)()
+    loop = _server_loop()
+    if loop is None:  # a plain process (run_engine, a management command): a loop of its own
+        async_to_sync(send_all)()
+        return
+    # On the server's own loop (the in-memory layer is bound to it), and this thread waits for
+    # the sends so that one tick's frames all go before the next tick's. If that loop has
+    # stopped (daphne shutting down), waiting for it would hang the shutdown: give up instead.
+    if not loop.is_running():
+        log.warning("broadcast of %d frames dropped: the server's event loop has stopped",
+                    len(frames))
+        return
+    future = asyncio.run_coroutine_threadsafe(send_all(), loop)
+    try:
+        future.result(timeout=SEND_WAIT_SECONDS)
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        log.warning("broadcast of %d frames not sent within %.0f s (server shutting down?)",
+                    len(frames), SEND_WAIT_SECONDS)
 
 
 def frame(group: str, text: str, seq: int) -> tuple[str, dict[str, Any]]:
