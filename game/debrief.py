@@ -456,8 +456,9 @@ def start_bands(game: Game, runs: int) -> dict[str, Any]:
         first = {"state": "running", "done": 0, "runs": runs, "updated": time.time()}
         _write_atomic(path, _dumps(first))
         job = path.with_name(f"{path.name}.job")
+        seed_base = int(game.seed) + 1  # never the class's own seed
         _write_atomic(job, _dumps({"out": str(path), "scenario": bots_only(json.loads(
-            game.scenario)), "runs": runs, "seed_base": int(game.seed) + 1}))  # never the class's seed
+            game.scenario)), "runs": runs, "seed_base": seed_base}))
         log_file = open(path.with_name(f"{path.name}.log"), "ab")
         try:
             _procs[str(path)] = subprocess.Popen(
