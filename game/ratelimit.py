@@ -15,11 +15,12 @@ check off (benchmarks that join hundreds of seats from one address).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +36,30 @@ def _key(scope: str, who: str) -> str:
     return f"dtao-rl:{_generation}:{scope}:{who}:{int(time.time() // WINDOW_SECONDS)}"
 
 
+_backend: Any = None
+_backend_lock = threading.Lock()
+
+
+def _cache() -> Any:
+    """One cache client per process. `django.core.cache.cache` is per thread *and* per async
+    context, so each consumer's database-thread call built a new RedisCache with a new pool and
+    a new TCP connection to Redis (a reconnect storm spent half its time there)."""
+    global _backend
+    with _backend_lock:
+        if _backend is None:
+            _backend = caches.create_connection(DEFAULT_CACHE_ALIAS)
+        return _backend
+
+
 def _count(scope: str, who: str, *, add: int = 1) -> int:
     """This window's count after adding `add`. If the cache is unreachable (Redis down) the
     limits are not enforced, and logged, rather than refusing every join and socket."""
     key = _key(scope, who)
+    cache = _cache()
     try:
-        cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
-        if add == 0:
+        if add == 0:  # a look only (every socket's handshake): one read, no write
             return int(cache.get(key, 0))
+        cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
         try:
             return int(cache.incr(key, add))
         except ValueError:  # expired between add and incr: start the window again

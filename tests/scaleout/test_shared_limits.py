@@ -52,3 +52,24 @@ def test_without_redis_each_process_counts_alone(tmp_path: Path) -> None:
     env = _env(None, tmp_path)  # the embedded server: one process, its own memory
     assert _shell(MISS, env) == "False"
     assert _shell(CHECK, env) == "False"
+
+
+def test_the_counters_use_one_cache_client_per_process(redis_url: str, tmp_path: Path) -> None:
+    """Django's `cache` is per thread and per async context: used directly from the consumers'
+    database threads, every socket's handshake built a new Redis client and connection."""
+    code = """
+import asyncio
+from asgiref.sync import sync_to_async
+from django.core.cache import caches
+from game import ratelimit
+
+async def main():
+    ours = {id(x) for x in await asyncio.gather(*(
+        sync_to_async(ratelimit._cache, thread_sensitive=False)() for _ in range(10)))}
+    djangos = {id(x) for x in await asyncio.gather(*(
+        sync_to_async(lambda: caches["default"], thread_sensitive=False)() for _ in range(10)))}
+    print(len(ours), len(djangos) > 1)
+asyncio.run(main())
+"""
+    env = _env(redis_url_with_db(redis_url, 12), tmp_path)
+    assert _shell(code, env) == "1 True"
