@@ -66,6 +66,15 @@ def _console(browser, watch, base, instructor, shots=None):
     return console
 
 
+def _presence(console, nickname, state):
+    """Wait until the console's roster shows this student as `state` ("connected" / "away")."""
+    console.wait_for_function(
+        """([nick, state]) => [...document.querySelectorAll('#roster tbody tr')].some(tr => {
+            const n = tr.querySelector('.nick'), p = tr.querySelector('.sr-only');
+            return n && p && n.textContent === nick && p.textContent === state; })""",
+        arg=[nickname, state])
+
+
 def _create_game(page, shots):
     page.get_by_label("Tick length (seconds)").fill("2")
     page.get_by_label("Epochs (rounds)").fill("300")
@@ -403,6 +412,7 @@ def test_a_dropped_connection_recovers_and_a_kick_ends_the_seat(browser, daphne_
     page.context.set_offline(True)
     page.evaluate("() => dtao.sock.ws && dtao.sock.ws.close()")
     page.wait_for_selector("#conn[data-state=offline], #conn[data-state=reconnecting]")
+    _presence(console, "Wobbly Wifi", "away")  # the console's dot, from a `presence` message
     page.get_by_label("TAO to spend").fill("2")
     page.get_by_role("button", name="Buy alpha").click()
     page.locator("#orders-pending li", has_text="sending").wait_for()
@@ -413,6 +423,7 @@ def test_a_dropped_connection_recovers_and_a_kick_ends_the_seat(browser, daphne_
     # Back online: reconnect, resend with the same id, exactly one such order settles.
     page.context.set_offline(False)
     page.wait_for_selector("#conn[data-state=live]")
+    _presence(console, "Wobbly Wifi", "connected")
     watch.disallow(offline_error)
     _filled(page, "for 2 τ")
     ids = page.evaluate("() => dtao.store.state.commands.map(c => c.id)")
