@@ -21,7 +21,6 @@ import os
 import platform
 import random
 import subprocess
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -32,7 +31,7 @@ import psutil
 from bench import http
 from bench.client import Metrics, Player
 from bench.scenario import SUBNETS
-from bench.stack import PY, Database, Stack, flush_prefix, free_port, redis_url_with_db
+from bench.stack import PY, Database, Stack, free_port, redis_url_with_db, stop_process
 
 STORM_TIMEOUT = 120.0
 CONNECT_TIMEOUT = 180.0  # the whole connect phase
@@ -438,12 +437,7 @@ async def floor_phase(args: argparse.Namespace, tick_bytes: int, private_bytes: 
         out["processes"] = sampler.report()
         return out
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
 
 
 def machine() -> dict[str, Any]:

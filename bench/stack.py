@@ -32,6 +32,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(popen: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10.0
+                 ) -> None:
+    """Signal a child (SIGTERM by default) and reap it; SIGKILL if it outlives `timeout`."""
+    if popen.poll() is None:
+        try:
+            popen.send_signal(sig)
+            popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait(timeout=5)
+
+
+def wait_for_port(port: int, popen: subprocess.Popen | None = None, timeout: float = 30.0,
+                  what: str = "server") -> None:
+    """Until something accepts TCP connections on 127.0.0.1:port; fails at once if `popen`
+    (the process meant to listen there) exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if popen is not None and popen.poll() is not None:
+            raise RuntimeError(f"{what} exited with {popen.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} not listening on {port} after {timeout:.0f}s")
+            time.sleep(0.05)
+
+
 def wait_until(check: Any, timeout: float, what: str, step: float = 0.1) -> Any:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
@@ -109,18 +138,10 @@ class Proc:
         return self.popen.poll() is None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
-        if self.popen.poll() is None:
-            try:
-                self.popen.send_signal(sig)
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=5)
+        stop_process(self.popen, sig, timeout)
 
     def kill(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill()
-            self.popen.wait(timeout=5)
+        stop_process(self.popen, signal.SIGKILL, 5)
 
     def output(self) -> str:
         try:
@@ -281,10 +302,11 @@ class RedisServer:
         return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        if self.proc is not None:
+            stop_process(self.proc)
+
+    def kill(self) -> None:
+        """An outage: no shutdown, as if the machine lost power (start() brings it back on the
+        same port)."""
+        if self.proc is not None:
+            stop_process(self.proc, signal.SIGKILL, 30)

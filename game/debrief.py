@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import subprocess
 import sys
 import threading
@@ -54,9 +53,6 @@ def cache_dir() -> Path:
     path = Path(settings.VAR_DIR) / "debrief"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-_write_atomic, _dumps = bands.write_atomic, bands.dumps
 
 
 def _key(game: Game) -> str:
@@ -147,7 +143,7 @@ def analyse(game: Game, use_cache: bool = True) -> dict[str, Any]:
         except ValueError:
             pass  # a damaged cache file is simply rebuilt
     doc = _analyse(game)
-    _write_atomic(path, _dumps(doc))
+    bands.write_atomic(path, bands.dumps(doc))
     for old in cache_dir().glob(f"{_key(game)}-t*.json"):
         if old != path:  # an earlier tick's analysis (viewed mid-game) is superseded
             try:
@@ -454,11 +450,12 @@ def start_bands(game: Game, runs: int) -> dict[str, Any]:
         if running is not None and running.poll() is None:
             return bands_status(game, runs)
         first = {"state": "running", "done": 0, "runs": runs, "updated": time.time()}
-        _write_atomic(path, _dumps(first))
+        bands.write_atomic(path, bands.dumps(first))
         job = path.with_name(f"{path.name}.job")
         seed_base = int(game.seed) + 1  # never the class's own seed
-        _write_atomic(job, _dumps({"out": str(path), "scenario": bots_only(json.loads(
-            game.scenario)), "runs": runs, "seed_base": seed_base}))
+        scn = bots_only(json.loads(game.scenario))
+        bands.write_atomic(job, bands.dumps({"out": str(path), "scenario": scn, "runs": runs,
+                                             "seed_base": seed_base}))
         log_file = open(path.with_name(f"{path.name}.log"), "ab")
         try:
             _procs[str(path)] = subprocess.Popen(

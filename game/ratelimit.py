@@ -45,10 +45,11 @@ def _cache() -> Any:
     context, so each consumer's database-thread call built a new RedisCache with a new pool and
     a new TCP connection to Redis (a reconnect storm spent half its time there)."""
     global _backend
-    with _backend_lock:
-        if _backend is None:
-            _backend = caches.create_connection(DEFAULT_CACHE_ALIAS)
-        return _backend
+    if _backend is None:
+        with _backend_lock:
+            if _backend is None:
+                _backend = caches.create_connection(DEFAULT_CACHE_ALIAS)
+    return _backend
 
 
 def _count(scope: str, who: str, *, add: int = 1) -> int:

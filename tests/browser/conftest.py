@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,31 +16,12 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from bench.stack import free_port, stop_process, wait_for_port
+from chromium import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 INSTRUCTOR = ("teacher", "correct-horse-battery-9")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"daphne exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("daphne did not start listening")
 
 
 @pytest.fixture(scope="session")
@@ -63,20 +43,16 @@ def daphne_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     subprocess.run(manage + ["createinstructor", INSTRUCTOR[0], "--password-from-env",
                              "INSTRUCTOR_PASSWORD"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
-    port = _free_port()
+    port = free_port()
     log = open(tmp / "daphne.log", "wb")
     proc = subprocess.Popen([PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                              "game.asgi:application"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     try:
-        _wait_for_port(port, proc)
+        wait_for_port(port, proc, what="daphne")
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
         text = (tmp / "daphne.log").read_text(errors="replace")
         if "Traceback" in text:
@@ -86,20 +62,6 @@ def daphne_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def instructor() -> tuple[str, str]:
     return INSTRUCTOR
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str):
-    # Module scope, not session: a live sync Playwright keeps its asyncio loop marked as
-    # running in the main thread, which breaks every later asyncio.run() in the same session.
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture

@@ -9,29 +9,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from bench.stack import free_port, stop_process, wait_for_port
 
 from gamekit import EVIL_NICKS, write_preset
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 USER, PASSWORD = "debrief-teacher", "debrief-long-password-42"
 WAIT = 120_000  # ms: generous for a loaded 2-core machine; never a timing assertion
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -51,40 +42,17 @@ def server(tmp_path_factory):
     built = subprocess.run([sys.executable, str(Path(__file__).parent / "build_game.py")],
                            cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     info = json.loads(built.stdout.strip().splitlines()[-1])
-    port = _free_port()
+    port = free_port()
     log = open(tmp / "daphne.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                              "game.asgi:application"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     try:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError("daphne exited")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port, proc, what="daphne")
         yield {"base": f"http://127.0.0.1:{port}", **info}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture

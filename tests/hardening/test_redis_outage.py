@@ -8,14 +8,13 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.stack import RedisServer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from channels.db import database_sync_to_async
 from django.utils import timezone
@@ -40,46 +39,13 @@ def django_settings_layers(kind: str = "pubsub") -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class OwnRedis:
-    def __init__(self, tmp: Path) -> None:
-        self.port = _free_port()
-        self.tmp = tmp
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.tmp)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                assert time.monotonic() < deadline, "our redis-server did not start"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-
-
 @pytest.fixture
 def own_redis(tmp_path: Path, settings: Any) -> Any:
     if shutil.which("redis-server") is None:
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail("needs the redis-server binary (CI must run this drill)")
         pytest.skip("needs the redis-server binary")
-    r = OwnRedis(tmp_path)
-    r.start()
+    r = RedisServer(tmp_path).start()
     # The production layer (game/settings.py), pointed at our own Redis.
     _use_layer(settings, os.environ.get("DRILL_LAYER", "pubsub"), r.port)
     yield r
@@ -125,7 +91,7 @@ SAME = "the same server process"
 @pytest.mark.parametrize("layer,server", [
     ("pubsub", RESTARTED), ("pubsub", SAME), ("core", RESTARTED), ("core", SAME)])
 async def test_a_redis_outage_pauses_broadcasts_and_clients_resync_by_snapshot(
-        game: Any, own_redis: OwnRedis, settings: Any, layer: str, server: str) -> None:
+        game: Any, own_redis: RedisServer, settings: Any, layer: str, server: str) -> None:
     if layer == "core":
         _use_layer(settings, "core", own_redis.port)
     seat, token, comm, _snap = await student_socket(game.code, "Ann")
@@ -135,7 +101,7 @@ async def test_a_redis_outage_pauses_broadcasts_and_clients_resync_by_snapshot(
     assert tick is not None and tick["tick"] == 0
     last_seq = tick["seq"]
 
-    own_redis.stop()
+    own_redis.kill()
     # Ticks keep settling in the database while nothing can be broadcast.
     await _settle(game.id)
     await _settle(game.id)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.stack import free_port, stop_process
 from daphne import ws_protocol
 from serverkit import write_preset
 from twisted.internet.abstract import FileDescriptor
@@ -62,12 +63,6 @@ tokens = [services.join_game(game.code, nick)[1] for nick in ("Slow", "Reader")]
 services.start_game(game.id)
 print(game.code, *tokens)
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rss_kb(pid: int) -> int:
@@ -137,7 +132,7 @@ def _daphne(tmp_path: Path, *, fillers: int = 0, ping: tuple[int, int] = (2, 3),
                              text=True, timeout=180)
         assert out.returncode == 0, out.stderr[-2000:]
     code, slow_token, reader_token = out.stdout.strip().splitlines()[-1].split()
-    port = _free_port()
+    port = free_port()
     stderr = tmp_path / "daphne.log"
     with open(stderr, "w") as log:
         server = subprocess.Popen(
@@ -150,12 +145,7 @@ def _daphne(tmp_path: Path, *, fillers: int = 0, ping: tuple[int, int] = (2, 3),
         _wait_for(d.healthy, "daphne to serve")
         yield d
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, timeout=30)
 
 
 def _raw_socket(d: Daphne, nickname: str) -> socket.socket:

@@ -21,6 +21,7 @@ from hypothesis import event, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition,
                                  rule, run_state_machine_as_test)
 from django.utils import timezone
+from serverkit import Mirror
 
 from game import broadcast, engine, identity, services, simapi
 from game.errors import ClientError, Rejected
@@ -40,32 +41,6 @@ ACTIONS = st.one_of(
     st.just({"do": "set_mechanism", "subnet": 1, "mechanism": "hold_to_earn"}),
     st.just({"do": "buyback", "subnet": 2, "tao": 3.0}),
 )
-
-
-class Mirror:
-    """One student's client: a snapshot, then every frame sent to the game and to its seat."""
-
-    def __init__(self, snap: dict[str, Any]) -> None:
-        self.state = {k: snap[k] for k in ("game", "market", "leaderboard", "private", "lobby")}
-        self.seq = snap["seq"]
-        self.ticked = False
-
-    def apply(self, msg: dict[str, Any]) -> None:
-        kind = msg["type"]
-        if kind in ("lobby", "status", "tick"):
-            assert msg["seq"] == self.seq + 1, f"public seq hole: {self.seq} → {msg['seq']}"
-            self.seq = msg["seq"]
-        if kind == "lobby":
-            self.state["lobby"] = msg["lobby"]
-            self.state["game"] = {**self.state["game"], "players": msg["players"]}
-        elif kind == "status":
-            self.state["game"] = msg["game"]
-        elif kind == "tick":
-            self.ticked = True
-            self.state.update(game=msg["game"], market=msg["market"],
-                              leaderboard=msg["leaderboard"])
-        elif kind == "private":
-            self.state["private"] = msg["you"]
 
 
 def make_machine(owner: Any, captured: list) -> type:

@@ -11,7 +11,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,18 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from bench.stack import free_port, stop_process
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 PUBLIC = {"lobby", "status", "tick"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LiveServer:
@@ -78,20 +72,14 @@ class LiveServer:
 
     def kill9(self) -> None:
         assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
+        stop_process(self.proc, signal.SIGKILL, 10)
 
     def stop(self) -> None:
         for engine in self.engines:
-            engine.kill()
-            engine.wait()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()  # daphne waits for sockets to drain; a test need not
-                self.proc.wait()
+            stop_process(engine, signal.SIGKILL)
+        if self.proc is not None:
+            # daphne waits for sockets to drain; a test need not: SIGKILL after 3 s
+            stop_process(self.proc, timeout=3)
         self.drop()
 
     def query(self, code: str) -> dict[str, Any]:

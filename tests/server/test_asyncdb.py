@@ -8,6 +8,8 @@ the wrapper's own promise.
 """
 from __future__ import annotations
 
+import threading
+
 import pytest
 from channels.db import database_sync_to_async
 from django.db import connections
@@ -24,6 +26,29 @@ def _query() -> int:
 
 def _open_connection() -> object | None:
     return connections["default"].connection
+
+
+def _in_a_thread(fn) -> object | None:
+    """Run fn on a fresh thread, then report that thread's connection (None: closed)."""
+    seen: list[object | None] = []
+
+    def run() -> None:
+        try:
+            fn()
+            seen.append(connections["default"].connection)
+        finally:
+            connections.close_all()
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(60)
+    assert seen, "the call did not finish"
+    return seen[0]
+
+
+def test_a_call_closes_the_connection_it_opened_before_returning() -> None:
+    assert _in_a_thread(asyncdb._closing(_query)) is None
+    assert _in_a_thread(_query) is not None  # the control: left to itself, it stays open
 
 
 async def test_a_call_leaves_no_connection_open_behind_it() -> None:

@@ -4,56 +4,12 @@ from __future__ import annotations
 
 import pytest
 from channels.db import database_sync_to_async
-from serverkit import WAIT, student_socket
+from serverkit import WAIT, Mirror, student_socket
 
 from game import engine, services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 db = database_sync_to_async
-
-
-class Mirror:
-    """The client's view, built only from what arrives on the socket."""
-
-    def __init__(self, snapshot: dict) -> None:
-        self.state = {k: snapshot[k] for k in ("game", "market", "leaderboard", "private",
-                                                "lobby", "events")}
-        self.commands = {c["id"]: self._short(c) for c in snapshot["commands"]}
-        self.seq = snapshot["seq"]
-
-    @staticmethod
-    def _short(c: dict) -> dict:
-        return {k: c.get(k) for k in ("command", "status", "due_tick", "tick", "reason")}
-
-    def apply(self, msg: dict) -> None:
-        kind = msg["type"]
-        if kind in ("lobby", "status", "tick"):
-            assert msg["seq"] == self.seq + 1, "no gaps on a quiet test socket"
-            self.seq = msg["seq"]
-        if kind == "lobby":
-            self.state["lobby"] = msg["lobby"]
-            self.state["game"] = {**self.state["game"], "players": msg["players"]}
-        elif kind == "status":
-            self.state["game"] = msg["game"]
-        elif kind == "tick":
-            self.state["game"] = msg["game"]
-            self.state["market"] = msg["market"]
-            self.state["leaderboard"] = msg["leaderboard"]
-            fired = {e["index"] for e in msg["events"]}
-            self.state["events"] = [{**e, "status": "fired"} if e["index"] in fired else e
-                                    for e in self.state["events"]]
-        elif kind == "private":
-            self.state["private"] = msg["you"]
-            for f in msg["fills"]:
-                if f["id"] is not None:
-                    self.commands[f["id"]] = self._short(f)
-        elif kind == "accepted":
-            self.commands.setdefault(msg["id"], {"command": msg["command"], "status": "queued",
-                                                 "due_tick": msg["due_tick"], "tick": None,
-                                                 "reason": None})
-        elif kind == "cancelled":
-            self.commands[msg["command"]]["status"] = "cancelled"
-            self.commands[msg["command"]]["reason"] = "cancelled"
 
 
 async def _drain(comm, mirror: Mirror) -> None:
