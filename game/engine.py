@@ -187,7 +187,7 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
         elif game.status == Status.RUNNING:
             game.next_tick_at = now + timedelta(seconds=game.tick_seconds)
 
-        seat_infos = lb.seat_map(game)
+        seat_infos = lb.seat_map(game, seats)  # loaded above: no second query
         market = lb.label_root_validators(sim_game.public_view(), seat_infos)
         rows = lb.standings(sim_game, seat_infos)
         rank = {r["player"]: r["rank"] for r in rows}

@@ -76,8 +76,10 @@ class SeatInfo:
     seat_id: int | None
 
 
-def seat_map(game: Any) -> dict[str, SeatInfo]:
-    return {s.player: SeatInfo(s.nickname, s.kind, s.id) for s in game.seats.all()}
+def seat_map(game: Any, seats: Any = None) -> dict[str, SeatInfo]:
+    """Sim player id -> seat; `seats`: the game's seats when the caller has them already."""
+    return {s.player: SeatInfo(s.nickname, s.kind, s.id)
+            for s in (game.seats.all() if seats is None else seats)}
 
 
 def label_root_validators(market: dict[str, Any] | None, seats: dict[str, SeatInfo]
