@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 
 class Status(models.TextChoices):
@@ -94,7 +95,9 @@ class Seat(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["game", "player"], name="seat_player_unique"),
-            models.UniqueConstraint(fields=["game", "nickname"], name="seat_nickname_unique"),
+            # A removed (kicked) seat keeps its nickname; only seats still in the game hold one.
+            models.UniqueConstraint(fields=["game", "nickname"], condition=Q(kicked=False),
+                                    name="seat_nickname_unique_in_game"),
         ]
 
     def __str__(self) -> str:

@@ -77,8 +77,26 @@ class NicknameError(ValueError):
     pass
 
 
-def clean_nickname(raw: str) -> str:
-    """Sanitize a typed nickname or raise NicknameError with a message for the join page."""
+# Shapes that pass for one another on a projector or a phone, folded to one for the uniqueness
+# key only: "BIue Heron" (capital i) beside "Blue Heron", "rn" beside "m", "vv" beside "w".
+_SAME_SHAPE = (("rn", "m"), ("vv", "w"), ("l", "i"), ("|", "i"))
+
+
+def nickname_key(text: str) -> str:
+    """What two names must differ in to be told apart on screen: case, accents, look-alike
+    letters and spacing ignored. "Maya" and "maya", "BIue Heron" and "Blue Heron" share a key."""
+    folded = unicodedata.normalize("NFKD", text.casefold()).translate(_LOOKALIKES)
+    key = "".join(ch for ch in folded if (ch.isalnum() or ch == "|")
+                  and not unicodedata.combining(ch))
+    for shape, same in _SAME_SHAPE:
+        key = key.replace(shape, same)
+    return key
+
+
+def _clean(raw: str, what: str, longest: int) -> str:
+    """Sanitize a typed name or raise NicknameError with a message for the person who typed it:
+    invisible and control characters dropped, "zalgo" marks capped, spaces folded, length and
+    the blocklist checked on what a reader sees."""
     text = unicodedata.normalize("NFKC", raw or "")
     text = _INVISIBLE.sub("", text)
     # Control characters and other non-printables (categories C*) go; so do combining marks
@@ -98,12 +116,26 @@ def clean_nickname(raw: str) -> str:
         out.append(" " if cat.startswith("Z") else ch)
     text = " ".join("".join(out).split())
     if len(text) < NICK_MIN:
-        raise NicknameError(f"Choose a nickname of at least {NICK_MIN} characters.")
-    if len(text) > NICK_MAX:
-        raise NicknameError(f"Choose a nickname of at most {NICK_MAX} characters.")
+        raise NicknameError(f"Choose a {what} of at least {NICK_MIN} characters.")
+    if len(text) > longest:
+        raise NicknameError(f"Choose a {what} of at most {longest} characters.")
     if not any(ch.isalnum() for ch in text):
-        raise NicknameError("A nickname needs at least one letter or digit.")
+        raise NicknameError(f"A {what} needs at least one letter or digit.")
     letters = _skeleton(text)
     if any(bad in letters for bad in _BLOCKLIST):
-        raise NicknameError("Please choose another nickname.")
+        raise NicknameError(f"Please choose another {what}.")
     return text
+
+
+def clean_nickname(raw: str) -> str:
+    """Sanitize a typed nickname or raise NicknameError with a message for the join page."""
+    return _clean(raw, "nickname", NICK_MAX)
+
+
+SUBNET_NAME_MAX = 40
+
+
+def clean_subnet_name(raw: str) -> str:
+    """A student-chosen subnet name reaches every phone and the projector: the same filter as a
+    nickname (NicknameError)."""
+    return _clean(raw, "subnet name", SUBNET_NAME_MAX)

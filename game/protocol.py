@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Union
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from game import names
 from game.errors import ClientError
 
 MAX_AMOUNT = 1e12
@@ -20,6 +21,18 @@ SubnetId = Annotated[int, Field(ge=0, le=4096)]
 Weight = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 Mechanism = Literal["ai_work", "hold_to_earn", "owner_mined"]
 PlayerRef = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+def _subnet_name(raw: str) -> str:
+    try:
+        return names.clean_subnet_name(raw)
+    except names.NicknameError as exc:  # pydantic reports it as `invalid`, with the message
+        raise ValueError(str(exc)) from None
+
+
+# Shown on every phone and the projector: the nickname filter (invisible and control characters
+# dropped, the blocklist), not only a length.
+SubnetName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_subnet_name)]
 
 
 class Strict(BaseModel):
@@ -89,7 +102,7 @@ class Buyback(Strict):
 
 class RegisterSubnet(Strict):
     do: Literal["register_subnet"]
-    name: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    name: SubnetName | None = None
     mechanism: Mechanism | None = None
 
 

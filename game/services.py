@@ -251,11 +251,17 @@ def _role_counts(game: Game) -> dict[str, int]:
     return counts
 
 
-def _suggest(game: Game, nickname: str) -> str:
-    taken = set(game.seats.values_list("nickname", flat=True))
+def _taken_keys(game: Game) -> set[str]:
+    """The nickname keys in use in this game (names.nickname_key: case and look-alikes
+    ignored); a removed seat's name is free again, the Foundation's never is."""
+    nicks = game.seats.filter(kicked=False).values_list("nickname", flat=True)
+    return {names.nickname_key(n) for n in nicks} | {names.nickname_key(FOUNDATION_NICK)}
+
+
+def _suggest(taken: set[str], nickname: str) -> str:
     for k in range(2, 50):
         candidate = f"{nickname[:names.NICK_MAX - 3]} {k}"
-        if candidate not in taken:
+        if names.nickname_key(candidate) not in taken:
             return candidate
     return names.generated_nickname()
 
@@ -279,16 +285,17 @@ def join_game(code: str, nickname: str | None) -> tuple[Seat, str]:
             raise JoinError("locked", "The instructor has locked this game.")
         if human_seats(game).count() >= settings.GAME_MAX_SEATS:  # the lobby cap
             raise JoinError("full", "This game is full.")
-        taken = set(game.seats.values_list("nickname", flat=True))
+        taken = _taken_keys(game)
         if nick is None:
             for _ in range(50):
                 nick = names.generated_nickname()
-                if nick not in taken:
+                if names.nickname_key(nick) not in taken:
                     break
             else:
                 nick = f"{names.generated_nickname()} {len(taken)}"
-        elif nick in taken or nick == FOUNDATION_NICK:
-            raise JoinError("nickname", "That nickname is taken.", _suggest(game, nick))
+        elif names.nickname_key(nick) in taken:
+            raise JoinError("nickname", "That nickname is taken (or looks like one that is).",
+                            _suggest(taken, nick))
         late = game.status != Status.LOBBY
         role = _auto_role(game, _role_counts(game), late)
         seat = Seat.objects.create(game=game, nickname=nick, role=role, player=f"tmp-{token[:12]}",
@@ -526,10 +533,10 @@ def kick(game_id: int, seat_id: int) -> None:
         seat = game.seats.filter(pk=seat_id, kind=SeatKind.HUMAN).first()
         if seat is None:
             raise ClientError("unknown_seat", f"no student seat {seat_id} in this game")
+        # Removed is a state of the seat, not a new name: its nickname is free for someone
+        # else (the unique constraint covers seats not kicked); the seat and its sim player stay.
         seat.kicked, seat.token_hash = True, None
-        # The nickname is freed for someone else; the seat (and its sim player) stays.
-        seat.nickname = f"{seat.nickname[:24]} (removed {seat.id})"
-        seat.save(update_fields=["kicked", "token_hash", "nickname"])
+        seat.save(update_fields=["kicked", "token_hash"])
         if game.status == Status.LOBBY:
             game.commands.filter(seat=seat, status=CommandStatus.QUEUED).update(
                 status=CommandStatus.CANCELLED, reason="kicked")
