@@ -190,7 +190,8 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
         seat_infos = lb.seat_map(game, seats)  # loaded above: no second query
         market = lb.label_root_validators(sim_game.public_view(), seat_infos)
         rows = lb.standings(sim_game, seat_infos)
-        rank = {r["player"]: r["rank"] for r in rows}
+        players_in_sim = {r["player"] for r in rows}
+        standing = lb.student_ranks(rows)  # a student's rank among students, by return
         top = leaderboard(game, sim_game, settings.LEADERBOARD_TOP, rows=rows)
         game.public = _dumps({"market": market, "leaderboard": top})
         game.seq += 1
@@ -202,14 +203,15 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
         for seat in seats:
             if seat.kind == SeatKind.BOT or seat.kicked or not seat.active:
                 continue
-            if seat.player not in rank:
+            if seat.player not in players_in_sim:
                 # Not a player in the sim (should not happen): skip it rather than fail the
                 # tick forever.
                 log.error("seat %s (%s) has no sim player", seat.id, seat.player)
                 continue
             frames.append(broadcast.frame(broadcast.seat_group(seat.id), broadcast.encode({
                 "type": "private", "seq": game.seq, "tick": t,
-                "you": sim_game.private_view(seat.player), "rank": rank.get(seat.player),
+                "you": sim_game.private_view(seat.player),
+                **lb.rank_fields(standing.get(seat.player)),
                 "fills": settled_by_seat.get(seat.id, [])}), game.seq))
         game.save(update_fields=["tick", "state", "event_status", "advance_ticks", "status",
                                  "next_tick_at", "ended_at", "public", "seq"])

@@ -91,26 +91,27 @@ def chart_history(game: Game) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     return ticks, epochs
 
 
-_rank_cache: dict[int, tuple[int, dict[str, int]]] = {}
+_rank_cache: dict[int, tuple[int, dict[str, dict[str, int]]]] = {}
 
 
-def _rank(game: Game, sim_game: Any, player: str) -> int | None:
-    """The seat's overall rank now (as the tick's `private` message carries it), computed once
-    per (game, tick) for all seats."""
+def _rank(game: Game, sim_game: Any, player: str) -> dict[str, int | None]:
+    """The seat's rank among the students now (`rank`, `rank_of`: as the tick's `private`
+    message carries them), computed once per (game, tick) for all seats."""
     hit = _rank_cache.get(game.id)
     if hit is None or hit[0] != game.tick:
         rows = lb.standings(sim_game, lb.seat_map(game))
         if len(_rank_cache) > 256:
             _rank_cache.clear()
-        hit = _rank_cache[game.id] = (game.tick, {r["player"]: r["rank"] for r in rows})
-    return hit[1].get(player)
+        hit = _rank_cache[game.id] = (game.tick, lb.student_ranks(rows))
+    return lb.rank_fields(hit[1].get(player))
 
 
 def snapshot(ident: Identity) -> dict[str, Any]:
     game = Game.objects.get(pk=ident.game_id)
     seat = Seat.objects.filter(pk=ident.seat_id).first() if ident.seat_id else None
     public = json.loads(game.public) if game.public else {}
-    private = rank = None
+    private = None
+    rank: dict[str, int | None] = lb.rank_fields(None)
     if seat is not None and seat.active and game.state is not None:
         sim_game = simapi.cached(game.id, game.tick, game.state)
         try:
@@ -145,7 +146,7 @@ def snapshot(ident: Identity) -> dict[str, Any]:
                 "active": bool(seat and seat.active)},
         "market": market,
         "leaderboard": public.get("leaderboard") if game.status != Status.LOBBY else None,
-        "private": private, "rank": rank, "commands": commands, "events": events, "lobby": lobby,
+        "private": private, **rank, "commands": commands, "events": events, "lobby": lobby,
         "roster": roster(game) if instructor else None,
         "history": history, "epoch_rows": epoch_rows,
     }

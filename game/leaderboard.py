@@ -131,24 +131,76 @@ def boards(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+STUDENT_KIND = "human"  # a seat a student joined (bots, the Foundation, scenario players: not)
+
+
+def return_on(net_worth: float, contributed: float) -> float | None:
+    """Return on what the player brought in (net worth / contributed - 1), the score students
+    are ranked by: starting money differs by role (and by up to 16,000x from a speculator to a
+    root validator), so absolute net worth would rank the richest seat, not the best play."""
+    return net_worth / contributed - 1.0 if contributed > 0 else None
+
+
+def _competition_ranks(rows: list[dict[str, Any]], key: Any, field: str) -> None:
+    """Rank rows already sorted by `key`; equal keys share a rank ("1, 2, 2, 4"), so a class
+    that has done nothing yet is all rank 1, not ranked by player id."""
+    last, rank = None, 0
+    for i, row in enumerate(rows, start=1):
+        k = key(row)
+        if k != last:
+            last, rank = k, i
+        row[field] = rank
+
+
+def _score(row: dict[str, Any]) -> float:
+    value = row["return"]
+    return float("inf") if value is None else -round(value, TIE_DECIMALS)
+
+
+def student_board(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Students only (from standings()), ranked by return on what each brought in, with the
+    rank within their role among students: `student_rank` of `len(board)`, `student_role_rank`.
+    Bots, the Foundation and scenario players are not on it (they are listed apart)."""
+    board = [dict(r, **{"return": return_on(r["net_worth"], r["contributed"])})
+             for r in rows if r.get("kind") == STUDENT_KIND]
+    board.sort(key=lambda r: (_score(r), r["player"]))
+    _competition_ranks(board, _score, "student_rank")
+    for role in ROLES:
+        _competition_ranks([r for r in board if r["role"] == role], _score, "student_role_rank")
+    return board
+
+
+def others(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Everyone not on the student board (bots, the Foundation, scenario players), by net
+    worth: the debrief lists them apart."""
+    return [r for r in rows if r.get("kind") != STUDENT_KIND]
+
+
 def top(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
-    """What the projector shows: rank, nickname, role, net worth. No player ids."""
-    return [{"rank": r["rank"], "nickname": r["nickname"], "role": r["role"],
-             "net_worth": r["net_worth"]} for r in rows[:n]]
+    """What the projector and console show: the students' podium, by return (student rank,
+    nickname, role, net worth, return). No player ids."""
+    return [{"rank": r["student_rank"], "nickname": r["nickname"], "role": r["role"],
+             "net_worth": r["net_worth"], "return": r["return"]}
+            for r in student_board(rows)[:n]]
 
 
-def rank_of(rows: list[dict[str, Any]], player_id: str) -> dict[str, Any] | None:
-    for r in rows:
-        if r["player"] == player_id:
-            return {"rank": r["rank"], "of": len(rows), "role_rank": r["role_rank"],
-                    "role_of": sum(1 for x in rows if x["role"] == r["role"]),
-                    "net_worth": r["net_worth"]}
-    return None
+def student_ranks(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """{player: {"rank", "of", "role_rank", "role_of"}} for every student: what each student's
+    page shows ("rank 4 of 28 students")."""
+    board = student_board(rows)
+    per_role = {role: sum(1 for r in board if r["role"] == role) for role in ROLES}
+    return {r["player"]: {"rank": r["student_rank"], "of": len(board),
+                          "role_rank": r["student_role_rank"], "role_of": per_role[r["role"]]}
+            for r in board}
 
 
-def projector_top(game: Any, sim_game: Any, n: int) -> list[dict[str, Any]]:
-    """Drop-in for services.leaderboard(game, sim_game, n): the same row shape."""
-    return top(standings(sim_game, seat_map(game)), n)
+def rank_fields(standing: dict[str, int] | None) -> dict[str, int | None]:
+    """The `rank` and `rank_of` of a seat's `private` message and snapshot (docs/protocol.md):
+    its rank among the students and how many students there are; null for a seat that is not
+    a student's (the instructor's Foundation seat)."""
+    if standing is None:
+        return {"rank": None, "rank_of": None}
+    return {"rank": standing["rank"], "rank_of": standing["of"]}
 
 
 def rank_history(epoch_rows: Iterable[dict[str, Any]], roles: dict[str, str]

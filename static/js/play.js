@@ -90,10 +90,15 @@ function renderPortfolio() {
   });
   if (isNum(me.root_stake) && me.root_stake > 0) items.push(el("li", {}, el("strong", {}, "Root"), `: ${tao(me.root_stake)} with ${validatorName(me.validator)}`));
   replace($("#holdings"), ...(items.length ? [el("h3", {}, "Holdings"), el("ul", { class: "orders" }, ...items)] : []));
-  const rank = S().rank;
-  pf.rank.set(isNum(rank) ? `#${rank}` : "–");
+  const { rank, rankOf } = S();
+  pf.rank.set(isNum(rank) ? rankText(rank, rankOf) : "–");
   const rb = $("#rank");
-  if (isNum(rank)) { rb.hidden = false; rb.textContent = `Rank #${rank}`; }
+  if (isNum(rank)) { rb.hidden = false; rb.textContent = `Rank ${rankText(rank, rankOf)}`; }
+}
+
+/** "#4 of 28 students": students are ranked among students only, by return on what they brought. */
+function rankText(rank, of) {
+  return isNum(of) ? `#${rank} of ${of} students` : `#${rank}`;
 }
 
 // --- market table ---------------------------------------------------------------------------
@@ -513,7 +518,7 @@ function renderAll() {
   document.body.classList.toggle("ended", ended);
   if (ended) {
     const me = ctx.me || {};
-    $("#ended-summary").textContent = `Final net worth ${tao(me.net_worth)}` + (isNum(st.rank) ? `, rank #${st.rank}.` : ".");
+    $("#ended-summary").textContent = `Final net worth ${tao(me.net_worth)}` + (isNum(st.rank) ? `, rank ${rankText(st.rank, st.rankOf)}.` : ".");
   }
   $("#game-view").hidden = inLobby || !st.market;
   if (inLobby || !st.market) return;

@@ -24,12 +24,18 @@ function compact(x) {
   return fmt(x);
 }
 
+/** A return on what a student brought in, e.g. "+12.5%". */
+function signedPct(x) {
+  if (typeof x !== "number") return "–";
+  return (x >= 0 ? "+" : "−") + Math.abs(x * 100).toFixed(1) + "%";
+}
+
 function renderLeaderboard() {
   const lb = S().leaderboard || [];
   replace($("#leaderboard"), ...lb.map((r) => el("li", {},
     el("span", { class: "rk" }, `${r.rank}.`),
     el("span", { class: "nick" }, r.nickname),
-    el("span", { class: "nw" }, compact(r.net_worth) + " τ"))));
+    el("span", { class: "nw" }, signedPct(r.return)))));
 }
 
 function render() {
@@ -52,7 +58,7 @@ function render() {
   const h = st.epochs.length ? st.epochs[st.epochs.length - 1].network_health : undefined;
   $("#proj-health").textContent = typeof h === "number" ? `Network health ${pct(h, 0)}` : "";
   renderLeaderboard();
-  $("#lb-h").textContent = g.status === "ended" ? "Final leaderboard" : "Leaderboard";
+  $("#lb-h").textContent = g.status === "ended" ? "Final: students by return" : "Students by return";
   if (g.status === "ended" && $("#news-title").textContent !== "Game over") showNews({ title: "Game over", text: "Thanks for playing! The debrief comes next." });
 }
 

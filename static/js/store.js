@@ -30,7 +30,7 @@ export class Store extends EventTarget {
         s.events = msg.events || [];
         s.lobby = msg.lobby || []; s.roster = msg.roster;
         s.players = (msg.game && msg.game.players) || s.lobby.length;
-        if (msg.rank !== undefined) s.rank = msg.rank;
+        if (msg.rank !== undefined) { s.rank = msg.rank; s.rankOf = msg.rank_of; }
         // The server's chart history is the whole past: it replaces what this tab kept.
         if (Array.isArray(msg.history)) { s.history = []; this._mergeHistory(msg.history); }
         if (Array.isArray(msg.epoch_rows)) { s.epochs = []; this._mergeEpochs(msg.epoch_rows); }
@@ -70,7 +70,7 @@ export class Store extends EventTarget {
           s.you.active = true;   // a private view means the seat is in the game
           if (msg.you && msg.you.role) s.you.role = msg.you.role;
         }
-        if (msg.rank !== undefined) s.rank = msg.rank;
+        if (msg.rank !== undefined) { s.rank = msg.rank; s.rankOf = msg.rank_of; }
         const fills = msg.fills || [];
         s.lastFills = fills;
         for (const f of fills) this._upsertCommand(f);
