@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -132,6 +133,9 @@ class Overrides:
     starting_tao: float | None = None
     role_mix: dict[str, float] | None = None
     bots: bool = True
+    # Create the game without the scripted events the other overrides would drop or orphan
+    # (otherwise such overrides are refused, naming the events).
+    drop_events: bool = False
 
 
 def _refers_to(action: dict[str, Any], keep_subnets: set[int], keep_players: set[str]) -> bool:
@@ -158,13 +162,41 @@ def _prune(scn: dict[str, Any]) -> None:
                             if _refers_to(a, subnets, players)]
 
 
+_SUBNET_MENTION = re.compile(r"\bSN ?(\d+)\b")
+
+
+def event_problems(before: dict[str, Any], after: dict[str, Any]) -> dict[int, str]:
+    """The scripted events of `before` that `after` (the preset with overrides applied, before
+    any event is removed) would lose or leave pointing at nothing: past the game's last epoch,
+    an action dropped because its subnet or player is gone, or a title or text that names a
+    subnet ("SN28") the game no longer has. {event index: one sentence for the teacher}."""
+    epochs = after["clock"]["epochs"]
+    subnets = {s["id"] for s in after["subnets"]}
+    out: dict[int, str] = {}
+    for i, (old, new) in enumerate(zip(before.get("events", []), after.get("events", []))):
+        label = f"\u201c{old['title']}\u201d (epoch {old['epoch']})"
+        words = f"{old['title']} {old.get('text', '')}"
+        mentioned = {int(m) for m in _SUBNET_MENTION.findall(words)}
+        if old["epoch"] >= epochs:
+            out[i] = f"{label} would never fire: the game ends after epoch {epochs - 1}."
+        elif len(new.get("actions", [])) < len(old.get("actions", [])):
+            out[i] = f"{label} acts on a subnet or player this game would not have."
+        elif mentioned - subnets:
+            missing = ", ".join(f"SN{n}" for n in sorted(mentioned - subnets))
+            out[i] = f"{label} is about {missing}, which this game would not have."
+    return out
+
+
 def apply_overrides(scn: dict[str, Any], o: Overrides) -> dict[str, Any]:
+    """The preset with the teacher's overrides. An override that would drop or orphan a
+    scripted event (event_problems) is refused with CreateError naming the events, unless the
+    teacher asked to drop them (`drop_events`): a preset's events are its lesson."""
+    before = scn
     scn = json.loads(json.dumps(scn))
     if o.epochs is not None:
         scn["clock"]["epochs"] = o.epochs
         scn["actions"] = [a for a in scn.get("actions", [])
                           if a["tick"] < o.epochs * scn["clock"]["ticks_per_epoch"]]
-        scn["events"] = [e for e in scn.get("events", []) if e["epoch"] < o.epochs]
     if o.tick_seconds is not None:
         scn["clock"]["tick_seconds"] = float(o.tick_seconds)
     if o.subnets is not None and o.subnets != len(scn["subnets"]):
@@ -189,6 +221,12 @@ def apply_overrides(scn: dict[str, Any], o: Overrides) -> dict[str, Any]:
     if o.role_mix:
         scn["role_mix"] = dict(o.role_mix)
     _prune(scn)
+    problems = event_problems(before, scn)
+    if problems and not o.drop_events:
+        raise CreateError("These settings would break the preset's scripted events: "
+                          + " ".join(problems.values())
+                          + " Change the settings, or tick \u201cdrop these events\u201d.")
+    scn["events"] = [e for i, e in enumerate(scn.get("events", [])) if i not in problems]
     return scn
 
 

@@ -28,7 +28,9 @@ def sim_module() -> Any:
 
 @lru_cache(maxsize=1)
 def presets() -> tuple[dict[str, str], ...]:
-    """The preset scenarios: [{"id": file stem, "name", "description"}], sorted by name."""
+    """The preset scenarios, sorted by name: [{"id": file stem, "name", "description", and what
+    the create form shows of it: "epochs", "ticks_per_epoch", "tick_seconds", "minutes" (the
+    game's length at that tick), "subnets", "events" [{"epoch", "title"}]}]."""
     sim = sim_module()
     out = []
     for path in sorted(Path(settings.SCENARIOS_DIR).glob("*.json")):
@@ -36,7 +38,15 @@ def presets() -> tuple[dict[str, str], ...]:
             scn = sim.load_scenario(path)
         except Exception:  # a broken preset is left out of the menu, not fatal to the server
             continue
-        out.append({"id": path.stem, "name": scn["name"], "description": scn["description"]})
+        clock = scn["clock"]
+        ticks = clock["epochs"] * clock["ticks_per_epoch"]
+        out.append({"id": path.stem, "name": scn["name"], "description": scn["description"],
+                    "epochs": clock["epochs"], "ticks_per_epoch": clock["ticks_per_epoch"],
+                    "tick_seconds": clock["tick_seconds"],
+                    "minutes": round(ticks * clock["tick_seconds"] / 60),
+                    "subnets": len(scn["subnets"]),
+                    "events": [{"epoch": e["epoch"], "title": e["title"]}
+                               for e in scn.get("events", [])]})
     return tuple(sorted(out, key=lambda p: p["name"]))
 
 

@@ -156,6 +156,7 @@ class CreateGameForm(forms.Form):
     mix_subnet_owner = forms.FloatField(min_value=0, max_value=100, required=False)
     mix_root_validator = forms.FloatField(min_value=0, max_value=100, required=False)
     bots = forms.BooleanField(required=False, initial=True)
+    drop_events = forms.BooleanField(required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -170,7 +171,7 @@ class CreateGameForm(forms.Form):
         return services.Overrides(
             name=d.get("name") or None, epochs=d.get("epochs"), tick_seconds=d.get("tick_seconds"),
             subnets=d.get("subnets"), starting_tao=d.get("starting_tao"), role_mix=mix or None,
-            bots=bool(d.get("bots")))
+            bots=bool(d.get("bots")), drop_events=bool(d.get("drop_events")))
 
 
 @login_required

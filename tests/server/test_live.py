@@ -35,7 +35,8 @@ def server(tmp_path: Path, template: Template):
 
 
 async def _seat_everyone(server: LiveServer, **form) -> tuple[Client, list[Client], str]:
-    teacher, code = login_and_create(server, preset="test_market", bots="on", **form)
+    teacher, code = login_and_create(server, preset="test_market", bots="on", drop_events="on",
+                                     **form)
     instructor = Client(server, code, teacher, "teacher")
     await instructor.connect()
     await instructor.wait_for(lambda: instructor.snapshots == 1, 20)
@@ -166,7 +167,7 @@ async def test_two_engine_processes_settle_every_tick_once(tmp_path, template, r
         server.start_engine()
         server.start_engine()
         teacher, code = login_and_create(server, preset="test_market", bots="on", epochs=2,
-                                         tick_seconds=1)
+                                         drop_events="on", tick_seconds=1)
         students = [Client(server, code, join(server, code, f"Student {i}"), f"s{i}")
                     for i in range(3)]
         instructor = Client(server, code, teacher, "teacher")

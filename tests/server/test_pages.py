@@ -126,7 +126,7 @@ def test_it_creates_a_game_from_a_preset_with_overrides(preset_dir, instructor):
     response = client.post("/console/", {
         "preset": "test_market", "name": "Period 3", "epochs": 2, "tick_seconds": 3,
         "subnets": 3, "starting_tao": 250, "mix_speculator": 1, "mix_subnet_owner": 1,
-        "mix_root_validator": 0, "bots": ""})
+        "mix_root_validator": 0, "bots": "", "drop_events": "on"})
     assert response.status_code == 302
     game = Game.objects.get(owner=instructor)
     assert response["Location"] == f"/console/{game.code}/"
