@@ -67,6 +67,15 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's script (package.json, installed by scripts/setup with npm ci)."""
+    path = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
+    if not path.exists():
+        missing_service(f"axe-core at {path} (run scripts/setup: npm ci)")
+    return path.read_text()
+
+
 @pytest.fixture(scope="module")
 def browser(chromium_path: str):
     """Debian's Chromium, headless, driven by Playwright (never a downloaded browser).

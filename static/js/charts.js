@@ -1,15 +1,26 @@
 // Charts on the vendored Chart.js (window.Chart, loaded by a classic <script> before modules).
-// Colour-blind-safe: the Okabe–Ito palette, and every series also differs by dash pattern and
-// marker shape, so nothing depends on telling two colours apart.
+// Colour-blind-safe for up to 16 subnets: the Okabe–Ito palette, then Paul Tol's "muted" scheme,
+// and every series also differs by its marker (shape, filled or hollow, turned) and its dash
+// pattern, so nothing depends on telling two colours apart.
 
-export const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"];
-const DASHES = [[], [10, 5], [3, 4], [14, 4, 3, 4], [6, 6], [2, 2], [18, 6], [7, 3, 2, 3]];
-const MARKERS = ["circle", "triangle", "rect", "rectRot", "star", "crossRot", "cross", "line"];
-const MAX_SERIES = 8;
+// [colour, dash, marker (a Chart.js point style), filled, rotation in degrees]
+const STYLES = [
+  ["#0072B2", [], "circle", true, 0], ["#E69F00", [10, 5], "triangle", true, 0],
+  ["#009E73", [3, 4], "rect", true, 0], ["#D55E00", [14, 4, 3, 4], "rectRot", true, 0],
+  ["#CC79A7", [6, 6], "star", false, 0], ["#56B4E9", [2, 2], "crossRot", false, 0],
+  ["#000000", [18, 6], "cross", false, 0], ["#F0E442", [7, 3, 2, 3], "line", false, 0],
+  ["#332288", [12, 3], "circle", false, 0], ["#88CCEE", [4, 8], "triangle", false, 0],
+  ["#44AA99", [16, 4, 4, 4], "rect", false, 0], ["#117733", [8, 4, 2, 4, 2, 4], "rectRot", false, 0],
+  ["#999933", [1, 5], "triangle", true, 180], ["#DDCC77", [20, 4], "triangle", false, 180],
+  ["#CC6677", [10, 2, 2, 2], "rectRounded", true, 0], ["#882255", [5, 3], "line", false, 90],
+];
+export const PALETTE = STYLES.map((s) => s[0]);
+export const MAX_SERIES = STYLES.length;
 
+/** The i-th series' look: {color, dash, marker, filled, rotation}; distinct for i < 16. */
 export function seriesStyle(i) {
-  const k = i % PALETTE.length;
-  return { color: PALETTE[k], dash: DASHES[k], marker: MARKERS[k] };
+  const [color, dash, marker, filled, rotation] = STYLES[i % STYLES.length];
+  return { color, dash, marker, filled, rotation, fill: filled ? color : "#ffffff" };
 }
 
 /** Projector text scales with the screen: 22 px at 1920 wide, never below 13. */
@@ -127,8 +138,9 @@ export class SubnetChart {
         borderDash: st.dash,
         borderWidth: lw,
         pointStyle: st.marker,
+        pointRotation: st.rotation,
         pointRadius: (ctx) => (ctx.dataIndex % step === step - 1 || ctx.dataIndex === data.length - 1 ? pr : 0),
-        pointBackgroundColor: st.color,
+        pointBackgroundColor: st.fill,
         fill: this.stacked ? (i === 0 ? "origin" : "-1") : false,
         spanGaps: true,
         tension: 0,
@@ -198,7 +210,7 @@ export function subnetNames(market) {
 const SVGNS = "http://www.w3.org/2000/svg";
 const MARKER_PATHS = {
   circle: "M 20 6 a 6 6 0 1 0 0.01 0", triangle: "M 20 3 L 27 15 L 13 15 Z", rect: "M 14 3 h 12 v 12 h -12 Z",
-  rectRot: "M 20 2 L 28 9 L 20 16 L 12 9 Z", star: "M 20 2 L 20 16 M 13 9 L 27 9 M 15 4 L 25 14 M 25 4 L 15 14",
+  rectRot: "M 20 2 L 28 9 L 20 16 L 12 9 Z", rectRounded: "M 16 3 h 8 a 2 2 0 0 1 2 2 v 8 a 2 2 0 0 1 -2 2 h -8 a 2 2 0 0 1 -2 -2 v -8 a 2 2 0 0 1 2 -2 Z", star: "M 20 2 L 20 16 M 13 9 L 27 9 M 15 4 L 25 14 M 25 4 L 15 14",
   crossRot: "M 15 4 L 25 14 M 25 4 L 15 14", cross: "M 20 2 L 20 16 M 13 9 L 27 9", line: "M 13 9 L 27 9",
 };
 
@@ -222,7 +234,8 @@ export function renderLegend(host, market, large = false) {
     if (st.dash.length) line.setAttribute("stroke-dasharray", st.dash.map((d) => d / 2).join(" "));
     const mk = document.createElementNS(SVGNS, "path");
     mk.setAttribute("d", MARKER_PATHS[st.marker] || MARKER_PATHS.circle);
-    mk.setAttribute("fill", ["star", "crossRot", "cross", "line"].includes(st.marker) ? "none" : st.color);
+    mk.setAttribute("fill", ["star", "crossRot", "cross", "line"].includes(st.marker) ? "none" : st.fill);
+    if (st.rotation) mk.setAttribute("transform", `rotate(${st.rotation} 20 9)`);
     mk.setAttribute("stroke", st.color); mk.setAttribute("stroke-width", "2.5");
     svg.append(line, mk);
     const item = document.createElement("span");
@@ -247,7 +260,8 @@ export class LinesChart {
       data: { labels: [], datasets: series.map((sr, i) => {
         const st = seriesStyle(sr.style ?? i);
         return { label: sr.label, data: [], borderColor: st.color, backgroundColor: st.color, borderDash: st.dash,
-          borderWidth: 2, pointStyle: st.marker, pointRadius: 0, tension: 0, spanGaps: true };
+          borderWidth: 2, pointStyle: st.marker, pointRotation: st.rotation, pointBackgroundColor: st.fill,
+          pointRadius: 0, tension: 0, spanGaps: true };
       }) },
       options: opts,
     });

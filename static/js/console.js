@@ -138,7 +138,7 @@ function renderRoster() {
     const state = r.kicked ? "removed" : r.bot ? `bot (${r.bot})` : r.kind === "foundation" ? "Foundation (you)" : r.active ? (r.connected ? "playing" : "away: bot stands in") : lobby ? "in lobby" : "joining";
     const actions = el("td");
     if (!r.kicked && !r.bot && r.kind !== "foundation") {
-      const kick = el("button", { type: "button", class: "btn small danger", "aria-label": "Remove " + r.nickname }, "Kick");
+      const kick = el("button", { type: "button", class: "btn small danger", "aria-label": "Kick " + r.nickname }, "Kick");
       kick.addEventListener("click", () => {
         if (confirm(`Remove ${r.nickname} from the game?`)) control("kick", { seat_id: r.seat_id }, kick);
       });

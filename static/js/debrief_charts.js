@@ -49,7 +49,8 @@ export function lineDataset(label, points, i, extra = {}) {
   const s = seriesStyle(i);
   return {
     label, data: points, borderColor: s.color, backgroundColor: s.color + "55",
-    borderDash: s.dash, pointStyle: s.marker, pointRadius: 0, pointHitRadius: 6,
+    borderDash: s.dash, pointStyle: s.marker, pointRotation: s.rotation,
+    pointBackgroundColor: s.fill, pointRadius: 0, pointHitRadius: 6,
     borderWidth: 2, tension: 0, spanGaps: true, ...extra,
   };
 }
