@@ -16,7 +16,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from game import names, ratelimit, services, simapi
+from game import names, ratelimit, reach, services, simapi
 from game.identity import seat_cookie_name
 from game.models import Game, Seat
 
@@ -138,8 +138,9 @@ def projector(request: HttpRequest, code: str, token: str) -> HttpResponse:
     bootstrap = {"code": game.code, "ws_url": f"{_ws_path(game.code)}?projector={token}",
                  "role": None, "seat_id": None, "nickname": None, "is_instructor": False,
                  "is_projector": True}
+    join_url = _join_url(request, game.code)
     return render(request, "projector.html", {
-        "game": game, "join_url": _join_url(request, game.code),
+        "game": game, "join_url": join_url, "phone_warning": reach.phone_warning(join_url),
         "qr_url": f"/qr/{game.code}.svg", "bootstrap": bootstrap})
 
 
@@ -208,8 +209,9 @@ def console_game(request: HttpRequest, code: str) -> HttpResponse:
                  "role": seat.role if seat else None, "seat_id": seat.id if seat else None,
                  "nickname": seat.nickname if seat else None, "is_instructor": True,
                  "is_projector": False}
+    join_url = _join_url(request, game.code)
     return render(request, "console/game.html", {
-        "game": game, "join_url": _join_url(request, game.code),
+        "game": game, "join_url": join_url, "phone_warning": reach.phone_warning(join_url),
         "projector_url": f"/projector/{game.code}/{game.projector_token}/",
         "qr_url": f"/qr/{game.code}.svg", "bootstrap": bootstrap})
 

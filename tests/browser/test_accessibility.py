@@ -89,6 +89,10 @@ def test_every_page_passes_axe_and_the_keyboard(browser, daphne_server, instruct
     code = console.url.rstrip("/").rsplit("/", 1)[-1]
     console.wait_for_selector("#conn[data-state=live]")
     projector_url = console.locator("#projector-link").get_attribute("href")
+    # The test server listens on 127.0.0.1: the console says phones cannot open the link.
+    warning = console.locator("#phone-warning")
+    assert warning.is_visible() and "HOST=0.0.0.0" in warning.text_content()
+    warning.screenshot(path=str(shots / "console-loopback-warning.png"))
 
     phone = _new_page(browser, watch, "phone", PHONE)
     phone.goto(f"{base}/join/{code}")
