@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from test_browser_game import PHONE, WAIT, _console, _join, _new_page
 
 pytestmark = pytest.mark.slow

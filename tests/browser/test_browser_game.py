@@ -262,7 +262,7 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
         "() => ['ch-price','ch-share','ch-rho'].every(id => { const c = Chart.getChart(document.getElementById(id));"
         " return c && c.data.labels.length >= 3 && c.data.datasets.length >= 1; })")
     projector.wait_for_function("() => document.querySelectorAll('#leaderboard li').length >= 3")
-    # The board shows nicknames (every one a seat's, bots included), never player ids or markup.
+    # The board shows nicknames (students only, ranked by return), never player ids or markup.
     board = projector.locator("#leaderboard .nick").all_text_contents()
     roster = set(console.locator("#roster .nick, #bot-roster .nick").all_text_contents())
     assert board and set(board) <= roster, (board, roster)
@@ -453,7 +453,7 @@ def test_a_dropped_connection_recovers_and_a_kick_ends_the_seat(browser, daphne_
 
     # The instructor removes the student: the page says so and stops reconnecting.
     console.once("dialog", lambda dialog: dialog.accept())
-    console.get_by_role("button", name="Remove Wobbly Wifi", exact=True).click()
+    console.get_by_role("button", name="Kick Wobbly Wifi", exact=True).click()
     page.get_by_role("alert").filter(has_text="removed you").wait_for()
     assert page.locator("#conn").get_attribute("data-state") == "closed"
 

@@ -4,9 +4,9 @@ returns share a rank; each student's page gets "rank N of M students"."""
 from __future__ import annotations
 
 import pytest
+from gamekit import EVIL_NICKS, LATE_NICK
 
 from game import leaderboard, simapi
-from gamekit import EVIL_NICKS, LATE_NICK
 
 pytestmark = pytest.mark.server
 

@@ -45,3 +45,11 @@ def test_the_console_and_projector_show_the_warning_only_on_loopback(game, instr
     page = client.get(f"/console/{game.code}/", HTTP_HOST="127.0.0.1").content.decode()
     assert 'id="phone-warning"' not in page
     assert 'id="phone-warning"' not in Client().get(projector).content.decode()
+
+
+def test_a_browsers_favicon_request_is_answered_without_a_404(client):
+    """Chromium asks for /favicon.ico on a text page (/healthz); a 404 there showed up as a
+    console error in the back-button browser test, at random."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 204
+    assert response["Cache-Control"] == "public, max-age=86400"
