@@ -350,6 +350,8 @@ def _subnets(v: Any) -> list[dict]:
         n["age_blocks"] = _int(s.get("age_blocks", 0), f"{f}.age_blocks", lo=0)
         if "flow_ema" in s:  # `tao_flow`: the starting EMA of net TAO flow (may be negative)
             n["flow_ema"] = _num(s["flow_ema"], f"{f}.flow_ema", lo=-MAX_AMOUNT, hi=MAX_AMOUNT)
+        if "miner_burn" in s:  # `owner_burn`: share of the miners' emission the owner burns
+            n["miner_burn"] = _num(s["miner_burn"], f"{f}.miner_burn", lo=0.0, hi=1.0)
         out.append(n)
     return out
 
