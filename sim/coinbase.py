@@ -503,7 +503,7 @@ def run_blocks_fast(st: State, params: Params, rules: frozenset[str], n: int,
         lag = 0.5 * (h - 1)
         alpha_m = ema_alpha(params, age + lag, rg.ramp)
         # the protocol's flow EMA at mid-step, from the flow at the start (TAO in less root sold)
-        P0 = T0 - np.minimum(tau / x, np.inf) * q0
+        P0 = T0 - tau / x * q0
         Sp_mid = Sp + (P0 - Sp) * (1.0 - (1.0 - beta) ** lag)
         if rg.shares == "flow":
             # the tick's user flow enters S in its first block only

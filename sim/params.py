@@ -1,4 +1,4 @@
-"""Economy parameters and regime names (MECHANISM.md defaults).
+"""Economy parameters and regime names (docs/mechanism.md defaults).
 
 `DEFAULTS` is the plain dict a scenario's `params` is filled from; `Params` is the typed, frozen
 view the engine reads. Every name in `DEFAULTS` may appear in a scenario's `params`.
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
-# Regime switches (MECHANISM.md "Rule sets"). `launch` is the baseline and always implied.
+# Regime switches (docs/mechanism.md "Rule sets"). `launch` is the baseline and always implied.
 RULES: tuple[str, ...] = (
     "launch",
     "ema_age_ramp",
@@ -38,8 +38,8 @@ class Params:
     block_emission: float = 1.0  # TAO per block before halvings
     tao_issued: float = 0.0  # TAO already issued when the game starts (halving position)
     tao_weight: float = 0.18  # w: root stake's weight against alpha
-    # The chain's owner cut is 11,796/65,535 (about 0.17999); MECHANISM.md's worked examples and
-    # the scenario format use 0.18, so the game does too.
+    # The chain's owner cut is 11,796/65,535 (about 0.17999; the `chain_owner_cut` rule); the
+    # worked examples of docs/mechanism.md and the scenario format use 0.18, so the game does too.
     owner_cut: float = 0.18
     moving_alpha: float = 3e-6  # EMA step per block (half-life about 32 days)
     ema_halving_blocks: int = 201_600  # H of the `ema_age_ramp` rule

@@ -10,7 +10,6 @@ from sim import coinbase, swap
 from sim.params import CHAIN_OWNER_CUT
 
 RAO = 1e-9
-LAUNCH = "f9254ea63 (2025-02-15)"
 
 
 def _inject(tau, x, m, E, a=1.0):
