@@ -291,3 +291,20 @@ def test_every_historical_rule_set_names_only_known_rules():
     assert [d for _l, d, _r in RULE_SETS] == sorted(d for _l, d, _r in RULE_SETS)
     for _label, _date, rules in RULE_SETS:
         assert set(rules) <= set(RULES)
+
+
+def test_a_scenario_may_script_an_owner_burning_its_miners_emission():
+    from sim.scenario import ScenarioError, load_scenario
+
+    scn = {"name": "burn", "rules": ["launch", "owner_burn"],
+           "clock": {"blocks_per_tick": 10, "ticks_per_epoch": 1, "epochs": 2},
+           "subnets": [{"id": 1, "tao": 100.0, "alpha": 1000.0}],
+           "players": [{"id": "o", "role": "subnet_owner", "subnet": 1}],
+           "actions": [{"tick": 0, "player": "o", "do": "set_miner_burn", "subnet": 1,
+                        "fraction": 0.25}]}
+    g = Game.from_scenario(load_scenario(scn))
+    res = g.step([], bots=False)
+    assert [f["status"] for f in res.fills] == ["filled"] and g.st.miner_burn[0] == 0.25
+    scn["actions"][0]["fraction"] = 2.0
+    with pytest.raises(ScenarioError):
+        load_scenario(scn)
