@@ -339,8 +339,11 @@ def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -
                 wRr2 = wR * r2
         if rg.shares == "flow":  # 2. shares
             S = (1.0 - beta) * S + beta * w.flow if b == 0 else S * (1.0 - beta)
-            share_of = flow_shares(net_flow(S, Sp) if rg.netting else S, rg.cutoff,
-                                   rg.exponent)
+            if rg.netting or rg.cutoff != 0.0 or rg.exponent != 1.0:
+                share_of = flow_shares(net_flow(S, Sp) if rg.netting else S, rg.cutoff,
+                                       rg.exponent)
+            else:  # the plain rule: max(S, 0), normalised below (L is 0 with cutoff 0)
+                share_of = np.maximum(S, 0.0)
         elif rg.shares == "price_burn":
             share_of = price_burn_shares(m, burn)
         else:
