@@ -1,6 +1,6 @@
 """dTAO Classroom's economy: a pure Python + numpy simulator of Bittensor's dynamic TAO.
 
-The facade is `Game` (docs/architecture.md); the mechanism is MECHANISM.md.
+The facade is `Game` (docs/architecture.md); the mechanism is docs/mechanism.md.
 """
 from __future__ import annotations
 

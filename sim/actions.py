@@ -97,8 +97,9 @@ def _price(st: State, i: int) -> float:
 
 # ---- swap plans (pure: nothing changes until commit) -----------------------------------------
 def plan_stake(st: State, params: Params, rules: frozenset[str], i: int, tao: float,
-               limit: float | None) -> tuple[float, swap.SwapResult]:
-    """(TAO actually spent, swap) for buying alpha on i; raises Rejected."""
+               limit: float | None, fee_scale: float = 1.0) -> tuple[float, swap.SwapResult]:
+    """(TAO actually spent, swap) for buying alpha on i; raises Rejected. `fee_scale`: the
+    share of the fee this swap pays (a move's legs, `move_half_fee` / `move_one_fee`)."""
     tau, x = float(st.tau[i]), float(st.x[i])
     if limit is not None:
         cap = swap.max_buy_for_limit(tau, x, limit)
@@ -109,10 +110,10 @@ def plan_stake(st: State, params: Params, rules: frozenset[str], i: int, tao: fl
     if tao < params.min_stake:
         raise Rejected("below_minimum")
     rate = params.percent_fee_rate if "percent_fee" in rules else None
-    fee = swap.fee_for(tao, params.stake_fee, rate)
+    fee = swap.fee_for(tao, params.stake_fee, rate) * fee_scale
     if tao <= fee:
         raise Rejected("below_minimum")
-    res = swap.stake(tau, x, tao, fee)
+    res = swap.stake(tau, x, tao, fee, fee_out=rate is not None and "percent_fee_out" in rules)
     if res.alpha < params.reserve_floor or res.tao < params.reserve_floor:
         raise Rejected("reserve_floor")
     if res.out <= 0.0:
@@ -121,7 +122,7 @@ def plan_stake(st: State, params: Params, rules: frozenset[str], i: int, tao: fl
 
 
 def plan_unstake(st: State, params: Params, rules: frozenset[str], i: int, alpha: float,
-                 limit: float | None) -> tuple[float, swap.SwapResult]:
+                 limit: float | None, fee_scale: float = 1.0) -> tuple[float, swap.SwapResult]:
     """(alpha actually sold, swap) for selling alpha on i; raises Rejected."""
     tau, x = float(st.tau[i]), float(st.x[i])
     if limit is not None:
@@ -131,9 +132,10 @@ def plan_unstake(st: State, params: Params, rules: frozenset[str], i: int, alpha
                 raise Rejected("limit_not_met")
             alpha = cap
     if "percent_fee" in rules:
-        res = swap.unstake_percent(tau, x, alpha, alpha * params.percent_fee_rate)
+        res = swap.unstake_percent(tau, x, alpha, alpha * params.percent_fee_rate * fee_scale,
+                                   fee_out="percent_fee_out" in rules)
     else:
-        res = swap.unstake_flat(tau, x, alpha, params.stake_fee)
+        res = swap.unstake_flat(tau, x, alpha, params.stake_fee * fee_scale)
     if res.gross < params.min_stake or res.out <= 0.0:
         raise Rejected("below_minimum")
     if res.tao < params.reserve_floor:
@@ -152,6 +154,7 @@ def _commit_stake(st: State, i: int, res: swap.SwapResult) -> None:
     k_before = float(st.tau[i] * st.x[i])
     st.tau[i], st.x[i] = res.tao, res.alpha
     st.o[i] += res.out
+    st.tao_outside += res.removed  # `percent_fee_out`: the fee leaves the pool and the game
     check_k(k_before, res.tao * res.alpha)
 
 
@@ -159,7 +162,20 @@ def _commit_unstake(st: State, i: int, alpha: float, res: swap.SwapResult) -> No
     k_before = float(st.tau[i] * st.x[i])
     st.tau[i], st.x[i] = res.tao, res.alpha
     st.o[i] -= alpha
+    st.alpha_issued[i] -= res.removed  # `percent_fee_out`: the alpha fee leaves circulation
     check_k(k_before, res.tao * res.alpha)
+
+
+def move_fee_scales(rules: frozenset[str]) -> tuple[float, float]:
+    """Share of the fee a move's unstake and stake legs pay: the whole fee on each (default),
+    half on each (`move_half_fee`, launch chain: move_stake.rs fee = DefaultStakingFee / 2,
+    f9254ea63 2025-02-15), or the whole fee on the unstake only (`move_one_fee`: the stake
+    leg drops its fee, 33e15d99b "Fix double fees" 2025-07-01)."""
+    if "move_one_fee" in rules:
+        return 1.0, 0.0
+    if "move_half_fee" in rules:
+        return 0.5, 0.5
+    return 1.0, 1.0
 
 
 # ---- the actions --------------------------------------------------------------------------
@@ -202,9 +218,11 @@ def _do_move(st: State, params: Params, rules: frozenset[str], a: dict[str, Any]
     alpha = _held_alpha(st, k, i, _amount(a, "alpha"))
     fill["price_before"] = _price(st, i)
     to_price_before = _price(st, j)
-    # chain: move = unstake then stake (two swaps, two fees); alpha never trades for alpha
-    sold, out = plan_unstake(st, params, rules, i, alpha, None)
-    spent, back = plan_stake(st, params, rules, j, out.out, None)
+    # chain: move = unstake then stake (two swaps; the fee per leg: move_fee_scales); alpha
+    # never trades for alpha
+    f_out, f_in = move_fee_scales(rules)
+    sold, out = plan_unstake(st, params, rules, i, alpha, None, f_out)
+    spent, back = plan_stake(st, params, rules, j, out.out, None, f_in)
     _commit_unstake(st, i, sold, out)
     _commit_stake(st, j, back)
     st.alpha[k, i] -= sold
@@ -307,6 +325,21 @@ def _do_set_mechanism(st: State, params: Params, rules: frozenset[str], a: dict[
     st.mech[i] = MECHANISMS.index(mech)
 
 
+def _do_set_miner_burn(st: State, params: Params, rules: frozenset[str], a: dict[str, Any],
+                       fill: dict[str, Any]) -> None:
+    """`owner_burn`: the owner directs `fraction` (0..1) of its miners' emission to its own
+    burn UID, where it is recycled (chain: run_coinbase.rs distribute_dividends_and_incentives
+    recycles or burns owner-hotkey incentive; MinerBurned records the share, 5c1b38081
+    2026-06-22). Without the rule the setting is kept but burns nothing."""
+    k, i = _player(st, a), _subnet(st, a)
+    _owner_of(st, k, i)
+    fraction = _amount(a, "fraction", allow_zero=True)
+    if fraction > 1.0:
+        raise Rejected("invalid_amount")
+    st.miner_burn[i] = fraction
+    fill.update(fraction=fraction)
+
+
 def _do_buyback(st: State, params: Params, rules: frozenset[str], a: dict[str, Any],
                 fill: dict[str, Any]) -> None:
     """The owner buys its own alpha, paying from subnet revenue first, then its own TAO. The
@@ -375,7 +408,8 @@ def prune(st: State, i: int) -> None:
         st.tao_outside += st.revenue[i]
     for name in ("tau", "x", "o", "net_alpha", "pend_owner", "pend_miner", "pend_val",
                  "pend_root_alpha", "pend_root_tao", "revenue", "alpha_issued", "m", "S",
-                 "flow", "ep_alpha_out", "tick_tao_in", "tick_alpha_in"):
+                 "flow", "ep_alpha_out", "tick_tao_in", "tick_alpha_in", "miner_burn",
+                 "S_proto"):
         getattr(st, name)[i] = 0.0
     st.alpha[:, i] = 0.0
     st.wset[:, i] = False
@@ -461,6 +495,7 @@ HANDLERS = {
     "set_weights": _do_set_weights,
     "set_mechanism": _do_set_mechanism,
     "buyback": _do_buyback,
+    "set_miner_burn": _do_set_miner_burn,
     "register_subnet": _do_register_subnet,
     "join": _do_join,
 }

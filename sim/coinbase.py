@@ -15,11 +15,12 @@ Two paths advance a tick's blocks, both vectorised across subnets:
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from sim.invariants import check_k
-from sim.params import TOTAL_SUPPLY, Params
+from sim.params import CHAIN_OWNER_CUT, TOTAL_SUPPLY, Params
 from sim.state import State
 
 # Longest fast-path sub-step (4 a day at 7,200 blocks/tick). With FAST_MAX_CHANGE this keeps
@@ -61,13 +62,43 @@ def price_shares(m: np.ndarray) -> np.ndarray:
     return m / total
 
 
-def flow_shares(S: np.ndarray) -> np.ndarray:
-    """`tao_flow`: s_i = max(S_i, 0) / sum max(S, 0); nobody gets TAO if no flow is positive."""
-    pos = np.maximum(S, 0.0)
-    total = pos.sum()
+def price_burn_shares(m: np.ndarray, burned: np.ndarray) -> np.ndarray:
+    """`price_shares_2026`: s_i ~ (m_i / sum m) * (1 - burned_i), renormalised; the plain price
+    shares if every weight is zero (subnet_emissions.rs get_shares, 5c1b38081, 2026-06-22)."""
+    base = price_shares(m)
+    weighted = base * (1.0 - np.minimum(burned, 1.0))
+    total = weighted.sum()
+    if total <= 0.0:
+        return base
+    return weighted / total
+
+
+def flow_shares(S: np.ndarray, cutoff: float = 0.0, exponent: float = 1.0) -> np.ndarray:
+    """`tao_flow`: s_i = z_i^p / sum z^p with z_i = max(S_i - L, 0) and
+    L = max(cutoff, min(min_j S_j, 0)) (subnet_emissions.rs get_lower_limit and
+    inplace_pow_normalize, TaoFlowCutoff 32982b7f9 2025-10-23). With cutoff 0 and p = 1:
+    max(S_i, 0) / sum max(S, 0), and nobody gets TAO if no flow is positive."""
+    if S.size == 0:
+        return np.zeros_like(S)
+    L = max(float(cutoff), min(float(S.min()), 0.0))
+    z = np.maximum(S - L, 0.0)
+    if exponent != 1.0:
+        top = z.max()
+        z = (z / top) ** exponent if top > 0.0 else z
+    total = z.sum()
     if total <= 0.0:
         return np.zeros_like(S)
-    return pos / total
+    return z / total
+
+
+def net_flow(S: np.ndarray, S_proto: np.ndarray) -> np.ndarray:
+    """`protocol_flow_netting`: S_i - k * P_i for positive protocol EMA P_i (negative P_i, root
+    selling more than the injection, is kept whole), k = min(1, sum S+ / sum P+)
+    (subnet_emissions.rs get_shares_flow, 923fbcdc8 2026-05-19)."""
+    pos_p = np.maximum(S_proto, 0.0)
+    psum = float(pos_p.sum())
+    k = min(1.0, float(np.maximum(S, 0.0).sum()) / psum) if psum > 0.0 else 0.0
+    return S - np.where(S_proto > 0.0, k * S_proto, S_proto)
 
 
 def root_proportion(w: float, R: float, A: np.ndarray | float) -> np.ndarray | float:
@@ -76,44 +107,111 @@ def root_proportion(w: float, R: float, A: np.ndarray | float) -> np.ndarray | f
     return wR / (wR + A) if wR > 0 else A * 0.0
 
 
-def inject(tau: np.ndarray, x: np.ndarray, T: np.ndarray, a: np.ndarray, chain_buys: bool
+class Regime(NamedTuple):
+    """The switches the block loop reads, resolved once per tick (docs/mechanism.md)."""
+
+    shares: str  # "price" (launch), "flow" (`tao_flow`), "price_burn" (`price_shares_2026`)
+    buys: str  # "none" (launch), "jul2025", "nov2025", "2026"
+    keep: bool  # `root_claim_keep`
+    sell_flag: bool  # `root_sell_flag`
+    netting: bool  # `protocol_flow_netting` (with "flow" shares)
+    ramp: bool  # `ema_age_ramp`
+    burn: bool  # `owner_burn`
+    c: float  # owner cut
+    cutoff: float
+    exponent: float
+
+
+def regime(params: Params, rules: frozenset[str] | set[str]) -> Regime:
+    """Later rules win where two would decide the same thing: `price_shares_2026` replaced
+    `tao_flow` and the chain buys of 2025 on chain (c3841130c, 2026-06-22)."""
+    if "price_shares_2026" in rules:
+        shares, buys = "price_burn", "2026"
+    else:
+        shares = "flow" if "tao_flow" in rules else "price"
+        buys = ("nov2025" if "chain_buys_nov2025" in rules
+                else "jul2025" if "chain_buys" in rules else "none")
+    c = CHAIN_OWNER_CUT if "chain_owner_cut" in rules else params.owner_cut
+    return Regime(shares, buys, "root_claim_keep" in rules, "root_sell_flag" in rules,
+                  "protocol_flow_netting" in rules and shares == "flow",
+                  "ema_age_ramp" in rules, "owner_burn" in rules, c,
+                  params.flow_cutoff, params.flow_exponent)
+
+
+def shares_of(rg: Regime, m: np.ndarray, S: np.ndarray, S_proto: np.ndarray,
+              burned: np.ndarray) -> np.ndarray:
+    """Emission shares under the regime."""
+    if rg.shares == "flow":
+        return flow_shares(net_flow(S, S_proto) if rg.netting else S, rg.cutoff, rg.exponent)
+    if rg.shares == "price_burn":
+        return price_burn_shares(m, burned if rg.burn else np.zeros_like(m))
+    return price_shares(m)
+
+
+def cap_terms(rg: Regime, E: float, a: np.ndarray, rho: np.ndarray | float
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(q, j) per subnet: injection is capped when T/p > q, and then j alpha go in with p*q TAO
+    and the rest of T buys alpha first.
+    - launch: q = j = a, and all T goes in (no buy);
+    - `chain_buys` (Jul 2025, c329448de 2025-07-29): q = E (the block emission: capped when
+      p < s), j = a;
+    - `chain_buys_nov2025` (7a9b662e6 2025-11-06): q = j = a;
+    - `price_shares_2026` (c3841130c 2026-06-22): q = j = rho * a."""
+    if rg.buys == "jul2025":
+        return np.full_like(a, E), a
+    if rg.buys == "2026":
+        q = rho * a
+        return q, q
+    return a, a
+
+
+def inject(tau: np.ndarray, x: np.ndarray, T: np.ndarray, a: np.ndarray, chain_buys: bool,
+           q: np.ndarray | None = None, j: np.ndarray | None = None
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Injection of T TAO against at most a alpha: returns (tau, x, alpha_in, alpha_destroyed).
+    """Injection of T TAO for one block: returns (tau, x, alpha_in, alpha_destroyed).
 
     `launch`: all T goes in and alpha_in = min(T/p, a), so when the cap binds the price rises.
-    `chain_buys`: only p*a TAO goes in with the a alpha; the surplus buys alpha (no fee), which
-    is destroyed."""
+    Chain buys (every form; q, j from `cap_terms`, default q = j = a): when T/p > q the surplus
+    T - p*q first buys alpha from the pool (no fee), which is destroyed, then p*q TAO (at the
+    price before the buy) and j alpha go in: the chain buys before it injects
+    (run_coinbase.rs: the swap precedes the reserve increments in every form)."""
+    q = a if q is None else q
+    j = a if j is None else j
     want = T * x / tau  # T / p
-    ain = np.minimum(want, a)
     if not chain_buys:
+        ain = np.minimum(want, a)
         return tau + T, x + ain, ain, np.zeros_like(T)
-    tin = np.where(want > a, tau / x * a, T)
-    surplus = T - tin
-    tau1, x1 = tau + tin, x + ain
-    bought = x1 * surplus / (tau1 + surplus)
-    return tau1 + surplus, x1 - bought, ain, bought
+    capped = want > q
+    surplus = np.where(capped, T - tau / x * q, 0.0)
+    bought = x * surplus / (tau + surplus)
+    ain = np.where(capped, j, want)
+    return tau + T, x - bought + ain, ain, bought
 
 
 def inject_blocks(tau: np.ndarray, x: np.ndarray, T: np.ndarray, a: np.ndarray, h: float,
-                  chain_buys: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                  chain_buys: bool, q: np.ndarray | None = None, j: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """h consecutive blocks of injection (no sell between), aggregated: returns (tau, x,
-    alpha_in, alpha_destroyed). Whether the cap binds (T*x > a*tau) cannot change during such a
-    run, so each regime has a closed form:
+    alpha_in, alpha_destroyed). Whether the cap binds (T*x > q*tau) is taken as fixed during
+    such a run, so each regime has a closed form:
     - uncapped: T and T/p go in at a constant price;
     - capped, `launch`: h*T TAO and h*a alpha go in;
-    - capped, `chain_buys`: tau grows linearly (u = tau + T*t) and, to first order per block,
-      dx/dt = 2a - T*x/u, so x(u) = a*u/T + (x0*tau0 - a*tau0^2/T)/u; the difference from
-      x0 + h*a is the alpha bought and destroyed."""
-    capped = T * x > a * tau
+    - capped, chain buys: tau grows linearly (u = tau + T*t) and, to first order per block,
+      dx/dt = q + j - T*x/u, so x(u) = g*u/T + (x0*tau0 - g*tau0^2/T)/u with g = (q + j)/2;
+      the difference from x0 + h*j is the alpha bought and destroyed."""
+    q = a if q is None else q
+    j = a if j is None else j
+    capped = T * x > q * tau
     u = tau + h * T
     uncapped_x = x * u / tau
     if not chain_buys:
         x_new = np.where(capped, x + h * a, uncapped_x)
         return u, x_new, x_new - x, np.zeros_like(x)
     safe_T = np.where(capped, T, 1.0)
-    capped_x = a * u / safe_T + (x * tau - a * tau * tau / safe_T) / u
+    g = 0.5 * (q + j)
+    capped_x = g * u / safe_T + (x * tau - g * tau * tau / safe_T) / u
     x_new = np.where(capped, capped_x, uncapped_x)
-    ain = np.where(capped, h * a, uncapped_x - x)
+    ain = np.where(capped, h * j, uncapped_x - x)
     return u, x_new, ain, x + ain - x_new
 
 
@@ -133,7 +231,7 @@ def ema_alpha(params: Params, age: np.ndarray, age_ramp: bool) -> np.ndarray | f
 class _Work:
     """Compact copies of the emitting subnets' arrays for one tick, written back at the end."""
 
-    FIELDS = ("tau", "x", "o", "m", "S", "pend_owner", "pend_miner", "pend_val",
+    FIELDS = ("tau", "x", "o", "m", "S", "S_proto", "pend_owner", "pend_miner", "pend_val",
               "pend_root_alpha", "pend_root_tao", "alpha_issued", "ep_alpha_out",
               "tick_tao_in", "tick_alpha_in")
 
@@ -143,6 +241,7 @@ class _Work:
             setattr(self, f, getattr(st, f)[self.idx].astype(np.float64))
         self.age = st.age[self.idx].astype(np.float64)
         self.flow = st.flow[self.idx].copy()
+        self.burn = np.clip(st.miner_burn[self.idx].astype(np.float64), 0.0, 1.0)
 
     def write_back(self, st: State, n: int) -> None:
         for f in self.FIELDS:
@@ -184,21 +283,21 @@ def _start_tick(st: State, n: int) -> "_Work | None":
 def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -> None:
     """Advance n blocks one by one (the reference path).
 
-    Written for speed, since a year is 2.6M blocks: each block is about twenty in-place vector
+    Written for speed, since a year is 2.6M blocks: each block is a few dozen in-place vector
     operations. Quantities that only add up (pots, alpha_out, the TAO of the root sell, the
-    alpha injected) are recovered once at the end from the reserves' change, and a subnet's
-    alpha emission is recomputed only when its issuance crosses a halving threshold."""
+    alpha injected) are recovered once at the end from the reserves' change where they can be,
+    and a subnet's alpha emission is recomputed only when its issuance crosses a halving
+    threshold."""
     w = _start_tick(st, n)
     if w is None:
         return
-    chain_buys = "chain_buys" in rules
-    keep = "root_claim_keep" in rules
-    tao_flow = "tao_flow" in rules
-    ramp = "ema_age_ramp" in rules
-    c, beta, H = params.owner_cut, params.flow_beta, params.ema_halving_blocks
+    rg = regime(params, rules)
+    buys = rg.buys != "none"
+    c, beta, H = rg.c, params.flow_beta, params.ema_halving_blocks
     alpha_ema = params.moving_alpha
     wR = params.tao_weight * st.root_total()
-    tau, x, m, S, age = w.tau, w.x, w.m, w.S, w.age
+    tau, x, m, S, Sp, age = w.tau, w.x, w.m, w.S, w.S_proto, w.age
+    burn = w.burn if rg.burn else np.zeros_like(tau)
     tau0, x0 = tau.copy(), x.copy()
     A = x + w.o  # alpha issuance; the root sell only moves alpha from o to x
     B = A + wR  # the root proportion's denominator, w*R + A
@@ -207,20 +306,22 @@ def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -
     I_next = _next_halving(I)
     a = halving_emission_array(A, params.alpha_block_emission)
     a_lo, a_hi = _alpha_bounds(A)
-    # issuance grows by at most 2a a block; chain buys can also shrink it
-    watch_a = chain_buys or bool(((a_hi - A) < 2.0 * n * a + 1.0).any())
+    # issuance grows by at most 2a a block; chain buys and recycling can also shrink it
+    watch_a = buys or rg.sell_flag or bool(((a_hi - A) < 2.0 * n * a + 1.0).any())
     r2 = (1.0 - c) * a * 0.5
     wRr2 = wR * r2
     a_sum = np.zeros_like(A)
     r2_sum = np.zeros_like(A)
     seg = 0  # first block of the current run of constant alpha emission
-    q_sum = np.zeros_like(A)
+    q_sum = np.zeros_like(A)  # root alpha paid (sold or kept)
+    q_rec = np.zeros_like(A)  # root alpha recycled (`root_sell_flag`)
     tin_sum = np.zeros_like(A)
     destroyed_sum = np.zeros_like(A)
     T = np.empty_like(A)
     ain = np.empty_like(A)
     q = np.empty_like(A)
     tmp = np.empty_like(A)
+    sold_tao = np.zeros_like(A)
     minted = 0.0
     for b in range(n):
         if I >= I_next:  # 1. emission on issuance: a halving happened this tick
@@ -236,16 +337,23 @@ def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -
                 a_lo, a_hi = _alpha_bounds(A_now)
                 r2 = (1.0 - c) * a * 0.5
                 wRr2 = wR * r2
-        if tao_flow:  # 2. shares
+        if rg.shares == "flow":  # 2. shares
             S = (1.0 - beta) * S + beta * w.flow if b == 0 else S * (1.0 - beta)
-            share_of = np.maximum(S, 0.0)
+            if rg.netting or rg.cutoff != 0.0 or rg.exponent != 1.0:
+                share_of = flow_shares(net_flow(S, Sp) if rg.netting else S, rg.cutoff,
+                                       rg.exponent)
+            else:  # the plain rule: max(S, 0), normalised below (L is 0 with cutoff 0)
+                share_of = np.maximum(S, 0.0)
+        elif rg.shares == "price_burn":
+            share_of = price_burn_shares(m, burn)
         else:
             share_of = m
         tot = float(share_of.sum())
         if tot > 0.0 and E > 0.0:  # 3. injection, T_i = s_i * E
             np.multiply(share_of, E / tot, out=T)
-            if chain_buys:
-                tau, x, ain_b, destroyed = inject(tau, x, T, a, True)
+            if buys:
+                qc, jc = cap_terms(rg, E, a, wR / B if wR > 0 else 0.0 * B)
+                tau, x, ain_b, destroyed = inject(tau, x, T, a, True, qc, jc)
                 destroyed_sum += destroyed
                 B += ain_b
                 B -= destroyed
@@ -259,20 +367,32 @@ def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -
             tin_sum += T
             I += E
             minted += E
+        else:
+            T[:] = 0.0
         B += a  # alpha_out = a always
+        if rg.burn:  # the owner burns its share of the miners' part (recycled at once)
+            B -= r2 * burn
         # 5. split: root's share of the validators' half, q = rho * r/2
         np.divide(wRr2, B, out=q)
-        q_sum += q
-        if not keep:  # 6. root sell every block, no fee (`launch`)
-            x += q
-            np.multiply(tau, q, out=tmp)
-            tmp /= x
-            tau -= tmp
+        # `root_sell_flag`: root's alpha is recycled while the moving prices sum to <= 1
+        if rg.sell_flag and float(m.sum()) <= 1.0:
+            q_rec += q
+            B -= q
+            sold_tao[:] = 0.0
+        else:
+            q_sum += q
+            if not rg.keep:  # 6. root sell every block, no fee (`launch`)
+                x += q
+                np.multiply(tau, q, out=sold_tao)
+                sold_tao /= x
+                tau -= sold_tao
+        if rg.netting:  # the block's protocol flow enters the EMA the next block reads
+            Sp = (1.0 - beta) * Sp + beta * (T - sold_tao)
         # 7. moving price after the emission used it: m += alpha_eff * (min(p, 1) - m)
         np.divide(tau, x, out=tmp)
         np.minimum(tmp, 1.0, out=tmp)
         tmp -= m
-        if ramp:
+        if rg.ramp:
             t_age = age + b
             tmp *= alpha_ema * t_age / (t_age + H)
         else:
@@ -280,18 +400,19 @@ def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -
         m += tmp
     a_sum += a * (n - seg)
     r2_sum += r2 * (n - seg)
-    sold = 0.0 if keep else q_sum
+    sold = q_sum if not rg.keep else 0.0
     ain_sum = x - x0 + destroyed_sum - sold  # x moved only by injection, burns and the sell
-    w.tau, w.x, w.m, w.S = tau, x, m, S
+    burned = r2_sum * burn
+    w.tau, w.x, w.m, w.S, w.S_proto = tau, x, m, S, Sp
     w.o = B - wR - x
     w.tick_tao_in += tin_sum
     w.tick_alpha_in += ain_sum
-    w.alpha_issued += ain_sum + a_sum - destroyed_sum
+    w.alpha_issued += ain_sum + a_sum - destroyed_sum - burned - q_rec
     w.ep_alpha_out += a_sum
     w.pend_owner += c * a_sum
-    w.pend_miner += r2_sum
-    w.pend_val += r2_sum - q_sum
-    if keep:
+    w.pend_miner += r2_sum - burned
+    w.pend_val += r2_sum - q_sum - q_rec
+    if rg.keep:
         w.pend_root_alpha += q_sum
     else:
         w.pend_root_tao += tau0 + tin_sum - tau  # tau moved only by injection and the sell
@@ -301,19 +422,30 @@ def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -
     st.block += n
 
 
+def _blocks_until(dist: np.ndarray | float, rate: np.ndarray | float) -> int:
+    """Fewest blocks after which a quantity growing by `rate` a block has covered `dist`
+    (a large number where it never does)."""
+    d = np.atleast_1d(np.asarray(dist, dtype=np.float64))
+    r = np.atleast_1d(np.asarray(rate, dtype=np.float64))
+    ok = r > 0.0
+    if not ok.any():
+        return 1 << 40
+    need = np.ceil(np.maximum(d[ok], 0.0) / r[ok])
+    return max(1, int(need.min()))
+
+
 def run_blocks_fast(st: State, params: Params, rules: frozenset[str], n: int,
                     substep: int | None = None) -> None:
     """Advance n blocks in coarse sub-steps (see the module docstring)."""
     w = _start_tick(st, n)
     if w is None:
         return
-    chain_buys = "chain_buys" in rules
-    keep = "root_claim_keep" in rules
-    tao_flow = "tao_flow" in rules
-    ramp = "ema_age_ramp" in rules
-    c, beta = params.owner_cut, params.flow_beta
+    rg = regime(params, rules)
+    buys = rg.buys != "none"
+    c, beta = rg.c, params.flow_beta
     wR = params.tao_weight * st.root_total()
-    tau, x, o, m, S, age = w.tau, w.x, w.o, w.m, w.S, w.age
+    tau, x, o, m, S, Sp, age = w.tau, w.x, w.o, w.m, w.S, w.S_proto, w.age
+    burn = w.burn if rg.burn else np.zeros_like(tau)
     I = st.tao_issued
     minted = 0.0
     max_h = substep or FAST_SUBSTEP_BLOCKS
@@ -326,46 +458,87 @@ def run_blocks_fast(st: State, params: Params, rules: frozenset[str], n: int,
         # capped injection): accuracy is spent where the dynamics are fast.
         remaining = n - done
         h = -(-remaining // -(-remaining // max_h))
-        s0 = flow_shares(S) if tao_flow else price_shares(m)
-        a0 = halving_emission_array(x + o, params.alpha_block_emission)
+        f0 = w.flow if j == 0 else 0.0
+        S0 = (1.0 - beta) * S + beta * f0 if rg.shares == "flow" else S
+        s0 = shares_of(rg, m, S0, Sp, burn)
+        A0 = x + o
+        a0 = halving_emission_array(A0, params.alpha_block_emission)
         T0 = s0 * E
-        q0 = 0.0 if keep else (wR / (wR + x + o) if wR > 0 else 0.0) * (1.0 - c) * a0 * 0.5
+        rho0 = (wR / (wR + A0) if wR > 0 else 0.0 * A0)
+        flag0 = not (rg.sell_flag and float(m.sum()) <= 1.0)  # root alpha paid, not recycled
+        q0 = 0.0 if (rg.keep or not flag0) else rho0 * (1.0 - c) * a0 * 0.5
+        qc0, jc0 = cap_terms(rg, E, a0, rho0)
+        ain0 = np.minimum(T0 * x / tau, jc0 if buys else a0)
         # per-block relative change of each reserve: injection into tau; injection and the
         # root sell into x
-        rel = float(np.max(np.maximum(T0 / tau, (np.minimum(T0 * x / tau, a0) + q0) / x)))
+        rel = float(np.max(np.maximum(T0 / tau, (ain0 + q0) / x)))
         if rel > 0.0:
             h = min(h, max(1, int(FAST_MAX_CHANGE / rel)))
+        # Thresholds where a rule changes behaviour end a sub-step, so that none is stepped
+        # over: the TAO halving (issuance grows by E a block while any share is positive) ...
+        if float(s0.sum()) > 0.0 and E > 0.0:
+            h = min(h, _blocks_until(_next_halving(I) - I, E))
+        # ... each subnet's alpha halving (issuance grows by at most alpha_in + a a block) ...
+        _lo, a_hi = _alpha_bounds(A0)
+        h = min(h, _blocks_until(a_hi - A0, ain0 + a0))
+        # ... and `root_sell_flag`'s sum of moving prices crossing 1 (at the spot prices now)
+        if rg.sell_flag:
+            p_now = np.minimum(tau / x, 1.0)
+            al = ema_alpha(params, age, rg.ramp)
+
+            def flag_after(k: int) -> bool:
+                return float((p_now + (m - p_now) * (1.0 - al) ** k).sum()) > 1.0
+
+            if flag_after(h) != flag0:
+                lo_k, hi_k = 0, h  # flag_after(lo_k) == flag0 != flag_after(hi_k)
+                while hi_k - lo_k > 1:
+                    mid = (lo_k + hi_k) // 2
+                    if flag_after(mid) == flag0:
+                        lo_k = mid
+                    else:
+                        hi_k = mid
+                h = hi_k
         # Mid-step points, shifted as the chain's order requires: block j of the sub-step
         # (1..h) takes its share from m after block j-1 (lag) but from S and A after its own
         # update (lead), and its moving price from the price after block j. With h = 1 this
         # is exactly one chain block.
         lead = 0.5 * (h + 1)
         lag = 0.5 * (h - 1)
-        alpha_m = ema_alpha(params, age + lag, ramp)
-        if tao_flow:
+        alpha_m = ema_alpha(params, age + lag, rg.ramp)
+        # the protocol's flow EMA at mid-step, from the flow at the start (TAO in less root sold)
+        P0 = T0 - tau / x * q0
+        Sp_mid = Sp + (P0 - Sp) * (1.0 - (1.0 - beta) ** lag)
+        if rg.shares == "flow":
             # the tick's user flow enters S in its first block only
-            f = w.flow if j == 0 else 0.0
             S_mid = (1.0 - beta) ** lead * S + (
-                beta * (1.0 - beta) ** (lead - 1.0) * f if j == 0 else 0.0)
-            s = flow_shares(S_mid)
-            S = (1.0 - beta) ** h * S + (beta * (1.0 - beta) ** (h - 1.0) * f if j == 0 else 0.0)
+                beta * (1.0 - beta) ** (lead - 1.0) * f0 if j == 0 else 0.0)
+            s = shares_of(rg, m, S_mid, Sp_mid, burn)
+            S = (1.0 - beta) ** h * S + (beta * (1.0 - beta) ** (h - 1.0) * f0 if j == 0 else 0.0)
         else:
             p_hat = np.minimum(tau / x, 1.0)
             m_mid = p_hat + (m - p_hat) * (1.0 - alpha_m) ** lag
-            s = price_shares(m_mid)
-        A0 = x + o
+            s = shares_of(rg, m_mid, S, Sp, burn)
         a = halving_emission_array(A0, params.alpha_block_emission)
-        T = s * E
+        T = s * E if E > 0.0 else s * 0.0
         p0 = np.minimum(tau / x, 1.0)
+        A_mid0 = A0 + (ain0 + a0) * lead
+        rho = wR / (wR + A_mid0) if wR > 0 else 0.0 * A0
+        qc, jc = cap_terms(rg, E, a, rho)
         # Strang splitting: (about) half the injection, the whole root sell, the rest.
-        tau, x, ain1, d1 = inject_blocks(tau, x, T, a, lead, chain_buys)
+        tau, x, ain1, d1 = inject_blocks(tau, x, T, a, lead, buys, qc, jc)
         A_mid = x + o + a * lead
         rho = wR / (wR + A_mid) if wR > 0 else 0.0
         r2 = (1.0 - c) * a * 0.5
         q = rho * r2 * h
-        o = o + a * h
-        if keep:
+        burned = r2 * h * burn
+        o = o + a * h - burned
+        dt = 0.0
+        if not flag0:  # `root_sell_flag`: recycled, neither sold nor paid
+            o = o - q
+            q_paid = 0.0 * q
+        elif rg.keep:
             w.pend_root_alpha += q
+            q_paid = q
         else:
             k_before = tau * x
             dt = tau * q / (x + q)
@@ -373,36 +546,41 @@ def run_blocks_fast(st: State, params: Params, rules: frozenset[str], n: int,
             x = x + q
             o = o - q
             w.pend_root_tao += dt
+            q_paid = q
             check_k(1.0, float(np.min(tau * x / k_before)))  # a fee-free sale keeps k
-        tau, x, ain2, d2 = inject_blocks(tau, x, T, a, h - lead, chain_buys)
+        tau, x, ain2, d2 = inject_blocks(tau, x, T, a, h - lead, buys, qc, jc)
         ain = ain1 + ain2
         Tsum = float(T.sum()) * h
         I += Tsum
         minted += Tsum
         w.tick_tao_in += T * h
         w.tick_alpha_in += ain
-        w.alpha_issued += ain + a * h - d1 - d2
+        w.alpha_issued += ain + a * h - d1 - d2 - burned - (q - q_paid)
         w.ep_alpha_out += a * h
         w.pend_owner += c * a * h
-        w.pend_miner += r2 * h
+        w.pend_miner += r2 * h - burned
         w.pend_val += r2 * h - q
+        if rg.netting:
+            Sp = Sp + (T - dt / h - Sp) * (1.0 - (1.0 - beta) ** h)
         # moving price: closed form at the mean of the capped prices after each block
         p_bar = p0 + (np.minimum(tau / x, 1.0) - p0) * (h + 1) / (2.0 * h)
         m = p_bar + (m - p_bar) * (1.0 - alpha_m) ** h
         age = age + h
         done += h
         j += 1
-    w.tau, w.x, w.o, w.m, w.S = tau, x, o, m, S
+    w.tau, w.x, w.o, w.m, w.S, w.S_proto = tau, x, o, m, S, Sp
     st.tao_issued = I
     st.tao_minted += minted
     w.write_back(st, n)
     st.block += n
 
 
-def current_shares(st: State, rules: frozenset[str]) -> np.ndarray:
+def current_shares(st: State, rules: frozenset[str], params: Params | None = None
+                   ) -> np.ndarray:
     """Emission shares the next block would use, over all slots (0 for inactive)."""
     out = np.zeros(st.n_subnets)
     idx = np.nonzero(st.active & st.emitting)[0]
     if idx.size:
-        out[idx] = flow_shares(st.S[idx]) if "tao_flow" in rules else price_shares(st.m[idx])
+        rg = regime(params or Params(), rules)
+        out[idx] = shares_of(rg, st.m[idx], st.S[idx], st.S_proto[idx], st.miner_burn[idx])
     return out

@@ -97,6 +97,7 @@ class Game:
                           mech=MECHANISMS.index(sub.get("mechanism", "ai_work")), age=age,
                           owner=-1, reg_block=-age,  # immunity counts from emission start
                           S=float(sub.get("flow_ema", 0.0)))
+            st.miner_burn[-1] = float(sub.get("miner_burn", 0.0))  # `owner_burn`
         for pl in scn.get("players") or []:
             role = pl.get("role", "speculator")
             k = st.add_player(pid=str(pl["id"]), role=role, tao=float(pl.get("tao", 0.0)),
@@ -192,7 +193,7 @@ class Game:
 
     def _record_history(self) -> None:
         st = self.st
-        shares = coinbase.current_shares(st, self.rules)
+        shares = coinbase.current_shares(st, self.rules, self.params)
         for i in self._active():
             key = str(int(st.netuid[i]))
             for name, value in (("price", float(st.tau[i] / st.x[i])),
@@ -262,6 +263,7 @@ class Game:
         st.tau[i], st.x[i] = res.tao, res.alpha
         check_k(k_before, res.tao * res.alpha)
         st.o[i] -= sold
+        st.alpha_issued[i] -= res.removed  # `percent_fee_out`: the alpha fee leaves the pool
         st.net_alpha[i] -= sold
         st.tao_outside += res.out
         st.flow[i] -= res.gross
@@ -275,7 +277,7 @@ class Game:
         st = self.st
         R = st.root_total()
         w = self.params.tao_weight
-        shares = coinbase.current_shares(st, self.rules)
+        shares = coinbase.current_shares(st, self.rules, self.params)
         subnets = []
         for i in self._active():
             A = float(st.x[i] + st.o[i])
@@ -364,7 +366,7 @@ class Game:
         st = self.st
         R = st.root_total()
         w = self.params.tao_weight
-        shares = coinbase.current_shares(st, self.rules)
+        shares = coinbase.current_shares(st, self.rules, self.params)
         subnets = []
         for i in self._active():
             owner = int(st.owner[i])

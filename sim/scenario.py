@@ -37,7 +37,7 @@ MINER_CLASSES: tuple[str, ...] = tuple(engine_params.MINER_CLASSES)
 ROLES: tuple[str, ...] = ("speculator", "subnet_owner", "root_validator")
 ACTIONS: tuple[str, ...] = (
     "stake", "unstake", "move", "root_stake", "root_unstake", "set_weights", "set_mechanism",
-    "buyback", "register_subnet",
+    "buyback", "register_subnet", "set_miner_burn",
 )
 
 # (low, high, low inclusive, high inclusive) for each known parameter; unknown extra params are
@@ -350,6 +350,8 @@ def _subnets(v: Any) -> list[dict]:
         n["age_blocks"] = _int(s.get("age_blocks", 0), f"{f}.age_blocks", lo=0)
         if "flow_ema" in s:  # `tao_flow`: the starting EMA of net TAO flow (may be negative)
             n["flow_ema"] = _num(s["flow_ema"], f"{f}.flow_ema", lo=-MAX_AMOUNT, hi=MAX_AMOUNT)
+        if "miner_burn" in s:  # `owner_burn`: share of the miners' emission the owner burns
+            n["miner_burn"] = _num(s["miner_burn"], f"{f}.miner_burn", lo=0.0, hi=1.0)
         out.append(n)
     return out
 
@@ -416,6 +418,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "set_mechanism": ("subnet", "mechanism"),
     "buyback": ("subnet", "tao"),
     "register_subnet": (),
+    "set_miner_burn": ("subnet", "fraction"),  # `owner_burn` (docs/mechanism.md)
 }
 
 
@@ -449,6 +452,8 @@ def _action(a: Any, f: str, player_ids: set[str], subnet_ids: set[int], total_ti
             raise ScenarioError(f"{f}.limit_price", f"only stake and unstake take a limit price")
         n["limit_price"] = _num(a["limit_price"], f"{f}.limit_price", lo=0.0, lo_incl=False,
                                 hi=MAX_AMOUNT)
+    if do == "set_miner_burn":
+        n["fraction"] = _num(a["fraction"], f"{f}.fraction", lo=0.0, hi=1.0)
     if do == "move" and n["from"] == n["to"]:
         raise ScenarioError(f"{f}.to", "must differ from 'from'")
     if do == "set_weights":

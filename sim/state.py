@@ -32,7 +32,11 @@ SUBNET_FLOATS: tuple[str, ...] = (
     "ep_alpha_out",  # alpha emitted since the last epoch
     "tick_tao_in",  # TAO injected this tick
     "tick_alpha_in",  # alpha injected this tick
+    # (simrules) optional in a stored state: older states load with zeros
+    "miner_burn",  # `owner_burn`: share of the miners' emission the owner burns
+    "S_proto",  # `protocol_flow_netting`: EMA of the protocol's own TAO flow
 )
+OPTIONAL_SUBNET_FLOATS: tuple[str, ...] = ("miner_burn", "S_proto")
 SUBNET_INTS: tuple[str, ...] = (
     "netuid",
     "mech",  # index into params.MECHANISMS
@@ -88,6 +92,8 @@ class State:
     ep_alpha_out: np.ndarray = field(default_factory=lambda: np.zeros(0))
     tick_tao_in: np.ndarray = field(default_factory=lambda: np.zeros(0))
     tick_alpha_in: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    miner_burn: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    S_proto: np.ndarray = field(default_factory=lambda: np.zeros(0))
     netuid: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     mech: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     age: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -234,6 +240,9 @@ class State:
     def from_dict(cls, d: dict[str, Any]) -> "State":
         s = cls()
         for name in SUBNET_FLOATS + PLAYER_FLOATS:
+            if name in OPTIONAL_SUBNET_FLOATS and name not in d:
+                setattr(s, name, np.zeros(len(d["tau"])))
+                continue
             setattr(s, name, np.array(d[name], dtype=np.float64))
         for name in SUBNET_INTS + PLAYER_INTS:
             setattr(s, name, np.array(d[name], dtype=np.int64))

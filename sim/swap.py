@@ -16,6 +16,8 @@ class SwapResult(NamedTuple):
     tao: float  # TAO reserve after
     alpha: float  # alpha reserve after
     gross: float  # before the flat fee: alpha bought, or TAO the pool paid out
+    # `percent_fee_out`: the fee taken out of the pool (TAO on a stake, alpha on an unstake)
+    removed: float = 0.0
 
 
 def fee_for(amount: float, flat_fee: float, percent_rate: float | None) -> float:
@@ -25,11 +27,16 @@ def fee_for(amount: float, flat_fee: float, percent_rate: float | None) -> float
     return flat_fee
 
 
-def stake(tau: float, x: float, tao_in: float, fee: float = 0.0) -> SwapResult:
+def stake(tau: float, x: float, tao_in: float, fee: float = 0.0, fee_out: bool = False
+          ) -> SwapResult:
     """Buy alpha with `tao_in` TAO. The fee is taken from the input and stays in the TAO
-    reserve (chain: the fee is not removed from the pool)."""
+    reserve (launch chain: stake_utils.rs credits it to SubnetTAO), or with `fee_out` leaves
+    the pool (`percent_fee_out`: the swap pallet books it to the fee accumulators, not the
+    reserve)."""
     net = tao_in - fee
     d_alpha = x * net / (tau + net)
+    if fee_out:
+        return SwapResult(d_alpha, fee, tau + net, x - d_alpha, d_alpha, fee)
     return SwapResult(d_alpha, fee, tau + tao_in, x - d_alpha, d_alpha)
 
 
@@ -40,11 +47,14 @@ def unstake_flat(tau: float, x: float, alpha_in: float, fee: float = 0.0) -> Swa
     return SwapResult(gross - fee, fee, tau - gross + fee, x + alpha_in, gross)
 
 
-def unstake_percent(tau: float, x: float, alpha_in: float, fee_alpha: float) -> SwapResult:
+def unstake_percent(tau: float, x: float, alpha_in: float, fee_alpha: float,
+                    fee_out: bool = False) -> SwapResult:
     """Sell `alpha_in` alpha under `percent_fee`: the fee is a share of the input (alpha) that
-    stays in the alpha reserve; the rest is swapped."""
+    stays in the alpha reserve, or with `fee_out` leaves the pool; the rest is swapped."""
     net = alpha_in - fee_alpha
     gross = tau * net / (x + net)
+    if fee_out:
+        return SwapResult(gross, fee_alpha, tau - gross, x + net, gross, fee_alpha)
     return SwapResult(gross, fee_alpha, tau - gross, x + alpha_in, gross)
 
 

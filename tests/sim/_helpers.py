@@ -50,7 +50,7 @@ def classroom(**over: Any) -> dict[str, Any]:
 
 
 def matches_doc(value: float, printed: str, rel: float = 1e-9) -> bool:
-    """True if `value` equals a figure printed in MECHANISM.md: within `rel` relative
+    """True if `value` equals a figure printed in docs/mechanism.md: within `rel` relative
     tolerance, or, where the document rounds, equal to the printed figure at the printed
     number of decimals (half a unit in its last place)."""
     p = float(printed)

@@ -1,13 +1,19 @@
-"""Fast path against the exact block-by-block path over a simulated year (365 ticks of 7,200
-blocks): every reserve, price, moving price and share within 0.5%, with and without trading.
+"""Fast path against the exact block-by-block path: every reserve, price, moving price and share
+within 0.5%, with and without trading: over a simulated year (365 ticks of 7,200 blocks; `slow`,
+about 30 s each), over a week on every historical rule set (sim.params.RULE_SETS), and (`slow`)
+over every preset as written (its scripted events and actions, no bots).
 
-The exact runs take about 20 s each on a laptop core; four subnets are enough to have capped
-injection (thin pools with a large share), uncapped ones, and the root sell on all of them."""
+Four subnets are enough to have capped injection (thin pools with a large share), uncapped
+ones, and the root sell on all of them."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from sim import Game
+from sim.params import RULE_SETS
+from sim.scenario import load_scenario
 
 from _helpers import make_scenario
 
@@ -67,6 +73,7 @@ def compare(scn: dict, share_abs: float | None = None) -> tuple[float, bool, int
     return worst, capped, filled
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trading", [True, False], ids=["with-trades", "without-trades"])
 def test_it_keeps_the_fast_path_within_half_a_percent_of_exact_over_a_year(trading):
     worst, capped, filled = compare(year(trading, ["launch"]))
@@ -75,11 +82,13 @@ def test_it_keeps_the_fast_path_within_half_a_percent_of_exact_over_a_year(tradi
     assert worst < TOL
 
 
+@pytest.mark.slow
 def test_it_keeps_the_fast_path_close_under_chain_buys_for_two_months():
     worst, capped, _ = compare(year(True, ["launch", "chain_buys"], days=60))
     assert capped and worst < TOL
 
 
+@pytest.mark.slow
 def test_it_keeps_the_fast_path_close_under_tao_flow_over_a_year():
     """Shares from the flow EMA. Within a tick S only decays, by the same factor on every
     subnet, so both paths split each block's TAO alike; S itself sums stakes minus unstakes
@@ -91,7 +100,30 @@ def test_it_keeps_the_fast_path_close_under_tao_flow_over_a_year():
     assert filled > 100 and worst < TOL
 
 
+@pytest.mark.slow
 def test_it_keeps_the_fast_path_close_with_root_claim_keep_and_ema_age_ramp_for_four_months():
     worst, capped, filled = compare(year(True, ["launch", "root_claim_keep", "ema_age_ramp"],
                                          days=120))
     assert capped and filled > 30 and worst < TOL
+
+
+@pytest.mark.parametrize("label,_date,rules", RULE_SETS, ids=[r[0] for r in RULE_SETS])
+def test_it_keeps_the_fast_path_close_on_every_historical_rule_set_for_a_week(
+        label, _date, rules):
+    scn = year(True, list(rules), days=7)
+    scn["subnets"][2]["miner_burn"] = 0.5  # `owner_burn` and the 2026 burn weighting
+    for sub, f in zip(scn["subnets"], (50.0, 30.0, 20.0, 10.0)):
+        sub["flow_ema"] = f
+    worst, _capped, filled = compare(scn, share_abs=1e-4 if "tao_flow" in rules else None)
+    assert filled >= 3 and worst < TOL, (label, worst)
+
+
+PRESETS = Path(__file__).resolve().parents[2] / "sim" / "scenarios"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(p.stem for p in PRESETS.glob("*.json")))
+def test_it_keeps_the_fast_path_close_on_every_preset(name):
+    scn = load_scenario(PRESETS / f"{name}.json")
+    worst, _capped, _filled = compare(scn, share_abs=1e-4 if "tao_flow" in scn["rules"] else None)
+    assert worst < TOL, (name, worst)

@@ -65,7 +65,7 @@ def test_the_owner_cut_total_is_exactly_the_cut_paid_at_each_epoch(monkeypatch):
     # nobody else received an owner cut
     assert g.private_view("alice")["owner_cut"] == {}
     assert g.private_view("otf")["owner_cut"] == {}
-    # 3 epochs of 720 blocks of 1 alpha, c of it to the owner (MECHANISM.md's 18%)
+    # 3 epochs of 720 blocks of 1 alpha, c of it to the owner (docs/mechanism.md's 18%)
     c = g.params.owner_cut
     assert expected[("bob", 2)] == pytest.approx(c * 720 * 3, rel=1e-12)
 
@@ -243,7 +243,7 @@ def test_the_public_view_carries_the_flow_ema_that_gives_the_tao_flow_shares():
     g = Game.from_scenario(scn)
     subnets = g.public_view()["subnets"]
     assert [s["flow_ema"] for s in subnets] == [120.0, 30.0, -50.0]
-    assert [s["share"] for s in subnets] == [0.8, 0.2, 0.0]  # MECHANISM.md example 9
+    assert [s["share"] for s in subnets] == [0.8, 0.2, 0.0]  # docs/mechanism.md example 9
     g.step([{"do": "stake", "player": "alice", "subnet": 3, "tao": 100.0}])
     subnets = g.public_view()["subnets"]
     S = [s["flow_ema"] for s in subnets]

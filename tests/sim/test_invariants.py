@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sim import Game, InvariantError
 from sim.actions import REASONS, apply_action
 from sim.invariants import check_all, check_k
-from sim.params import MECHANISMS, Params
+from sim.params import MECHANISMS, RULE_SETS as HISTORICAL, Params
 
 from _helpers import classroom
 
@@ -21,6 +21,8 @@ PLAYERS = ["alice", "bob", "otf", "ghost"]
 SUBNETS = [1, 2, 3, 4, 99]
 RULE_SETS = [["launch"], ["launch", "chain_buys", "percent_fee"],
              ["launch", "tao_flow", "root_claim_keep"], ["launch", "ema_age_ramp", "pruning"]]
+# the chain's later rule sets (fee out of the pool, recycling, owner burn, 2026 injection cap)
+RULE_SETS += [list(rules) for _label, _date, rules in HISTORICAL[2:]]
 
 amounts = st.one_of(
     st.floats(min_value=0.001, max_value=300.0),
@@ -33,7 +35,7 @@ fractions = st.floats(min_value=0.0, max_value=1.2)
 raw_action = st.fixed_dictionaries({
     "do": st.sampled_from(["stake", "unstake", "move", "root_stake", "root_unstake",
                            "set_weights", "set_mechanism", "buyback", "register_subnet",
-                           "join", "bogus"]),
+                           "join", "set_miner_burn", "bogus"]),
     "player": st.sampled_from(PLAYERS[:3] * 3 + PLAYERS[3:]),
     "subnet": st.sampled_from(SUBNETS),
     "to": st.sampled_from(SUBNETS),
@@ -77,6 +79,8 @@ def concrete(g: Game, r: dict) -> dict:
         a.update(subnet=r["subnet"], weights=r["weights"])
     elif do == "set_mechanism":
         a.update(subnet=r["subnet"], mechanism=r["mechanism"])
+    elif do == "set_miner_burn":
+        a.update(subnet=r["subnet"], fraction=r["frac"])
     elif do == "join":
         a.update(player=f"late{r['n'] % 5}", role="speculator", tao=r["amount"])
     if r["limit"] is not None and do in ("stake", "unstake"):

@@ -16,7 +16,8 @@ MEME = 28  # the hold-to-earn subnet of the two meme-subnet presets
 
 def test_every_preset_loads_and_fills_the_class_fields():
     files = sorted(PRESETS.glob("*.json"))
-    assert {f.stem for f in files} >= {"launch_month", "one_year_later", "tao_flow_era", "sandbox"}
+    assert {f.stem for f in files} >= {"launch_month", "one_year_later", "tao_flow_era", "sandbox",
+                                       "rules_2026"}
     for f in files:
         scn = load_scenario(f)
         assert scn["lesson"], f"{f.name}: a preset states its lesson for the debrief"
@@ -95,7 +96,7 @@ def test_the_story_does_not_hang_on_one_seed(seed):
 
 
 def test_every_preset_plays_to_the_end_without_a_bot_running_out_of_funds():
-    for name in ("launch_month", "one_year_later", "tao_flow_era", "sandbox"):
+    for name in ("launch_month", "one_year_later", "tao_flow_era", "sandbox", "rules_2026"):
         scn = load_scenario(PRESETS / f"{name}.json")
         doc = play_scenario(scn)
         assert len(doc["epochs"]) == scn["clock"]["epochs"]
@@ -132,3 +133,39 @@ def test_in_the_tao_flow_era_a_subnet_with_net_outflow_gets_nothing_at_once():
     dropped = {sid for sid, ss in shares.items() if 0.0 in ss}
     assert dropped, shares
     assert any(max(ss[ss.index(0.0):]) > 0.0 for sid, ss in shares.items() if sid in dropped)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in PRESETS.glob("*.json")))
+def test_every_preset_runs_from_the_command_line(name, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "result.json"
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(PRESETS / f"{name}.json"),
+                           "--out", str(out)], cwd=PRESETS.parents[1], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    assert len(doc["epochs"]) == load_scenario(PRESETS / f"{name}.json")["clock"]["epochs"]
+
+
+def test_under_the_2026_rules_the_owner_who_burns_loses_share_and_root_alpha_is_recycled():
+    """rules_2026 (docs/scenarios.md): subnet 64's owner burns half its miners' emission, so its
+    share is half what its moving price alone would give; the moving prices sum to under 1, so
+    root's alpha is recycled (no root dividends at all)."""
+    scn = load_scenario(PRESETS / "rules_2026.json")
+    doc = play_scenario(scn, keep_trades=False)
+    first = doc["ticks"][0]["subnets"]
+    m = {s["id"]: s["moving_price"] for s in first}
+    plain = m[64] / sum(m.values())
+    share = next(s["share"] for s in first if s["id"] == 64)
+    weighted = 0.5 * plain / (1.0 - 0.5 * plain)
+    assert share == pytest.approx(weighted, rel=1e-9) and share < 0.6 * plain
+    from sim import Game
+
+    g = Game.from_scenario(scn)
+    assert sum(m.values()) <= 1.0
+    g.step([], bots=False)  # the first tick does not close an epoch: the pots are visible
+    assert g.st.pend_root_alpha.sum() == 0.0 and g.st.pend_root_tao.sum() == 0.0
+    assert (g.st.pend_val > 0.0).all()

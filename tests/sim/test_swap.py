@@ -1,4 +1,4 @@
-"""Constant-product swaps: MECHANISM.md worked examples 1-3, limits, fees, refusals."""
+"""Constant-product swaps: docs/mechanism.md worked examples 1-3, limits, fees, refusals."""
 from __future__ import annotations
 
 import math
