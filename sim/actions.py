@@ -371,12 +371,15 @@ def lock_cost(st: State, params: Params) -> float:
 
 
 def prune_candidate(st: State, params: Params) -> int | None:
-    """Lowest moving price among active subnets past their immunity (ties: lowest id)."""
+    """Lowest moving price among active subnets past their immunity; on a tie the earliest
+    registered goes, as on chain (coinbase/root.rs `get_network_to_prune`: "If tie on price,
+    earliest registration wins"), then the lowest id (the chain's map order; a tie on both is
+    only possible between subnets of the scenario)."""
     ok = st.active & ((st.block - st.reg_block) >= params.immunity_blocks)
     idx = np.nonzero(ok)[0]
     if idx.size == 0:
         return None
-    order = sorted(idx, key=lambda i: (float(st.m[i]), int(st.netuid[i])))
+    order = sorted(idx, key=lambda i: (float(st.m[i]), int(st.reg_block[i]), int(st.netuid[i])))
     return int(order[0])
 
 

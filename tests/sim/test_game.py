@@ -326,3 +326,20 @@ def test_it_charges_the_percent_fee_on_trades_when_switched_on():
     assert f["fee"] == pytest.approx(100.0 * 33 / 65535, rel=REL)
     net = 100.0 * (1 - 33 / 65535)
     assert f["alpha"] == pytest.approx(10000.0 * net / (1000.0 + net), rel=REL)
+
+
+def test_a_tie_on_moving_price_prunes_the_earliest_registered_subnet():
+    """coinbase/root.rs get_network_to_prune: "If tie on price, earliest registration wins"."""
+    from sim.actions import prune_candidate
+
+    g = Game.from_scenario(classroom(rules=["launch", "pruning"],
+                                     params={"subnet_limit": 3, "immunity_blocks": 0}))
+    st = g.st
+    st.m[:] = 0.05                      # every subnet ties on moving price
+    st.reg_block[:] = [-100, -300, -200]  # subnet 2 registered first
+    assert int(st.netuid[prune_candidate(st, g.params)]) == 2
+    st.m[2] = 0.04                      # a lower price still goes first, whatever its age
+    assert int(st.netuid[prune_candidate(st, g.params)]) == 3
+    st.m[2] = 0.05
+    st.reg_block[:] = [-300, -300, -200]  # a tie on both: the lowest id
+    assert int(st.netuid[prune_candidate(st, g.params)]) == 1
