@@ -310,6 +310,26 @@ def _do_set_weights(st: State, params: Params, rules: frozenset[str], a: dict[st
     st.wset[k, i] = True
 
 
+def _do_root_register(st: State, params: Params, rules: frozenset[str], a: dict[str, Any],
+                      fill: dict[str, Any]) -> None:
+    """A root-validator player takes a seat (a UID) on a subnet: its root stake (own and
+    nominated) counts in that subnet's consensus and earns its dividends there (sim/epoch.py)."""
+    k, i = _player(st, a), _subnet(st, a)
+    if st.roles[k] != "root_validator":
+        raise Rejected("not_root_validator")
+    st.no_seat[k, i] = False
+
+
+def _do_root_deregister(st: State, params: Params, rules: frozenset[str], a: dict[str, Any],
+                        fill: dict[str, Any]) -> None:
+    """A root-validator player gives up its seat on a subnet: its root stake no longer counts
+    there (no vote, no dividends from that subnet)."""
+    k, i = _player(st, a), _subnet(st, a)
+    if st.roles[k] != "root_validator":
+        raise Rejected("not_root_validator")
+    st.no_seat[k, i] = True
+
+
 def _owner_of(st: State, k: int, i: int) -> None:
     if int(st.owner[i]) != k:
         raise Rejected("not_owner")
@@ -496,6 +516,8 @@ HANDLERS = {
     "root_stake": _do_root_stake,
     "root_unstake": _do_root_unstake,
     "set_weights": _do_set_weights,
+    "root_register": _do_root_register,
+    "root_deregister": _do_root_deregister,
     "set_mechanism": _do_set_mechanism,
     "buyback": _do_buyback,
     "set_miner_burn": _do_set_miner_burn,

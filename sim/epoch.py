@@ -1,14 +1,25 @@
-"""The epoch: simplified Yuma consensus pays out each subnet's pending alpha
-(chain: epoch/run_epoch.rs; bonds collapsed to agreement with consensus, as MECHANISM.md allows).
+"""The epoch: Yuma-lite pays out each subnet's pending alpha (chain: epoch/run_epoch.rs, the
+bonds path without liquid alpha; docs/mechanism.md "Validators and consensus (Yuma-lite)").
 
 Validators on subnet i:
 - the subnet's own validator, whose stake is all alpha held as stake on i (players' and the
   network's), voting with the subnet's mechanism;
 - the network's root validator, stake w * (network root stake + players nominating it), voting
-  with the mechanism;
-- each root-validator player, stake w * (own + nominated root stake), voting with the
-  mechanism unless it has set weights on i.
+  with the mechanism (the network's validators hold a seat on every subnet);
+- each root-validator player with a seat on i, stake w * (own + nominated root stake), voting
+  with the mechanism unless it has set weights on i. Without a seat (`root_deregister`, a
+  scenario's `root_seats`) its root stake does not count on i at all.
 Miner classes: workers (external AI miners), holders (every alpha holder, pro rata), owner.
+
+Consensus is the stake-weighted median of each miner's weights (kappa = 0.5); weights are
+clipped to it; a validator's agreement (the chain's validator trust) is the sum of its clipped
+weights. Bonds: the chain's EMA of clipped weights times stake, column-normalised, taken with
+the EMA's step at 1 (each epoch's bonds are that epoch's clipped weights): dividends d_v =
+sum_j B_vj * I_j = stake_v * agreement_v / sum(stake * agreement). Each validator is paid in
+proportion to its dividend share, so the subnet's own validator gets its (1 - rho) part only
+in proportion to its agreement: pend_val * min(1, d_0 / sigma_0), sigma_0 its stake share. The
+part it forfeits is recycled (the chain credits pending alpha only to hotkeys with alpha
+dividends; in the game the validators who agreed are root validators holding no alpha stake).
 """
 from __future__ import annotations
 
@@ -43,6 +54,14 @@ def yuma(stake: np.ndarray, weights: np.ndarray, kappa: float
     """Consensus per miner, incentive (sums to 1, or all zero) and validator dividend shares
     (sum to 1): dividends are proportional to stake times agreement with consensus, the sum of
     the validator's weights clipped to consensus."""
+    C, incentive, dividends, _ = yuma_terms(stake, weights, kappa)
+    return C, incentive, dividends
+
+
+def yuma_terms(stake: np.ndarray, weights: np.ndarray, kappa: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """yuma() plus each validator's agreement with consensus (the chain's validator trust:
+    the sum of its row-normalised weights clipped to consensus, in [0, 1])."""
     W = np.asarray(weights, dtype=np.float64)
     S = np.asarray(stake, dtype=np.float64)
     rows = W.sum(axis=1, keepdims=True)
@@ -52,12 +71,25 @@ def yuma(stake: np.ndarray, weights: np.ndarray, kappa: float
     raw = (S[:, None] * clipped).sum(axis=0)
     tot = raw.sum()
     incentive = raw / tot if tot > 0 else np.zeros_like(raw)
-    d = S * clipped.sum(axis=1)
+    trust = clipped.sum(axis=1)
+    d = S * trust
     if d.sum() <= 0.0:
         d = S.copy()
     dsum = d.sum()
     dividends = d / dsum if dsum > 0 else np.zeros_like(d)
-    return C, incentive, dividends
+    return C, incentive, dividends, trust
+
+
+def alpha_validator_pay_ratio(stake: np.ndarray, trust: np.ndarray) -> float:
+    """What fraction of its (1 - rho) part the subnet's own validator (row 0) is paid: its
+    dividend share over its stake share, min(1, d_0 / sigma_0) = min(1, trust_0 * sum(S) /
+    sum(S * trust)). 1 when everyone agrees equally (exactly: the same floats), 0 when it
+    agrees with nothing; 1 when nobody agrees with anything (no consensus to miss)."""
+    S = np.asarray(stake, dtype=np.float64)
+    agreed = float((S * trust).sum())
+    if agreed <= 0.0:
+        return 1.0
+    return min(1.0, float(trust[0]) * float(S.sum()) / agreed)
 
 
 def mechanism_row(mech: int) -> np.ndarray:
@@ -80,7 +112,8 @@ def validator_stakes(st: State, i: int, w: float) -> tuple[np.ndarray, np.ndarra
     stakes = [float(st.alpha[:, i].sum() + st.net_alpha[i]), w * net_root]
     rows = [mech, mech]
     for k in rv:
-        stakes.append(w * float(st.root[st.root_val == k].sum()))
+        seated = not st.no_seat[k, i]
+        stakes.append(w * float(st.root[st.root_val == k].sum()) if seated else 0.0)
         rows.append(st.weights[k, i] if st.wset[k, i] else mech)
     return np.array(stakes), np.array(rows), rv
 
@@ -136,7 +169,8 @@ def run_epoch(st: State, params: Params, rules: frozenset[str],
         i = int(i)
         p = float(st.tau[i] / st.x[i])
         stakes, W, rv = validator_stakes(st, i, w)
-        _, incentive, dshare = yuma(stakes, W, params.kappa)
+        _, incentive, dshare, trust = yuma_terms(stakes, W, params.kappa)
+        ratio = alpha_validator_pay_ratio(stakes, trust)
         if dshare.sum() <= 0.0:
             # nobody stakes at all: there is no consensus, and the subnet's own validator
             # (its holders, else the network) collects what validators are owed
@@ -160,7 +194,14 @@ def run_epoch(st: State, params: Params, rules: frozenset[str],
         if root_total <= 0.0:
             root_d = stakes[1:] / stakes[1:].sum() if stakes[1:].sum() > 0 else root_d
             root_total = float(root_d.sum())
-        alpha_div = float(st.pend_val[i]) + extra * float(dshare[0])
+        # the subnet's own validator: its (1 - rho) part by its agreement; the rest recycled
+        pend_val = float(st.pend_val[i])
+        kept = pend_val * ratio
+        recycled = pend_val - kept
+        if recycled > 0.0:
+            st.o[i] -= recycled
+            st.alpha_issued[i] -= recycled
+        alpha_div = kept + extra * float(dshare[0])
         pay_alpha_holders(st, i, alpha_div)
         # the owner's cut and owner-class incentive after the pro-rata payouts, so those use
         # the stake held before this epoch

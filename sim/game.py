@@ -106,6 +106,9 @@ class Game:
             st.root[k] = root
             st.root_val[k] = k if role == "root_validator" else -1
             st.contributed[k] += root
+            if pl.get("root_seats") is not None:  # seated only there (absent: everywhere)
+                seats = {int(n) for n in pl["root_seats"]}
+                st.no_seat[k] = [int(n) not in seats for n in st.netuid]
             if pl.get("subnet") is not None and role == "subnet_owner":
                 i = st.subnet_index(int(pl["subnet"]))
                 if i is None:
@@ -387,7 +390,9 @@ class Game:
         # Root-validator players a root staker may nominate, with their own root stake and
         # all the root stake that sits with them (own + nominated: what weighs w*stake).
         validators = [{"id": st.ids[v], "root_stake": float(st.root[v]),
-                       "stake": float(st.root[st.root_val == v].sum())}
+                       "stake": float(st.root[st.root_val == v].sum()),
+                       "seats": [int(st.netuid[i]) for i in self._active()
+                                 if not st.no_seat[v, i]]}
                       for v in epoch.root_validators(st)]
         return {
             "tick": st.tick, "epoch": self.epoch, "block": st.block,
@@ -435,7 +440,9 @@ class Game:
         root_div_alpha = {str(int(st.netuid[i])): float(st.root_div_alpha[k, i])
                           for i in np.nonzero(st.root_div_alpha[k])[0]}
         nominated = 0.0
+        seats: list[int] = []
         if st.roles[k] == "root_validator":
+            seats = [int(st.netuid[i]) for i in self._active() if not st.no_seat[k, i]]
             others = st.root_val == k
             others[k] = False
             nominated = float(st.root[others].sum())
@@ -451,6 +458,7 @@ class Game:
             "weights": weights, "bot_params": dict(self.bot_params.get(player_id, {})),
             "owner_cut": owner_cut, "root_dividends_tao": float(st.root_div_tao[k]),
             "root_dividends_alpha": root_div_alpha, "nominated": nominated,
+            "root_seats": seats,  # root validator: subnets where its root stake counts
         }
 
     def observation(self, player_id: str, public: dict[str, Any] | None = None

@@ -37,7 +37,7 @@ MINER_CLASSES: tuple[str, ...] = tuple(engine_params.MINER_CLASSES)
 ROLES: tuple[str, ...] = ("speculator", "subnet_owner", "root_validator")
 ACTIONS: tuple[str, ...] = (
     "stake", "unstake", "move", "root_stake", "root_unstake", "set_weights", "set_mechanism",
-    "buyback", "register_subnet", "set_miner_burn",
+    "buyback", "register_subnet", "set_miner_burn", "root_register", "root_deregister",
 )
 
 # (low, high, low inclusive, high inclusive) for each known parameter; unknown extra params are
@@ -311,6 +311,16 @@ def _clock(v: Any) -> dict[str, Any]:
             out[key] = _int(val, field, lo=int(lo), hi=int(hi))
     if out["epochs"] * out["ticks_per_epoch"] > MAX_TOTAL_TICKS:
         raise ScenarioError("clock", f"epochs x ticks_per_epoch must be <= {MAX_TOTAL_TICKS}")
+    # Optional: the chain epoch's length in blocks (Yuma runs every tempo_blocks blocks). Absent
+    # means blocks_per_tick x ticks_per_epoch (one chain epoch per game epoch), so it is not
+    # filled in: scenarios written before it existed normalise as before.
+    if given.get("tempo_blocks") is not None:
+        out["tempo_blocks"] = _int(given["tempo_blocks"], "clock.tempo_blocks", lo=1,
+                                   hi=int(CLOCK_LIMITS["blocks_per_tick"][1]))
+        ticks = out["epochs"] * out["ticks_per_epoch"]
+        if ticks * out["blocks_per_tick"] // out["tempo_blocks"] > MAX_TOTAL_TICKS:
+            raise ScenarioError("clock.tempo_blocks",
+                                f"at most {MAX_TOTAL_TICKS} chain epochs in a game")
     return out
 
 
@@ -400,6 +410,19 @@ def _players(v: Any, subnet_ids: set[int]) -> list[dict]:
                     raise ScenarioError(f"{f}.alpha.{k}", f"unknown subnet {sid}")
                 norm[str(sid)] = _amount(a, f"{f}.alpha.{k}")
             n["alpha"] = norm
+        if p.get("root_seats") is not None:  # root validator: subnets it holds a seat on
+            if role != "root_validator":
+                raise ScenarioError(f"{f}.root_seats",
+                                    f"only a root_validator holds root seats (role is {role})")
+            seats = _list(p["root_seats"], f"{f}.root_seats")
+            norm_seats: list[int] = []
+            for j, x in enumerate(seats):
+                sid = _int(x, f"{f}.root_seats[{j}]", lo=1)
+                if sid not in subnet_ids:
+                    raise ScenarioError(f"{f}.root_seats[{j}]", f"unknown subnet {sid}")
+                if sid not in norm_seats:
+                    norm_seats.append(sid)
+            n["root_seats"] = sorted(norm_seats)
         if p.get("bot") is not None:
             n["bot"] = _choice(p["bot"], f"{f}.bot", policies, "bot policy")
         else:
@@ -419,6 +442,8 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "buyback": ("subnet", "tao"),
     "register_subnet": (),
     "set_miner_burn": ("subnet", "fraction"),  # `owner_burn` (docs/mechanism.md)
+    "root_register": ("subnet",),
+    "root_deregister": ("subnet",),
 }
 
 

@@ -113,6 +113,9 @@ class State:
     root_div_alpha: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # [P, N]
     weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3)))  # [P, N, class]
     wset: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))  # [P, N]
+    # [P, N] a root-validator player without a seat (UID) on that subnet: its root stake does
+    # not count there (sim/epoch.py validator_stakes). False = seated, the default.
+    no_seat: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
     ids: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
     bots: list[str | None] = field(default_factory=list)
@@ -183,6 +186,8 @@ class State:
                                       axis=1)
         self.wset = np.concatenate([self.wset.reshape(P, i), np.zeros((P, 1), dtype=bool)],
                                    axis=1)
+        self.no_seat = np.concatenate([self.no_seat.reshape(P, i),
+                                       np.zeros((P, 1), dtype=bool)], axis=1)
         self.next_netuid = max(self.next_netuid, netuid + 1)
         return i
 
@@ -201,6 +206,8 @@ class State:
                                       axis=0)
         self.wset = np.concatenate([self.wset.reshape(-1, N), np.zeros((1, N), dtype=bool)],
                                    axis=0)
+        self.no_seat = np.concatenate([self.no_seat.reshape(-1, N),
+                                       np.zeros((1, N), dtype=bool)], axis=0)
         self.ids.append(pid)
         self.roles.append(role)
         self.bots.append(bot)
@@ -226,6 +233,9 @@ class State:
         ks, js = np.nonzero(self.wset)
         d["weights"] = [[int(k), int(j), *map(float, self.weights[k, j])]
                         for k, j in zip(ks, js)]
+        if self.no_seat.any():  # absent when every root validator is seated everywhere
+            ks, js = np.nonzero(self.no_seat)
+            d["no_seat"] = [[int(k), int(j)] for k, j in zip(ks, js)]
         d["names"] = list(self.names)
         d["ids"] = list(self.ids)
         d["roles"] = list(self.roles)
@@ -262,6 +272,9 @@ class State:
         for k, j, *w in d["weights"]:
             s.weights[k, j] = w
             s.wset[k, j] = True
+        s.no_seat = np.zeros((P, N), dtype=bool)
+        for k, j in d.get("no_seat", []):  # absent: seated everywhere (and older states)
+            s.no_seat[k, j] = True
         s.names = list(d["names"])
         s.ids = list(d["ids"])
         s.roles = list(d["roles"])

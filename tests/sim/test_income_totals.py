@@ -217,10 +217,10 @@ def test_the_totals_round_trip_through_json_exactly():
 def test_the_public_view_lists_root_validators_and_a_validators_nominated_stake():
     g = Game.from_scenario(_root_scenario(root=500000.0))
     assert g.public_view()["root_validators"] == [
-        {"id": "otf", "root_stake": 100000.0, "stake": 100000.0}]
+        {"id": "otf", "root_stake": 100000.0, "stake": 100000.0, "seats": [1, 2, 3]}]
     g.step(NOMINATE)
     assert g.public_view()["root_validators"] == [
-        {"id": "otf", "root_stake": 100000.0, "stake": 100100.0}]
+        {"id": "otf", "root_stake": 100000.0, "stake": 100100.0, "seats": [1, 2, 3]}]
     assert g.private_view("otf")["nominated"] == 100.0
     assert g.private_view("nom")["nominated"] == 0.0
     assert g.private_view("nom")["root_validator"] == "otf"
