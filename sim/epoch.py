@@ -251,5 +251,6 @@ def run_epoch(st: State, params: Params, rules: frozenset[str],
                      "pend_root_tao", "ep_alpha_out"):
             getattr(st, name)[i] = 0.0
     health = work_value / total_value if total_value > 0 else 0.0
-    return {"subnets": rows, "network_health": health}
+    return {"subnets": rows, "network_health": health, "work_value": work_value,
+            "total_value": total_value}
 

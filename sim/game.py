@@ -59,6 +59,11 @@ class Game:
         self.blocks_per_tick = int(clock["blocks_per_tick"])
         self.ticks_per_epoch = int(clock["ticks_per_epoch"])
         self.epochs = int(clock["epochs"])
+        # The chain epoch (Yuma) runs every tempo_blocks blocks; by default once per game epoch
+        # (docs/mechanism.md "Tempo"). Shorter: several chain epochs settle within a tick, and
+        # the game epoch's row reports their sum.
+        self.tempo_blocks = int(clock.get("tempo_blocks")
+                                or self.blocks_per_tick * self.ticks_per_epoch)
         self.events_def: list[dict[str, Any]] = list(scenario.get("events") or [])
         self.event_status = event_status
         self._scripted: dict[int, list[dict[str, Any]]] = {}
@@ -72,6 +77,9 @@ class Game:
             "history", {"price": {}, "share": {}})
         # last epoch's payout per subnet: {str(netuid): {"incentive": {...}, "alpha_dividends"}}
         self.last_epoch: dict[str, dict[str, Any]] = extra.get("last_epoch", {})
+        # chain epochs settled since the last game-epoch row (summed into it); empty unless
+        # the tempo does not line up with the game's epochs
+        self.period: dict[str, Any] = extra.get("period") or {}
         self.bot_params: dict[str, dict[str, Any]] = extra.get("bot_params") or {
             str(pl["id"]): dict(pl["bot_params"]) for pl in scenario.get("players") or []
             if isinstance(pl.get("bot_params"), dict)}
@@ -176,23 +184,67 @@ class Game:
         order = np.random.default_rng([self.seed, t, 0]).permutation(len(batch))
         for j in order:
             fills.append(self._apply(batch[int(j)], fills, events))
-        if exact:
-            coinbase.run_blocks_exact(st, self.params, self.rules, self.blocks_per_tick)
-        else:
-            coinbase.run_blocks_fast(st, self.params, self.rules, self.blocks_per_tick)
+        self._run_blocks(self.blocks_per_tick, exact)
         epoch_row = None
         if (t + 1) % self.ticks_per_epoch == 0:
-            res = epoch.run_epoch(st, self.params, self.rules, self._miner_sell)
+            res = self.period or {"subnets": [], "work_value": 0.0, "total_value": 0.0}
+            self.period = {}
+            tv = res["total_value"]
             epoch_row = {"epoch": t // self.ticks_per_epoch, "tick": t,
                          "subnets": res["subnets"], "players": self._player_rows(),
-                         "network_health": res["network_health"]}
-            self.last_epoch = {str(r["id"]): {"incentive": dict(r["incentive"]),
-                                              "alpha_dividends": r["alpha_dividends"]}
-                               for r in res["subnets"]}
+                         "network_health": res["work_value"] / tv if tv > 0 else 0.0}
         st.tick += 1
         check_all(st)
         self._record_history()
         return TickResult(self._tick_row(t), epoch_row, fills, events)
+
+    def _run_blocks(self, n: int, exact: bool) -> None:
+        """Advance n blocks, settling a chain epoch at every multiple of tempo_blocks (the
+        chain's epoch schedule, counted from the game's first block). The tick's injection
+        totals add up over the pieces."""
+        st = self.st
+        run = coinbase.run_blocks_exact if exact else coinbase.run_blocks_fast
+        tao_in = alpha_in = None
+        while n > 0:
+            seg = min(n, self.tempo_blocks - st.block % self.tempo_blocks)
+            run(st, self.params, self.rules, seg)
+            if tao_in is None:
+                tao_in, alpha_in = st.tick_tao_in.copy(), st.tick_alpha_in.copy()
+            else:  # a subnet registered mid-tick has no earlier piece
+                tao_in = np.append(tao_in, np.zeros(st.n_subnets - tao_in.size))
+                alpha_in = np.append(alpha_in, np.zeros(st.n_subnets - alpha_in.size))
+                tao_in += st.tick_tao_in
+                alpha_in += st.tick_alpha_in
+            n -= seg
+            if st.block % self.tempo_blocks == 0:
+                self._chain_epoch()
+        if tao_in is not None:
+            st.tick_tao_in[:], st.tick_alpha_in[:] = tao_in, alpha_in
+
+    def _chain_epoch(self) -> None:
+        """One chain epoch: Yuma-lite pays every subnet's pots; its figures are added to the
+        game epoch's row, and bots and views see them as the last epoch's payout."""
+        res = epoch.run_epoch(self.st, self.params, self.rules, self._miner_sell)
+        self.last_epoch = {str(r["id"]): {"incentive": dict(r["incentive"]),
+                                          "alpha_dividends": r["alpha_dividends"]}
+                           for r in res["subnets"]}
+        if not self.period:  # the first chain epoch of the game epoch: its figures as they are
+            self.period = {"subnets": res["subnets"], "work_value": res["work_value"],
+                           "total_value": res["total_value"]}
+            return
+        p = self.period
+        p["work_value"] += res["work_value"]
+        p["total_value"] += res["total_value"]
+        rows = {r["id"]: r for r in p["subnets"]}
+        for r in res["subnets"]:
+            q = rows.get(r["id"])
+            if q is None:
+                p["subnets"].append(r)
+                continue
+            for k in q["incentive"]:
+                q["incentive"][k] += r["incentive"][k]
+            q["alpha_dividends"] += r["alpha_dividends"]
+            q["root_dividends_tao"] += r["root_dividends_tao"]
 
     def _record_history(self) -> None:
         st = self.st
@@ -514,10 +566,13 @@ class Game:
 
     # ---- persistence ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        extra = {"history": self.history, "last_epoch": self.last_epoch,
+                 "bot_params": self.bot_params}
+        if self.period:  # only mid-way through a game epoch with a short tempo
+            extra["period"] = self.period
         return {"version": FORMAT_VERSION, "scenario": self.scenario, "seed": self.seed,
                 "events": list(self.event_status), "state": self.st.to_dict(),
-                "extra": {"history": self.history, "last_epoch": self.last_epoch,
-                          "bot_params": self.bot_params}}
+                "extra": extra}
 
     def to_json(self) -> str:
         return dumps(self.to_dict())

@@ -230,7 +230,7 @@ def test_the_public_view_lists_root_validators_and_a_validators_nominated_stake(
              "root_stake": 7.5}])
     assert [v["id"] for v in g.public_view()["root_validators"]] == ["otf", "late"]
     assert g.public_view()["root_validators"][1] == {"id": "late", "root_stake": 7.5,
-                                                       "stake": 7.5}
+                                                       "stake": 7.5, "seats": [1, 2, 3]}
 
 
 def test_the_public_view_carries_the_flow_ema_that_gives_the_tao_flow_shares():
