@@ -92,43 +92,9 @@ def alpha_validator_pay_ratio(stake: np.ndarray, trust: np.ndarray) -> float:
     return min(1.0, float(trust[0]) * float(S.sum()) / agreed)
 
 
-def mechanism_row(mech: int) -> np.ndarray:
-    row = np.zeros(len(MINER_CLASSES))
-    row[MECHANISM_CLASS[MECHANISMS[mech]]] = 1.0
-    return row
-
-
 def root_validators(st: State) -> list[int]:
     """Root-validator players (indices), in player order."""
     return [k for k, r in enumerate(st.roles) if r == "root_validator"]
-
-
-def validator_stakes(st: State, i: int, w: float) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Stake weights and weight rows of subnet i's validators: [alpha validator, network root,
-    root-validator players...]; returns (stake, weights, root-validator player indices)."""
-    mech = mechanism_row(int(st.mech[i]))
-    rv = root_validators(st)
-    net_root = st.root_network + float(st.root[st.root_val == -1].sum())
-    stakes = [float(st.alpha[:, i].sum() + st.net_alpha[i]), w * net_root]
-    rows = [mech, mech]
-    for k in rv:
-        seated = not st.no_seat[k, i]
-        stakes.append(w * float(st.root[st.root_val == k].sum()) if seated else 0.0)
-        rows.append(st.weights[k, i] if st.wset[k, i] else mech)
-    return np.array(stakes), np.array(rows), rv
-
-
-def pay_alpha_holders(st: State, i: int, amount: float) -> None:
-    """Pro rata to everyone holding alpha stake on i (players and the network bucket)."""
-    if amount <= 0.0:
-        return
-    held = st.alpha[:, i]
-    total = float(held.sum() + st.net_alpha[i])
-    if total <= 0.0:
-        st.net_alpha[i] += amount
-        return
-    st.alpha[:, i] += amount * held / total
-    st.net_alpha[i] += amount * st.net_alpha[i] / total
 
 
 def root_split(st: State, v: int, take: float) -> tuple[np.ndarray, float]:
@@ -156,101 +122,150 @@ def root_split(st: State, v: int, take: float) -> tuple[np.ndarray, float]:
     return frac, 0.0
 
 
+def consensus_many(values: np.ndarray, stake: np.ndarray, kappa: float) -> np.ndarray:
+    """stake_weighted_quantile for many subnets and miners at once: values [n, V, M] (V
+    validators), stake [n, V] -> [n, M]. The consensus is the largest value whose supporters
+    (validators weighting the miner at least that much) hold more than kappa of the stake."""
+    support = (stake[:, None, :, None] * (values[:, None, :, :] >= values[:, :, None, :])
+               ).sum(axis=2)  # [n, V(candidate), M]
+    total = stake.sum(axis=1)[:, None, None]
+    ok = (support > kappa * total) & (total > 0.0)
+    return np.where(ok, values, 0.0).max(axis=1)
+
+
 def run_epoch(st: State, params: Params, rules: frozenset[str],
               sell: Callable[[int, float], float]) -> dict[str, Any]:
     """Pay every active subnet's pending pots. `sell(i, alpha)` sells the external miners' alpha
     through the pool (with the user fee) and returns the TAO they got. Returns the epoch row
-    parts: subnet rows and network health."""
+    parts: subnet rows, network health and the values it is the ratio of.
+
+    Vectorised across subnets (the validator set is the same on every subnet; a root
+    validator without a seat has zero stake there): yuma_terms() per subnet, in arrays."""
     w = params.tao_weight
-    rows: list[dict[str, Any]] = []
-    work_value = 0.0
-    total_value = 0.0
-    for i in np.nonzero(st.active)[0]:
-        i = int(i)
-        p = float(st.tau[i] / st.x[i])
-        stakes, W, rv = validator_stakes(st, i, w)
-        _, incentive, dshare, trust = yuma_terms(stakes, W, params.kappa)
-        ratio = alpha_validator_pay_ratio(stakes, trust)
-        if dshare.sum() <= 0.0:
-            # nobody stakes at all: there is no consensus, and the subnet's own validator
-            # (its holders, else the network) collects what validators are owed
-            dshare = np.zeros_like(stakes)
-            dshare[0] = 1.0
-        miners = float(st.pend_miner[i])
-        if incentive.sum() <= 0.0:
-            # no miner has incentive: validators take the miners' half too
-            pay = np.zeros(3)
-            extra = miners
-        else:
-            pay = miners * incentive
-            extra = 0.0
-        owner = int(st.owner[i])
-        # holders class: pro rata to alpha stake (pro-rata payouts keep everyone's share)
-        pay_alpha_holders(st, i, float(pay[1]))
-        # validators: the alpha validator's part to alpha holders; root pots among root
-        # validators by their dividend share (all root validators' if none earned any)
-        root_d = dshare[1:]
-        root_total = float(root_d.sum())
-        if root_total <= 0.0:
-            root_d = stakes[1:] / stakes[1:].sum() if stakes[1:].sum() > 0 else root_d
-            root_total = float(root_d.sum())
-        # the subnet's own validator: its (1 - rho) part by its agreement; the rest recycled
-        pend_val = float(st.pend_val[i])
-        kept = pend_val * ratio
-        recycled = pend_val - kept
-        if recycled > 0.0:
-            st.o[i] -= recycled
-            st.alpha_issued[i] -= recycled
-        alpha_div = kept + extra * float(dshare[0])
-        pay_alpha_holders(st, i, alpha_div)
-        # the owner's cut and owner-class incentive after the pro-rata payouts, so those use
-        # the stake held before this epoch
-        if owner >= 0:
-            st.alpha[owner, i] += float(st.pend_owner[i]) + float(pay[2])
-            st.owner_cut_paid[owner, i] += float(st.pend_owner[i])  # the cut, not incentive
-        else:
-            st.net_alpha[i] += float(st.pend_owner[i]) + float(pay[2])
-        root_alpha = float(st.pend_root_alpha[i]) + extra * float(dshare[1:].sum())
-        root_tao = float(st.pend_root_tao[i])
-        validators = [-1] + rv
-        for j, v in enumerate(validators):
-            frac = float(root_d[j]) / root_total if root_total > 0 else 0.0
-            if frac <= 0.0:
-                continue
-            players, outside = root_split(st, v, params.validator_take)
-            # booked with the very floats credited, so the totals add up exactly
-            alpha_credit = root_alpha * frac * players
-            tao_credit = root_tao * frac * players
-            st.alpha[:, i] += alpha_credit
-            st.root_div_alpha[:, i] += alpha_credit
-            st.net_alpha[i] += root_alpha * frac * outside
-            st.tao += tao_credit
-            st.root_div_tao += tao_credit
-            st.tao_outside += root_tao * frac * outside
-        if root_total <= 0.0:  # nobody on root any more: the pots leave with the network
-            st.net_alpha[i] += root_alpha
-            st.tao_outside += root_tao
-        # workers: external miners get the alpha and sell part of it each epoch
-        workers = float(pay[0])
-        st.net_alpha[i] += workers
-        if workers > 0.0 and params.miner_sell_fraction > 0.0:
-            sell(i, min(workers * params.miner_sell_fraction, float(st.net_alpha[i])))
-        if workers > 0.0 and MECHANISMS[int(st.mech[i])] == "ai_work":
-            revenue = params.work_revenue_ratio * workers * p
-            st.revenue[i] += revenue
-            st.tao_external += revenue
-        work_value += workers * p
-        total_value += float(st.ep_alpha_out[i]) * p
-        rows.append({
-            "id": int(st.netuid[i]),
-            "incentive": {MINER_CLASSES[k]: float(pay[k]) for k in range(3)},
-            "alpha_dividends": alpha_div + root_alpha,
-            "root_dividends_tao": root_tao,
-        })
-        for name in ("pend_owner", "pend_miner", "pend_val", "pend_root_alpha",
-                     "pend_root_tao", "ep_alpha_out"):
-            getattr(st, name)[i] = 0.0
+    idx = np.nonzero(st.active)[0]
+    n = idx.size
+    if n == 0:
+        return {"subnets": [], "network_health": 0.0, "work_value": 0.0, "total_value": 0.0}
+    rv = root_validators(st)
+    V = 2 + len(rv)
+    p = st.tau[idx] / st.x[idx]
+    # validators' stake [n, V] and weight rows [n, V, 3]
+    S = np.empty((n, V))
+    S[:, 0] = st.alpha[:, idx].sum(axis=0) + st.net_alpha[idx]
+    S[:, 1] = w * (st.root_network + float(st.root[st.root_val == -1].sum()))
+    mech = np.zeros((n, len(MINER_CLASSES)))
+    mech[np.arange(n), [MECHANISM_CLASS[MECHANISMS[int(m)]] for m in st.mech[idx]]] = 1.0
+    Wt = np.empty((n, V, len(MINER_CLASSES)))
+    Wt[:, 0] = mech
+    Wt[:, 1] = mech
+    for c, k in enumerate(rv, start=2):
+        S[:, c] = np.where(st.no_seat[k, idx], 0.0, w * float(st.root[st.root_val == k].sum()))
+        Wt[:, c] = np.where(st.wset[k, idx][:, None], st.weights[k, idx], mech)
+    rows_sum = Wt.sum(axis=2, keepdims=True)
+    Wt = np.divide(Wt, rows_sum, out=np.zeros_like(Wt), where=rows_sum > 0)
+    C = consensus_many(Wt, S, params.kappa)
+    clipped = np.minimum(Wt, C[:, None, :])
+    raw = (S[:, :, None] * clipped).sum(axis=1)  # [n, 3]
+    tot = raw.sum(axis=1, keepdims=True)
+    incentive = np.divide(raw, tot, out=np.zeros_like(raw), where=tot > 0)
+    trust = clipped.sum(axis=2)  # [n, V]
+    d = S * trust
+    d = np.where((d.sum(axis=1) <= 0.0)[:, None], S, d)
+    dsum = d.sum(axis=1, keepdims=True)
+    dshare = np.divide(d, dsum, out=np.zeros_like(d), where=dsum > 0)
+    # the subnet's own validator's pay ratio, min(1, d_0 / sigma_0) (alpha_validator_pay_ratio)
+    agreed = (S * trust).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(agreed > 0.0,
+                         np.minimum(1.0, trust[:, 0] * S.sum(axis=1) / agreed), 1.0)
+    # nobody stakes at all: no consensus; the subnet's own validator collects
+    none = dshare.sum(axis=1) <= 0.0
+    dshare[none] = 0.0
+    dshare[none, 0] = 1.0
+    miners = st.pend_miner[idx].copy()
+    no_inc = incentive.sum(axis=1) <= 0.0  # no miner has incentive: validators take it all
+    pay = np.where(no_inc[:, None], 0.0, miners[:, None] * incentive)
+    extra = np.where(no_inc, miners, 0.0)
+
+    def pay_holders(amount: np.ndarray) -> None:
+        """Pro rata to everyone holding alpha stake (players and the network bucket)."""
+        held = st.alpha[:, idx]
+        total = held.sum(axis=0) + st.net_alpha[idx]
+        live = total > 0.0
+        safe = np.where(live, total, 1.0)
+        st.alpha[:, idx] = held + np.where(live & (amount > 0.0), amount / safe, 0.0) * held
+        net = st.net_alpha[idx]
+        st.net_alpha[idx] = np.where(amount > 0.0, np.where(live, net + amount * net / safe,
+                                                            net + amount), net)
+
+    # holders class: pro rata to alpha stake (pro-rata payouts keep everyone's share)
+    pay_holders(pay[:, 1])
+    # the subnet's own validator: its (1 - rho) part by its agreement; the rest recycled
+    pend_val = st.pend_val[idx].copy()
+    kept = pend_val * ratio
+    recycled = pend_val - kept
+    st.o[idx] -= recycled
+    st.alpha_issued[idx] -= recycled
+    alpha_div = kept + extra * dshare[:, 0]
+    pay_holders(alpha_div)
+    # the owner's cut and owner-class incentive after the pro-rata payouts
+    owner = st.owner[idx]
+    own = owner >= 0
+    cut = st.pend_owner[idx] + pay[:, 2]
+    st.alpha[owner[own], idx[own]] += cut[own]
+    st.owner_cut_paid[owner[own], idx[own]] += st.pend_owner[idx][own]  # the cut, not incentive
+    st.net_alpha[idx[~own]] += cut[~own]
+    # root pots among root validators by their dividend share (all root validators' by stake
+    # if none earned any)
+    root_d = dshare[:, 1:]
+    root_total = root_d.sum(axis=1)
+    stake_root = S[:, 1:]
+    fallback = (root_total <= 0.0) & (stake_root.sum(axis=1) > 0.0)
+    if fallback.any():
+        root_d = root_d.copy()
+        root_d[fallback] = stake_root[fallback] / stake_root[fallback].sum(axis=1, keepdims=True)
+        root_total = root_d.sum(axis=1)
+    root_alpha = st.pend_root_alpha[idx] + extra * dshare[:, 1:].sum(axis=1)
+    root_tao = st.pend_root_tao[idx].copy()
+    safe_rt = np.where(root_total > 0.0, root_total, 1.0)
+    for j, v in enumerate([-1] + rv):
+        frac = np.where(root_total > 0.0, root_d[:, j] / safe_rt, 0.0)
+        if not (frac > 0.0).any():
+            continue
+        players, outside = root_split(st, v, params.validator_take)
+        # booked with the very floats credited, so the totals add up exactly
+        alpha_credit = players[:, None] * (root_alpha * frac)[None, :]
+        st.alpha[:, idx] += alpha_credit
+        st.root_div_alpha[:, idx] += alpha_credit
+        st.net_alpha[idx] += root_alpha * frac * outside
+        tao_part = float((root_tao * frac).sum())
+        tao_credit = tao_part * players
+        st.tao += tao_credit
+        st.root_div_tao += tao_credit
+        st.tao_outside += tao_part * outside
+    gone = root_total <= 0.0  # nobody on root any more: the pots leave with the network
+    st.net_alpha[idx[gone]] += root_alpha[gone]
+    st.tao_outside += float(root_tao[gone].sum())
+    # workers: external miners get the alpha and sell part of it each epoch
+    workers = pay[:, 0]
+    st.net_alpha[idx] += workers
+    if params.miner_sell_fraction > 0.0:
+        for i, a in zip(idx[workers > 0.0], workers[workers > 0.0]):
+            sell(int(i), min(float(a) * params.miner_sell_fraction, float(st.net_alpha[i])))
+    ai = np.array([MECHANISMS[int(m)] == "ai_work" for m in st.mech[idx]]) & (workers > 0.0)
+    revenue = params.work_revenue_ratio * workers * p
+    st.revenue[idx[ai]] += revenue[ai]
+    st.tao_external += float(revenue[ai].sum())
+    work_value = float((workers * p).sum())
+    total_value = float((st.ep_alpha_out[idx] * p).sum())
+    rows = [{"id": int(st.netuid[i]),
+             "incentive": {MINER_CLASSES[k]: float(pay[r, k]) for k in range(3)},
+             "alpha_dividends": float(alpha_div[r] + root_alpha[r]),
+             "root_dividends_tao": float(root_tao[r])}
+            for r, i in enumerate(idx)]
+    for name in ("pend_owner", "pend_miner", "pend_val", "pend_root_alpha",
+                 "pend_root_tao", "ep_alpha_out"):
+        getattr(st, name)[idx] = 0.0
     health = work_value / total_value if total_value > 0 else 0.0
     return {"subnets": rows, "network_health": health, "work_value": work_value,
             "total_value": total_value}
-

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from sim import Game, coinbase, epoch
-from sim.epoch import alpha_validator_pay_ratio, yuma_terms
+from sim.epoch import (alpha_validator_pay_ratio, consensus_many, stake_weighted_quantile,
+                       yuma_terms)
 from sim.scenario import ScenarioError, load_scenario
 
 from _helpers import make_scenario
@@ -142,3 +143,13 @@ def test_a_scenarios_root_seats_are_checked():
     spec = {"subnets": [{"id": 1}], "players": [{"id": "s", "root_seats": [1]}]}
     with pytest.raises(ScenarioError, match="only a root_validator"):
         load_scenario(spec)
+
+
+def test_the_vectorised_consensus_is_the_stake_weighted_median_of_each_subnet():
+    rng = np.random.default_rng(7)
+    values = rng.choice([0.0, 0.25, 0.5, 1.0], size=(200, 4, 3))
+    stake = rng.choice([0.0, 1.0, 2.0, 3.0], size=(200, 4))
+    got = consensus_many(values, stake, 0.5)
+    want = [[stake_weighted_quantile(values[n, :, j], stake[n], 0.5) for j in range(3)]
+            for n in range(200)]
+    assert got.tolist() == want
