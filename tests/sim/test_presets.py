@@ -35,6 +35,7 @@ def story(name: str, seed: int | None = None) -> dict:
     by_tick = {t["tick"]: t for t in doc["ticks"]}
     rows = [next(s for s in by_tick[e["tick"]]["subnets"] if s["id"] == MEME)
             for e in doc["epochs"]]
+    paid = [next(s for s in e["subnets"] if s["id"] == MEME) for e in doc["epochs"]]
     m = {s["id"]: s["moving_price"] for s in scn["subnets"]}
     (event,) = [e for e in scn["events"] if any(
         a["do"] == "set_weights" and a["subnet"] == MEME for a in e["actions"])]
@@ -45,6 +46,16 @@ def story(name: str, seed: int | None = None) -> dict:
         "root_prop": [r["root_prop"] for r in rows],
         "holders_paid": [next(s for s in e["subnets"] if s["id"] == MEME)["incentive"]["holders"]
                          for e in doc["epochs"]],
+        # alpha the meme subnet's holders received in each epoch: the holders class's
+        # incentive plus the dividends of the subnet's own validator (whose stake they are)
+        "holders_received": [r["incentive"]["holders"] + r["alpha_dividends"] for r in paid],
+        # the meme subnet's emission rank among all subnets at every epoch's close
+        "rank": [1 + sum(1 for s in by_tick[e["tick"]]["subnets"] if s["share"] > row["share"])
+                 for e, row in zip(doc["epochs"], rows)],
+        "subnets": len(scn["subnets"]),
+        "tick_price": [next(s for s in t["subnets"] if s["id"] == MEME)["price"]
+                       for t in doc["ticks"]],
+        "ticks_per_epoch": scn["clock"]["ticks_per_epoch"],
         "intervention": event["epoch"],
     }
 
@@ -169,3 +180,40 @@ def test_under_the_2026_rules_the_owner_who_burns_loses_share_and_root_alpha_is_
     g.step([], bots=False)  # the first tick does not close an epoch: the pots are visible
     assert g.st.pend_root_alpha.sum() == 0.0 and g.st.pend_root_tao.sum() == 0.0
     assert (g.st.pend_val > 0.0).all()
+
+
+@pytest.mark.parametrize("seed", [None, 101])
+def test_at_launch_the_rescue_stops_the_holders_income_within_two_epochs(seed):
+    """Yuma-lite pays the subnet's own validator by its agreement with consensus: once the
+    Foundation's stake carries the vote, SN28's holders receive (almost) nothing."""
+    s = story("launch_month", seed)
+    k = s["intervention"]
+    before = s["holders_received"][k - 1]
+    assert before > 0.0
+    assert s["holders_received"][k + 1] < 0.05 * before, s["holders_received"]
+
+
+def test_a_year_later_the_rescue_leaves_the_holders_income_in_place():
+    s = story("one_year_later")
+    k = s["intervention"]
+    assert min(s["holders_received"][k: k + 3]) >= 0.8 * s["holders_received"][k - 1], s
+
+
+@pytest.mark.parametrize("seed", [None, 101, 202])
+def test_at_launch_the_meme_subnet_climbs_into_the_top_handful_of_64(seed):
+    """The essay: SN28 peaked 7th of about 64 subnets by emission."""
+    s = story("launch_month", seed)
+    k = s["intervention"]
+    assert s["subnets"] == 64
+    assert s["rank"][0] >= 15  # a small subnet at the start
+    assert 3 <= min(s["rank"][:k]) <= 8, s["rank"]
+
+
+@pytest.mark.parametrize("seed", [None, 101, 202])
+def test_at_launch_the_price_falls_within_hours_of_the_foundations_vote(seed):
+    """With the chain's 360-block tempo the first epoch after the vote (within the vote's
+    4-hour tick) pays the holders nothing; the next tick they sell: 8 chain-hours after the
+    vote the price is under 45% of the price before it."""
+    s = story("launch_month", seed)
+    t = s["intervention"] * s["ticks_per_epoch"]  # the vote's tick
+    assert s["tick_price"][t + 1] <= 0.45 * s["tick_price"][t - 1], s["tick_price"][t - 2: t + 6]
