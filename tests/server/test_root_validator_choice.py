@@ -41,11 +41,15 @@ def test_the_market_names_the_root_validators_with_their_seats_nicknames(game):
     vera, nomi = _start(game)
     # students first (a root validator starts with the role's root stake), then the preset's
     # Foundation, which plays without a seat: shown by its player id, as on the leaderboard
-    expected = [
-        {"id": vera.player, "root_stake": 100000.0, "stake": 100000.0, "nickname": VERA},
-        {"id": "otf", "root_stake": 50000.0, "stake": 50000.0, "nickname": "otf"}]
-    # Labelled from the start (the market stored when the game starts, before any tick)...
+    # (each root validator holds a seat on every subnet: no scenario root_seats)
     stored = json.loads(Game.objects.get(pk=game.id).public)
+    seats = sorted(s["id"] for s in stored["market"]["subnets"])
+    expected = [
+        {"id": vera.player, "root_stake": 100000.0, "stake": 100000.0, "nickname": VERA,
+         "seats": seats},
+        {"id": "otf", "root_stake": 50000.0, "stake": 50000.0, "nickname": "otf",
+         "seats": seats}]
+    # Labelled from the start (the market stored when the game starts, before any tick)...
     assert stored["market"]["root_validators"] == expected
     assert _student_snapshot(nomi)["market"]["root_validators"] == expected
     # ...and a game started before that (stored without nicknames) gets them in its snapshots.
