@@ -114,7 +114,7 @@ class State:
     weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3)))  # [P, N, class]
     wset: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))  # [P, N]
     # [P, N] a root-validator player without a seat (UID) on that subnet: its root stake does
-    # not count there (sim/epoch.py validator_stakes). False = seated, the default.
+    # not count there (sim/epoch.py run_epoch). False = seated, the default.
     no_seat: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
     ids: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
