@@ -90,6 +90,14 @@ def _subnet_row(s: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def public_rows(public: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The public view's subnet rows as observations carry them, sorted by id. A caller
+    observing many bots over one view converts it once and passes the rows to observe()."""
+    rows = [_subnet_row(s) for s in _g(public, "subnets", default=[])]
+    rows.sort(key=lambda r: r["id"])
+    return rows
+
+
 def update_history(history: Mapping[str, Any] | None, public: Mapping[str, Any],
                    maxlen: int = HISTORY_LEN) -> dict[str, dict[int, list[float]]]:
     """A new history with the public view's prices and shares appended (the input is unchanged)."""
@@ -106,17 +114,20 @@ def update_history(history: Mapping[str, Any] | None, public: Mapping[str, Any],
 
 
 def observe(game_or_views: Any, player_id: str, history: Mapping[str, Any] | None = None,
-            bot_params: Mapping[str, Any] | None = None) -> Observation:
+            bot_params: Mapping[str, Any] | None = None,
+            rows: list[dict[str, Any]] | None = None) -> Observation:
     """The observation of `player_id`: from a Game (its public_view/private_view), or from a
     (public_view, private_view) pair. `history` is what the caller carried from earlier ticks
-    (see update_history); without it the history holds the current point only."""
+    (see update_history); without it the history holds the current point only. `rows`:
+    public_rows() of the same public view, if the caller has them (each observation gets its
+    own copies)."""
     if isinstance(game_or_views, tuple):
         public, private = game_or_views
     else:
         public = game_or_views.public_view()
         private = game_or_views.private_view(player_id)
-    subnets = [_subnet_row(s) for s in _g(public, "subnets", default=[])]
-    subnets.sort(key=lambda r: r["id"])
+    subnets = [dict(r, incentive=dict(r["incentive"]) if r["incentive"] else r["incentive"])
+               for r in (public_rows(public) if rows is None else rows)]
     if history is None:
         history = update_history(None, public)
     params = _g(public, "params", default={}) or {}

@@ -393,7 +393,12 @@ class Game:
         return st.tao + st.root + out.sum(axis=1)
 
     def _net_worth(self, k: int) -> float:
-        return float(self._net_worths()[k])
+        """One player's liquidation value (as _net_worths, for that row only)."""
+        st = self.st
+        active = st.active
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = self._sale_values(st.tau[active], st.x[active], st.alpha[k, active])
+        return float(st.tao[k] + st.root[k] + out.sum())
 
     def _index(self, player_id: str) -> int:
         k = self.st.player_index(player_id)
@@ -472,13 +477,14 @@ class Game:
         st = self.st
         k = self._index(player_id)
         v = int(st.root_val[k])
-        alpha = {}
-        value = {}
-        for i in self._active():
-            key = str(int(st.netuid[i]))
-            alpha[key] = float(st.alpha[k, i])
-            value[key] = self._liquidation(i, float(st.alpha[k, i]))
-        nw = self._net_worth(k)
+        active = self._active()
+        keys = [str(int(st.netuid[i])) for i in active]
+        held = st.alpha[k, active]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sale = self._sale_values(st.tau[active], st.x[active], held)
+        alpha = dict(zip(keys, held.tolist()))
+        value = dict(zip(keys, sale.tolist()))
+        nw = float(st.tao[k] + st.root[k] + sale.sum())
         owns = [int(st.netuid[i]) for i in self._active() if int(st.owner[i]) == k]
         weights = {str(int(st.netuid[i])): dict(zip(MINER_CLASSES,
                                                     map(float, st.weights[k, i])))
@@ -513,8 +519,8 @@ class Game:
             "root_seats": seats,  # root validator: subnets where its root stake counts
         }
 
-    def observation(self, player_id: str, public: dict[str, Any] | None = None
-                    ) -> dict[str, Any]:
+    def observation(self, player_id: str, public: dict[str, Any] | None = None,
+                    rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """What a bot policy sees: sim.bots.observe() over this game's views and its carried
         price/share history (subnet ids as ints there). `public` may be passed in when many
         bots observe the same tick."""
@@ -525,7 +531,7 @@ class Game:
         private = self.private_view(player_id)
         if bots is not None and hasattr(bots, "observe"):
             return bots.observe((public, private), player_id, history=history,
-                                bot_params=self.bot_params.get(player_id))
+                                bot_params=self.bot_params.get(player_id), rows=rows)
         return {"tick": self.st.tick, "epoch": self.epoch, "player": player_id,
                 "public": public, "private": private, "history": history}
 
@@ -538,13 +544,15 @@ class Game:
         table = getattr(bots, "POLICIES", {})
         out: list[dict[str, Any]] = []
         public = self.public_view() if policies else None
+        # one conversion of the shared public view for every bot of the tick
+        rows = bots.public_rows(public) if public and hasattr(bots, "public_rows") else None
         for pid in sorted(policies):
             k = self.st.player_index(pid)
             fn = table.get(policies[pid])
             if k is None or fn is None:
                 continue
             rng = np.random.default_rng([self.seed, self.st.tick, 1, k])
-            for a in fn(self.observation(pid, public), rng) or []:
+            for a in fn(self.observation(pid, public, rows), rng) or []:
                 a = dict(a)
                 a["player"] = pid
                 out.append(a)
