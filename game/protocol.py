@@ -75,6 +75,17 @@ class RootUnstake(Strict):
     validator: PlayerRef | None = None
 
 
+class RootRegister(Strict):
+    """A root validator takes a seat on a subnet: its root stake counts there (sim/epoch.py)."""
+    do: Literal["root_register"]
+    subnet: SubnetId
+
+
+class RootDeregister(Strict):
+    do: Literal["root_deregister"]
+    subnet: SubnetId
+
+
 class Weights(Strict):
     """Relative weights over the miner classes; all zero means "pay no one"."""
     workers: Weight = 0.0
@@ -106,8 +117,8 @@ class RegisterSubnet(Strict):
     mechanism: Mechanism | None = None
 
 
-ACTIONS = (Stake, Unstake, Move, RootStake, RootUnstake, SetWeights, SetMechanism, Buyback,
-           RegisterSubnet)
+ACTIONS = (Stake, Unstake, Move, RootStake, RootUnstake, RootRegister, RootDeregister, SetWeights,
+           SetMechanism, Buyback, RegisterSubnet)
 
 
 def action_dict(model: BaseModel) -> dict[str, Any]:

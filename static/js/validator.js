@@ -24,6 +24,18 @@ function choiceOf(w) {
   return top;
 }
 
+// The miner class a weight choice pays ("follow" pays what the subnet's mechanism pays).
+const MECHANISM_PAYS = { ai_work: "workers", hold_to_earn: "holders", owner_mined: "owner" };
+
+/** The class consensus paid most last epoch, or null before the first epoch. */
+function consensusClass(s) {
+  const inc = s.incentive;
+  if (!inc) return null;
+  const top = Object.entries({ workers: inc.workers || 0, holders: inc.holders || 0, owner: inc.owner || 0 })
+    .sort((a, b) => b[1] - a[1])[0];
+  return top[1] > 0 ? top[0] : "none";
+}
+
 function consensusText(s) {
   const inc = s.incentive;
   if (!inc) return `follows ${MECHANISM_TEXT[s.mechanism] || s.mechanism || "–"} (no epoch paid yet)`;
@@ -40,13 +52,18 @@ export function buildValidatorPanel(api) {
     const me = ctx.me || {};
     return (me.root_stake || 0) + (isNum(me.nominated) ? me.nominated : 0);
   };
-  const myWeightOn = (s) => {
+  const seatedOn = (seats, s) => seats === null || seats === undefined || seats.includes(s.id);
+  const weightOf = (stake, s) => {
     const R = ctx.rootStake || 0;
     const w = ctx.params.tao_weight;
     const A = (s.alpha || 0) + (s.alpha_out || 0);
     const denom = w * R + A;
-    return denom > 0 ? (w * myRoot()) / denom : 0;
+    return denom > 0 ? (w * stake) / denom : 0;
   };
+  // Your stake counts on a subnet only where you hold a seat (sim/epoch.py: root seats).
+  const myWeightOn = (s) => (seatedOn((ctx.me || {}).root_seats, s) ? weightOf(myRoot(), s) : 0);
+  // Every root validator seated on the subnet, you included: what the class can decide together.
+  const seatedHere = (s) => ctx.rootValidators.filter((v) => seatedOn(v.seats, s));
 
   // What you keep of root's dividends: your own stake's part plus your take of your
   // nominators' part (MECHANISM.md: a validator keeps its take, the rest goes to nominators).
@@ -140,17 +157,26 @@ export function buildValidatorPanel(api) {
       sel.dataset.touched = "1";
       sendCommand({ do: "set_weights", subnet: s.id, weights: c.weights }, btn, `Weights on ${s.name}: ${c.text}`);
     });
+    const seatBtn = el("button", { type: "button", class: "btn small" });
+    seatBtn.addEventListener("click", () => {
+      const leaving = seatBtn.dataset.do === "root_deregister";
+      sendCommand({ do: seatBtn.dataset.do, subnet: s.id }, seatBtn,
+        leaving ? `You give up your seat on ${s.name}` : `You take a seat on ${s.name}`);
+    });
     const cells = {
-      name: el("span", { class: "wname" }), mine: el("p", { class: "wline" }), cons: el("p", { class: "wline" }),
+      name: el("span", { class: "wname" }), seat: el("p", { class: "wline wseat" }),
+      mine: el("p", { class: "wline" }), together: el("p", { class: "wline" }),
+      cons: el("p", { class: "wline" }), agree: el("p", { class: "wline" }),
       now: el("p", { class: "wline wnow" }),
     };
     const li = el("li", { class: "wrow", "data-subnet": s.id },
       el("div", { class: "whead" }, cells.name, el("span", {}, "ρ ", rhoEx.node)),
-      cells.mine, cells.cons, cells.now,
+      el("div", { class: "row" }, cells.seat, seatBtn),
+      cells.mine, cells.together, cells.cons, cells.agree, cells.now,
       el("label", { for: `w-sel-${s.id}`, class: "sr-only" }, `Your weights on ${s.name}`),
       el("div", { class: "row" }, sel, btn));
     list.appendChild(li);
-    r = { tr: li, cells, rhoEx, sel };
+    r = { tr: li, cells, rhoEx, sel, seatBtn };
     rows.set(s.id, r);
     return r;
   }
@@ -170,14 +196,35 @@ export function buildValidatorPanel(api) {
       const r = row(s);
       r.cells.name.textContent = s.name;
       r.rhoEx.set(pct(s.root_prop, 1));
+      const seated = seatedOn(me.root_seats, s);
+      r.cells.seat.textContent = seated ? "You hold a seat here: your stake votes and earns here."
+        : "No seat here: your stake neither votes nor earns on this subnet.";
+      r.seatBtn.dataset.do = seated ? "root_deregister" : "root_register";
+      r.seatBtn.textContent = seated ? "Give up the seat" : "Take a seat";
+      r.seatBtn.setAttribute("aria-label", `${seated ? "Give up your seat" : "Take a seat"} on ${s.name}`);
       const mw = myWeightOn(s);
       const decides = mw > 0.5;
       replace(r.cells.mine, "Your weight ", el("strong", { class: "num" }, pct(mw, 1)), ": ",
         el("span", { class: decides ? "good" : "bad" }, decides ? "✓ you decide consensus alone" : "✕ not enough alone"),
         !decides && s.root_prop > 0.5 ? el("span", { class: "muted" }, " (root together holds " + pct(s.root_prop, 0) + ")") : "");
+      // What the class's root validators could decide together by voting the same way.
+      const here = seatedHere(s);
+      const together = here.reduce((a, v) => a + weightOf(v.stake || 0, s), 0);
+      replace(r.cells.together, `The ${here.length} root validator${here.length === 1 ? "" : "s"} seated here hold `,
+        el("strong", { class: "num" }, pct(together, 1)), " together: ",
+        el("span", { class: together > 0.5 ? "good" : "bad" }, together > 0.5 ? "✓ enough to decide if they agree" : "✕ not enough even together"),
+        here.length ? el("span", { class: "muted" }, " (" + here.map((v) => v.nickname).join(", ") + ")") : "");
       r.cells.cons.textContent = "Consensus: " + consensusText(s);
       const mine = (me.weights || {})[s.id] ?? (me.weights || {})[String(s.id)];
-      const now = CHOICES.find((c) => c.value === choiceOf(mine));
+      const choice = choiceOf(mine);
+      const pays = choice === "follow" ? MECHANISM_PAYS[s.mechanism] : choice;
+      const cons = consensusClass(s);
+      // Dividends follow agreement with consensus (sim/epoch.py Yuma-lite): say which side you are on.
+      r.cells.agree.textContent = !seated || cons === null ? ""
+        : pays === cons ? "✓ You vote with consensus: you earn your full dividends here."
+          : "✕ You vote against consensus: your dividends here shrink with your disagreement.";
+      r.cells.agree.className = "wline " + (!seated || cons === null ? "" : pays === cons ? "good" : "bad");
+      const now = CHOICES.find((c) => c.value === choice);
       r.cells.now.textContent = "Your setting now: " + (now ? now.text : "–");
       if (!r.sel.dataset.touched && document.activeElement !== r.sel) r.sel.value = choiceOf(mine);
     }

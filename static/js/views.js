@@ -74,6 +74,9 @@ export function rootValidatorsOf(market) {
     nickname: typeof v.nickname === "string" && v.nickname ? v.nickname : v.id,
     root_stake: num(v.root_stake),
     stake: num(v.stake),
+    // Subnets where this validator holds a seat (its stake counts only there); absent from an
+    // older server: seated everywhere.
+    seats: Array.isArray(v.seats) ? v.seats : null,
   }));
 }
 
@@ -112,6 +115,7 @@ export function privateOf(p) {
     nominated: num(g(p, "nominated")),
     weights: g(p, "weights", "my_weights") || {},
     validator: g(p, "validator", "root_validator"),
+    root_seats: Array.isArray(p.root_seats) ? p.root_seats : null,
   };
 }
 

@@ -107,3 +107,32 @@ def test_a_game_stored_before_the_income_totals_still_verifies_by_replay(game):
     with pytest.raises(SystemExit) as exit_info:
         call_command("verify_replay", g.code, stdout=io.StringIO(), stderr=io.StringIO())
     assert exit_info.value.code == 1
+
+
+def test_a_root_validator_takes_and_gives_up_seats_through_the_protocol(game):
+    from game.errors import ClientError
+    from game.protocol import action_dict, parse
+
+    vera, nomi = _start(game)
+    assert _student_snapshot(vera)["private"]["root_seats"] == [1, 2]
+
+    def command(seat, cid, text):
+        return services.submit_command(seat.id, cid, action_dict(parse(text)))
+
+    command(vera, "s-1", '{"type": "command", "id": "s-1", "do": "root_deregister", "subnet": 2}')
+    command(nomi, "s-2", '{"type": "command", "id": "s-2", "do": "root_register", "subnet": 2}')
+    _settle(game.id)
+    assert _student_snapshot(vera)["private"]["root_seats"] == [1]
+    market = json.loads(Game.objects.get(pk=game.id).public)["market"]
+    assert next(v for v in market["root_validators"] if v["id"] == vera.player)["seats"] == [1]
+    refused = next(c for c in _student_snapshot(nomi)["commands"] if c["id"] == "s-2")
+    assert (refused["status"], refused["reason"]) == ("rejected", "not_root_validator")
+    command(vera, "s-3", '{"type": "command", "id": "s-3", "do": "root_register", "subnet": 2}')
+    _settle(game.id)
+    assert _student_snapshot(vera)["private"]["root_seats"] == [1, 2]
+    for bad in ('{"type": "command", "id": "b", "do": "root_register"}',
+                '{"type": "command", "id": "b", "do": "root_register", "subnet": "2"}',
+                '{"type": "command", "id": "b", "do": "root_register", "subnet": 2, "x": 1}'):
+        with pytest.raises(ClientError) as refused_message:
+            parse(bad)
+        assert refused_message.value.code == "invalid"
