@@ -94,6 +94,7 @@ def roster(game: Game) -> list[dict[str, Any]]:
         "bot": s.bot_policy if s.kind == SeatKind.BOT else None, "kind": s.kind,
         "connected": is_connected(s, now), "kicked": s.kicked, "active": s.active,
         "role_by_hand": s.role_by_hand, "subnet": s.subnet,
+        "stand_in": s.stand_in_tick is not None,
     } for s in game.seats.order_by("id")]
 
 
