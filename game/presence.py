@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 from game import asyncdb, services
 
@@ -35,8 +36,13 @@ def held() -> list[int]:
     return sorted(_open)
 
 
+# The heartbeat's own thread: on the loop's shared pool it would queue behind every socket's
+# database call (a class trading while a tick settles), and a late renewal drops live seats.
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dtao-presence")
+
+
 async def _heartbeat() -> None:
-    beat = asyncdb.call(services.presence_beat)
+    beat = asyncdb.call(services.presence_beat, executor=_executor)
     while True:
         # The connect itself wrote a fresh lease: the first renewal is one period later.
         await asyncio.sleep(services.heartbeat_seconds())

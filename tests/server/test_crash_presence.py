@@ -26,7 +26,7 @@ PRESET = ROOT / "sim" / "scenarios" / "launch_month.json"
 STUDENTS = 30
 GONE = 5  # students whose phones do not come back after the crash
 TICK_SECONDS = 0.2
-GRACE = 3.0  # BOT_TAKEOVER_SECONDS in this test
+GRACE = 4.0  # BOT_TAKEOVER_SECONDS in this test (the presence lease follows it: 4 s)
 KILL_AT = 118
 
 
