@@ -32,9 +32,12 @@ def _closing(fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def call(fn: Callable[..., Any], *, thread_sensitive: bool = False) -> Any:
+def call(fn: Callable[..., Any], *, thread_sensitive: bool = False,
+         executor: Any = None) -> Any:
     """`fn` as an awaitable run on a worker thread; by default the event loop's thread pool
     (a connection each), not the one thread Channels otherwise gives every consumer of a
     process (a command waiting on the game row's lock while the engine settles must not stall
-    every other socket of the worker: docs/performance.md)."""
-    return database_sync_to_async(_closing(fn), thread_sensitive=thread_sensitive)
+    every other socket of the worker: docs/performance.md). `executor`: a pool of its own
+    (the presence heartbeat must not queue behind a class's commands)."""
+    return database_sync_to_async(_closing(fn), thread_sensitive=thread_sensitive,
+                                  executor=executor)

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from game import asyncdb, broadcast, errors, identity, ratelimit, services
+from game import asyncdb, broadcast, errors, identity, presence, ratelimit, services
 from game.errors import ClientError, Rejected
 from game.protocol import action_dict, parse
 
@@ -45,10 +45,16 @@ class TokenBucket:
 def _admit(ip: str, code: str, projector: str | None, user: Any, token: str | None
            ) -> identity.Identity | int:
     """Who is connecting, or the close code: one database call per handshake (a reconnect
-    storm of a whole class is hundreds of handshakes at once)."""
-    if ratelimit.guessing(ip):
-        return errors.CLOSE_FLOODING  # enumerating game codes
+    storm of a whole class is hundreds of handshakes at once). The code-guessing limit applies
+    only to a socket that proves no identity: a class behind one NAT address shares the count,
+    and its students' seat cookies, the console's session and the projector's token must keep
+    working whatever strangers on that address guessed (docs/security.md)."""
     result = identity.resolve(code, projector=projector, user=user, seat_token=token)
+    if isinstance(result, identity.Identity):
+        return result
+    if ratelimit.guessing(ip):
+        # Existing game or not, the same answer: past the limit codes cannot be enumerated.
+        return errors.CLOSE_FLOODING
     if result == errors.CLOSE_NO_GAME:
         ratelimit.note_miss(ip)
     return result
@@ -64,9 +70,11 @@ def _opened(ident: identity.Identity) -> dict[str, Any]:
 
 class GameConsumer(AsyncWebsocketConsumer):
     ident: identity.Identity | None = None
+    present_seat: int | None = None  # the seat this socket holds a presence lease for
 
     async def connect(self) -> None:
         self.ident = None
+        self.present_seat = None
         self.groups_joined: list[str] = []
         self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
         self.strikes = 0
@@ -86,6 +94,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self.close(code=result)
             return
         self.ident = result
+        presence.ensure_running()
         await self._join_groups()
         await self.accept()
         if self.ident.kind == identity.STUDENT and self.ident.seat_id:
@@ -93,7 +102,11 @@ class GameConsumer(AsyncWebsocketConsumer):
             # (close 4011) rather than both playing the seat.
             await self.channel_layer.group_send(broadcast.seat_group(self.ident.seat_id), {
                 "type": "seat.replaced", "by": self.channel_name})
-        await self._send(await db(_opened)(self.ident))
+        opening = await db(_opened)(self.ident)
+        if self.ident.kind == identity.STUDENT and self.ident.seat_id:
+            self.present_seat = self.ident.seat_id
+            presence.opened(self.present_seat)  # this process renews its lease from now on
+        await self._send(opening)
 
     async def _join_groups(self) -> None:
         ident = self.ident
@@ -111,8 +124,10 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
-        if self.ident is not None and self.ident.kind == identity.STUDENT and self.ident.seat_id:
-            await db(services.seat_disconnected)(self.ident.seat_id)
+        if self.present_seat is not None:
+            seat_id, self.present_seat = self.present_seat, None
+            presence.closed(seat_id)
+            await db(services.seat_disconnected)(seat_id)
 
     # --- inbound -------------------------------------------------------------------------------
 
@@ -159,8 +174,8 @@ class GameConsumer(AsyncWebsocketConsumer):
         if msg.type == "snapshot":
             await self._send(await db(identity.snapshot)(ident))
         elif msg.type == "ping":
-            if ident.kind == identity.STUDENT and ident.seat_id:
-                await db(services.seat_seen)(ident.seat_id)
+            # No database write: the open socket itself is the seat's presence (its lease is
+            # renewed by this process's heartbeat, game/presence.py).
             await self._send({"type": "pong", "id": msg.id, "seq": self.seq,
                               "time": time.time()})
         elif msg.type == "control":
@@ -217,6 +232,11 @@ class GameConsumer(AsyncWebsocketConsumer):
         """A broadcast: the text was encoded once for every socket; send it as it is."""
         self.seq = max(self.seq, event.get("seq", 0))
         await self.send(text_data=event["text"])
+
+    async def presence_send(self, event: dict[str, Any]) -> None:
+        """A seat's presence, for a console: stamped with the highest seq this socket has sent,
+        so it never carries a seq the client has not seen (docs/protocol.md)."""
+        await self._send({"type": "presence", "seq": self.seq, **event["presence"]})
 
     async def seat_kicked(self, event: dict[str, Any]) -> None:
         await self.close(code=errors.CLOSE_KICKED)

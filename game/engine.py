@@ -28,7 +28,8 @@ from game import asyncdb, broadcast, simapi
 from game import leaderboard as lb
 from game.models import (Actor, Command, CommandStatus, EpochRow, Game, Seat, SeatKind, Status,
                          TickRow)
-from game.services import _dumps, finish, game_info, is_connected, leaderboard
+from game.services import (_dumps, finish, game_info, is_connected, leaderboard,
+                           presence_event)
 
 log = logging.getLogger(__name__)
 
@@ -54,23 +55,49 @@ def _is_due(game: Game, now: Any) -> bool:
             and game.next_tick_at <= now)
 
 
+def is_away(seat: Seat, now: Any) -> bool:
+    """A student's seat is away once it has had no live socket for BOT_TAKEOVER_SECONDS: no
+    open socket with a fresh lease (services.is_connected, which a killed server cannot leave
+    stale), and a lease (last connect, close or heartbeat) at least that old. The lease is never
+    longer than the grace (services.presence_timeout), so a student who left, however the
+    socket ended, is away from the first tick settled BOT_TAKEOVER_SECONDS after their last
+    sign of life."""
+    return not is_connected(seat, now) and (
+        seat.last_seen is None
+        or (now - seat.last_seen).total_seconds() >= settings.BOT_TAKEOVER_SECONDS)
+
+
 def _bot_policies(game: Game, seats: list[Seat], scn: dict[str, Any], now: Any) -> dict[str, str]:
     """Who a bot plays this tick: bot seats, and (if the game has bots) students who are away
     or were kicked. The Foundation seat is never auto-played: it is the instructor's."""
     fill = scn.get("bot_fill", {})
     policies: dict[str, str] = {}
-    grace = settings.BOT_TAKEOVER_SECONDS
     for seat in seats:
         if not seat.active:
             continue
         if seat.kind == SeatKind.BOT:
             policies[seat.player] = seat.bot_policy
         elif seat.kind == SeatKind.HUMAN and game.bots:
-            away = not is_connected(seat, now) and (
-                seat.last_seen is None or (now - seat.last_seen).total_seconds() >= grace)
-            if (seat.kicked or away) and seat.role in fill:
+            if (seat.kicked or is_away(seat, now)) and seat.role in fill:
                 policies[seat.player] = fill[seat.role]
     return policies
+
+
+def _stand_ins(game: Game, seats: list[Seat], policies: dict[str, str], t: int, now: Any
+               ) -> list[tuple[str, dict[str, Any]]]:
+    """Record which students' seats a bot plays from this tick (Seat.stand_in_tick) and tell
+    the console when that changes: a `presence` message per seat that changed."""
+    frames = []
+    for seat in seats:
+        if seat.kind != SeatKind.HUMAN:
+            continue
+        standing = seat.player in policies
+        if standing == (seat.stand_in_tick is not None):
+            continue
+        seat.stand_in_tick = t if standing else None
+        Seat.objects.filter(pk=seat.pk).update(stand_in_tick=seat.stand_in_tick)
+        frames.append(presence_event(game.id, seat.id, is_connected(seat, now), standing))
+    return frames
 
 
 def _fill_view(cmd: Command, fill: dict[str, Any] | None) -> dict[str, Any]:
@@ -130,6 +157,7 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
         by_player = {s.player: s for s in seats}
 
         policies = _bot_policies(game, seats, scn, now)
+        stand_in_frames = _stand_ins(game, seats, policies, t, now)
         if policies:
             bot_cmds = [Command(game=game, seat=by_player[a["player"]], actor=Actor.BOT,
                                 do=a.get("do", ""), action=_dumps(a), due_tick=t)
@@ -213,6 +241,7 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
                 "you": sim_game.private_view(seat.player),
                 **lb.rank_fields(standing.get(seat.player)),
                 "fills": settled_by_seat.get(seat.id, [])}), game.seq))
+        frames.extend(stand_in_frames)  # after the tick: the console sees the tick first
         game.save(update_fields=["tick", "state", "event_status", "advance_ticks", "status",
                                  "next_tick_at", "ended_at", "public", "seq"])
         broadcast.on_commit(frames)

@@ -88,8 +88,15 @@ class Seat(models.Model):
                              on_delete=models.CASCADE)
     kicked = models.BooleanField(default=False)
     active = models.BooleanField(default=False)  # a player in the sim state
-    sockets = models.IntegerField(default=0)  # open sockets (best effort; see last_seen)
+    # Presence (game/presence.py, docs/architecture.md): `sockets` counts the seat's open
+    # sockets (raised on connect, lowered on a clean close); `last_seen` is a lease that every
+    # server process holding one of them renews on a timer. A seat is connected only while both
+    # hold (services.is_connected), so a counter left behind by a killed process expires.
+    sockets = models.IntegerField(default=0)
     last_seen = models.DateTimeField(null=True, blank=True)
+    # The tick since which a bot has played this seat for its absent (or kicked) student; null
+    # while the student plays it (set and cleared by the engine at each tick).
+    stand_in_tick = models.IntegerField(null=True, blank=True)
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -98,6 +105,11 @@ class Seat(models.Model):
             # A removed (kicked) seat keeps its nickname; only seats still in the game hold one.
             models.UniqueConstraint(fields=["game", "nickname"], condition=Q(kicked=False),
                                     name="seat_nickname_unique_in_game"),
+        ]
+        indexes = [
+            # The presence sweep's lookup: only seats that claim an open socket.
+            models.Index(fields=["last_seen"], condition=Q(sockets__gt=0),
+                         name="seat_open_last_seen"),
         ]
 
     def __str__(self) -> str:

@@ -5,12 +5,17 @@ server (one process), Redis when `REDIS_URL` is set (game/settings.py `CACHES`),
 several daphne processes every process counts against the same limit. A limit of 0 turns that
 check off (benchmarks that join hundreds of seats from one address).
 
-- `JOIN_RATE_PER_IP` joins a minute from one client address (a whole class may share one school
-  NAT address, so this is generous: it stops scripts, not classes);
-- `JOIN_RATE_PER_GAME` joins a minute into one game;
+- `JOIN_RATE_PER_IP` join attempts a minute from one client address, refused ones included (a
+  whole class may share one school NAT address, so this is generous: it stops scripts, not
+  classes);
+- `JOIN_RATE_PER_GAME` seats created a minute in one game: only joins that succeed spend it, so
+  a stranger who reads the code off the projector and sends refused joins (a wrong code, a taken
+  name, a locked lobby) spends only their own address's budget, never the class's;
 - `CODE_MISSES_PER_IP` lookups of a code that names no game (join form, QR, socket), a minute,
-  per address: past it, every lookup from that address is refused for the rest of the window,
-  existing games included, so codes cannot be enumerated (31^6 codes; a few live at a time).
+  per address: past it, every lookup from that address that carries no identity is refused for
+  the rest of the window, existing games included, so codes cannot be enumerated (31^6 codes; a
+  few live at a time). A request that proves who it is (a seat cookie, the instructor's session,
+  the projector's token) is never refused by it: a class behind one NAT shares the count.
 """
 from __future__ import annotations
 
@@ -80,14 +85,23 @@ def client_ip(request_or_scope: Any) -> str:
     return str(request_or_scope.META.get("REMOTE_ADDR") or "unknown")
 
 
-def join_allowed(ip: str, code: str) -> bool:
-    """Count one join attempt; False if this address or this game is over its limit."""
-    ok = True
-    if settings.JOIN_RATE_PER_IP and _count("join-ip", ip) > settings.JOIN_RATE_PER_IP:
-        ok = False
-    if settings.JOIN_RATE_PER_GAME and _count("join-game", code) > settings.JOIN_RATE_PER_GAME:
-        ok = False
-    return ok
+def join_allowed(ip: str) -> bool:
+    """Count one join attempt against this address (whatever its outcome); False if the
+    address is over its limit."""
+    return not (settings.JOIN_RATE_PER_IP
+                and _count("join-ip", ip) > settings.JOIN_RATE_PER_IP)
+
+
+def game_has_room(code: str) -> bool:
+    """True if this game may take another seat this window (a look: nothing is spent)."""
+    return not (settings.JOIN_RATE_PER_GAME
+                and _count("join-game", code, add=0) >= settings.JOIN_RATE_PER_GAME)
+
+
+def note_join(code: str) -> None:
+    """A seat was created in this game: spend one of its joins for this window."""
+    if settings.JOIN_RATE_PER_GAME:
+        _count("join-game", code)
 
 
 def guessing(ip: str) -> bool:

@@ -17,10 +17,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from game import broadcast, names, simapi
+from game import broadcast, names, ratelimit, simapi
 from game import leaderboard as lb
 from game.errors import ClientError, Rejected
 from game.models import (Actor, Command, CommandStatus, Game, Role, Seat, SeatKind, Status)
@@ -31,7 +32,7 @@ FOUNDATION_IDS = ("foundation", "otf")  # preset player ids taken as the Foundat
 
 
 class JoinError(Exception):
-    """Shown on the join page: {code: unknown_game | locked | ended | full | nickname}."""
+    """Shown on the join page: {code: unknown_game | locked | ended | full | busy | nickname}."""
 
     def __init__(self, code: str, message: str, suggestion: str = "") -> None:
         super().__init__(message)
@@ -83,7 +84,7 @@ def lobby_list(game: Game) -> list[dict[str, Any]]:
 def is_connected(seat: Seat, now: Any | None = None) -> bool:
     now = now or timezone.now()
     return seat.sockets > 0 and seat.last_seen is not None and (
-        now - seat.last_seen).total_seconds() < settings.PRESENCE_TIMEOUT_SECONDS
+        now - seat.last_seen).total_seconds() < presence_timeout()
 
 
 def roster(game: Game) -> list[dict[str, Any]]:
@@ -93,6 +94,7 @@ def roster(game: Game) -> list[dict[str, Any]]:
         "bot": s.bot_policy if s.kind == SeatKind.BOT else None, "kind": s.kind,
         "connected": is_connected(s, now), "kicked": s.kicked, "active": s.active,
         "role_by_hand": s.role_by_hand, "subnet": s.subnet,
+        "stand_in": s.stand_in_tick is not None,
     } for s in game.seats.order_by("id")]
 
 
@@ -304,8 +306,10 @@ def _suggest(taken: set[str], nickname: str) -> str:
     return names.generated_nickname()
 
 
-def join_game(code: str, nickname: str | None) -> tuple[Seat, str]:
-    """A new seat (and its token, which only the caller ever sees) for a student."""
+def join_game(code: str, nickname: str | None, *, limited: bool = False) -> tuple[Seat, str]:
+    """A new seat (and its token, which only the caller ever sees) for a student. `limited`
+    (the join page, a door open to anyone): the seat spends one of the game's
+    JOIN_RATE_PER_GAME joins; a refused join spends none (game/ratelimit.py)."""
     code = names.normalize_code(code)
     game = Game.objects.filter(code=code).first()
     if game is None:
@@ -323,6 +327,11 @@ def join_game(code: str, nickname: str | None) -> tuple[Seat, str]:
             raise JoinError("locked", "The instructor has locked this game.")
         if human_seats(game).count() >= settings.GAME_MAX_SEATS:  # the lobby cap
             raise JoinError("full", "This game is full.")
+        if limited and not ratelimit.game_has_room(game.code):
+            # JOIN_RATE_PER_GAME: only seats created spend it (under this lock, so exactly),
+            # never refused joins (docs/security.md).
+            raise JoinError("busy", "Too many students are joining right now: "
+                                    "wait a minute and try again.")
         taken = _taken_keys(game)
         if nick is None:
             for _ in range(50):
@@ -341,6 +350,8 @@ def join_game(code: str, nickname: str | None) -> tuple[Seat, str]:
                                    last_seen=timezone.now())
         seat.player = f"p{seat.id}"
         seat.save(update_fields=["player"])
+        if limited:
+            ratelimit.note_join(game.code)
         if late:
             _queue_late_join(game, seat)
         frames = _lobby_frames(game)
@@ -378,22 +389,48 @@ def resume_seat(code: str, token: str) -> Seat | None:
 
 
 # --- presence -----------------------------------------------------------------------------------
+#
+# A seat is connected while it has an open socket *and* a fresh lease (docs/architecture.md,
+# "Presence"): `Seat.sockets` is raised on connect and lowered on a clean close, and every server
+# process renews `Seat.last_seen` for the seats of its open sockets every `heartbeat_seconds()`
+# (game/presence.py). A process killed with SIGKILL lowers nothing, but its leases stop being
+# renewed: after `presence_timeout()` its seats no longer count as connected, and the next sweep
+# (any process's heartbeat) resets their counters and tells the consoles.
+
+def presence_timeout() -> float:
+    """How long a lease vouches for a seat: PRESENCE_TIMEOUT_SECONDS, but never longer than
+    BOT_TAKEOVER_SECONDS (a bot must be able to stand in on time), and at least 1 s."""
+    return max(1.0, min(settings.PRESENCE_TIMEOUT_SECONDS, settings.BOT_TAKEOVER_SECONDS))
+
+
+def heartbeat_seconds() -> float:
+    """How often a process renews its seats' leases: three renewals per lease, so one late
+    renewal (a busy worker) does not drop anyone."""
+    return presence_timeout() / 3
+
+
+def presence_event(game_id: int, seat_id: int, connected: bool, stand_in: bool
+                   ) -> tuple[str, dict[str, Any]]:
+    """One seat's presence for the console: a constant-size message, so a class reconnecting
+    at once costs N small frames, not N full rosters (O(N^2)). It carries no seq of its own:
+    each console socket stamps it with the highest seq it has sent (GameConsumer.presence_send),
+    so it never runs ahead of a public broadcast still on its way."""
+    return broadcast.instructor_group(game_id), {
+        "type": "presence.send",
+        "presence": {"seat_id": seat_id, "connected": connected, "stand_in": stand_in}}
+
 
 def _presence_frame(seat_id: int) -> tuple[str, dict[str, Any]]:
-    """One seat's connection state for the console: a constant-size message, so a class
-    reconnecting at once costs N small frames, not N full rosters (O(N^2))."""
-    seat = Seat.objects.select_related("game").only(
-        "id", "sockets", "last_seen", "game__id", "game__seq").get(pk=seat_id)
-    game = seat.game
-    return broadcast.frame(broadcast.instructor_group(game.id), broadcast.encode(
-        {"type": "presence", "seq": game.seq, "seat_id": seat.id,
-         "connected": is_connected(seat)}), game.seq)
+    seat = Seat.objects.only("id", "game_id", "sockets", "last_seen", "stand_in_tick").get(
+        pk=seat_id)
+    return presence_event(seat.game_id, seat.id, is_connected(seat),
+                          seat.stand_in_tick is not None)
 
 
 def _presence_write() -> None:
     """Inside a presence transaction: PostgreSQL may acknowledge the commit before its WAL
     reaches the disk. A crash can lose the last fraction of a second of presence (who is
-    online, recomputed from the next connect or ping anyway), never a command or a tick; and a
+    online, renewed by the next heartbeat anyway), never a command or a tick; and a
     class reconnecting at once no longer waits for one disk flush per socket."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -415,14 +452,29 @@ def seat_disconnected(seat_id: int) -> None:
         broadcast.on_commit([_presence_frame(seat_id)])
 
 
-def seat_seen(seat_id: int) -> None:
-    """A sign of life (ping): writes at most every few seconds per seat."""
-    now = timezone.now()
+def presence_beat(seat_ids: list[int], now: Any | None = None) -> list[int]:
+    """One heartbeat of a server process: renew the leases of the seats it holds open sockets
+    for (and make their counters at least 1, in case a sweep reset them while this process was
+    too busy to renew), then sweep: seats that claim a socket but whose lease has lapsed had
+    their sockets in a process that died (SIGKILL, a lost machine) or stalled. Their counters go
+    back to 0 and their consoles get a `presence` message. Returns the swept seat ids."""
+    now = now or timezone.now()
     with transaction.atomic():
         _presence_write()
-        Seat.objects.filter(pk=seat_id).filter(
-            Q(last_seen__isnull=True) | Q(last_seen__lt=now - timedelta(seconds=5))
-        ).update(last_seen=now)
+        if seat_ids:
+            Seat.objects.filter(pk__in=seat_ids).update(
+                last_seen=now, sockets=Greatest(F("sockets"), Value(1)))
+        lapsed = now - timedelta(seconds=presence_timeout())
+        # Locked (and locked rows skipped) so that two processes sweeping at once report each
+        # seat once, and a connect cannot slip in between the read and the reset.
+        stale = list(Seat.objects.select_for_update(skip_locked=True).filter(
+            Q(last_seen__lt=lapsed) | Q(last_seen__isnull=True), sockets__gt=0)
+            .values_list("id", "game_id", "stand_in_tick"))
+        if stale:
+            Seat.objects.filter(pk__in=[s[0] for s in stale]).update(sockets=0)
+            broadcast.on_commit([presence_event(game_id, seat_id, False, tick is not None)
+                                 for seat_id, game_id, tick in stale])
+    return [s[0] for s in stale]
 
 
 # --- commands -----------------------------------------------------------------------------------

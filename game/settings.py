@@ -293,7 +293,9 @@ WS_SEND_BUFFER_MAX_BYTES = envint("WS_SEND_BUFFER_MAX_BYTES", 1024 * 1024, lo=40
 LEADERBOARD_TOP = envint("LEADERBOARD_TOP", 10, lo=1, hi=1000)
 LOBBY_BROADCAST_MAX = envint("LOBBY_BROADCAST_MAX", 100, lo=1)
 BOT_TAKEOVER_SECONDS = envfloat("BOT_TAKEOVER_SECONDS", 15.0, lo=0)
-PRESENCE_TIMEOUT_SECONDS = envfloat("PRESENCE_TIMEOUT_SECONDS", 90.0, lo=1)
+# How long a seat's presence lease lasts (renewed every third of it by the process holding its
+# socket; capped at BOT_TAKEOVER_SECONDS): game/presence.py, docs/architecture.md.
+PRESENCE_TIMEOUT_SECONDS = envfloat("PRESENCE_TIMEOUT_SECONDS", 10.0, lo=1)
 SCENARIOS_DIR = Path(envstr("SCENARIOS_DIR", str(BASE_DIR / "sim" / "scenarios")))
 # The address printed on join URLs and QR codes (e.g. http://192.168.1.20:8000); default: the
 # address the instructor's browser used.

@@ -57,17 +57,26 @@ def join(request: HttpRequest, code: str = "") -> HttpResponse:
         return _join_page(request, names.normalize_code(code))
     code = names.normalize_code(request.POST.get("code", code))
     nickname = request.POST.get("nickname", "")[:200]
+    mine = services.resume_seat(code, request.COOKIES.get(seat_cookie_name(code), ""))
+    if mine is not None and nickname.strip() in ("", mine.nickname):
+        # A double tap, or the form sent again from a device that already has this seat:
+        # back to that seat, no second one (and no limit: the cookie proves who this is).
+        return HttpResponseRedirect(f"/play/{mine.game.code}/")
     ip = ratelimit.client_ip(request)
-    if ratelimit.guessing(ip) or not ratelimit.join_allowed(ip, code):
+    # Every attempt counts against the address; the code-guessing limit only holds back a
+    # request that proves no identity (a seat cookie of this game does).
+    if (mine is None and ratelimit.guessing(ip)) or not ratelimit.join_allowed(ip):
         return _join_page(request, code, "Too many attempts: wait a minute and try again.",
                           status=429, nickname=nickname)
     try:
-        seat, token = services.join_game(code, nickname)
+        # Only a seat created spends the game's join budget: refused joins (a wrong code, a
+        # taken name, a locked lobby) spend the address's alone (docs/security.md).
+        seat, token = services.join_game(code, nickname, limited=True)
     except services.JoinError as exc:
         if exc.code == "unknown_game":
             ratelimit.note_miss(ip)
-        return _join_page(request, code, exc.message, exc.suggestion, status=400,
-                          nickname=nickname)
+        return _join_page(request, code, exc.message, exc.suggestion,
+                          status=429 if exc.code == "busy" else 400, nickname=nickname)
     response = HttpResponseRedirect(f"/play/{seat.game.code}/")
     _set_seat_cookie(request, response, seat.game.code, token)
     return response
@@ -114,7 +123,9 @@ def play(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 def qr(request: HttpRequest, code: str) -> HttpResponse:
     ip = ratelimit.client_ip(request)
-    if ratelimit.guessing(ip):
+    # The instructor's own browser (console, projector tab) is never held back by guesses made
+    # by others behind the same address.
+    if not request.user.is_authenticated and ratelimit.guessing(ip):
         return HttpResponse("too many attempts", status=429, content_type="text/plain")
     game = Game.objects.filter(code=names.normalize_code(code)).first()
     if game is None:

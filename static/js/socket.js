@@ -186,8 +186,9 @@ export class GameSocket extends EventTarget {
   _startPing() {
     clearInterval(this.pingTimer);
     this.lastFrameAt = Date.now();
-    // A ping every 20 s tells the server the seat is present (else a bot takes it over), and
-    // its pong proves the socket is alive: a socket silent for too long is given up.
+    // A ping every 20 s keeps idle connections open (the server keeps the seat's presence
+    // itself while the socket is open), and its pong proves the socket is alive: a socket
+    // silent for too long is given up.
     this.pingTimer = setInterval(() => {
       if (Date.now() - this.lastFrameAt > SILENT_MS) { this._abandon(); return; }
       this._sendRaw(P.ping());

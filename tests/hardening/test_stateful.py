@@ -81,7 +81,9 @@ def make_machine(owner: Any, captured: list) -> type:
                     mirror.apply(json.loads(event["text"]))
 
         def _settle(self) -> bool:
-            """The tick's time has come (the clock moved on; presence stays fresh)."""
+            """The tick's time has come (the clock moved on; presence stays fresh: the
+            connected seats' sockets are this process's, and its heartbeat renews them)."""
+            services.presence_beat(sorted(self.connected))
             Game.objects.filter(pk=self.game.id, status="running").update(
                 next_tick_at=timezone.now())
             return engine.settle_tick(self.game.id, timezone.now())

@@ -1,0 +1,157 @@
+"""Presence that a killed server cannot leave stale (docs/architecture.md, "Presence"): the open
+socket count expires with its lease, each process's heartbeat renews its own seats and sweeps
+lapsed ones, the engine lets a bot stand in exactly BOT_TAKEOVER_SECONDS after the last sign of
+life, and a `presence` message never carries a seq its console has not been sent."""
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db.models import F
+from django.utils import timezone
+from serverkit import WAIT, open_socket, receive_until, session_cookie, student_socket, write_preset
+
+from game import broadcast, engine, services, simapi
+from game.models import Game, Seat
+
+pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
+db = database_sync_to_async
+
+FILL = {"speculator": "early_exiter", "subnet_owner": "ai_owner",
+        "root_validator": "diligent_root"}
+
+
+@pytest.fixture
+def frames(monkeypatch: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Every broadcast frame queued for after a commit (captured instead of sent)."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(broadcast, "_send_now", lambda fs: sent.extend(fs))
+    return sent
+
+
+def _presence(frames: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    return [(g, e["presence"]) for g, e in frames if e["type"] == "presence.send"]
+
+
+def _stale(seat: Seat, *, sockets: int, age: float, now: Any) -> None:
+    """What a killed server leaves behind: a socket count nobody lowers, a lease from then."""
+    Seat.objects.filter(pk=seat.pk).update(sockets=sockets,
+                                           last_seen=now - timedelta(seconds=age))
+
+
+def test_a_socket_count_left_by_a_killed_server_expires_with_its_lease(game, settings):
+    seat, _ = services.join_game(game.code, "Ghost")
+    now = timezone.now()
+    # Defaults: a 10 s lease, renewed every third of it, within the 15 s bot grace.
+    assert (services.presence_timeout(), services.heartbeat_seconds()) == (10.0, 10.0 / 3)
+    _stale(seat, sockets=3, age=9.5, now=now)
+    assert services.is_connected(Seat.objects.get(pk=seat.pk), now)
+    _stale(seat, sockets=3, age=10.0, now=now)  # three sockets claimed, none renewed: gone
+    assert not services.is_connected(Seat.objects.get(pk=seat.pk), now)
+    # The lease never outlasts the bot grace, whatever PRESENCE_TIMEOUT_SECONDS says.
+    settings.BOT_TAKEOVER_SECONDS = 3
+    assert services.presence_timeout() == 3.0
+    _stale(seat, sockets=1, age=3.0, now=now)
+    assert not services.is_connected(Seat.objects.get(pk=seat.pk), now)
+
+
+def test_a_bot_stands_in_at_the_first_tick_bot_takeover_seconds_after_a_crash(
+        preset_dir, instructor, settings, frames):
+    settings.BOT_TAKEOVER_SECONDS = 15
+    write_preset(preset_dir, "filled", bot_fill=FILL)
+    simapi.presets.cache_clear()
+    game = services.create_game(instructor, "filled", services.Overrides())
+    seat, _ = services.join_game(game.code, "Crashed")
+    services.start_game(game.id)
+    t0 = timezone.now()
+    _stale(seat, sockets=1, age=0, now=t0)  # its server was killed at t0, the counter left at 1
+
+    def tick(at: float) -> int:
+        services.advance(game.id, "tick")
+        assert engine.settle_tick(game.id, now=t0 + timedelta(seconds=at))
+        return Game.objects.get(pk=game.id).tick - 1
+
+    tick(0)  # the join settles: the seat is a player from here on
+    frames.clear()
+    tick(14.99)
+    assert Seat.objects.get(pk=seat.pk).stand_in_tick is None
+    assert _presence(frames) == []
+    stood = tick(15.0)
+    assert Seat.objects.get(pk=seat.pk).stand_in_tick == stood
+    assert _presence(frames) == [(broadcast.instructor_group(game.id),
+                                  {"seat_id": seat.id, "connected": False, "stand_in": True})]
+    tick(16.0)  # still away: nothing new to tell
+    assert Seat.objects.get(pk=seat.pk).stand_in_tick == stood
+    assert len(_presence(frames)) == 1
+    # The student comes back (on the restarted server): handed back at the next tick.
+    Seat.objects.filter(pk=seat.pk).update(sockets=0)  # swept meanwhile
+    services.seat_connected(seat.id)
+    Seat.objects.filter(pk=seat.pk).update(last_seen=t0 + timedelta(seconds=16.5))  # its time
+    frames.clear()
+    tick(17.0)
+    assert Seat.objects.get(pk=seat.pk).stand_in_tick is None
+    assert _presence(frames) == [(broadcast.instructor_group(game.id),
+                                  {"seat_id": seat.id, "connected": True, "stand_in": False})]
+
+
+def test_a_heartbeat_renews_its_own_seats_and_sweeps_lapsed_ones_once(game, frames):
+    crashed, _ = services.join_game(game.code, "Crashed")
+    live, _ = services.join_game(game.code, "Live")
+    ours, _ = services.join_game(game.code, "Ours")
+    now = timezone.now()
+    _stale(crashed, sockets=2, age=60, now=now)  # its sockets were in a killed process
+    _stale(live, sockets=1, age=1, now=now)  # another process renews it
+    _stale(ours, sockets=0, age=60, now=now)  # swept while this process was too busy to renew
+    frames.clear()
+    assert services.presence_beat([ours.id], now=now) == [crashed.id]
+    state = {s.nickname: (s.sockets, s.last_seen) for s in Seat.objects.filter(game=game)}
+    assert state == {"Crashed": (0, now - timedelta(seconds=60)),
+                     "Live": (1, now - timedelta(seconds=1)), "Ours": (1, now)}
+    assert _presence(frames) == [(broadcast.instructor_group(game.id),
+                                  {"seat_id": crashed.id, "connected": False,
+                                   "stand_in": False})]
+    assert services.presence_beat([], now=now) == []  # told once
+    assert len(_presence(frames)) == 1
+
+
+async def test_an_open_socket_keeps_its_seat_present_by_heartbeat(game, settings):
+    settings.PRESENCE_TIMEOUT_SECONDS = 1.5  # renewed every 0.5 s
+    seat, _t, comm, _snap = await student_socket(game.code, "Steady")
+    old = timezone.now() - timedelta(hours=1)
+    await db(Seat.objects.filter(pk=seat.pk).update)(last_seen=old)
+
+    def renewed() -> bool:
+        s = Seat.objects.get(pk=seat.pk)
+        return s.sockets == 1 and s.last_seen > old and services.is_connected(s)
+
+    deadline = time.monotonic() + WAIT
+    while not await db(renewed)():
+        assert time.monotonic() < deadline, "the heartbeat never renewed the open socket's lease"
+        await asyncio.sleep(0.1)
+    await comm.disconnect()
+    assert (await db(Seat.objects.get)(pk=seat.pk)).sockets == 0
+
+
+async def test_a_presence_message_never_runs_ahead_of_the_public_seq(game, instructor):
+    console, snap = await open_socket(game.code,
+                                      cookies={"sessionid": await db(session_cookie)(instructor)})
+    seat, token = await db(services.join_game)(game.code, "Quick")
+    lobby = await receive_until(console, "lobby")
+    assert lobby["seq"] == snap["seq"] + 1
+    # A tick (or any public message) committed: the database's seq is one ahead of every
+    # socket until its broadcast arrives.
+    await db(Game.objects.filter(pk=game.id).update)(seq=F("seq") + 1)
+    student, _ = await open_socket(game.code, cookies={f"seat_{game.code}": token})
+    here = await receive_until(console, "presence")
+    # Stamped with what this socket was sent, never the database's newer seq.
+    assert here == {"type": "presence", "seq": lobby["seq"], "seat_id": seat.id,
+                    "connected": True, "stand_in": False}
+    await db(Game.objects.filter(pk=game.id).update)(seq=F("seq") + 1)
+    await student.disconnect()
+    gone = await receive_until(console, "presence")
+    assert (gone["seq"], gone["seat_id"], gone["connected"]) == (lobby["seq"], seat.id, False)
+    await console.disconnect()
