@@ -41,7 +41,7 @@ def run_script() -> str:
     lines = (ROOT / "scripts" / "run").read_text().splitlines()
     kept = [ln for ln in lines if not ln.strip().startswith("scripts/setup")]
     assert len(kept) == len(lines) - 1, "scripts/run no longer calls scripts/setup once"
-    assert any("daphne" in ln for ln in kept), "scripts/run no longer starts daphne"
+    assert any(ln.startswith("exec ") for ln in kept), "scripts/run no longer ends in exec"
     return "\n".join(kept) + "\n"
 
 
@@ -222,15 +222,18 @@ class Hub:
     def first_failure(self, fallback: BaseException) -> BaseException:
         return self.failures[0] if self.failures else fallback
 
-    async def wait(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
-        """Until predicate() holds; re-checked on every message and at least twice a second."""
+    async def wait(self, predicate: Callable[[], bool], timeout: float,
+                   what: str | Callable[[], str]) -> None:
+        """Until predicate() holds; re-checked on every message and at least twice a second.
+        `what` names the wait in the failure (a callable: described when it fails)."""
         deadline = time.monotonic() + timeout
+        name = (lambda: what) if isinstance(what, str) else what
         while not predicate():
             if self.abort:
-                raise Failure(f"aborted while waiting for {what}")
+                raise Failure(f"aborted while waiting for {name()}")
             left = deadline - time.monotonic()
             if left <= 0:
-                raise Failure(f"timed out after {timeout:.0f} s waiting for {what}")
+                raise Failure(f"timed out after {timeout:.0f} s waiting for {name()}")
             self.event.clear()
             try:
                 await asyncio.wait_for(self.event.wait(), min(left, 0.5))

@@ -152,16 +152,18 @@ def order(s: Identity, rng: random.Random, subnets: list[int]) -> Any:
 async def student_life(s: Identity, hub: Hub, rng: random.Random, drops: list[int],
                        subnets: list[int]) -> None:
     """Trade now and then; at each tick of `drops`, go away and come back. Ends when the game
-    is held at its last tick (every drop done by then: a student still short of its drop ticks
-    has stopped receiving the game)."""
+    is held at its last tick, once every drop is done (a student behind the game catches up
+    first: late is not lost, but silent for a minute is)."""
     seen, nxt = -1, 0
     while True:
         await hub.wait(lambda: s.tick > seen or hub.phase != "running", 60,
-                       f"the next tick after {seen}: {s.describe()}")
-        if hub.phase != "running" and nxt == len(drops):
-            return
-        if hub.phase != "running" and s.tick < drops[nxt]:
-            raise Failure(f"stopped receiving the game: {s.describe()}; {await s.probe()}")
+                       lambda: f"the next tick after {seen}: {s.describe()}")
+        if hub.phase != "running":
+            if nxt == len(drops):
+                return
+            await hub.wait(lambda: s.tick >= drops[nxt], 60,
+                           lambda: f"tick {drops[nxt]}, the game being at {hub.tick}: "
+                                   f"{s.describe()}")
         seen = s.tick
         if hub.phase == "running" and s.status == "running" and rng.random() < P_TRADE:
             await order(s, rng, subnets)
