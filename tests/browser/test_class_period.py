@@ -450,6 +450,7 @@ def test_a_class_period_everyone_comes_back(make_run, browser, watch, tmp_path):
         thread.join(30)
         ctx.close()
         stop_process(proc, timeout=5)
+        print(f"\nthe server's exit status after SIGTERM: {proc.returncode}")
         server_out = out_path.read_text(errors="replace") + err_path.read_text(errors="replace")
         _report_sizes(link.hub, timings)
     if failure is not None:
@@ -516,15 +517,18 @@ def test_a_class_period_everyone_comes_back(make_run, browser, watch, tmp_path):
         for cid, a in s.answers.items():
             rows = by_key.pop((seat_of[s.who], cid), [])
             if a["type"] != "accepted":
-                assert rows == [], (s.who, cid, a, rows)
+                assert rows == [], f"{s.who}: {cid} was refused ({a}) but stored: {rows}"
                 refused_now += a["type"] == "error"
                 continue
             accepted += 1
-            assert len(rows) == 1, (s.who, cid, rows)
+            assert len(rows) == 1, f"{s.who}: {cid} acknowledged ({a}), in the log {len(rows)}×"
             row = rows[0]
-            assert row["command"] == a["command"] and row["status"] in ("filled", "rejected"), row
-            assert row["tick"] == row["due"] == a["due_tick"], (row, a)
-            assert s.settled.get(cid, {row["tick"]}) == {row["tick"]}, (cid, s.settled.get(cid))
+            assert row["command"] == a["command"] and row["status"] in ("filled", "rejected"), \
+                f"{s.who}: {cid} acknowledged as {a}, logged as {row}"
+            assert row["tick"] == row["due"] == a["due_tick"], \
+                f"{s.who}: {cid} due at {a['due_tick']}, settled as {row}"
+            assert s.settled.get(cid, {row["tick"]}) == {row["tick"]}, \
+                f"{s.who}: {cid} settled at {row['tick']}, the client was told {s.settled[cid]}"
     assert not {k: v for k, v in by_key.items() if k[0] in seat_of.values()}, \
         "stored commands no student was told about"
     refused_later = sum(1 for c in log["commands"] if c["actor"] == "human"
