@@ -78,26 +78,35 @@ def manage(env: dict[str, str], *args: str, timeout: float = 120,
                           capture_output=True, text=True, timeout=timeout)
 
 
-# What the database says at the end: every command with its client id, seat and outcome; and
-# the research export (`export_game`, with nicknames) written to OUT.
+# What the database says at the end: every command with its client id, seat and outcome; the
+# research export (`export_game`, with nicknames) written to OUT; and `verify_replay`'s verdict
+# (its exit status, as `manage.py verify_replay CODE` would exit). One process: Django starts once.
 COMMAND_LOG = """
-import json
+import io, json
 from django.core.management import call_command
 from game.models import Command, Game, Seat
 g = Game.objects.get(code=CODE)
 call_command("export_game", CODE, out=OUT, nicknames=True)
+replay = io.StringIO()
+try:
+    call_command("verify_replay", CODE, stdout=replay, stderr=replay)
+    replay_exit = 0
+except SystemExit as exc:
+    replay_exit = exc.code
 cmds = [dict(seat=c.seat_id, id=c.client_id, command=c.id, status=c.status, actor=c.actor,
              due=c.due_tick, tick=c.settled_tick, reason=c.reason, do=c.do)
         for c in Command.objects.filter(game=g).order_by("id")]
 seats = [dict(id=s.id, nickname=s.nickname, kind=s.kind, player=s.player)
          for s in Seat.objects.filter(game=g)]
 print(json.dumps(dict(status=g.status, tick=g.tick, total=g.total_ticks, seq=g.seq,
-                      commands=cmds, seats=seats)))
+                      commands=cmds, seats=seats, replay_exit=replay_exit,
+                      replay=replay.getvalue())))
 """
 
 
 def command_log(env: dict[str, str], code: str, export: Path) -> dict[str, Any]:
-    """The game's command log and seats; its export written to `export` (one process)."""
+    """The game's command log and seats, `verify_replay`'s exit status and output; its export
+    written to `export` (one manage.py process)."""
     script = COMMAND_LOG.replace("CODE", repr(code)).replace("OUT", repr(str(export)))
     done = manage(env, "shell", "-c", script)
     assert done.returncode == 0, done.stderr[-3000:]
