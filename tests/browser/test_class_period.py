@@ -386,6 +386,29 @@ def phone_reload(page, status: str, when: str, hub: Hub, markets: dict[int, dict
     return shown, took
 
 
+def watch_first_frames(page) -> list[tuple[int, str | None]]:
+    """(bytes, type) of the first message on every socket the page opens."""
+    firsts: list[tuple[int, str | None]] = []
+
+    def on_socket(ws) -> None:
+        state = {"first": True}
+
+        def on_frame(payload) -> None:
+            if state["first"]:
+                state["first"] = False
+                raw = payload.encode() if isinstance(payload, str) else payload
+                try:
+                    kind = json.loads(raw).get("type")
+                except ValueError:
+                    kind = None
+                firsts.append((len(raw), kind))
+
+        ws.on("framereceived", on_frame)
+
+    page.on("websocket", on_socket)
+    return firsts
+
+
 # --- the test -----------------------------------------------------------------------------------
 
 def test_a_class_period_everyone_comes_back(make_run, browser, watch, tmp_path):
@@ -398,6 +421,7 @@ def test_a_class_period_everyone_comes_back(make_run, browser, watch, tmp_path):
     page = ctx.new_page()
     page.set_default_timeout(WAIT_MS)
     watch.attach(page, "phone")
+    phone_first = watch_first_frames(page)
     timings: dict[str, float] = {}
     failure: BaseException | None = None
     try:
@@ -456,7 +480,7 @@ def test_a_class_period_everyone_comes_back(make_run, browser, watch, tmp_path):
         stop_process(proc, timeout=5)
         print(f"\nthe server's exit status after SIGTERM: {proc.returncode}")
         server_out = out_path.read_text(errors="replace") + err_path.read_text(errors="replace")
-        _report_sizes(link.hub, timings)
+        _report_sizes(link.hub, timings, phone_first)
     if failure is not None:
         raise AssertionError(f"{failure}\n-- errors in the server's log: "
                              f"{_log_errors(server_out)}") from failure
@@ -484,6 +508,9 @@ def test_a_class_period_everyone_comes_back(make_run, browser, watch, tmp_path):
         assert c.first_type == "snapshot" and c.size is not None, c
         assert c.size < FRAME_LIMIT, f"{c.who} ({c.when}): first message {c.size} bytes"
     assert counted == expected
+    # The phone's page: a socket per load (the join and four reloads), each opened by a snapshot.
+    assert len(phone_first) >= 5 and all(k == "snapshot" for _, k in phone_first), phone_first
+    assert all(size < FRAME_LIMIT for size, _ in phone_first), phone_first
     big = [s for s in hub.snapshots if s[1] >= FRAME_LIMIT]
     assert not big, f"snapshots of 64 kB or more (kind, bytes, tick): {big[:5]}"
     assert not hub.market_conflicts, hub.market_conflicts[:3]
@@ -568,13 +595,16 @@ def _excerpt(text: str, word: str) -> str:
     return text[max(0, i - 1500):i + 1500]
 
 
-def _report_sizes(hub: Hub | None, timings: dict[str, float]) -> None:
+def _report_sizes(hub: Hub | None, timings: dict[str, float],
+                  phone_first: list[tuple[int, str | None]]) -> None:
     if hub is None:
         return
     largest: dict[str, tuple[int, str, str]] = {}
     for c in hub.connects:
         if c.size is not None and c.size > largest.get(c.kind, (0, "", ""))[0]:
             largest[c.kind] = (c.size, c.who, c.when)
+    if phone_first:
+        largest["phone page"] = (max(size for size, _ in phone_first), "phone", "any load")
     print("\nlargest first message by kind: " + "; ".join(
         f"{k} {v[0]} B ({v[1]}, {v[2]})" for k, v in sorted(largest.items())))
     snaps: dict[str, int] = {}
