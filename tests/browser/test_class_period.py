@@ -3,9 +3,9 @@
 The server runs as `make run` runs it (scripts/run: migrate, collectstatic, daphne with its
 WebSocket flags; the embedded default: SQLite, in-memory channel layer, engine in process). A
 logged-in instructor creates the longest preset (Launch month: 24 epochs × 6 = 144 ticks) from
-the console's form; the one change is the preset's tick length, 0.25 s instead of 7 s
-(SCENARIOS_DIR holds a copy of the presets, as an operator would point it elsewhere), so the
-whole game is played in about a minute.
+the console's form; the one change is the preset's tick length, 0.2 s instead of 7 s (the form
+refuses less than 1 s, so SCENARIOS_DIR holds a copy of the presets, as an operator would point
+it elsewhere), so the whole game is played in about a minute.
 
 - 40 students are protocol clients that join through the join form from one address (a
   school's NAT), trade on their own (most orders valid, some refused at once, some refused at
@@ -19,8 +19,9 @@ whole game is played in about a minute.
   charts' past must come from the server); each time it must render the right state: the live
   connection, the phase, the market table with the server's prices for the tick it shows, the
   price chart from tick 0 with no hole, and at the end "Ended" with the seat's final rank.
-- The last tick is held (the instructor sets a long tick, then settles it with "advance" once
-  every check at the last tick is done), so "at the last tick" is a state, not a race.
+- The end is held: 20 ticks before it the instructor sets a long tick and settles the rest up
+  to the last tick with "advance"; the checks at the last tick run; one more "advance" ends the
+  game. So "at the last tick" is a state, not a race (the first 124 ticks run on the clock).
 
 Asserted: every identity (40 students, console, projector, phone) comes back every time with a
 fresh snapshot (seq and tick at least what anyone had seen), every first message on every
@@ -75,7 +76,8 @@ USER, PASSWORD = "teacher", "class-period-rehearsal-9"
 @pytest.fixture
 def make_run(tmp_path: Path):
     """scripts/run on a free port with its own SQLite file and a copy of the presets whose
-    longest one ticks every TICK_SECONDS; yields (port, env, stdout path, stderr path)."""
+    longest one ticks every TICK_SECONDS; yields (port, env, stdout path, stderr path, the
+    process)."""
     root = Path(__file__).resolve().parents[2]
     scenarios = tmp_path / "scenarios"
     shutil.copytree(root / "sim" / "scenarios", scenarios)
@@ -267,8 +269,8 @@ async def rehearse(port: int, link: Link) -> dict[str, Any]:
     await console.control("advance", unit="tick")
     everyone = [*students, console, projector]
     await hub.wait(lambda: all(x.status == "ended" for x in everyone), 60,
-                   "everyone to see the end: " + ", ".join(
-                       x.who for x in everyone if x.status != "ended"))
+                   lambda: "everyone to see the end: " + ", ".join(
+                       x.describe() for x in everyone if x.status != "ended"))
     hub.phase = "ended"
     hub.mark("ended")
 
@@ -290,7 +292,7 @@ async def rehearse(port: int, link: Link) -> dict[str, Any]:
     # The phone's seat over the protocol: its final rank, to compare with what the page said.
     phone = Identity(hub, "phone (protocol)", "student", ws_url, origin, cookie=link.phone_cookie)
     await phone.connect("after the end")
-    link.result.update(phone_rank=phone.snapshot["rank"], phone_seat=phone.you.get("seat_id"))
+    link.result["phone_rank"] = phone.snapshot["rank"]
     await asyncio.gather(*(x.close() for x in [*everyone, phone]))
     link.result.update(students=students, console=console, projector=projector, total=total,
                        drops=drops, last_group=[s.who for s in last_group],
@@ -376,6 +378,7 @@ def phone_reload(page, status: str, when: str, hub: Hub, markets: dict[int, dict
     deadline = time.monotonic() + 30
     while tick not in markets and time.monotonic() < deadline:  # the clients may lag the page
         time.sleep(0.1)
+    assert tick in markets, f"phone {when}: no protocol client saw the market of tick {tick}"
     prices = markets[tick]
     assert sorted(r["id"] for r in shown["rows"]) == sorted(prices), (when, shown["rows"])
     ids = [r["id"] for r in shown["rows"]]
