@@ -240,9 +240,17 @@ def run_epoch(st: State, params: Params, rules: frozenset[str],
         st.net_alpha[idx] += root_alpha * frac * outside
         tao_part = float((root_tao * frac).sum())
         tao_credit = tao_part * players
-        st.tao += tao_credit
+        if "root_restake" in rules:
+            # The launch chain staked root's TAO dividends on root for the validator and its
+            # nominators (coinbase/run_coinbase.rs @ f9254ea63: increase_stake_for_hotkey_on_subnet
+            # on the root netuid): they compound root's weight instead of being paid liquid,
+            # the network's stake's part included.
+            st.root += tao_credit
+            st.root_network += tao_part * outside
+        else:
+            st.tao += tao_credit
+            st.tao_outside += tao_part * outside
         st.root_div_tao += tao_credit
-        st.tao_outside += tao_part * outside
     gone = root_total <= 0.0  # nobody on root any more: the pots leave with the network
     st.net_alpha[idx[gone]] += root_alpha[gone]
     st.tao_outside += float(root_tao[gone].sum())

@@ -114,6 +114,7 @@ LATER_RULES: tuple[str, ...] = (
     "move_half_fee",  # a move pays half the fee on each of its two swaps (launch chain)
     "move_one_fee",  # a move pays the fee on its unstake only (Jul 2025 on)
     "chain_owner_cut",  # owner cut 11,796/65,535 instead of the worked examples' 0.18
+    "root_restake",  # root dividends in TAO are staked on root, not paid liquid (launch chain)
 )
 RULES = RULES + LATER_RULES
 
@@ -138,18 +139,21 @@ RULE_DATES: dict[str, str] = {
     "price_shares_2026": "2026-06",
     "move_half_fee": "2025-02-13",
     "chain_owner_cut": "2025-02-13",
+    "root_restake": "2025-02-13",
 }
 
 # The rule sets the chain has run, oldest first: (label, from, rules). A scenario's `rules`
 # may be any combination; these are the historical ones the presets and tests use.
 RULE_SETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("launch", "2025-02-13", ("launch", "move_half_fee", "chain_owner_cut")),
-    ("ema_age_ramp", "2025-03", ("launch", "ema_age_ramp", "move_half_fee", "chain_owner_cut")),
+    ("launch", "2025-02-13", ("launch", "move_half_fee", "chain_owner_cut", "root_restake")),
+    ("ema_age_ramp", "2025-03", ("launch", "ema_age_ramp", "move_half_fee", "chain_owner_cut",
+                                 "root_restake")),
     ("chain_buys", "2025-07", ("launch", "ema_age_ramp", "chain_buys", "percent_fee",
-                               "percent_fee_out", "move_one_fee", "chain_owner_cut")),
+                               "percent_fee_out", "move_one_fee", "chain_owner_cut",
+                               "root_restake")),
     ("tao_flow", "2025-10", ("launch", "ema_age_ramp", "chain_buys", "percent_fee",
                              "percent_fee_out", "move_one_fee", "owner_burn", "pruning",
-                             "tao_flow", "chain_owner_cut")),
+                             "tao_flow", "chain_owner_cut", "root_restake")),
     ("tao_flow_nov2025", "2025-11", ("launch", "ema_age_ramp", "chain_buys_nov2025",
                                      "percent_fee", "percent_fee_out", "move_one_fee",
                                      "owner_burn", "pruning", "tao_flow", "root_claim_keep",

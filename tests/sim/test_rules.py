@@ -10,7 +10,7 @@ from sim import Game, coinbase
 from sim import actions as act
 from sim.params import CHAIN_OWNER_CUT, RULE_SETS, RULES, Params
 
-from _helpers import make_scenario
+from _helpers import classroom, make_scenario
 
 REL = 1e-9
 
@@ -330,3 +330,35 @@ def test_the_fast_path_stays_within_half_a_percent_on_a_preset_tick_crossing_a_h
     assert f.st.tao_issued == pytest.approx(e.st.tao_issued, rel=1e-12)
     for name in ("tau", "x", "o", "m"):
         assert getattr(f.st, name) == pytest.approx(getattr(e.st, name), rel=5e-3), name
+
+
+# ---- root_restake: the launch chain staked root's TAO dividends on root -----------------------
+
+def _two_epochs(rules: list[str]) -> tuple[Game, float, float, float]:
+    g = Game.from_scenario(classroom(rules=rules))
+    k = g.st.player_index("otf")
+    tao0, root0, net0 = float(g.st.tao[k]), float(g.st.root[k]), float(g.st.root_network)
+    for _ in range(4):  # two epochs of two ticks
+        g.step([])
+    return g, tao0, root0, net0
+
+
+def test_root_restake_stakes_root_dividends_on_root_instead_of_paying_them():
+    """coinbase/run_coinbase.rs @ f9254ea63 (Feb 2025): `increase_stake_for_hotkey_on_subnet`
+    on the root netuid for the validator's take and its nominators' part."""
+    g, tao0, root0, net0 = _two_epochs(["launch", "root_restake"])
+    k = g.st.player_index("otf")
+    received = float(g.st.root_div_tao[k])
+    assert received > 0.0
+    assert float(g.st.tao[k]) == tao0                     # nothing paid liquid
+    assert float(g.st.root[k]) == pytest.approx(root0 + received, rel=1e-12)
+    assert float(g.st.root_network) > net0                # the network's stake compounds too
+    paid, _, _, _ = _two_epochs(["launch"])
+    assert float(paid.st.tao[k]) == pytest.approx(tao0 + float(paid.st.root_div_tao[k]),
+                                                  rel=1e-12)
+    assert float(paid.st.root[k]) == root0 and float(paid.st.root_network) == net0
+
+
+def test_root_restake_is_part_of_the_early_rule_sets_only():
+    with_restake = [label for label, _, rules in RULE_SETS if "root_restake" in rules]
+    assert with_restake == ["launch", "ema_age_ramp", "chain_buys", "tao_flow"]
