@@ -32,7 +32,8 @@ FOUNDATION_IDS = ("foundation", "otf")  # preset player ids taken as the Foundat
 
 
 class JoinError(Exception):
-    """Shown on the join page: {code: unknown_game | locked | ended | full | busy | nickname}."""
+    """Shown on the join page: {code: unknown_game | locked | ended | full | busy | nickname |
+    removed}."""
 
     def __init__(self, code: str, message: str, suggestion: str = "") -> None:
         super().__init__(message)
@@ -95,6 +96,7 @@ def roster(game: Game) -> list[dict[str, Any]]:
         "connected": is_connected(s, now), "kicked": s.kicked, "active": s.active,
         "role_by_hand": s.role_by_hand, "subnet": s.subnet,
         "stand_in": s.stand_in_tick is not None,
+        "other_seat_attempts": s.other_seat_attempts,
     } for s in game.seats.order_by("id")]
 
 
@@ -306,10 +308,34 @@ def _suggest(taken: set[str], nickname: str) -> str:
     return names.generated_nickname()
 
 
-def join_game(code: str, nickname: str | None, *, limited: bool = False) -> tuple[Seat, str]:
-    """A new seat (and its token, which only the caller ever sees) for a student. `limited`
+def _device_seat(game: Game, device_hash: str, nick: str | None, token: str) -> Seat | None:
+    """One student, one seat: the seat this device already opened in this game, handed back
+    under a new token (the device proved who it is; its seat cookie was lost), or None. A device
+    whose seat was removed stays out (JoinError "removed"). Asking for another name counts as an
+    attempt to open a second seat, which the console flags."""
+    seat = game.seats.filter(device_hash=device_hash, kind=SeatKind.HUMAN).first()
+    if seat is None:
+        return None
+    if seat.kicked:
+        raise JoinError("removed", "You were removed from this game.")
+    seat.token_hash = names.token_hash(token)
+    fields = ["token_hash"]
+    if nick is not None and names.nickname_key(nick) != names.nickname_key(seat.nickname):
+        seat.other_seat_attempts += 1
+        fields.append("other_seat_attempts")
+    seat.save(update_fields=fields)
+    if "other_seat_attempts" in fields:
+        broadcast.on_commit([_roster_frame(game)])
+    return seat
+
+
+def join_game(code: str, nickname: str | None, *, limited: bool = False,
+              device: str | None = None) -> tuple[Seat, str]:
+    """A seat (and its token, which only the caller ever sees) for a student. `limited`
     (the join page, a door open to anyone): the seat spends one of the game's
-    JOIN_RATE_PER_GAME joins; a refused join spends none (game/ratelimit.py)."""
+    JOIN_RATE_PER_GAME joins; a refused join spends none (game/ratelimit.py). `device` (the
+    join page's device cookie): a device holds one seat per game, so a device that already has
+    one gets it back rather than a second (_device_seat)."""
     code = names.normalize_code(code)
     game = Game.objects.filter(code=code).first()
     if game is None:
@@ -323,6 +349,11 @@ def join_game(code: str, nickname: str | None, *, limited: bool = False) -> tupl
         game = _lock(game.id)
         if game.status == Status.ENDED:
             raise JoinError("ended", "This game is over.")
+        device_hash = names.token_hash(device) if device else None
+        if device_hash is not None:
+            mine = _device_seat(game, device_hash, nick, token)
+            if mine is not None:
+                return mine, token
         if game.locked:
             raise JoinError("locked", "The instructor has locked this game.")
         if human_seats(game).count() >= settings.GAME_MAX_SEATS:  # the lobby cap
@@ -347,7 +378,7 @@ def join_game(code: str, nickname: str | None, *, limited: bool = False) -> tupl
         role = _auto_role(game, _role_counts(game), late)
         seat = Seat.objects.create(game=game, nickname=nick, role=role, player=f"tmp-{token[:12]}",
                                    token_hash=names.token_hash(token), active=False,
-                                   last_seen=timezone.now())
+                                   last_seen=timezone.now(), device_hash=device_hash)
         seat.player = f"p{seat.id}"
         seat.save(update_fields=["player"])
         if limited:

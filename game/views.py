@@ -41,6 +41,29 @@ def _set_seat_cookie(request: HttpRequest, response: HttpResponse, code: str, to
                         samesite="Lax", secure=request.is_secure())
 
 
+# One student, one seat: a long-lived random cookie names the device (browser) a seat was opened
+# from, across games; a device holds one seat per game (services.join_game).
+DEVICE_COOKIE = "dtao_device"
+DEVICE_COOKIE_AGE = 60 * 60 * 24 * 365
+
+
+def _device(request: HttpRequest) -> str:
+    """This browser's device id: its cookie, or a new one (set on the response by _keep_device)."""
+    value = request.COOKIES.get(DEVICE_COOKIE, "")
+    if not (20 <= len(value) <= 100) or not value.isascii():
+        value = names.new_token()
+    request.device_id = value  # type: ignore[attr-defined]
+    return value
+
+
+def _keep_device(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    device = getattr(request, "device_id", None)
+    if device and request.COOKIES.get(DEVICE_COOKIE) != device:
+        response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_COOKIE_AGE, httponly=True,
+                            samesite="Lax", secure=request.is_secure())
+    return response
+
+
 # --- students -----------------------------------------------------------------------------------
 
 def _join_page(request: HttpRequest, code: str = "", error: str = "", suggestion: str = "",
@@ -53,6 +76,11 @@ def _join_page(request: HttpRequest, code: str = "", error: str = "", suggestion
 
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, code: str = "") -> HttpResponse:
+    device = _device(request)
+    return _keep_device(request, _join(request, code, device))
+
+
+def _join(request: HttpRequest, code: str, device: str) -> HttpResponse:
     if request.method == "GET":
         return _join_page(request, names.normalize_code(code))
     code = names.normalize_code(request.POST.get("code", code))
@@ -71,7 +99,7 @@ def join(request: HttpRequest, code: str = "") -> HttpResponse:
     try:
         # Only a seat created spends the game's join budget: refused joins (a wrong code, a
         # taken name, a locked lobby) spend the address's alone (docs/security.md).
-        seat, token = services.join_game(code, nickname, limited=True)
+        seat, token = services.join_game(code, nickname, limited=True, device=device)
     except services.JoinError as exc:
         if exc.code == "unknown_game":
             ratelimit.note_miss(ip)
