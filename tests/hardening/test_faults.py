@@ -3,7 +3,6 @@ while, a client that never reads. Single configuration (they start their own pro
 hold SQLite locks); each waits for conditions with a bound, never for a fixed time."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3

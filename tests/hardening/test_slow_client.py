@@ -35,12 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench.stack import free_port, stop_process
 from daphne import ws_protocol
 from serverkit import write_preset
 from twisted.internet.abstract import FileDescriptor
 from twisted.internet.address import IPv4Address
 
+from bench.stack import free_port, stop_process
 from game import transport as backpressure
 
 ROOT = Path(__file__).resolve().parents[2]

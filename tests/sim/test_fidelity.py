@@ -10,12 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _helpers import make_scenario
 
 from sim import Game
 from sim.params import RULE_SETS
 from sim.scenario import load_scenario
-
-from _helpers import make_scenario
 
 TOL = 5e-3
 KEYS = ("tao", "alpha", "alpha_out", "price", "moving_price", "share")
@@ -60,7 +59,7 @@ def compare(scn: dict, share_abs: float | None = None) -> tuple[float, bool, int
         re_ = exact.step([], exact=True, bots=False)
         filled += sum(f["status"] == "filled" for f in re_.fills)
         assert [f["status"] for f in rf.fills] == [f["status"] for f in re_.fills]
-        for a, b in zip(rf.tick_row["subnets"], re_.tick_row["subnets"]):
+        for a, b in zip(rf.tick_row["subnets"], re_.tick_row["subnets"], strict=True):
             capped |= b["alpha_in"] >= 7200.0 * (1 - 1e-12)  # the cap bound all tick
             for k in KEYS:
                 if k == "share" and share_abs is not None:

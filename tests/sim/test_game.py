@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from _helpers import classroom, make_scenario
 
 from sim import Game, swap
 from sim.actions import apply_action, lock_cost
-
-from _helpers import classroom, make_scenario
 
 REL = 1e-9
 TICK_KEYS = {"tick", "epoch", "block", "tao_emission", "tao_issued", "root_stake", "subnets"}
