@@ -20,8 +20,8 @@ PG_HOST, PG_PORT = "127.0.0.1", 5432
 _FOLDER_MARKERS = {"sim": "sim", "server": "server", "browser": "browser"}
 # A test that uses one of these fixtures needs that service: marked so, whatever its folder, so
 # that `-m "not redis and not postgres and not browser"` (make test-fast) leaves every one out.
-_FIXTURE_MARKERS = {"redis_url": "redis", "postgres_url": "postgres", "chromium_path": "browser",
-                    "browser": "browser"}
+_FIXTURE_MARKERS = {"redis_url": "redis", "own_redis": "redis", "postgres_url": "postgres",
+                    "chromium_path": "browser", "browser": "browser"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -110,4 +110,13 @@ def artifacts_dir() -> Path:
     """Where screenshots and other test artifacts go (named by the run; kept after it)."""
     path = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts")).resolve()
     path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def node_path() -> str:
+    """Node.js, to run the client's own modules (static/js/store.js) in the state-diff tests."""
+    path = shutil.which("node")
+    if not path:
+        missing_service("Node.js 20 (apt-get install nodejs)")
     return path

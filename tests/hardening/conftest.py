@@ -23,6 +23,7 @@ from serverfixtures import (  # noqa: E402,F401
     game,
     instructor,
     preset_dir,
+    store_js,
 )
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture,

@@ -171,6 +171,7 @@ def _client_frame(message: dict[str, Any]) -> bytes:
         b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
+@pytest.mark.slow
 def test_a_client_that_never_reads_is_dropped_and_memory_stays_bounded(tmp_path: Path) -> None:
     with _daphne(tmp_path) as d:
         baseline = d.rss_kb()
@@ -193,6 +194,7 @@ def test_a_client_that_never_reads_is_dropped_and_memory_stays_bounded(tmp_path:
 DROP_WITHIN = 60.0  # seconds: filling the kernel buffers (~10 s) + ping interval + ping timeout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ping, send_cap", [
     pytest.param((2, 3), SEND_CAP, id="by the keepalive, once its messages are no longer read"),
     pytest.param((600, 600), 4096, id="by WS_SEND_BUFFER_MAX_BYTES, keepalive out of reach"),
@@ -245,6 +247,7 @@ def test_a_client_that_keeps_sending_but_never_reads_is_dropped_and_memory_stays
             slow.close()
 
 
+@pytest.mark.slow
 def test_a_client_that_reads_normally_with_the_same_messages_is_not_dropped(
         tmp_path: Path) -> None:
     from websockets.sync.client import connect

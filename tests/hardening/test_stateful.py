@@ -9,7 +9,8 @@ After every step:
   got the first answer again;
 - a settled tick's row and a settled command never change;
 - seq never goes back, and public messages are numbered 1, 2, 3… with no holes;
-- a client that applied every message it was sent agrees with a fresh snapshot.
+- a page that applied every message it was sent agrees with a fresh snapshot (the shipped
+  reducer, static/js/store.js, run by Node: tests/server/storejs.py).
 """
 from __future__ import annotations
 
@@ -27,13 +28,13 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from serverkit import Mirror
+from storejs import StoreJS, Tab
 
 from game import broadcast, engine, identity, services, simapi
 from game.errors import ClientError, Rejected
 from game.models import Command, CommandStatus, Game, Seat, TickRow
 
-pytestmark = [pytest.mark.server, pytest.mark.django_db]
+pytestmark = [pytest.mark.server, pytest.mark.django_db, pytest.mark.slow]
 
 ACTIONS = st.one_of(
     st.builds(lambda s, t: {"do": "stake", "subnet": s, "tao": t},
@@ -51,6 +52,7 @@ ACTIONS = st.one_of(
 
 class ServerMachine(RuleBasedStateMachine):
     owner: Any = None  # set by make_machine
+    js: StoreJS | None = None  # the shipped static/js/store.js, in Node
     captured: list = []  # the frames broadcast.on_commit was given, in order
 
     @initialize(started=st.sampled_from([True, True, True, False]))
@@ -64,7 +66,7 @@ class ServerMachine(RuleBasedStateMachine):
         self.settled_ticks: dict[int, tuple[str, str]] = {}
         self.settled_cmds: dict[int, tuple] = {}
         self.last_seq = 0
-        self.observer: tuple[int, Mirror] | None = None
+        self.observer: tuple[int, Tab] | None = None
         self.n = 0
         # Most runs start with two students in a running game, so that ticks, fills and bot
         # takeovers are reached within a short run.
@@ -82,11 +84,11 @@ class ServerMachine(RuleBasedStateMachine):
         frames, self.captured[:] = list(self.captured), []
         if self.observer is None:
             return
-        seat_id, mirror = self.observer
+        seat_id, tab = self.observer
         for group, frame in frames:
             if group in (broadcast.game_group(self.game.id), broadcast.seat_group(seat_id)) \
                     and frame.get("type") == "frame.send":
-                mirror.apply(json.loads(frame["text"]))
+                tab.apply(json.loads(frame["text"]))
 
     def _settle(self) -> bool:
         """The tick's time has come (the clock moved on; presence stays fresh)."""
@@ -115,7 +117,10 @@ class ServerMachine(RuleBasedStateMachine):
         if self.observer is None:
             self._pump()  # everything up to now is in the snapshot
             snap = json.loads(broadcast.encode(identity.snapshot(self._ident(seat.id))))
-            self.observer = (seat.id, Mirror(snap))
+            assert self.js is not None
+            tab = self.js.tab(self.game.code)
+            tab.apply(snap)
+            self.observer = (seat.id, tab)
         self._pump()
 
     @precondition(lambda self: self.seats)
@@ -287,25 +292,28 @@ class ServerMachine(RuleBasedStateMachine):
         if not hasattr(self, "game") or self.observer is None:
             return
         self._pump()
-        seat_id, mirror = self.observer
+        seat_id, tab = self.observer
         snap = json.loads(broadcast.encode(identity.snapshot(self._ident(seat_id))))
-        assert mirror.seq == snap["seq"]
-        assert mirror.state["game"] == snap["game"]
-        assert mirror.state["lobby"][-100:] == snap["lobby"][-100:]
-        if mirror.ticked:
-            assert mirror.state["market"] == snap["market"]
-            assert mirror.state["leaderboard"] == snap["leaderboard"]
-            if mirror.state["private"] is not None and snap["private"] is not None:
-                assert mirror.state["private"] == snap["private"]
+        assert tab.seq == snap["seq"]
+        have, fresh = tab.state(), tab.reloaded(snap)
+        assert have["game"] == fresh["game"]
+        assert have["lobby"][-100:] == fresh["lobby"][-100:]
+        if tab.ticked:  # the market reaches a page with the first tick after the start
+            assert have["market"] == fresh["market"]
+            assert have["leaderboard"] == fresh["leaderboard"]
+            if have["private"] is not None and fresh["private"] is not None:
+                assert have["private"] == fresh["private"]
 
 
-def make_machine(owner: Any, captured: list) -> type:
-    return type("ServerMachine", (ServerMachine,), {"owner": owner, "captured": captured})
+def make_machine(owner: Any, captured: list, js: StoreJS) -> type:
+    return type("ServerMachine", (ServerMachine,),
+                {"owner": owner, "captured": captured, "js": js})
 
 
 def test_it_keeps_every_invariant_through_any_sequence_of_actions(
-        preset_dir: Any, instructor: Any, settings: Any, monkeypatch: Any) -> None:
+        preset_dir: Any, instructor: Any, settings: Any, monkeypatch: Any,
+        store_js: StoreJS) -> None:
     settings.BOT_TAKEOVER_SECONDS = 0  # an away seat is played by a bot at the next tick
     captured: list = []
     monkeypatch.setattr(broadcast, "on_commit", lambda frames: captured.extend(frames))
-    run_state_machine_as_test(make_machine(instructor, captured))
+    run_state_machine_as_test(make_machine(instructor, captured, store_js))

@@ -6,4 +6,5 @@ from serverfixtures import (  # noqa: F401
     game,
     instructor,
     preset_dir,
+    store_js,
 )

@@ -16,6 +16,7 @@ from sim import Game
 from sim.params import RULE_SETS
 from sim.scenario import load_scenario
 
+pytestmark = pytest.mark.slow  # minutes: exact block-by-block runs over months
 TOL = 5e-3
 KEYS = ("tao", "alpha", "alpha_out", "price", "moving_price", "share")
 

@@ -10,6 +10,7 @@ import pytest
 from sim.cli import play_scenario
 from sim.scenario import load_scenario
 
+pytestmark = pytest.mark.slow  # whole bot-only games of every preset
 PRESETS = Path(__file__).resolve().parents[2] / "sim" / "scenarios"
 MEME = 28  # the hold-to-earn subnet of the two meme-subnet presets
 
