@@ -143,7 +143,7 @@ function renderMarket() {
 }
 
 /** Alpha paid per alpha held per epoch: last epoch's (holders' incentive + alpha stakers'
- *  dividends) / alpha outstanding; before any epoch, the per-block split of MECHANISM.md:
+ *  dividends) / alpha outstanding; before any epoch, the per-block split of docs/mechanism.md:
  *  alpha stakers get (1 − c)/2 × (1 − ρ) of each block's alpha, holders another (1 − c)/2 on a
  *  hold-to-earn subnet. */
 function yieldInfo(s) {

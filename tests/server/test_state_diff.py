@@ -4,6 +4,7 @@ run by Node) applies them. Zulip's `verify_action`: one test per action, each al
 the action changed nothing the pages draw."""
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -83,8 +84,7 @@ class Table:
         return [self.alice, self.bob, self.console, self.projector]
 
     async def settle_down(self) -> None:
-        for page in self.pages:
-            await page.drain()
+        await asyncio.gather(*(page.drain() for page in self.pages))
 
     async def tick(self) -> None:
         await db(services.advance)(self.game.id, "tick")

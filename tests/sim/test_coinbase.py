@@ -1,4 +1,5 @@
-"""The per-block coinbase: docs/mechanism.md worked examples 4-6, 8 and 9, and the regime switches."""
+"""The per-block coinbase: docs/mechanism.md worked examples 4-6, 8 and 9, and the regime
+switches."""
 from __future__ import annotations
 
 import numpy as np

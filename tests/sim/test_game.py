@@ -1,5 +1,5 @@
-"""The Game facade: rows in the SCENARIO-FORMAT shapes, determinism, persistence, events, late
-joiners, registration and pruning, owner actions, views and bots."""
+"""The Game facade: rows in the docs/scenario-format.md shapes, determinism, persistence,
+events, late joiners, registration and pruning, owner actions, views and bots."""
 from __future__ import annotations
 
 import json
