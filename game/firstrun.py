@@ -28,7 +28,7 @@ def secret_key_path() -> Path:
 
 
 def make_dirs() -> None:
-    var_dir().mkdir(parents=True, exist_ok=True)
+    var_dir().mkdir(parents=True, exist_ok=True, mode=0o700)  # the secret key, the database
     static_root().mkdir(exist_ok=True)
 
 
