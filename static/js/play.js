@@ -463,7 +463,7 @@ export function renderOrders() {
       el("span", { class: "pill " + (ok ? "good" : "bad") }, ok ? "✓ filled" : c.status === "cancelled" ? "cancelled" : "✕ refused"), " ",
       describeCommand(c, ctx),
       c.actor === "bot" ? " (by your stand-in bot)" : "",
-      !ok && c.reason ? ` — ${reasonText(c.reason)}` : "",
+      !ok && c.reason && c.status !== "cancelled" ? ` — ${reasonText(c.reason)}` : "",
       ok && c.fill ? fillText(c) : "");
   }) : [el("li", { class: "muted" }, "None yet.")]));
 }
