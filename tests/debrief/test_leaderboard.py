@@ -1,5 +1,6 @@
 """The leaderboard: liquidation value is what unstaking everything really returns; boards per
-role; deterministic ties; rank history per epoch. The students' board: tests/debrief/test_student_board.py."""
+role; deterministic ties; rank history per epoch. The students' board:
+tests/debrief/test_student_board.py."""
 from __future__ import annotations
 
 import json

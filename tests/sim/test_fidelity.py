@@ -112,7 +112,7 @@ def test_it_keeps_the_fast_path_close_on_every_historical_rule_set_for_a_week(
         label, _date, rules):
     scn = year(True, list(rules), days=7)
     scn["subnets"][2]["miner_burn"] = 0.5  # `owner_burn` and the 2026 burn weighting
-    for sub, f in zip(scn["subnets"], (50.0, 30.0, 20.0, 10.0)):
+    for sub, f in zip(scn["subnets"], (50.0, 30.0, 20.0, 10.0), strict=True):
         sub["flow_ema"] = f
     worst, _capped, filled = compare(scn, share_abs=1e-4 if "tao_flow" in rules else None)
     assert filled >= 3 and worst < TOL, (label, worst)
