@@ -6,6 +6,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "game.settings")
+    from game import firstrun
+
+    firstrun.prepare()  # VAR_DIR and the secret key on a first start (settings write nothing)
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

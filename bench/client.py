@@ -193,34 +193,39 @@ class Player:
                 continue
             seq = msg.get("seq") or 0
             if kind in ("tick", "lobby", "status"):
-                self._status(msg)
-                if kind == "tick":
-                    self._time_tick(msg, now)
-                if self.awaiting_snapshot:
-                    continue
-                if seq <= self.last_seq:
-                    continue
-                if seq > self.last_seq + 1:
-                    await self._gap(ws)
-                    continue
-                self.last_seq = seq
+                await self._on_public(ws, msg, seq, now)
                 continue
-            if kind == "private":
-                self.m.private_recv[(self.game, msg["tick"])].append(now)
-                for f in msg.get("fills") or []:
-                    self._settled(f)
-            elif kind == "accepted":
-                self._on_ack(msg)
-            elif kind == "rejected":
-                self.m.rejected += 1
-                self.pending.pop(msg.get("id"), None)
-            elif kind == "error":
-                self.m.errors[msg.get("code", "?")] += 1
-                ref = msg.get("ref")
-                if msg.get("code") not in ("rate_limited", "internal"):
-                    self.pending.pop(ref, None)
+            self._on_reply(msg, now)
             if not self.awaiting_snapshot and seq > self.last_seq:
                 await self._gap(ws)  # a reply from after a public message we never saw
+
+    async def _on_public(self, ws: Any, msg: dict[str, Any], seq: int, now: float) -> None:
+        self._status(msg)
+        if msg["type"] == "tick":
+            self._time_tick(msg, now)
+        if self.awaiting_snapshot or seq <= self.last_seq:
+            return
+        if seq > self.last_seq + 1:
+            await self._gap(ws)
+            return
+        self.last_seq = seq
+
+    def _on_reply(self, msg: dict[str, Any], now: float) -> None:
+        kind = msg.get("type")
+        if kind == "private":
+            self.m.private_recv[(self.game, msg["tick"])].append(now)
+            for f in msg.get("fills") or []:
+                self._settled(f)
+        elif kind == "accepted":
+            self._on_ack(msg)
+        elif kind == "rejected":
+            self.m.rejected += 1
+            self.pending.pop(msg.get("id"), None)
+        elif kind == "error":
+            self.m.errors[msg.get("code", "?")] += 1
+            ref = msg.get("ref")
+            if msg.get("code") not in ("rate_limited", "internal"):
+                self.pending.pop(ref, None)
 
     def _on_snapshot(self, msg: dict[str, Any]) -> None:
         self.m.snapshots += 1

@@ -100,7 +100,8 @@ async def main() -> None:
     args = p.parse_args()
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, lambda: stop.done() or stop.set_result(0))
+        asyncio.get_running_loop().add_signal_handler(
+            sig, lambda: stop.done() or stop.set_result(0))
     async with serve(lambda ws: handler(ws, args), "127.0.0.1", args.port, compression=None,
                      max_size=1 << 20, ping_interval=None):
         print(f"floor listening on {args.port}", flush=True)

@@ -365,7 +365,7 @@ async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game:
         else:  # straight into the database (services.join_game), no HTTP
             seats = stack.admin("join", *[x for c in codes for x in (c, str(per_game))])
             seats = [seats] if len(codes) == 1 else seats
-            tokens = {c: [s["token"] for s in ss] for c, ss in zip(codes, seats)}
+            tokens = {c: [s["token"] for s in ss] for c, ss in zip(codes, seats, strict=True)}
             join_ms, join_failures = [], 0
         join_s = time.perf_counter() - t0
         watch_stack(sampler, serve.pid, redis_url)
@@ -474,7 +474,7 @@ def table(result: dict[str, Any]) -> str:
                      f"{c['lost'] if c['lost'] is not None else '-'}/{c['duplicated']}",
                      f"{ph['seq_gaps']}/{ph['gaps_healed_by_snapshot']}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)) for r in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     for ph in result["phases"]:
         if ph.get("storm"):

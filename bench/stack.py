@@ -57,7 +57,8 @@ def wait_for_port(port: int, popen: subprocess.Popen | None = None, timeout: flo
                 return
         except OSError:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{what} not listening on {port} after {timeout:.0f}s")
+                raise TimeoutError(
+                    f"{what} not listening on {port} after {timeout:.0f}s") from None
             time.sleep(0.05)
 
 
@@ -216,7 +217,7 @@ class Stack:
         procs = [self.spawn(f"daphne-{port}", [
             PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "-v", "1",
             "--access-log", os.devnull, "game.asgi:application"]) for port in ports]
-        for port, proc in zip(ports, procs):
+        for port, proc in zip(ports, procs, strict=True):
             wait_healthy(port, proc)
         return procs
 

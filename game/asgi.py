@@ -6,6 +6,10 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "game.settings")
 
+from game import firstrun  # noqa: E402
+
+firstrun.prepare()  # VAR_DIR and the secret key on a first start (settings write nothing)
+
 from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_http = get_asgi_application()  # sets Django up before the imports below

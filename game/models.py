@@ -168,7 +168,7 @@ class TickRow(models.Model):
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="tick_rows")
     tick = models.IntegerField()
     epoch = models.IntegerField()
-    row = models.TextField()  # the SCENARIO-FORMAT ticks[] row, JSON text
+    row = models.TextField()  # the docs/scenario-format.md ticks[] row, JSON text
     events = models.TextField(default="[]")  # scripted events fired this tick
     settled_at = models.DateTimeField(auto_now_add=True)
 
@@ -184,7 +184,7 @@ class EpochRow(models.Model):
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="epoch_rows")
     epoch = models.IntegerField()
     tick = models.IntegerField()
-    row = models.TextField()  # the SCENARIO-FORMAT epochs[] row, JSON text
+    row = models.TextField()  # the docs/scenario-format.md epochs[] row, JSON text
 
     class Meta:
         constraints = [

@@ -12,8 +12,12 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+from game import firstrun
+
+# Importing this module writes nothing: the directories and the generated secret key are made
+# by the entry points (manage.py, game/asgi.py) through game/firstrun.py.
+BASE_DIR = firstrun.BASE_DIR
+VAR_DIR = firstrun.var_dir()
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -69,27 +73,19 @@ def envlist(name: str, default: list[str]) -> list[str]:
 
 
 def _secret_key() -> str:
-    """DJANGO_SECRET_KEY, else one generated on first start and kept in var/secret_key."""
+    """DJANGO_SECRET_KEY, else the key the first start generated into VAR_DIR/secret_key
+    (game/firstrun.py); a bare import with neither (a test run, a script) gets a key of its own
+    that lives as long as the process."""
     key = os.environ.get("DJANGO_SECRET_KEY", "").strip()
     if key:
         if len(key) < 32:
             raise ImproperlyConfigured("DJANGO_SECRET_KEY: use at least 32 characters")
         return key
-    path = VAR_DIR / "secret_key"
     try:
-        return path.read_text().strip()
+        key = firstrun.secret_key_path().read_text().strip()
     except FileNotFoundError:
-        pass
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
-    # O_EXCL: two processes starting at once must end up with the same key.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+        key = ""
+    return key or secrets.token_urlsafe(50)
 
 
 SECRET_KEY = _secret_key()
@@ -175,7 +171,6 @@ else:
             "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- channel layer --------------------------------------------------------------------------
@@ -259,8 +254,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at every start when it is missing
+STATIC_ROOT = firstrun.static_root()  # made by firstrun: whitenoise warns when it is missing
 # Hashed, compressed names (collectstatic, which scripts/run does); files not collected yet (a
 # fresh checkout, the tests) fall back to their plain names, served from static/ by the finders.
 STORAGES = {

@@ -237,7 +237,7 @@ def holder_yield(s: Mapping[str, Any]) -> float:
     """Alpha paid per alpha held, per epoch, as last observed (or estimated from mechanism).
 
     With the last epoch's payout known: (holders' incentive + alpha stakers' dividends) /
-    outstanding alpha. Otherwise the per-block split of MECHANISM.md: alpha stakers get
+    outstanding alpha. Otherwise the per-block split of docs/mechanism.md: alpha stakers get
     (1 - rho) x 41% of the subnet's alpha, and holders another 41% on a hold_to_earn subnet.
     Relative values are what bots compare, so the estimate's scale does not matter.
     """

@@ -4,7 +4,7 @@
     python -m sim montecarlo SCENARIO --runs N --out BANDS.json [--seed-base S] [--workers K]
     python -m sim bench [--quick]
 
-`run` writes the SCENARIO-FORMAT.md result document: byte-identical for the same scenario and
+`run` writes the docs/scenario-format.md result document: byte-identical for the same scenario and
 seed (sorted keys, floats by repr, no NaN). Errors — a bad file, a ScenarioError, an unwritable
 output — are one line on stderr and exit code 2, never a traceback.
 
@@ -50,7 +50,7 @@ def dumps_result(doc: Mapping[str, Any]) -> str:
 def play_scenario(scenario: Mapping[str, Any], seed: int | None = None, exact: bool = False,
                   keep_trades: bool = True) -> dict[str, Any]:
     """Play a (normalized) scenario to its end with bots and scripted actions; return the result
-    document of SCENARIO-FORMAT.md."""
+    document of docs/scenario-format.md."""
     from sim.game import Game
 
     scn = dict(scenario)

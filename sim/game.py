@@ -88,7 +88,7 @@ class Game:
     @classmethod
     def from_scenario(cls, scn: dict[str, Any], seed: int | None = None) -> "Game":
         """Build a game from a validated scenario dict (defaults filled by load_scenario;
-        missing optional fields take MECHANISM.md defaults here too)."""
+        missing optional fields take docs/mechanism.md defaults here too)."""
         scn = copy.deepcopy(scn)
         params = Params.from_dict(scn.get("params"))
         st = State()

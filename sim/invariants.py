@@ -1,4 +1,4 @@
-"""Post-conditions checked after every tick (STYLE.md "invariants last"): TAO and alpha
+"""Post-conditions checked after every tick (docs/style.md "invariants last"): TAO and alpha
 conservation, no negative balance or reserve, and the constant-product bound on swaps.
 A violation raises InvariantError; the game must not continue from a broken state."""
 from __future__ import annotations

@@ -33,7 +33,7 @@ TOTAL_SUPPLY = 21_000_000.0
 
 @dataclass(frozen=True)
 class Params:
-    """Numbers of the economy. Names match SCENARIO-FORMAT.md `params`."""
+    """Numbers of the economy. Names match docs/scenario-format.md `params`."""
 
     block_emission: float = 1.0  # TAO per block before halvings
     tao_issued: float = 0.0  # TAO already issued when the game starts (halving position)
@@ -84,7 +84,7 @@ class Params:
 
 DEFAULTS: dict[str, Any] = Params().as_dict()
 
-# Defaults of the other scenario sections (SCENARIO-FORMAT.md).
+# Defaults of the other scenario sections (docs/scenario-format.md).
 CLOCK_DEFAULTS: dict[str, Any] = {
     "blocks_per_tick": 7200,
     "ticks_per_epoch": 1,

@@ -1,4 +1,4 @@
-"""Load and validate scenario files (docs: SCENARIO-FORMAT.md, docs/scenarios.md).
+"""Load and validate scenario files (docs/scenario-format.md, docs/scenarios.md).
 
 `load_scenario(path_or_dict)` returns the normalized scenario: a plain dict, every default
 filled in, numbers coerced to their contract types, so that the engine, the server and the
@@ -29,7 +29,7 @@ from typing import Any, Mapping
 from sim import params as engine_params
 
 # Names come from the engine's table (sim.params), so the loader and the engine never disagree.
-# MECHANISM.md regime switches; `launch` is the baseline and always applies.
+# docs/mechanism.md regime switches; `launch` is the baseline and always applies.
 RULES: tuple[str, ...] = tuple(engine_params.RULES)
 MECHANISMS: tuple[str, ...] = tuple(engine_params.MECHANISMS)
 MINER_CLASSES: tuple[str, ...] = tuple(engine_params.MINER_CLASSES)
@@ -89,7 +89,7 @@ class ScenarioError(ValueError):
 
 
 def param_defaults() -> dict[str, Any]:
-    """Every engine parameter with its MECHANISM.md default (sim.params.DEFAULTS)."""
+    """Every engine parameter with its docs/mechanism.md default (sim.params.DEFAULTS)."""
     return dict(engine_params.DEFAULTS)
 
 

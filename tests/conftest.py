@@ -18,16 +18,29 @@ REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 
 _FOLDER_MARKERS = {"sim": "sim", "server": "server", "browser": "browser"}
+# A test that uses one of these fixtures needs that service: marked so, whatever its folder, so
+# that `-m "not redis and not postgres and not browser"` (make test-fast) leaves every one out.
+_FIXTURE_MARKERS = {"redis_url": "redis", "own_redis": "redis", "postgres_url": "postgres",
+                    "chromium_path": "browser", "browser": "browser"}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         folder = Path(str(item.fspath)).parent.name
-        marker = _FOLDER_MARKERS.get(folder)
-        if marker:
+        marks = {_FOLDER_MARKERS.get(folder)}
+        marks |= {m for f, m in _FIXTURE_MARKERS.items() if f in getattr(item, "fixturenames", ())}
+        if "browser" in marks:
+            marks.add("server")
+        for marker in sorted(m for m in marks if m):
             item.add_marker(getattr(pytest.mark, marker))
-        if marker == "browser":
-            item.add_marker(pytest.mark.server)
+
+
+def pytest_sessionstart(session):
+    """The directories a first start makes (game/firstrun.py): the test database lives in
+    VAR_DIR, and importing the settings no longer makes it."""
+    from game import firstrun
+
+    firstrun.make_dirs()
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -97,4 +110,13 @@ def artifacts_dir() -> Path:
     """Where screenshots and other test artifacts go (named by the run; kept after it)."""
     path = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts")).resolve()
     path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def node_path() -> str:
+    """Node.js, to run the client's own modules (static/js/store.js) in the state-diff tests."""
+    path = shutil.which("node")
+    if not path:
+        missing_service("Node.js 20 (apt-get install nodejs)")
     return path

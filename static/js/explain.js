@@ -1,4 +1,4 @@
-// "Explain this number": the mechanism's formulas (MECHANISM.md) with the live inputs filled in.
+// "Explain this number": the mechanism's formulas (docs/mechanism.md) with the live inputs filled in.
 // These are for explanation only; every number the game shows comes from the server.
 
 import { fmt, pct, tao, alpha, isNum } from "./ui.js";

@@ -143,7 +143,7 @@ function renderMarket() {
 }
 
 /** Alpha paid per alpha held per epoch: last epoch's (holders' incentive + alpha stakers'
- *  dividends) / alpha outstanding; before any epoch, the per-block split of MECHANISM.md:
+ *  dividends) / alpha outstanding; before any epoch, the per-block split of docs/mechanism.md:
  *  alpha stakers get (1 − c)/2 × (1 − ρ) of each block's alpha, holders another (1 − c)/2 on a
  *  hold-to-earn subnet. */
 function yieldInfo(s) {
@@ -463,7 +463,7 @@ export function renderOrders() {
       el("span", { class: "pill " + (ok ? "good" : "bad") }, ok ? "✓ filled" : c.status === "cancelled" ? "cancelled" : "✕ refused"), " ",
       describeCommand(c, ctx),
       c.actor === "bot" ? " (by your stand-in bot)" : "",
-      !ok && c.reason ? ` — ${reasonText(c.reason)}` : "",
+      !ok && c.reason && c.status !== "cancelled" ? ` — ${reasonText(c.reason)}` : "",
       ok && c.fill ? fillText(c) : "");
   }) : [el("li", { class: "muted" }, "None yet.")]));
 }

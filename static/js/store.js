@@ -39,6 +39,7 @@ export class Store extends EventTarget {
         break;
       case "lobby":
         s.lobby = msg.lobby || []; s.players = msg.players ?? s.lobby.length;
+        if (s.game) s.game.players = s.players;  // as a snapshot's game would say
         // The instructor may change this seat's role in the lobby (nicknames are unique).
         if (s.you && s.you.nickname) {
           const mine = s.lobby.find((p) => p.nickname === s.you.nickname);
@@ -90,12 +91,13 @@ export class Store extends EventTarget {
         break;
       }
       case "accepted":
-        this._upsertCommand({ id: msg.id, command: msg.command, due_tick: msg.due_tick, status: "queued", ...(this._sent.get(msg.id) || {}) });
+        // As the snapshot lists a queued command: not settled yet, sent by the player.
+        this._upsertCommand({ id: msg.id, command: msg.command, due_tick: msg.due_tick, status: "queued", tick: null, reason: null, fill: null, actor: "human", ...(this._sent.get(msg.id) || {}) });
         this._emit("commands");
         break;
       case "cancelled": {
         const c = s.commands.find((x) => x.id === msg.command);
-        if (c) c.status = "cancelled";
+        if (c) { c.status = "cancelled"; c.reason = "cancelled"; }
         this._emit("commands");
         break;
       }

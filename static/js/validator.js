@@ -66,7 +66,7 @@ export function buildValidatorPanel(api) {
   const seatedHere = (s) => ctx.rootValidators.filter((v) => seatedOn(v.seats, s));
 
   // What you keep of root's dividends: your own stake's part plus your take of your
-  // nominators' part (MECHANISM.md: a validator keeps its take, the rest goes to nominators).
+  // nominators' part (docs/mechanism.md: a validator keeps its take, the rest goes to nominators).
   const myKeep = () => {
     const me = ctx.me || {};
     return (me.root_stake || 0) + (ctx.params.validator_take || 0) * (isNum(me.nominated) ? me.nominated : 0);

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from bench.stack import free_port, stop_process, wait_for_port
 from chromium import CHROMIUM_ARGS
+
+from bench.stack import free_port, stop_process, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable

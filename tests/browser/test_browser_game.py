@@ -9,7 +9,7 @@
 - A dropped connection: offline state, an order placed offline is resent with the same id and
   settles once, a double tap places one order, a seq gap brings a snapshot; a taken nickname,
   a late joiner, a locked game, a tick-length change, a kick.
-- The "explain" formulas reproduce MECHANISM.md's worked examples.
+- The "explain" formulas reproduce docs/mechanism.md's worked examples.
 - A subnet owner registers a subnet (the lock cost shown is the one paid; the subnet appears
   after the tick); a speculator root-stakes with a player validator chosen by nickname; the
   owner cut and root dividends received are the server's totals (estimates labelled as such).
@@ -459,7 +459,7 @@ def test_a_dropped_connection_recovers_and_a_kick_ends_the_seat(browser, daphne_
 
 
 def test_the_explanations_use_the_mechanism_formulas(browser, daphne_server, watch):
-    """The "explain this number" formulas reproduce MECHANISM.md's worked examples."""
+    """The "explain this number" formulas reproduce docs/mechanism.md's worked examples."""
     page = _new_page(browser, watch, "formulas", PHONE)
     page.goto(daphne_server + "/")
     got = page.evaluate("""async () => {

@@ -5,7 +5,6 @@ consensus, which its dividends now follow (Yuma-lite, docs/mechanism.md)."""
 from __future__ import annotations
 
 import pytest
-
 from test_browser_game import PHONE, _console, _create_game, _join, _new_page, _set_role
 
 pytestmark = pytest.mark.slow

@@ -16,7 +16,6 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth.models import User  # noqa: E402
-
 from gamekit import play_finished_game  # noqa: E402
 
 

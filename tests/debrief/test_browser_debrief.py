@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from bench.stack import free_port, stop_process, wait_for_port
-
 from gamekit import EVIL_NICKS, write_preset
+
+from bench.stack import free_port, stop_process, wait_for_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 

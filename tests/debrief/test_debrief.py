@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from gamekit import EVIL_NICKS, SCENARIO, play_finished_game
 
 from game import debrief
 from game.models import Command, Game, TickRow
-from gamekit import EVIL_NICKS, SCENARIO, play_finished_game
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -123,7 +123,7 @@ def test_the_bot_classes_run_in_the_background_and_give_bands(finished):
     for q in ("p5", "p25", "p50", "p75", "p95"):
         assert len(res["subnets"]["1"]["price"][q]) == n
     lo, hi = res["network_health"]["p5"], res["network_health"]["p95"]
-    assert all(a <= b for a, b in zip(lo, hi))
+    assert all(a <= b for a, b in zip(lo, hi, strict=True))
     assert client.post(url).json()["state"] == "done"  # cached: not run again
 
 

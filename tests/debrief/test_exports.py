@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from gamekit import EVIL_NICKS
 
 from game import exports
-from gamekit import EVIL_NICKS
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 

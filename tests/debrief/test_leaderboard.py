@@ -1,13 +1,14 @@
 """The leaderboard: liquidation value is what unstaking everything really returns; boards per
-role; deterministic ties; rank history per epoch. The students' board: tests/debrief/test_student_board.py."""
+role; deterministic ties; rank history per epoch. The students' board:
+tests/debrief/test_student_board.py."""
 from __future__ import annotations
 
 import json
 
 import pytest
+from gamekit import EVIL_NICKS, SCENARIO
 
 from game import leaderboard, simapi
-from gamekit import EVIL_NICKS, SCENARIO
 
 pytestmark = pytest.mark.server
 
@@ -106,7 +107,7 @@ def test_rank_history_has_one_rank_per_epoch(finished):
     roles = {s.player: s.role for s in game.seats.all()}
     history = leaderboard.rank_history(epochs, roles)
     assert len(epochs) == SCENARIO["clock"]["epochs"]
-    for pid, ranks in history.items():
+    for ranks in history.values():
         assert len(ranks) == len(epochs)
     for j in range(len(epochs)):
         ranks = sorted(r[j] for r in history.values() if r[j] is not None)

@@ -16,9 +16,15 @@ from hypothesis import HealthCheck, settings as hsettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
 
-from serverfixtures import (_close_worker_connections, _fast_password_hashing,  # noqa: E402,F401
-                            _fresh_channel_layer, game, instructor, preset_dir)
-
+from serverfixtures import (  # noqa: E402,F401
+    _close_worker_connections,
+    _fast_password_hashing,
+    _fresh_channel_layer,
+    game,
+    instructor,
+    preset_dir,
+    store_js,
+)
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
             HealthCheck.data_too_large]

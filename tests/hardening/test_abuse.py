@@ -232,7 +232,7 @@ def test_every_form_refuses_a_post_without_its_csrf_token(game: Any, instructor:
     assert not Seat.objects.filter(game=game, nickname="Eve").exists()
 
 
-# --- sockets: cross-site, two devices, another instructor ------------------------------------------
+# --- sockets: cross-site, two devices, another instructor ---------------------------------
 
 async def test_it_refuses_a_socket_from_a_foreign_origin(game: Any) -> None:
     from game.asgi import application
@@ -257,7 +257,7 @@ async def test_a_seat_opened_on_a_second_device_closes_the_first(game: Any) -> N
     assert snap["you"]["nickname"] == "Ann"
     assert await closed_with(first) == errors.CLOSE_REPLACED
     await second.send_json_to({"type": "ping", "id": "p"})
-    while (msg := await second.receive_json_from(timeout=WAIT))["type"] != "pong":
+    while (await second.receive_json_from(timeout=WAIT))["type"] != "pong":
         pass
     # And the other way round: the first device coming back wins again.
     third, _ = await open_socket(game.code, cookies={f"seat_{game.code}": token})
@@ -279,7 +279,7 @@ async def test_another_instructor_can_neither_read_nor_control_a_game(
     assert (await db(Game.objects.get)(pk=game.id)).status == "lobby"
 
 
-# --- oversized and flooding messages ----------------------------------------------------------------
+# --- oversized and flooding messages -------------------------------------------------------
 
 async def _pong(comm: Any) -> None:
     await comm.send_json_to({"type": "ping", "id": "alive"})

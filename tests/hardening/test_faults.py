@@ -3,7 +3,6 @@ while, a client that never reads. Single configuration (they start their own pro
 hold SQLite locks); each waits for conditions with a bound, never for a fixed time."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -73,6 +72,7 @@ def _rows(db: Path, sql: str, *args: Any) -> list[tuple]:
         con.close()
 
 
+@pytest.mark.slow
 def test_an_engine_killed_in_the_middle_of_a_tick_settles_it_exactly_once_after_restart(
         tmp_path: Path) -> None:
     write_preset(tmp_path / "scenarios")

@@ -23,7 +23,7 @@ from game import services
 from game.errors import ERROR_CODES, REJECT_CODES
 from game.models import Command, Game, Seat
 
-pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 db = database_sync_to_async
 
 REPLIES = {"error", "accepted", "rejected", "quote", "cancelled", "ok", "pong", "snapshot"}

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench.stack import RedisServer
-from redis.exceptions import ConnectionError as RedisConnectionError
 from channels.db import database_sync_to_async
 from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
 from serverkit import WAIT, open_socket, student_socket
 
+from bench.stack import RedisServer
 from game import engine, services
 from game.models import Game
 

@@ -35,12 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench.stack import free_port, stop_process
 from daphne import ws_protocol
 from serverkit import write_preset
 from twisted.internet.abstract import FileDescriptor
 from twisted.internet.address import IPv4Address
 
+from bench.stack import free_port, stop_process
 from game import transport as backpressure
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,6 +171,7 @@ def _client_frame(message: dict[str, Any]) -> bytes:
         b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
+@pytest.mark.slow
 def test_a_client_that_never_reads_is_dropped_and_memory_stays_bounded(tmp_path: Path) -> None:
     with _daphne(tmp_path) as d:
         baseline = d.rss_kb()
@@ -193,6 +194,7 @@ def test_a_client_that_never_reads_is_dropped_and_memory_stays_bounded(tmp_path:
 DROP_WITHIN = 60.0  # seconds: filling the kernel buffers (~10 s) + ping interval + ping timeout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ping, send_cap", [
     pytest.param((2, 3), SEND_CAP, id="by the keepalive, once its messages are no longer read"),
     pytest.param((600, 600), 4096, id="by WS_SEND_BUFFER_MAX_BYTES, keepalive out of reach"),
@@ -245,6 +247,7 @@ def test_a_client_that_keeps_sending_but_never_reads_is_dropped_and_memory_stays
             slow.close()
 
 
+@pytest.mark.slow
 def test_a_client_that_reads_normally_with_the_same_messages_is_not_dropped(
         tmp_path: Path) -> None:
     from websockets.sync.client import connect

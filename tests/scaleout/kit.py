@@ -49,7 +49,7 @@ class Table:
         def seen(p: Player) -> int:
             return sum(1 for e in p.public_log if e[1] == "tick")
         goal = [seen(p) + n for p in self.players]
-        await until(lambda: all(seen(p) >= g for p, g in zip(self.players, goal)),
+        await until(lambda: all(seen(p) >= g for p, g in zip(self.players, goal, strict=True)),
                     timeout, f"{n} ticks at every player of {self.code}")
 
     def acked(self) -> list[list[Any]]:
@@ -64,7 +64,7 @@ def tables(stack: Stack, games: int, players: int, urls_for_player: Callable[[in
     if games == 1:
         seats = [seats]
     return [Table(stack, g["code"], s, urls_for_player, tick_seconds)
-            for g, s in zip(created, seats)]
+            for g, s in zip(created, seats, strict=True)]
 
 
 def start(stack: Stack, ts: list[Table]) -> None:
@@ -84,8 +84,9 @@ async def finish(stack: Stack, ts: list[Table], settle_ticks: int = 2,
     await asyncio.gather(*(t.ticks(settle_ticks, timeout) for t in ts))
     stack.admin("pause", *(t.code for t in ts))
     audits = stack.admin("verify", input={t.code: t.acked() for t in ts})
-    for t, audit in zip(ts, audits):
-        await until(lambda: all(p.last_seq >= audit["seq"] for p in t.players), timeout,
+    for t, audit in zip(ts, audits, strict=True):
+        await until(lambda t=t, audit=audit: all(p.last_seq >= audit["seq"] for p in t.players),
+                    timeout,
                     f"every player of {t.code} at the game's seq")
         t.stop.set()
     await asyncio.wait([task for t in ts for task in t.tasks], timeout=20)

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from kit import finish, start, tables
 
 from bench.stack import free_port, wait_until
-
-from kit import finish, start, tables
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)

@@ -10,10 +10,9 @@ import signal
 from collections import Counter
 
 import pytest
+from kit import Table, finish, start, tables
 
 from bench.stack import RedisServer, free_port, wait_healthy, wait_until
-
-from kit import Table, finish, start, tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres,
               pytest.mark.timeout(150)]
@@ -111,7 +110,7 @@ async def test_it_heals_after_redis_restarts_mid_game(stack_factory, tmp_path):
         redis.start()
         # Every player notices (its socket closes, or it sees a seq gap) and takes a snapshot.
         await table.until(lambda: all(len(p.snapshot_seqs) > n
-                                      for p, n in zip(table.players, before)),
+                                      for p, n in zip(table.players, before, strict=True)),
                           60, "a snapshot at every player after the restart")
         await table.ticks(3)
         [audit] = await finish(stack, [table])
@@ -140,7 +139,7 @@ async def test_two_engines_never_settle_the_same_tick(stack_factory):
     audits = await finish(stack, games)
 
     assert engines[1].alive()
-    for t, audit in zip(games, audits):
+    for t, audit in zip(games, audits, strict=True):
         _assert_nothing_lost(audit, t)
         assert audit["tick_rows"] == audit["tick"]
         for p in t.players:

@@ -8,6 +8,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from bench.stack import redis_url_with_db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +50,7 @@ def test_code_guessing_limit_is_counted_across_processes_on_redis(redis_url: str
     assert _shell(CHECK, env) == "True"  # and a third process sees the address blocked
 
 
+@pytest.mark.slow
 def test_without_redis_each_process_counts_alone(tmp_path: Path) -> None:
     env = _env(None, tmp_path)  # the embedded server: one process, its own memory
     assert _shell(MISS, env) == "False"

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from bench.stack import free_port, stop_process
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+
+from bench.stack import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -289,19 +290,7 @@ class Client:
                     self.fills.setdefault(c["id"], [])
             return
         if kind in PUBLIC:
-            if self.awaiting_snapshot or seq <= self.last_seq:
-                return  # old news, or covered by the snapshot on its way
-            if seq != self.last_seq + 1:
-                self._gap()
-                return
-            self.last_seq = seq
-            self.applied.append(seq)
-            if kind == "lobby":
-                self.players = msg["players"]
-            if kind in ("status", "tick"):
-                self.status = msg["game"]["status"]
-            if kind == "tick":
-                self.ticks_seen.add(msg["tick"])
+            self._public(msg)
             return
         if seq > self.last_seq and not self.awaiting_snapshot:
             self._gap()  # a reply from the future: a public message went missing
@@ -316,6 +305,22 @@ class Client:
                     self.fills.setdefault(f["id"], []).append(f)
         elif kind == "error":
             self.errors.append(msg)
+
+    def _public(self, msg: dict[str, Any]) -> None:
+        kind, seq = msg["type"], msg["seq"]
+        if self.awaiting_snapshot or seq <= self.last_seq:
+            return  # old news, or covered by the snapshot on its way
+        if seq != self.last_seq + 1:
+            self._gap()
+            return
+        self.last_seq = seq
+        self.applied.append(seq)
+        if kind == "lobby":
+            self.players = msg["players"]
+        if kind in ("status", "tick"):
+            self.status = msg["game"]["status"]
+        if kind == "tick":
+            self.ticks_seen.add(msg["tick"])
 
     def _gap(self) -> None:
         self.gaps += 1

@@ -43,6 +43,16 @@ def game(preset_dir: Path, instructor: Any) -> Any:
     return services.create_game(instructor, "test_market", services.Overrides())
 
 
+@pytest.fixture
+def store_js(node_path: str):
+    """The shipped static/js/store.js in a Node process (tests/server/storejs.py)."""
+    from storejs import StoreJS
+
+    js = StoreJS(node_path)
+    yield js
+    js.close()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer():
     """A new channel layer object per test: each async test has its own event loop, and a

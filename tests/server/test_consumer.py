@@ -5,12 +5,17 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
+from serverkit import (
+    WAIT,
+    closed_with as _closed_with,
+    open_socket,
+    receive_until,
+    session_cookie,
+    student_socket,
+)
 
 from game import engine, errors, services
 from game.models import Command, EpochRow, Game, Seat, TickRow
-
-from serverkit import closed_with as _closed_with
-from serverkit import WAIT, open_socket, receive_until, session_cookie, student_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 db = database_sync_to_async
@@ -147,7 +152,7 @@ async def test_it_gives_a_late_page_the_chart_history_from_the_first_tick(game):
     stored = [json.loads(r) for r in await db(lambda: list(
         TickRow.objects.filter(game_id=game.id).order_by("tick").values_list("row", flat=True)))()]
     assert [r["tick"] for r in later["history"]] == [0, 1, 2] == [r["tick"] for r in stored]
-    for row, want in zip(later["history"], stored):
+    for row, want in zip(later["history"], stored, strict=True):
         assert row["subnets"] == [{k: s[k] for k in ("id", "price", "moving_price", "share",
                                                       "root_prop")} for s in want["subnets"]]
     epochs = await db(lambda: list(EpochRow.objects.filter(game_id=game.id)

@@ -10,10 +10,10 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from serverkit import write_preset
 
 from game import engine, services, simapi
 from game.models import Command, Game, Seat, TickRow
-from serverkit import write_preset
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

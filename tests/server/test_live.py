@@ -68,7 +68,8 @@ async def test_it_plays_a_whole_game_with_twenty_students(server):
     async def play(s: Client) -> None:
         traded = -1
         while s.status != "ended":
-            await s.wait_for(lambda: s.status == "ended" or max(s.ticks_seen, default=-1) > traded
+            await s.wait_for(lambda traded=traded: s.status == "ended"
+                             or max(s.ticks_seen, default=-1) > traded
                              or (traded == -1 and s.status == "running"), 30)
             if s.status == "ended":
                 break

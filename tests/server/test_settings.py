@@ -14,14 +14,18 @@ from game.settings import envbool, envfloat, envint, envlist
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load(env: dict[str, str], tmp_path: Path, code: str = "") -> subprocess.CompletedProcess:
+def _env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items()  # the defaults, not this test run's choices
              if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY")
              and not k.startswith("DB_POOL_")}
+    return {**clean, "VAR_DIR": str(tmp_path / "var"), **env}
+
+
+def _load(env: dict[str, str], tmp_path: Path, code: str = "",
+          before: str = "") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", "import game.settings as s\n" + code],
-        cwd=ROOT, env={**clean, "VAR_DIR": str(tmp_path / "var"), **env},
-        capture_output=True, text=True, timeout=60)
+        [sys.executable, "-c", before + "import game.settings as s\n" + code],
+        cwd=ROOT, env=_env(env, tmp_path), capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize("name,value", [("DEBUG", "maybe"), ("ENGINE_IN_PROCESS", "2"),
@@ -34,23 +38,54 @@ def test_it_refuses_to_start_on_a_bad_value(tmp_path, name, value):
     assert name in done.stderr and "ImproperlyConfigured" in done.stderr
 
 
-def test_it_keeps_a_generated_secret_key_and_uses_the_embedded_defaults(tmp_path):
+def test_the_first_start_keeps_a_generated_secret_key_and_the_defaults_are_embedded(tmp_path):
     code = ("print(s.SECRET_KEY); print(s.DATABASES['default']['ENGINE']);"
             " print(s.CHANNEL_LAYERS['default']['BACKEND']); print(s.DEBUG, s.ENGINE_IN_PROCESS)")
+    bare = _load({}, tmp_path, code)  # no key yet: one for this process only, nothing written
+    assert bare.returncode == 0, bare.stderr
+    assert len(bare.stdout.split("\n")[0]) >= 50 and not (tmp_path / "var").exists()
+    start = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT,
+                           env=_env({}, tmp_path), capture_output=True, text=True, timeout=60)
+    assert start.returncode == 0, start.stderr
     first = _load({}, tmp_path, code)
     second = _load({}, tmp_path, code)
-    assert first.returncode == 0, first.stderr
     key, engine, layer, flags = first.stdout.split("\n")[:4]
-    assert len(key) >= 50 and second.stdout.split("\n")[0] == key
+    assert key == (tmp_path / "var" / "secret_key").read_text() == second.stdout.split("\n")[0]
+    assert len(key) >= 50 and key != bare.stdout.split("\n")[0]
     assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o777 == 0o600
     assert engine == "django.db.backends.sqlite3"
     assert layer == "channels.layers.InMemoryChannelLayer"
     assert flags == "False True"
 
 
+# Every file opened for writing and every directory made, renamed or removed, as Python's audit
+# hooks report them (bytecode caching off: importing would write .pyc files).
+_WATCH_WRITES = """import os, sys
+sys.dont_write_bytecode = True
+WRITES = []
+_W = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+def _hook(event, args):
+    if event == "open" and isinstance(args[2], int) and (args[2] & _W or any(
+            c in (args[1] or "") for c in "wax+")):
+        WRITES.append((event, str(args[0])))
+    elif event in ("os.mkdir", "os.rename", "os.link", "os.remove", "os.rmdir", "os.chmod"):
+        WRITES.append((event, str(args[0])))
+sys.addaudithook(_hook)
+"""
+
+
+def test_importing_the_settings_writes_nothing(tmp_path):
+    done = _load({}, tmp_path, "print(WRITES)", before=_WATCH_WRITES)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert not (tmp_path / "var").exists()
+
+
 def test_it_switches_to_postgres_and_redis_from_urls(tmp_path):
-    code = ("d = s.DATABASES['default']; c = s.CHANNEL_LAYERS['default']; h = c['CONFIG']['hosts'][0]\n"
-            "print(d['ENGINE'], d['CONN_MAX_AGE'], d.get('OPTIONS', {}).get('pool', {}).get('max_size'))\n"
+    code = ("d = s.DATABASES['default']; c = s.CHANNEL_LAYERS['default']\n"
+            "h = c['CONFIG']['hosts'][0]\n"
+            "print(d['ENGINE'], d['CONN_MAX_AGE'],"
+            " d.get('OPTIONS', {}).get('pool', {}).get('max_size'))\n"
             "print(c['BACKEND'], h['address'], h['socket_timeout'], h['max_connections'])")
     urls = {"DATABASE_URL": "postgres://u@db:5432/x", "REDIS_URL": "redis://r:6379/0",
             "DJANGO_SECRET_KEY": "k" * 40}

@@ -17,7 +17,7 @@ def public_view(prices=(0.1, 0.05, 0.02), mechanisms=("ai_work", "ai_work", "hol
             {"id": i + 1, "price": p, "moving_price": p * 0.9, "share": 1 / len(prices),
              "tao": 1000.0 * p, "alpha": 1000.0, "alpha_out": 500.0, "mechanism": m,
              "root_prop": 0.9, "owner": "owner" if i == 2 else None}
-            for i, (p, m) in enumerate(zip(prices, mechanisms))
+            for i, (p, m) in enumerate(zip(prices, mechanisms, strict=True))
         ],
     }
 

@@ -111,7 +111,7 @@ def test_run_exact_steps_block_by_block_and_agrees_with_the_fast_path(scenario_f
     f, e = json.loads(fast.read_text()), json.loads(exact.read_text())
     assert len(e["ticks"]) == len(f["ticks"])
     assert e["ticks"][-1]["block"] == f["ticks"][-1]["block"] == 12 * 30
-    for sf, se in zip(f["ticks"][-1]["subnets"], e["ticks"][-1]["subnets"]):
+    for sf, se in zip(f["ticks"][-1]["subnets"], e["ticks"][-1]["subnets"], strict=True):
         assert se["moving_price"] == pytest.approx(sf["moving_price"], rel=0.05)
 
 

@@ -1,12 +1,12 @@
-"""The per-block coinbase: docs/mechanism.md worked examples 4-6, 8 and 9, and the regime switches."""
+"""The per-block coinbase: docs/mechanism.md worked examples 4-6, 8 and 9, and the regime
+switches."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import make_scenario, matches_doc
 
 from sim import Game, coinbase
-
-from _helpers import make_scenario, matches_doc
 
 REL = 1e-9
 
@@ -30,11 +30,11 @@ def test_it_shares_emission_by_moving_price_and_caps_injection_worked_example_4(
     g, res = _one_block(EXAMPLE_4)
     rows = res.tick_row["subnets"]
     shares = [0.20 / 0.26, 0.05 / 0.26, 0.01 / 0.26]
-    for row, s, doc in zip(rows, shares, ["0.769231", "0.192308", "0.038462"]):
+    for row, s, doc in zip(rows, shares, ["0.769231", "0.192308", "0.038462"], strict=True):
         assert row["tao_in"] == pytest.approx(s, rel=REL)  # T_i = s_i * E, E = 1
         assert matches_doc(row["tao_in"], doc)
     alpha_in = [shares[0] / 0.9, shares[1] / 0.25, 1.0]  # the third is capped at a = 1
-    for row, a, doc in zip(rows, alpha_in, ["0.854701", "0.769231", "1"]):
+    for row, a, doc in zip(rows, alpha_in, ["0.854701", "0.769231", "1"], strict=True):
         assert row["alpha_in"] == pytest.approx(a, rel=REL)
         assert matches_doc(row["alpha_in"], doc)
     assert rows[0]["price"] == pytest.approx(0.9, rel=REL)  # uncapped: price unchanged
@@ -168,12 +168,12 @@ def test_it_agrees_between_fast_and_exact_paths_over_a_few_days(rules):
                                   "tao": 500.0}],
                         clock={"blocks_per_tick": 7200, "epochs": 3, "ticks_per_epoch": 1})
     if "tao_flow" in rules:
-        for s, f in zip(scn["subnets"], (50.0, 30.0, 20.0)):
+        for s, f in zip(scn["subnets"], (50.0, 30.0, 20.0), strict=True):
             s["flow_ema"] = f
     fast, exact = Game.from_scenario(scn), Game.from_scenario(scn)
     for _ in range(3):
         rf, re_ = fast.step([]), exact.step([], exact=True)
-        for a, b in zip(rf.tick_row["subnets"], re_.tick_row["subnets"]):
+        for a, b in zip(rf.tick_row["subnets"], re_.tick_row["subnets"], strict=True):
             for k in ("tao", "alpha", "alpha_out", "price", "moving_price", "share"):
                 assert a[k] == pytest.approx(b[k], rel=5e-3, abs=1e-12), k
 

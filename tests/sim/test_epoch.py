@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import make_scenario, matches_doc
 
 from sim import Game
 from sim.epoch import stake_weighted_quantile, yuma
-
-from _helpers import make_scenario, matches_doc
 
 REL = 1e-9
 N = 360  # blocks per epoch in these tests
@@ -18,7 +17,7 @@ def test_it_reaches_consensus_and_incentive_of_the_toy_worked_example_7():
     C, inc, div = yuma(np.array([0.7, 0.3]), np.array([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]]), 0.5)
     assert C.tolist() == pytest.approx([0.5, 0.5, 0.0], rel=REL)
     assert inc.tolist() == pytest.approx([7 / 17, 10 / 17, 0.0], rel=REL)
-    for v, doc in zip(inc, ["0.411765", "0.588235", "0"]):
+    for v, doc in zip(inc, ["0.411765", "0.588235", "0"], strict=True):
         assert matches_doc(float(v), doc)
 
 

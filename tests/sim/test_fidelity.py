@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _helpers import make_scenario
 
 from sim import Game
 from sim.params import RULE_SETS
 from sim.scenario import load_scenario
 
-from _helpers import make_scenario
-
+pytestmark = pytest.mark.slow  # minutes: exact block-by-block runs over months
 TOL = 5e-3
 KEYS = ("tao", "alpha", "alpha_out", "price", "moving_price", "share")
 
@@ -60,7 +60,7 @@ def compare(scn: dict, share_abs: float | None = None) -> tuple[float, bool, int
         re_ = exact.step([], exact=True, bots=False)
         filled += sum(f["status"] == "filled" for f in re_.fills)
         assert [f["status"] for f in rf.fills] == [f["status"] for f in re_.fills]
-        for a, b in zip(rf.tick_row["subnets"], re_.tick_row["subnets"]):
+        for a, b in zip(rf.tick_row["subnets"], re_.tick_row["subnets"], strict=True):
             capped |= b["alpha_in"] >= 7200.0 * (1 - 1e-12)  # the cap bound all tick
             for k in KEYS:
                 if k == "share" and share_abs is not None:
@@ -112,7 +112,7 @@ def test_it_keeps_the_fast_path_close_on_every_historical_rule_set_for_a_week(
         label, _date, rules):
     scn = year(True, list(rules), days=7)
     scn["subnets"][2]["miner_burn"] = 0.5  # `owner_burn` and the 2026 burn weighting
-    for sub, f in zip(scn["subnets"], (50.0, 30.0, 20.0, 10.0)):
+    for sub, f in zip(scn["subnets"], (50.0, 30.0, 20.0, 10.0), strict=True):
         sub["flow_ema"] = f
     worst, _capped, filled = compare(scn, share_abs=1e-4 if "tao_flow" in rules else None)
     assert filled >= 3 and worst < TOL, (label, worst)

@@ -11,11 +11,9 @@ import copy
 
 import numpy as np
 import pytest
-
-from sim import Game
-from sim import actions as act
-
 from _helpers import make_scenario
+
+from sim import Game, actions as act
 
 N = 10  # blocks per tick
 

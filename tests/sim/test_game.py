@@ -1,15 +1,14 @@
-"""The Game facade: rows in the SCENARIO-FORMAT shapes, determinism, persistence, events, late
-joiners, registration and pruning, owner actions, views and bots."""
+"""The Game facade: rows in the docs/scenario-format.md shapes, determinism, persistence,
+events, late joiners, registration and pruning, owner actions, views and bots."""
 from __future__ import annotations
 
 import json
 
 import pytest
+from _helpers import classroom, make_scenario
 
 from sim import Game, swap
 from sim.actions import apply_action, lock_cost
-
-from _helpers import classroom, make_scenario
 
 REL = 1e-9
 TICK_KEYS = {"tick", "epoch", "block", "tao_emission", "tao_issued", "root_stake", "subnets"}

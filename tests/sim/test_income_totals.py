@@ -8,11 +8,10 @@ import json
 
 import numpy as np
 import pytest
+from _helpers import classroom, make_scenario
 
 import sim.epoch
 from sim import Game
-
-from _helpers import classroom, make_scenario
 
 TOTALS = ("owner_cut_paid", "root_div_alpha", "root_div_tao")
 

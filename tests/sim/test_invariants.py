@@ -6,16 +6,14 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from _helpers import classroom
+from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from sim import Game, InvariantError
 from sim.actions import REASONS, apply_action
 from sim.invariants import check_all, check_k
 from sim.params import MECHANISMS, RULE_SETS as HISTORICAL, Params
-
-from _helpers import classroom
 
 PLAYERS = ["alice", "bob", "otf", "ghost"]
 SUBNETS = [1, 2, 3, 4, 99]

@@ -10,6 +10,7 @@ import pytest
 from sim.cli import play_scenario
 from sim.scenario import load_scenario
 
+pytestmark = pytest.mark.slow  # whole bot-only games of every preset
 PRESETS = Path(__file__).resolve().parents[2] / "sim" / "scenarios"
 MEME = 28  # the hold-to-earn subnet of the two meme-subnet presets
 
@@ -51,7 +52,7 @@ def story(name: str, seed: int | None = None) -> dict:
         "holders_received": [r["incentive"]["holders"] + r["alpha_dividends"] for r in paid],
         # the meme subnet's emission rank among all subnets at every epoch's close
         "rank": [1 + sum(1 for s in by_tick[e["tick"]]["subnets"] if s["share"] > row["share"])
-                 for e, row in zip(doc["epochs"], rows)],
+                 for e, row in zip(doc["epochs"], rows, strict=True)],
         "subnets": len(scn["subnets"]),
         "tick_price": [next(s for s in t["subnets"] if s["id"] == MEME)["price"]
                        for t in doc["ticks"]],

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from sim import Game, coinbase
-from sim import actions as act
-from sim.params import CHAIN_OWNER_CUT, RULE_SETS, RULES, Params
-
 from _helpers import classroom, make_scenario
+
+from sim import Game, actions as act, coinbase
+from sim.params import CHAIN_OWNER_CUT, RULE_SETS, RULES, Params
 
 REL = 1e-9
 

@@ -242,7 +242,7 @@ def test_it_accepts_references_to_subnets_registered_during_the_game():
 
 
 def test_it_accepts_the_format_documents_example():
-    """SCENARIO-FORMAT.md's example file (with the subnet 2 its `move` refers to)."""
+    """docs/scenario-format.md's example file (with the subnet 2 its `move` refers to)."""
     example = {
         "name": "Launch month: the meme subnet",
         "description": "One line shown to the instructor.",

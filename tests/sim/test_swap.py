@@ -4,11 +4,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from _helpers import classroom, matches_doc
 
 from sim import swap
 from sim.params import Params
-
-from _helpers import classroom, matches_doc
 
 REL = 1e-9
 FEE = Params().stake_fee

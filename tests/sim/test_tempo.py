@@ -4,11 +4,10 @@ them."""
 from __future__ import annotations
 
 import pytest
+from _helpers import make_scenario
 
 from sim import Game
 from sim.scenario import ScenarioError, load_scenario
-
-from _helpers import make_scenario
 
 SPLIT = 0.5 * (1.0 - 0.18)  # the miners' half of the alpha left after the owner cut
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import make_scenario
 
 from sim import Game, coinbase, epoch
-from sim.epoch import (alpha_validator_pay_ratio, consensus_many, stake_weighted_quantile,
-                       yuma_terms)
+from sim.epoch import alpha_validator_pay_ratio, consensus_many, stake_weighted_quantile, yuma_terms
 from sim.scenario import ScenarioError, load_scenario
-
-from _helpers import make_scenario
 
 N = 360  # blocks per tick in these tests
 
@@ -51,7 +49,7 @@ def _sn1(res):
     return next(s for s in res.epoch_row["subnets"] if s["id"] == 1)
 
 
-def test_after_a_root_majority_overrules_the_subnet_its_holders_get_nothing_and_the_part_is_recycled():
+def test_after_a_root_majority_overrules_the_subnet_its_holders_get_nothing_and_the_part_is_recycled():  # noqa: E501
     g = _meme()
     before = _sn1(g.step([]))
     assert before["alpha_dividends"] > 0.0 and before["incentive"]["holders"] > 0.0

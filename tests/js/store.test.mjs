@@ -1,0 +1,51 @@
+// The client's reducer (static/js/store.js) on its own, in Node's built-in test runner:
+//   node --test tests/js/
+// The state-diff tests (tests/server/test_state_diff.py) drive the same module with what a real
+// server sends; these pin the cases where a delta must leave what a fresh snapshot would.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Store } from "../../static/js/store.js";
+
+// Node 18 (Debian's) has no global CustomEvent, which store.js dispatches; Node 20 has.
+globalThis.CustomEvent ??= class extends Event {
+  constructor(type, options = {}) { super(type); this.detail = options.detail; }
+};
+
+globalThis.sessionStorage = { getItem: () => null, setItem: () => {} };
+
+function started() {
+  const store = new Store("K7QXPM");
+  store.apply({
+    type: "snapshot", seq: 4, game: { status: "running", tick: 3, players: 1 },
+    you: { kind: "student", seat_id: 1, nickname: "Ann", role: "speculator", active: true },
+    market: {}, leaderboard: [], private: {}, commands: [], events: [],
+    lobby: [{ nickname: "Ann", role: "speculator" }], roster: null,
+  });
+  return store;
+}
+
+test("a lobby message counts the players where the game object shows them too", () => {
+  const store = started();
+  store.apply({ type: "lobby", seq: 5, players: 2, lobby: [{ nickname: "Ann", role: "root_validator" }, { nickname: "Bo", role: "speculator" }] });
+  assert.equal(store.state.players, 2);
+  assert.equal(store.state.game.players, 2);
+  assert.equal(store.state.you.role, "root_validator");
+});
+
+test("an accepted command is listed as a fresh snapshot lists a queued one", () => {
+  const store = started();
+  store.noteSent({ id: "c-1", do: "stake", subnet: 1, tao: 10 });
+  store.apply({ type: "accepted", id: "c-1", command: 9, due_tick: 4, seq: 4 });
+  const asSent = JSON.parse(JSON.stringify(store.queued())); // what a page draws: no undefined keys
+  assert.deepEqual(asSent, [{ id: "c-1", command: 9, due_tick: 4, status: "queued", tick: null, reason: null, fill: null, actor: "human", do: "stake", subnet: 1, tao: 10 }]);
+});
+
+test("a cancelled command says why, as the server's command log does", () => {
+  const store = started();
+  store.apply({ type: "accepted", id: "c-1", command: 9, due_tick: 4, seq: 4 });
+  store.apply({ type: "cancelled", id: "x-1", command: "c-1", seq: 4 });
+  const [c] = store.state.commands;
+  assert.equal(c.status, "cancelled");
+  assert.equal(c.reason, "cancelled");
+  assert.deepEqual(store.queued(), []);
+});
