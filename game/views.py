@@ -52,7 +52,7 @@ def _device(request: HttpRequest) -> str:
     value = request.COOKIES.get(DEVICE_COOKIE, "")
     if not (20 <= len(value) <= 100) or not value.isascii():
         value = names.new_token()
-    request.device_id = value  # type: ignore[attr-defined]
+    request.device_id = value
     return value
 
 
