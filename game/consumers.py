@@ -217,9 +217,28 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     # --- outbound ------------------------------------------------------------------------------
 
+    send_failed = False
+
     async def _send(self, message: dict[str, Any]) -> None:
         self.seq = max(self.seq, message.get("seq") or 0)
-        await self.send(text_data=broadcast.encode(message))
+        await self._send_text(broadcast.encode(message), message.get("type"))
+
+    async def _send_text(self, text: str, kind: Any) -> None:
+        """Send, or (once) log one line and close with 4013: the client then missed a message
+        and must not carry on as if it had not (docs/protocol.md "Sizes")."""
+        if self.send_failed:
+            return
+        try:
+            await self.send(text_data=text)
+        except Exception as exc:
+            self.send_failed = True
+            log.warning("could not send a %s message (%d bytes) to %s: %s: %s; closing with %d",
+                        kind, len(text.encode()), self.ident, type(exc).__name__, exc,
+                        errors.CLOSE_SEND_FAILED)
+            try:
+                await self.close(code=errors.CLOSE_SEND_FAILED)
+            except Exception:  # the connection is gone as well: nothing more to tell it
+                pass
 
     async def _error(self, exc: ClientError) -> None:
         message: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message,
@@ -231,7 +250,7 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def frame_send(self, event: dict[str, Any]) -> None:
         """A broadcast: the text was encoded once for every socket; send it as it is."""
         self.seq = max(self.seq, event.get("seq", 0))
-        await self.send(text_data=event["text"])
+        await self._send_text(event["text"], "broadcast")
 
     async def presence_send(self, event: dict[str, Any]) -> None:
         """A seat's presence, for a console: stamped with the highest seq this socket has sent,

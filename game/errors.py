@@ -18,6 +18,7 @@ CLOSE_FLOODING = 4008
 CLOSE_TOO_LARGE = 4009
 CLOSE_KICKED = 4010
 CLOSE_REPLACED = 4011  # the seat was opened on another device or tab (newest wins)
+CLOSE_SEND_FAILED = 4013  # a message could not be sent (logged): reconnect once, then give up
 
 
 class ClientError(Exception):

@@ -8,7 +8,7 @@ from typing import Any
 
 from game import errors, names, simapi
 from game import leaderboard as lb
-from game.models import Command, EpochRow, Game, Seat, SeatKind, Status, TickRow
+from game.models import Command, Game, Seat, SeatKind, Status
 from game.services import game_info, lobby_list, roster
 
 STUDENT, INSTRUCTOR, PROJECTOR = "student", "instructor", "projector"
@@ -59,36 +59,10 @@ def command_view(c: Command) -> dict[str, Any]:
             "fill": json.loads(c.fill) if c.fill else None, "actor": c.actor}
 
 
-# As many ticks as a page keeps for its charts (static/js/store.js HISTORY_MAX).
-HISTORY_TICKS = 2000
-_history_cache: dict[int, tuple[int, list[dict[str, Any]], list[dict[str, Any]]]] = {}
-
-
-def _chart_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The part of a stored tick row the charts draw (kept small: sent on every connect)."""
-    return {"tick": row["tick"], "epoch": row.get("epoch"),
-            "subnets": [{k: s.get(k) for k in ("id", "price", "moving_price", "share",
-                                                 "root_prop")} for s in row["subnets"]]}
-
-
-def chart_history(game: Game) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(tick rows, epoch health rows) so a page that loads or reconnects mid-game, or after
-    the end, draws its charts from the first tick. Cached per (game, tick): a reconnect storm
-    reads the stored rows once per settled tick, not once per socket."""
-    hit = _history_cache.get(game.id)
-    if hit is not None and hit[0] == game.tick:
-        return hit[1], hit[2]
-    rows = TickRow.objects.filter(game=game).order_by("-tick").values_list("row", flat=True)
-    ticks = [_chart_row(json.loads(r)) for r in rows[:HISTORY_TICKS]][::-1]
-    epochs = []
-    for text in EpochRow.objects.filter(game=game).order_by("epoch").values_list("row", flat=True):
-        row = json.loads(text)
-        epochs.append({"epoch": row["epoch"], "tick": row.get("tick"),
-                       "network_health": row.get("network_health")})
-    if len(_history_cache) > 256:  # many finished games: start over rather than grow
-        _history_cache.clear()
-    _history_cache[game.id] = (game.tick, ticks, epochs)
-    return ticks, epochs
+def history_url(code: str) -> str:
+    """Where a page fetches the charts' past (game/history.py; not in the snapshot, which
+    must not grow with the game)."""
+    return f"/g/{code}/history"
 
 
 _rank_cache: dict[int, tuple[int, dict[str, dict[str, int]]]] = {}
@@ -137,7 +111,6 @@ def snapshot(ident: Identity) -> dict[str, Any]:
         # a game started before the start labelled its validators too (stored unlabelled)
         lb.label_root_validators(market, lb.seat_map(game))
     lobby = lobby_list(game)
-    history, epoch_rows = ([], []) if game.status == Status.LOBBY else chart_history(game)
     return {
         "type": "snapshot", "seq": game.seq, "game": game_info(game, len(lobby)),
         "you": {"kind": ident.kind, "seat_id": seat.id if seat else None,
@@ -148,5 +121,5 @@ def snapshot(ident: Identity) -> dict[str, Any]:
         "leaderboard": public.get("leaderboard") if game.status != Status.LOBBY else None,
         "private": private, **rank, "commands": commands, "events": events, "lobby": lobby,
         "roster": roster(game) if instructor else None,
-        "history": history, "epoch_rows": epoch_rows,
+        "history_url": history_url(game.code),
     }

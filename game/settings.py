@@ -284,6 +284,9 @@ WS_RATE_STRIKES = envint("WS_RATE_STRIKES", 50, lo=1)
 # Bytes a socket may have queued for it while its client is not reading (the send buffer is over
 # Twisted's 64 KiB) before the connection is aborted; game/transport.py.
 WS_SEND_BUFFER_MAX_BYTES = envint("WS_SEND_BUFFER_MAX_BYTES", 1024 * 1024, lo=4096, hi=1 << 30)
+# The largest message the server sends (bytes; game/transport.py). Snapshots stay far below it
+# (docs/protocol.md "Sizes"); a larger message is not sent: logged, and the socket closed (4013).
+WS_MAX_SEND_BYTES = envint("WS_MAX_SEND_BYTES", 1024 * 1024, lo=1024, hi=1 << 30)
 LEADERBOARD_TOP = envint("LEADERBOARD_TOP", 10, lo=1, hi=1000)
 LOBBY_BROADCAST_MAX = envint("LOBBY_BROADCAST_MAX", 100, lo=1)
 BOT_TAKEOVER_SECONDS = envfloat("BOT_TAKEOVER_SECONDS", 15.0, lo=0)

@@ -34,19 +34,29 @@ and `manage.py runserver` (daphne's runserver, `get_default_application()` befor
 `Server(...).run()`). `install()` is idempotent; it logs once at DEBUG, and each socket logs at
 DEBUG when its producer is in place.
 
-Tested by `tests/hardening/test_slow_client.py`.
+Outbound size. autobahn applies daphne's `--websocket-max-message-size` (the inbound limit,
+game/launch.py) to what the server sends as well. `sendMessage` below checks an outgoing message
+against `settings.WS_MAX_SEND_BYTES` instead and raises `SendTooLarge` (to the application's
+`send`, where game/consumers.py logs it and closes with 4013) for one that is larger.
+
+Tested by `tests/hardening/test_slow_client.py` and `tests/server/test_history.py`.
 """
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from autobahn.exception import PayloadExceededError
 from daphne import ws_protocol
 from django.conf import settings
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
 log = logging.getLogger(__name__)
+
+
+class SendTooLarge(PayloadExceededError):
+    """An outgoing message over `WS_MAX_SEND_BYTES`: nothing was sent."""
 
 
 @implementer(IPushProducer)
@@ -128,6 +138,20 @@ class BackpressuredWebSocketProtocol(ws_protocol.WebSocketProtocol):
                 self.dropConnection(abort=True)
                 return
         super().serverSend(content, binary)
+
+    def sendMessage(self, payload: bytes, isBinary: bool = False, *args: Any, **kwargs: Any
+                    ) -> None:
+        """autobahn's, with the outbound limit `WS_MAX_SEND_BYTES` in place of the inbound one
+        (Twisted runs this on one thread: the inbound limit is back before anything is read)."""
+        cap = settings.WS_MAX_SEND_BYTES
+        if len(payload) > cap:
+            raise SendTooLarge(f"message of {len(payload)} bytes over WS_MAX_SEND_BYTES={cap}")
+        inbound = self.maxMessagePayloadSize
+        self.maxMessagePayloadSize = 0
+        try:
+            super().sendMessage(payload, isBinary, *args, **kwargs)
+        finally:
+            self.maxMessagePayloadSize = inbound
 
 
 def install() -> None:

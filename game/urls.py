@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from game import debrief_views, views
+from game import debrief_views, history, views
 
 urlpatterns = [
     path("", views.join, name="home"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("console/<str:code>/", views.console_game, name="console_game"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    re_path(r"^g/(?P<code>[A-Za-z0-9]{1,12})/history$", history.history, name="history"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
 ]

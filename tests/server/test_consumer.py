@@ -15,7 +15,7 @@ from serverkit import (
 )
 
 from game import engine, errors, services
-from game.models import Command, EpochRow, Game, Seat, TickRow
+from game.models import Command, Game, Seat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 db = database_sync_to_async
@@ -140,25 +140,15 @@ async def test_it_settles_a_tick_and_broadcasts_public_then_private(game):
     await _c.disconnect()
 
 
-async def test_it_gives_a_late_page_the_chart_history_from_the_first_tick(game):
-    _seat, _t, comm, snap = await student_socket(game.code, "Alice")
-    assert snap["history"] == [] and snap["epoch_rows"] == []  # lobby: nothing to draw yet
+async def test_the_snapshot_points_to_the_chart_history_instead_of_carrying_it(game):
+    # The charts' past is served by GET /g/<code>/history (tests/server/test_history.py): a
+    # snapshot carrying it grew with the game past what a socket message may be (issue #11).
     await _start(game.id)
     for _ in range(3):
         await _settle(game.id)
-    await comm.disconnect()
-    # The projector opened (or reloaded) now draws the whole game so far, not from tick 3 on.
-    projector, later = await open_socket(game.code, query=f"projector={game.projector_token}")
-    stored = [json.loads(r) for r in await db(lambda: list(
-        TickRow.objects.filter(game_id=game.id).order_by("tick").values_list("row", flat=True)))()]
-    assert [r["tick"] for r in later["history"]] == [0, 1, 2] == [r["tick"] for r in stored]
-    for row, want in zip(later["history"], stored, strict=True):
-        assert row["subnets"] == [{k: s[k] for k in ("id", "price", "moving_price", "share",
-                                                      "root_prop")} for s in want["subnets"]]
-    epochs = await db(lambda: list(EpochRow.objects.filter(game_id=game.id)
-                                   .order_by("epoch").values_list("epoch", flat=True)))()
-    assert [e["epoch"] for e in later["epoch_rows"]] == epochs
-    assert all(0.0 <= e["network_health"] <= 1.0 for e in later["epoch_rows"])
+    projector, snap = await open_socket(game.code, query=f"projector={game.projector_token}")
+    assert snap["history_url"] == f"/g/{game.code}/history"
+    assert "history" not in snap and "epoch_rows" not in snap
     await projector.disconnect()
 
 

@@ -30,6 +30,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from game.launch import daphne_argv
+
 MANAGE = Path(__file__).resolve().parents[3] / "manage.py"
 RESTART_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)  # seconds before the 1st, 2nd, … restart in a row
 STABLE_SECONDS = 30.0  # a child that ran this long has its back-off reset
@@ -72,6 +74,7 @@ class Child:
     argv: list[str]
     stop_signal: int
     port: int | None = None  # daphne: the port its socket listens on
+    daphne: dict[str, Any] | None = None  # daphne: game.launch.daphne_argv's options (no fd)
     proc: subprocess.Popen | None = None
     started: float = 0.0
     failures: int = 0
@@ -96,9 +99,8 @@ class Supervisor:
         if child.port is not None:
             # A fresh socket per (re)start: the parent keeps no copy, so when a worker dies the
             # kernel stops routing connections to its socket instead of queueing them unseen.
-            # (No -b/-p for daphne: with a host it would also bind its default port 8000.)
             sock = listening_socket(self.host, child.port, reuseport=self.reuseport)
-            argv += ["--fd", str(sock.fileno()), "game.asgi:application"]
+            argv = daphne_argv(fd=sock.fileno(), **(child.daphne or {}))
         try:
             child.proc = subprocess.Popen(
                 argv, env=self.env, pass_fds=(sock.fileno(),) if sock else (),
@@ -206,9 +208,9 @@ class Command(BaseCommand):
             self.stderr.write("note: --engines 0: start `manage.py run_engine` elsewhere, or no "
                               "tick will settle")
         py = sys.executable
-        children = [Child(name=f"web-{k}", port=port if reuseport else port + k,
-                          argv=[py, "-m", "daphne", "-v", "1", "--access-log", access_log,
-                                *(["--proxy-headers"] if proxy_headers else [])],
+        children = [Child(name=f"web-{k}", port=port if reuseport else port + k, argv=[],
+                          daphne={"python": py, "verbosity": 1, "access_log": access_log,
+                                  "proxy_headers": proxy_headers},
                           stop_signal=signal.SIGTERM)
                     for k in range(workers)]
         for k in range(engines):

@@ -1,0 +1,67 @@
+"""The socket's first message does not grow with the game (issue #11): the longest preset played
+to its end with 60 seats; the snapshot of a student (with a full command list), the instructor
+(with the roster) and the projector at the last tick stay under 64 kB."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from game import broadcast, engine, identity, launch, services, simapi
+from game.models import Game, Seat
+
+SEATS = 60
+
+
+def _longest_preset() -> str:
+    def length(preset: dict[str, str]) -> tuple[int, int]:
+        scenario = simapi.load_preset(preset["id"])
+        clock = scenario["clock"]
+        return clock["epochs"] * clock["ticks_per_epoch"], len(scenario.get("players", []))
+
+    return max(simapi.presets(), key=length)["id"]
+
+
+def _size(message: dict[str, Any]) -> int:
+    return len(broadcast.encode(message).encode())
+
+
+@pytest.mark.django_db
+def test_the_first_message_of_a_long_class_stays_under_64_kb(instructor: Any, settings: Any
+                                                             ) -> None:
+    settings.ENGINE_IN_PROCESS = False
+    simapi.presets.cache_clear()
+    preset = _longest_preset()
+    game = services.create_game(instructor, preset, services.Overrides())
+    seats = [services.join_game(game.code, None)[0] for _ in range(SEATS)]
+    services.start_game(game.id)
+    game.refresh_from_db()
+    busy = seats[0]
+    largest: dict[str, int] = {}
+    while game.status != "ended":
+        now = timezone.now()
+        Seat.objects.filter(game=game, kind="human").update(last_seen=now, sockets=1)
+        # One student orders every tick, each with a limit: the snapshot lists their last 50.
+        services.submit_command(busy.id, f"c{game.tick}",
+                                {"do": "stake", "subnet": 1, "tao": 1.0, "limit_price": 1e6})
+        Game.objects.filter(pk=game.id).update(next_tick_at=now)
+        assert engine.settle_tick(game.id, now=now)
+        game.refresh_from_db()
+        if game.tick % 24 == 0 or game.status == "ended":
+            for kind, ident in (
+                    ("student", identity.Identity(identity.STUDENT, game.id, game.code,
+                                                  seat_id=busy.id, player=busy.player)),
+                    ("instructor", identity.Identity(identity.INSTRUCTOR, game.id, game.code,
+                                                     user_id=instructor.pk)),
+                    ("projector", identity.Identity(identity.PROJECTOR, game.id, game.code))):
+                size = _size(identity.snapshot(ident))
+                largest[kind] = max(largest.get(kind, 0), size)
+    last = identity.snapshot(identity.Identity(identity.STUDENT, game.id, game.code,
+                                               seat_id=busy.id, player=busy.player))
+    assert len(last["commands"]) == 50 and game.tick == game.total_ticks
+    print(f"\n{preset}: {game.total_ticks} ticks, {SEATS} seats; largest snapshot (bytes): "
+          f"{largest}")
+    # The same bound as the inbound limit daphne is started with (and far below what may be sent).
+    assert launch.WS_INBOUND_MAX_BYTES == 64 * 1024
+    assert max(largest.values()) < launch.WS_INBOUND_MAX_BYTES
