@@ -176,7 +176,9 @@ def projector(request: HttpRequest, code: str, token: str) -> HttpResponse:
         raise Http404("no such projector")
     bootstrap = {"code": game.code, "ws_url": f"{_ws_path(game.code)}?projector={token}",
                  "role": None, "seat_id": None, "nickname": None, "is_instructor": False,
-                 "is_projector": True}
+                 "is_projector": True,
+                 # for the chart history's X-Projector-Token header (game/history.py)
+                 "projector_token": game.projector_token}
     join_url = _join_url(request, game.code)
     return render(request, "projector.html", {
         "game": game, "join_url": join_url, "phone_warning": reach.phone_warning(join_url),

@@ -28,6 +28,7 @@ export const CLOSE_TEXT = {
   4004: "There is no game with this code.",
   4010: "The instructor removed you from this game.",
   4011: "Your seat is now open on another device or tab.",
+  4013: "The server could not send this page the game (it has been logged). Reload the page; if this happens again, tell the instructor.",
 };
 
 export const REASON_TEXT = {

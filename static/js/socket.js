@@ -13,6 +13,12 @@ const BACKOFF_MAX_MS = 15000;
 const PING_MS = 20000;
 const SILENT_MS = 50000;      // no frame at all for this long (pings get pongs): the socket is dead
 const WAKE_CHECK_MS = 6000;   // after a wake-up, a snapshot must arrive within this long
+// Close 4013: the server could not send this socket a message (docs/protocol.md "Sizes"). One
+// reconnect after this pause; a second 4013 within SEND_FAILED_WINDOW_MS is shown as an error
+// instead of a reconnect loop.
+const CLOSE_SEND_FAILED = 4013;
+const SEND_FAILED_RETRY_MS = 2000;
+const SEND_FAILED_WINDOW_MS = 120000;
 
 // crypto.randomUUID needs a secure context; classrooms often use plain http on a LAN address.
 export function newClientId() {
@@ -47,6 +53,7 @@ export class GameSocket extends EventTarget {
     this.pingTimer = null;
     this.lastFrameAt = Date.now();
     this.wakeTimer = null;
+    this.sendFailedAt = null;     // when the server last closed with 4013
     this._restorePending();
     this._bindPageLifecycle();
   }
@@ -83,6 +90,7 @@ export class GameSocket extends EventTarget {
       this.ws = null;
       clearInterval(this.pingTimer);
       if (this.closedByUs) { this._setState("closed"); return; }
+      if (ev.code === CLOSE_SEND_FAILED) { this._sendFailed(ev); return; }
       if (P.isFatalClose(ev.code)) {
         this._setState("closed");
         this._emit("fatal", { code: ev.code, reason: ev.reason });
@@ -203,6 +211,21 @@ export class GameSocket extends EventTarget {
     clearTimeout(this.wakeTimer);
     if (old) { try { old.close(); } catch (e) { /* already closing */ } }
     this._scheduleReconnect();
+  }
+
+  /** The server could not send us a message (4013): reconnect once (a fresh snapshot replaces
+   *  what was missed); if that happens again soon, stop and say so rather than loop. */
+  _sendFailed(ev) {
+    const now = Date.now();
+    if (this.sendFailedAt !== null && now - this.sendFailedAt < SEND_FAILED_WINDOW_MS) {
+      this._setState("closed");
+      this._emit("fatal", { code: ev.code, reason: ev.reason });
+      return;
+    }
+    this.sendFailedAt = now;
+    this._setState("reconnecting");
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), SEND_FAILED_RETRY_MS + Math.floor(Math.random() * SEND_FAILED_RETRY_MS));
   }
 
   _scheduleReconnect() {

@@ -1,13 +1,50 @@
 // Client state for one game, built from protocol v1 messages (docs/protocol.md). A snapshot
-// replaces everything, chart history included (`history`, `epoch_rows`); tick messages then
-// extend it. The history is also kept in sessionStorage, for a server that sends none.
+// replaces everything but the chart history: that is fetched after it from the snapshot's
+// `history_url` (GET /g/<code>/history, columnar; docs/protocol.md "Chart history") and merged
+// by tick with the rows `tick` messages bring meanwhile. The history is also kept in
+// sessionStorage, so a reloaded page draws at once while the fetch is under way.
 
-const HISTORY_MAX = 2000;
+const HISTORY_MAX = 2000;     // ticks kept (= game/history.py MAX_TICKS)
+const HISTORY_BLOCK = 64;     // ticks per request: a settled block is cached by the browser
+const HISTORY_RETRY_MS = [1000, 3000, 8000];
+const SUBNET_FIELDS = ["price", "moving_price", "share", "root_prop"];
+
+/** The projector's token, sent as a header (not in the URL) to the history endpoint. */
+function projectorToken() {
+  try {
+    const node = document.getElementById("bootstrap");
+    return (node && JSON.parse(node.textContent).projector_token) || null;
+  } catch (e) { return null; }
+}
+
+/** Rows from a columnar history answer: {ticks, epoch, subnets: [{id, price: [...], ...}]}.
+ *  A subnet whose fields are all null at a tick did not exist then. */
+export function rowsFromColumns(body) {
+  const rows = [];
+  const ticks = body.ticks || [];
+  for (let i = 0; i < ticks.length; i++) {
+    const subnets = [];
+    for (const col of body.subnets || []) {
+      const x = { id: col.id };
+      let present = false;
+      for (const f of SUBNET_FIELDS) { x[f] = col[f][i]; if (x[f] !== null && x[f] !== undefined) present = true; }
+      if (present) subnets.push(x);
+    }
+    rows.push({ tick: ticks[i], epoch: (body.epoch || [])[i], subnets });
+  }
+  const e = body.epoch_rows || {};
+  const epochs = (e.epoch || []).map((epoch, i) => ({ epoch, tick: e.tick[i], network_health: e.network_health[i] }));
+  return { rows, epochs };
+}
 
 export class Store extends EventTarget {
-  constructor(code) {
+  constructor(code, opts = {}) {
     super();
     this.code = code;
+    this.projectorToken = opts.projectorToken !== undefined ? opts.projectorToken : projectorToken();
+    // What this tab has fetched of the history: its URL and the last tick covered from the
+    // first; `loading`/`error` are also in the state (s.historyLoading, s.historyError).
+    this._hist = { url: null, upTo: -1, gen: 0 };
     // What each command this tab sent was (the server's snapshot lists a queued command by id
     // and `do` only), kept across reloads so a queued order can still be described.
     this._sent = new Map(this._load("sent"));
@@ -15,6 +52,7 @@ export class Store extends EventTarget {
       game: null, you: null, market: null, leaderboard: null, private: null, rank: null,
       commands: [], events: [], lobby: [], roster: null, players: 0,
       history: this._load("history"), epochs: this._load("epochs"), news: null, lastFills: [],
+      historyLoading: false, historyError: false,
     };
   }
 
@@ -31,11 +69,10 @@ export class Store extends EventTarget {
         s.lobby = msg.lobby || []; s.roster = msg.roster;
         s.players = (msg.game && msg.game.players) || s.lobby.length;
         if (msg.rank !== undefined) { s.rank = msg.rank; s.rankOf = msg.rank_of; }
-        // The server's chart history is the whole past: it replaces what this tab kept.
-        if (Array.isArray(msg.history)) { s.history = []; this._mergeHistory(msg.history); }
-        if (Array.isArray(msg.epoch_rows)) { s.epochs = []; this._mergeEpochs(msg.epoch_rows); }
         if (s.game) this._trimHistory(s.game.tick);
         this._emit("snapshot");
+        // The charts' past up to the snapshot's tick: fetched, then merged by tick.
+        if (s.game) this.loadHistory(msg.history_url, s.game.tick);
         break;
       case "lobby":
         s.lobby = msg.lobby || []; s.players = msg.players ?? s.lobby.length;
@@ -125,7 +162,56 @@ export class Store extends EventTarget {
     return this.s.commands.filter((c) => c.status === "queued");
   }
 
-  _mergeHistory(rows) {
+  /** Fetch the ticks before `next` this tab does not have from the server yet (all of them
+   *  after a reload), in blocks of HISTORY_BLOCK, and merge them. Returns when done. */
+  async loadHistory(url, next) {
+    const h = this._hist;
+    if (!url || !(next > 0)) return;
+    if (h.url !== url) { h.url = url; h.upTo = -1; }
+    const first = Math.max(h.upTo + 1, next - HISTORY_MAX, 0);
+    if (first > next - 1) return;
+    const gen = ++h.gen;
+    const blocks = [];
+    for (let a = Math.floor(first / HISTORY_BLOCK) * HISTORY_BLOCK; a < next; a += HISTORY_BLOCK) {
+      blocks.push([Math.max(a, first), Math.min(a + HISTORY_BLOCK - 1, next - 1)]);
+    }
+    this.s.historyLoading = true; this.s.historyError = false;
+    const results = await Promise.all(blocks.map(([a, b]) => this._fetchBlock(url, a, b)));
+    if (h.url !== url) return;                 // another game under this code meanwhile
+    for (const body of results) if (body) this._mergeColumns(body);
+    const ok = results.every((r) => r);
+    if (ok && first <= h.upTo + 1) h.upTo = Math.max(h.upTo, next - 1);
+    if (gen === h.gen) { this.s.historyLoading = false; this.s.historyError = !ok; }
+    this._save("history", this.s.history); this._save("epochs", this.s.epochs);
+    this._emit("history", { ok });
+  }
+
+  async _fetchBlock(url, a, b) {
+    const headers = { Accept: "application/json" };
+    if (this.projectorToken) headers["X-Projector-Token"] = this.projectorToken;
+    const sep = url.includes("?") ? "&" : "?";
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await fetch(`${url}${sep}from=${a}&to=${b}`, { credentials: "same-origin", headers });
+        if (r.ok) return await r.json();
+        if (r.status < 500 && r.status !== 429) return null;   // refused: asking again will not help
+      } catch (e) { /* offline or the server restarting: try again */ }
+      if (attempt >= HISTORY_RETRY_MS.length) return null;
+      await new Promise((done) => setTimeout(done, HISTORY_RETRY_MS[attempt]));
+    }
+  }
+
+  /** The server's rows for ticks from..to replace whatever this tab had for them. */
+  _mergeColumns(body) {
+    const { rows, epochs } = rowsFromColumns(body);
+    const inRange = (t) => typeof t === "number" && t >= body.from && t <= body.to;
+    this.s.history = this.s.history.filter((r) => !inRange(r.tick));
+    this.s.epochs = this.s.epochs.filter((r) => !inRange(r.tick));
+    this._mergeHistory(rows, false);
+    this._mergeEpochs(epochs, false);
+  }
+
+  _mergeHistory(rows, save = true) {
     const h = this.s.history;
     for (let r of rows) {
       if (!r || typeof r.tick !== "number") continue;
@@ -139,14 +225,14 @@ export class Store extends EventTarget {
       h.push(r);
     }
     if (h.length > HISTORY_MAX) h.splice(0, h.length - HISTORY_MAX);
-    this._save("history", this.s.history);
+    if (save) this._save("history", this.s.history);
   }
 
-  _mergeEpochs(rows) {
+  _mergeEpochs(rows, save = true) {
     const byEpoch = new Map(this.s.epochs.map((r) => [r.epoch, r]));
     for (const r of rows) if (r && typeof r.epoch === "number") byEpoch.set(r.epoch, { epoch: r.epoch, tick: r.tick, network_health: r.network_health });
     this.s.epochs = [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch).slice(-1000);
-    this._save("epochs", this.s.epochs);
+    if (save) this._save("epochs", this.s.epochs);
   }
 
   _trimHistory(nextTick) {
