@@ -31,7 +31,10 @@ SUBNET_TICK_COLUMNS = ("tao", "alpha", "alpha_out", "price", "moving_price", "sh
 
 COLUMNS: dict[str, list[tuple[str, str]]] = {
     "commands.csv": [
-        ("seq", "order in the command log (settlement order within a tick)"),
+        ("seq", "order in the command log (settlement order within a tick); a trade's "
+                "`command` in trades.csv"),
+        ("client_id", "the id the player's page gave the command (`id` in docs/protocol.md); "
+                      "empty for bot, late-join and event commands"),
         ("tick", "tick the command was settled at (empty if never settled)"),
         ("due_tick", "tick the command was due at when it was stored"),
         ("seat", "pseudonymous seat id (the sim player id); empty for the instructor's event "
@@ -68,6 +71,8 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("limit_price", "the order's limit price, if any"),
         ("status", "filled or rejected"),
         ("reason", "rejection reason code"),
+        ("command", "the command (commands.csv `seq`) this trade settled; empty for scripted "
+                    "scenario actions and event actions"),
     ],
     "players_by_epoch.csv": [
         ("epoch", "epoch (round) number"),
@@ -190,7 +195,8 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
         pid = c.seat.player if c.seat else None
         fill = json.loads(c.fill) if c.fill else {}
         commands.append({
-            "seq": c.id, "tick": c.settled_tick, "due_tick": c.due_tick, "seat": pid,
+            "seq": c.id, "client_id": c.client_id, "tick": c.settled_tick,
+            "due_tick": c.due_tick, "seat": pid,
             "nickname": nick(pid), "role": c.seat.role if c.seat else None, "actor": c.actor,
             "type": c.do, "parameters": action, "outcome": c.status, "reason": c.reason or None,
             "tao": fill.get("tao"), "alpha": fill.get("alpha"),
@@ -207,7 +213,8 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
         "to_subnet": f["to"], "tao": f["tao"], "alpha": f["alpha"],
         "alpha_received": f["alpha_received"], "fee": f["fee"],
         "price_before": f["price_before"], "price_after": f["price_after"],
-        "limit_price": f["limit_price"], "status": f["status"], "reason": f["reason"]}
+        "limit_price": f["limit_price"], "status": f["status"], "reason": f["reason"],
+        "command": f["command"]}
         for f in doc["fills"] if f["do"] != "join"]
 
     subnet_ids = sorted({int(k) for e in epoch_rows for p in e["players"] for k in p["alpha"]})

@@ -68,6 +68,28 @@ def test_it_lists_every_command_with_actor_and_outcome(finished, tmp_path):
     assert any(c["reason"] == "insufficient_tao" for c in rejected)
 
 
+def test_it_links_commands_to_the_client_ids_and_trades_to_their_commands(finished, tmp_path):
+    from game.models import Command
+
+    game, seats = finished
+    z = _zip(game, tmp_path)
+    commands = {c["seq"]: c for c in _rows(z, "commands.csv")}
+    # The client's id, as the page sent it (gamekit: "c<tick>-<who>"); none for a bot's.
+    stored = {str(c.id): c.client_id or "" for c in Command.objects.filter(game=game)}
+    assert {seq: c["client_id"] for seq, c in commands.items()} == stored
+    first = commands[str(Command.objects.get(game=game, client_id="c0-0").id)]
+    assert (first["seat"], first["type"]) == (seats[EVIL_NICKS[0]][0].player, "stake")
+    assert {c["client_id"] for c in commands.values() if c["actor"] == "bot"} == {""}
+    # Every trade a command made names it: same tick, seat and action.
+    trades = _rows(z, "trades.csv")
+    linked = [t for t in trades if t["command"] != ""]
+    assert len(linked) >= 8 and any(t["source"] == "human" for t in linked)
+    for t in linked:
+        c = commands[t["command"]]
+        assert (c["tick"], c["seat"], c["type"]) == (t["tick"], t["seat"], t["type"]), t
+    assert all(t["source"] in ("scripted", "event") for t in trades if t["command"] == "")
+
+
 def test_it_is_pseudonymous_by_default(finished, tmp_path):
     game, seats = finished
     z = _zip(game, tmp_path)
