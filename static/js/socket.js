@@ -44,7 +44,8 @@ export class GameSocket extends EventTarget {
     this.ws = null;
     this.state = "connecting";
     this.seq = null;              // last seq applied; null until the first snapshot
-    this.awaitingSnapshot = true; // deltas are ignored until a snapshot arrives
+    this.awaitingSnapshot = true; // deltas wait (buffered) until a snapshot arrives
+    this.buffered = [];           // public messages received while awaiting a snapshot
     this.attempt = 0;
     this.timer = null;
     this.closedByUs = false;
@@ -75,6 +76,7 @@ export class GameSocket extends EventTarget {
       if (ws !== this.ws) return;
       this.attempt = 0;
       this.awaitingSnapshot = true;   // the server sends a snapshot first, unasked
+      this.buffered = [];
       this._setState("syncing");
       this._startPing();
     };
@@ -153,6 +155,10 @@ export class GameSocket extends EventTarget {
       this.awaitingSnapshot = false;
       this._setState("live");
       this._emit("snapshot", msg);
+      // Public messages that came while it was on its way: those newer than it, in order.
+      const held = this.buffered.filter((m) => m.seq > seq).sort((a, b) => a.seq - b.seq);
+      this.buffered = [];
+      for (const m of held) this._onMessage(m);
       // Anything unanswered (sent before a drop, or before a reload) goes again, same id.
       // Quotes are not resent: they were for a price that has moved; the UI asks again.
       for (const [id, p] of [...this.pending]) {
@@ -162,7 +168,11 @@ export class GameSocket extends EventTarget {
       return;
     }
     if (P.isPublic(msg)) {
-      if (this.awaitingSnapshot || seq === null) return;
+      if (seq === null) return;
+      if (this.awaitingSnapshot) {                        // buffer, don't drop (docs/protocol.md)
+        if (this.buffered.length < 200) this.buffered.push(msg);
+        return;
+      }
       if (seq <= this.seq) return;                       // old or duplicate
       if (seq > this.seq + 1) {                           // a gap: resync
         this._emit("gap", { have: this.seq, got: seq });
