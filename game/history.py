@@ -30,10 +30,12 @@ PROJECTOR_HEADER = "HTTP_X_PROJECTOR_TOKEN"
 SETTLED_CACHE_CONTROL = "private, max-age=86400, immutable"
 LIVE_CACHE_CONTROL = "private, no-cache"
 
-# (game id, code, from, to) -> (etag, body, gzipped body): a settled range never changes, so a
-# reconnect storm of a whole class reads and encodes the stored rows once.
-_cache: dict[tuple[int, str, int, int], tuple[str, bytes, bytes]] = {}
-_CACHE_MAX = 512
+# (game id, code, from, to) -> (etag, gzipped body): a settled range never changes, so a
+# reconnect storm of a whole class reads and encodes the stored rows once. Kept compressed
+# (a 64-tick block of 8 subnets is ~18 kB); emptied when over the budget.
+_cache: dict[tuple[int, str, int, int], tuple[str, bytes]] = {}
+_cache_bytes = 0
+_CACHE_BUDGET = 16 * 1024 * 1024
 
 
 def columns(game_id: int, lo: int, hi: int) -> dict[str, Any]:
@@ -69,6 +71,15 @@ def columns(game_id: int, lo: int, hi: int) -> dict[str, Any]:
     return {"from": lo, "to": hi, "ticks": ticks, "epoch": epochs,
             "subnets": [{"id": sid, **col} for sid, col in subnets.items()],
             "epoch_rows": health}
+
+
+def _remember(key: tuple[int, str, int, int], hit: tuple[str, bytes]) -> None:
+    global _cache_bytes
+    if _cache_bytes + len(hit[1]) > _CACHE_BUDGET:
+        _cache.clear()
+        _cache_bytes = 0
+    _cache[key] = hit
+    _cache_bytes += len(hit[1])
 
 
 def _bad(message: str) -> JsonResponse:
@@ -116,19 +127,17 @@ def history(request: HttpRequest, code: str) -> HttpResponse:
         body = broadcast.encode(columns(game.id, start, end) if end >= start else {
             "from": start, "to": end, "ticks": [], "epoch": [], "subnets": [],
             "epoch_rows": {"epoch": [], "tick": [], "network_health": []}}).encode()
-        hit = ('"' + hashlib.sha256(body).hexdigest()[:24] + '"', body,
+        hit = ('"' + hashlib.sha256(body).hexdigest()[:24] + '"',
                gzip.compress(body, compresslevel=6, mtime=0))
         if end >= start:
-            if len(_cache) >= _CACHE_MAX:
-                _cache.clear()
-            _cache[key] = hit
-    etag, body, zipped = hit
+            _remember(key, hit)
+    etag, zipped = hit
     cache_control = SETTLED_CACHE_CONTROL if settled else LIVE_CACHE_CONTROL
     if etag in [t.strip() for t in request.META.get("HTTP_IF_NONE_MATCH", "").split(",")]:
         response: HttpResponse = HttpResponseNotModified()
     else:
         accepts_gzip = "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "")
-        response = HttpResponse(zipped if accepts_gzip else body,
+        response = HttpResponse(zipped if accepts_gzip else gzip.decompress(zipped),
                                 content_type="application/json")
         if accepts_gzip:
             response["Content-Encoding"] = "gzip"
