@@ -39,7 +39,7 @@ game/launch.py) to what the server sends as well. `sendMessage` below checks an 
 against `settings.WS_MAX_SEND_BYTES` instead and raises `SendTooLarge` (to the application's
 `send`, where game/consumers.py logs it and closes with 4013) for one that is larger.
 
-Tested by `tests/hardening/test_slow_client.py` and `tests/server/test_history.py`.
+Tested by `tests/hardening/test_slow_client.py` and `tests/server/test_sizes_live.py`.
 """
 from __future__ import annotations
 
