@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from bench.stack import free_port, stop_process, wait_for_port
 
+from bench.stack import free_port, stop_process, wait_for_port
 from game import launch
 
 ROOT = Path(__file__).resolve().parents[2]
