@@ -58,9 +58,7 @@ print(json.dumps({"code": game.code, "projector": game.projector_token, "token":
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("history-server")
+def _server(tmp: Path, **extra_env: str):
     (tmp / "scenarios").mkdir()
     (tmp / "scenarios" / "long_market.json").write_text(json.dumps(SCENARIO))
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
@@ -69,7 +67,7 @@ def server(tmp_path_factory):
         "SCENARIOS_DIR": str(tmp / "scenarios"), "DJANGO_SETTINGS_MODULE": "game.settings",
         "DJANGO_SECRET_KEY": "history-browser-tests-only-0123456789abcdef", "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1,localhost", "ENGINE_IN_PROCESS": "0",
-        "BOT_TAKEOVER_SECONDS": "3600", "PYTHONUNBUFFERED": "1",
+        "BOT_TAKEOVER_SECONDS": "3600", "PYTHONUNBUFFERED": "1", **extra_env,
     })
 
     def manage(*args: str) -> str:
@@ -90,12 +88,24 @@ def server(tmp_path_factory):
                             stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_port(port, proc, what="daphne")
-        yield {"base": f"http://127.0.0.1:{port}", "settle": settle, **info}
+        yield {"base": f"http://127.0.0.1:{port}", "settle": settle, "log": tmp / "daphne.log",
+               **info}
     finally:
         stop_process(proc)
         log.close()
         text = (tmp / "daphne.log").read_text(errors="replace")
         assert "Traceback" not in text, text[-4000:]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from _server(tmp_path_factory.mktemp("history-server"))
+
+
+@pytest.fixture
+def tiny_send_server(tmp_path):
+    """The server may send at most 1 kB: every snapshot of a running game is larger."""
+    yield from _server(tmp_path, WS_MAX_SEND_BYTES="1024")
 
 
 def _ticks(page) -> list[int]:
@@ -166,3 +176,24 @@ def test_a_page_reloaded_late_draws_its_charts_from_the_first_tick(server, brows
         f" return c && c.data.labels.length === {TICKS}; }}")
     assert _chart_labels(projector) == list(range(TICKS))
     assert not problems, problems
+
+
+def test_a_page_the_server_cannot_send_to_retries_once_then_shows_an_error(tiny_send_server,
+                                                                          browser):
+    server = tiny_send_server
+    code, base = server["code"], server["base"]
+    ctx = browser.new_context(viewport={"width": 390, "height": 800})
+    ctx.add_cookies([{"name": f"seat_{code}", "value": server["token"], "url": base}])
+    page = ctx.new_page()
+    page.set_default_timeout(WAIT)
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.goto(f"{base}/play/{code}/")
+    # Not "Syncing…" forever, and not a reconnect loop: one retry, then the error.
+    page.wait_for_selector("#fatal:not([hidden])")
+    assert "could not send this page the game" in page.locator("#fatal").text_content()
+    assert page.locator("#conn").get_attribute("data-state") == "closed"
+    assert len(sockets) == 2, sockets
+    log = server["log"].read_text()
+    assert log.count("could not send a snapshot message") == 2, log[-3000:]
+    ctx.close()
