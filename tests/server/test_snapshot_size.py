@@ -16,10 +16,13 @@ SEATS = 60
 
 
 def _longest_preset() -> str:
-    def length(preset: dict[str, str]) -> tuple[int, int]:
+    """The longest; among those, the one with the most subnets (the market, the history),
+    then players."""
+    def length(preset: dict[str, str]) -> tuple[int, int, int]:
         scenario = simapi.load_preset(preset["id"])
         clock = scenario["clock"]
-        return clock["epochs"] * clock["ticks_per_epoch"], len(scenario.get("players", []))
+        return (clock["epochs"] * clock["ticks_per_epoch"], len(scenario.get("subnets", [])),
+                len(scenario.get("players", [])))
 
     return max(simapi.presets(), key=length)["id"]
 
