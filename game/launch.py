@@ -1,14 +1,15 @@
 """How daphne is started: the one place for its command line, used by `scripts/run` (`make run`),
 `manage.py serve` and the tests that start a server as `make run` does.
 
-    python -m game.launch [--host H] [--port P]   # exec daphne with these flags (scripts/run)
+    python -m game.launch [--host H] [--port P]   # daphne with these flags (scripts/run); prints
+                                                  # where to open the game once it listens
 
 No Django import here: the argv is built before any settings are read.
 
 Sizes (docs/protocol.md "Sizes"). daphne hands both flags below to autobahn, which applies
 `--websocket-max-message-size` to what a client sends (a larger message drops the connection
-before it is buffered: the client sees 1006) and also to what the server sends. Outbound messages are bounded
-separately, in game/transport.py (setting `WS_MAX_SEND_BYTES`): a snapshot stays far below the
+before it is buffered: the client sees 1006) and also to what the server sends. Outbound
+messages are bounded separately, in game/transport.py (setting `WS_MAX_SEND_BYTES`): a snapshot stays far below the
 inbound limit by design (the chart history is served over HTTP), and a message that is too big
 to send is logged and the client told (close 4013) instead of an exception inside daphne.
 """
@@ -46,14 +47,42 @@ def daphne_argv(*, host: str | None = None, port: int | None = None, fd: int | N
     return argv
 
 
+def ready_lines(host: str, port: int) -> list[str]:
+    """What `make run` prints once the server really listens: where to open it, and on a
+    loopback address, that phones cannot reach it (game/reach.py has the same rule)."""
+    from game import reach  # stdlib only: no Django
+
+    if host in ("0.0.0.0", "::", ""):
+        where = ([f"http://{a}:{port}/" for a in reach.lan_addresses()]
+                 or [f"http://<this computer>:{port}/"])
+        return [f"dTAO Classroom is ready: students open {' or '.join(where)}; "
+                f"you log in at {where[0]}login/"]
+    lines = [f"dTAO Classroom is ready at http://{host}:{port}/ (log in at /login/)"]
+    if reach.phone_warning(f"http://{host}:{port}/") is not None:
+        lines.append("Only this computer can open it: for phones on the network run "
+                     f"HOST=0.0.0.0 PORT={port} make run (README, \"On a classroom network\").")
+    return lines
+
+
 def main(args: list[str] | None = None) -> None:
+    """Run daphne in this process with `daphne_argv`'s flags, and say so once it listens."""
     parser = argparse.ArgumentParser(prog="python -m game.launch",
                                      description="Run one daphne as `make run` does.")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     opts = parser.parse_args(args)
-    argv = daphne_argv(host=opts.host, port=opts.port)
-    os.execv(argv[0], argv)
+    from daphne.cli import CommandLineInterface
+    from daphne.server import Server
+
+    class AnnouncingServer(Server):
+        def listen_success(self, port: object) -> None:
+            super().listen_success(port)
+            for line in ready_lines(opts.host, opts.port):
+                print(line, flush=True)
+
+    cli = CommandLineInterface()
+    cli.server_class = AnnouncingServer
+    cli.run(daphne_argv(host=opts.host, port=opts.port)[3:])
 
 
 if __name__ == "__main__":
