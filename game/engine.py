@@ -28,7 +28,8 @@ from game import asyncdb, broadcast, simapi
 from game import leaderboard as lb
 from game.models import (Actor, Command, CommandStatus, EpochRow, Game, Seat, SeatKind, Status,
                          TickRow)
-from game.services import _dumps, finish, game_info, is_connected, leaderboard
+from game.services import (_dumps, finish, game_info, leaderboard, roster_after_tick,
+                           stand_in_due)
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +60,14 @@ def _bot_policies(game: Game, seats: list[Seat], scn: dict[str, Any], now: Any) 
     or were kicked. The Foundation seat is never auto-played: it is the instructor's."""
     fill = scn.get("bot_fill", {})
     policies: dict[str, str] = {}
-    grace = settings.BOT_TAKEOVER_SECONDS
     for seat in seats:
         if not seat.active:
             continue
         if seat.kind == SeatKind.BOT:
             policies[seat.player] = seat.bot_policy
         elif seat.kind == SeatKind.HUMAN and game.bots:
-            away = not is_connected(seat, now) and (
-                seat.last_seen is None or (now - seat.last_seen).total_seconds() >= grace)
-            if (seat.kicked or away) and seat.role in fill:
+            # The same rule as the console's roster (services.seat_status: "stand_in").
+            if (seat.kicked or stand_in_due(seat, now)) and seat.role in fill:
                 policies[seat.player] = fill[seat.role]
     return policies
 
@@ -116,8 +115,8 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
     with transaction.atomic():
         if not _engine_turn(game_id):
             return False
-        game = Game.objects.select_for_update().get(pk=game_id)
-        if not _is_due(game, now):
+        game = Game.objects.select_for_update().filter(pk=game_id).first()
+        if game is None or not _is_due(game, now):  # None: deleted since it was listed
             return False
         t = game.tick
         # The claim: only one settlement of (game, t) can ever match this row.
@@ -213,6 +212,9 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
                 "you": sim_game.private_view(seat.player),
                 **lb.rank_fields(standing.get(seat.player)),
                 "fills": settled_by_seat.get(seat.id, [])}), game.seq))
+        # The console's roster when a seat's status changed with this tick (a late joiner
+        # entered, a bot took an absent student's seat, the game ended).
+        frames += roster_after_tick(game, seats, now, scn.get("bot_fill") or {})
         game.save(update_fields=["tick", "state", "event_status", "advance_ticks", "status",
                                  "next_tick_at", "ended_at", "public", "seq"])
         broadcast.on_commit(frames)

@@ -66,7 +66,7 @@ def game_info(game: Game, players: int | None = None) -> dict[str, Any]:
         "epoch": game.epoch, "total_ticks": game.total_ticks,
         "ticks_per_epoch": game.ticks_per_epoch, "tick_seconds": game.tick_seconds,
         "next_tick_at": timestamp(game.next_tick_at), "locked": game.locked, "bots": game.bots,
-        "players": players,
+        "players": players, "started": game.started_at is not None,
     }
 
 
@@ -86,14 +86,95 @@ def is_connected(seat: Seat, now: Any | None = None) -> bool:
         now - seat.last_seen).total_seconds() < settings.PRESENCE_TIMEOUT_SECONDS
 
 
-def roster(game: Game) -> list[dict[str, Any]]:
-    now = timezone.now()
-    return [{
+# --- the roster: one rule for what the console says about each seat -----------------------------
+
+# The `status` of a roster row (docs/protocol.md, "roster"): the console shows these words and
+# nothing it works out for itself.
+SEAT_STATUSES = ("removed", "bot", "foundation", "lobby", "joining", "playing", "reconnecting",
+                 "away", "stand_in", "here", "left")
+
+
+def stand_in_due(seat: Seat, now: Any) -> bool:
+    """A student seat gone long enough for a bot to hold it at a tick settled at `now`: not
+    connected, and last seen `BOT_TAKEOVER_SECONDS` ago or more. The engine hands such seats to
+    a bot (if the game has bots); the roster says so with the same rule."""
+    return not is_connected(seat, now) and (
+        seat.last_seen is None
+        or (now - seat.last_seen).total_seconds() >= settings.BOT_TAKEOVER_SECONDS)
+
+
+def _bot_fill(game: Game) -> dict[str, str]:
+    return json.loads(game.scenario).get("bot_fill") or {}
+
+
+def seat_status(game: Game, seat: Seat, now: Any, fill: dict[str, str] | None = None) -> str:
+    """What a seat is doing now, from the server's state alone (one of SEAT_STATUSES).
+
+    `fill` is the scenario's bot_fill (role -> policy), read from the game when not given and
+    only when needed."""
+    if seat.kicked:
+        return "removed"
+    if seat.kind == SeatKind.BOT:
+        return "bot"
+    if seat.kind == SeatKind.FOUNDATION:
+        return "foundation"
+    if game.status == Status.LOBBY:
+        return "lobby"
+    connected = is_connected(seat, now)
+    if game.status == Status.ENDED:
+        return "here" if connected else "left"
+    if not seat.active:
+        return "joining"  # a late joiner: enters the sim at the next tick
+    if connected:
+        return "playing"
+    if not stand_in_due(seat, now):
+        return "reconnecting"  # gone for less than BOT_TAKEOVER_SECONDS
+    if fill is None:
+        fill = _bot_fill(game)
+    return "stand_in" if game.bots and seat.role in fill else "away"
+
+
+def _roster_row(game: Game, s: Seat, now: Any, fill: dict[str, str] | None) -> dict[str, Any]:
+    return {
         "seat_id": s.id, "nickname": s.nickname, "role": s.role, "player": s.player,
         "bot": s.bot_policy if s.kind == SeatKind.BOT else None, "kind": s.kind,
         "connected": is_connected(s, now), "kicked": s.kicked, "active": s.active,
         "role_by_hand": s.role_by_hand, "subnet": s.subnet,
-    } for s in game.seats.order_by("id")]
+        "status": seat_status(game, s, now, fill),
+    }
+
+
+def roster(game: Game, seats: list[Seat] | None = None, now: Any | None = None,
+           fill: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    now = now or timezone.now()
+    if seats is None:
+        seats = list(game.seats.order_by("id"))
+    else:
+        seats = sorted(seats, key=lambda s: s.id)
+    if fill is None and game.status in (Status.RUNNING, Status.PAUSED) and game.bots:
+        fill = _bot_fill(game)  # read once for the whole roster
+    return [_roster_row(game, s, now, fill or {}) for s in seats]
+
+
+# game id -> the statuses the last roster sent from a tick carried (per process: a miss only
+# costs one roster message more).
+_tick_roster_sent: dict[int, tuple[tuple[int, str], ...]] = {}
+
+
+def roster_after_tick(game: Game, seats: list[Seat], now: Any,
+                      fill: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    """For the engine, once a tick is settled: the roster for the console if a seat's status
+    changed with the tick (a late joiner entered, a bot took an absent student's seat, the game
+    ended), else nothing. `seats` are the tick's loaded seats (no query)."""
+    rows = roster(game, seats, now, fill)
+    signature = tuple((r["seat_id"], r["status"]) for r in rows if r["kind"] != SeatKind.BOT)
+    if _tick_roster_sent.get(game.id) == signature:
+        return []
+    if len(_tick_roster_sent) > 1024:
+        _tick_roster_sent.clear()
+    _tick_roster_sent[game.id] = signature
+    return [broadcast.frame(broadcast.instructor_group(game.id), broadcast.encode(
+        {"type": "roster", "seq": game.seq, "roster": rows}), game.seq)]
 
 
 def _public(game: Game, message: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -379,15 +460,20 @@ def resume_seat(code: str, token: str) -> Seat | None:
 
 # --- presence -----------------------------------------------------------------------------------
 
-def _presence_frame(seat_id: int) -> tuple[str, dict[str, Any]]:
+def _presence_frames(seat_id: int) -> list[tuple[str, dict[str, Any]]]:
     """One seat's connection state for the console: a constant-size message, so a class
     reconnecting at once costs N small frames, not N full rosters (O(N^2))."""
     seat = Seat.objects.select_related("game").only(
-        "id", "sockets", "last_seen", "game__id", "game__seq").get(pk=seat_id)
+        "id", "sockets", "last_seen", "kind", "kicked", "active", "role", "game__id",
+        "game__seq", "game__status", "game__bots").filter(pk=seat_id).first()
+    if seat is None:  # the game was deleted under an open socket
+        return []
     game = seat.game
-    return broadcast.frame(broadcast.instructor_group(game.id), broadcast.encode(
+    now = timezone.now()
+    return [broadcast.frame(broadcast.instructor_group(game.id), broadcast.encode(
         {"type": "presence", "seq": game.seq, "seat_id": seat.id,
-         "connected": is_connected(seat)}), game.seq)
+         "connected": is_connected(seat, now), "status": seat_status(game, seat, now)}),
+        game.seq)]
 
 
 def _presence_write() -> None:
@@ -404,7 +490,7 @@ def seat_connected(seat_id: int) -> None:
     with transaction.atomic():
         _presence_write()
         Seat.objects.filter(pk=seat_id).update(sockets=F("sockets") + 1, last_seen=timezone.now())
-        broadcast.on_commit([_presence_frame(seat_id)])
+        broadcast.on_commit(_presence_frames(seat_id))
 
 
 def seat_disconnected(seat_id: int) -> None:
@@ -412,7 +498,7 @@ def seat_disconnected(seat_id: int) -> None:
         _presence_write()
         Seat.objects.filter(pk=seat_id, sockets__gt=0).update(
             sockets=F("sockets") - 1, last_seen=timezone.now())
-        broadcast.on_commit([_presence_frame(seat_id)])
+        broadcast.on_commit(_presence_frames(seat_id))
 
 
 def seat_seen(seat_id: int) -> None:
@@ -524,7 +610,9 @@ def end_game(game_id: int) -> None:
         game = _lock(game_id)
         _need(game, Status.LOBBY, Status.RUNNING, Status.PAUSED)
         finish(game)
-        _save_and_send(game, _status_frames(game, "end"), "status", "next_tick_at", "ended_at")
+        frames = _status_frames(game, "end")
+        frames.append(_roster_frame(game))  # every seat's status changes with the end
+        _save_and_send(game, frames, "status", "next_tick_at", "ended_at")
 
 
 def finish(game: Game) -> None:
@@ -532,6 +620,21 @@ def finish(game: Game) -> None:
     game.status, game.next_tick_at, game.ended_at = Status.ENDED, None, timezone.now()
     game.commands.filter(status=CommandStatus.QUEUED).update(
         status=CommandStatus.CANCELLED, reason="game_over")
+
+
+def delete_game(game_id: int) -> None:
+    """Delete a game in any state, with everything it stored (seats, commands, rows). A game
+    not yet over is ended first and its sockets told so (a `status` message, reason
+    "deleted"); a page reconnecting later is closed with 4004 (no such game). The caller
+    checks ownership and forgets the debrief's cached files (game.debrief.purge_cache)."""
+    with transaction.atomic():
+        game = _lock(game_id)
+        frames: list[tuple[str, dict[str, Any]]] = []
+        if game.status != Status.ENDED:
+            finish(game)
+            frames = _status_frames(game, "deleted")
+        game.delete()
+        broadcast.on_commit(frames)
 
 
 def set_tick_seconds(game_id: int, seconds: float) -> None:

@@ -11,7 +11,7 @@ import {
 } from "./ui.js";
 import { priceChange, updateCtx, newCtx } from "./views.js";
 import { explainPrice, explainShare, explainRho, explainDividend, explainQuote } from "./explain.js";
-import { clockText, startClock, showNews, describeCommand } from "./common.js";
+import { startClock, NewsBanner, secondsToTick, describeCommand } from "./common.js";
 import { LinesChart } from "./charts.js";
 import { buildOwnerPanel } from "./owner.js";
 import { buildValidatorPanel } from "./validator.js";
@@ -495,6 +495,18 @@ function ensureRolePanel() {
 }
 
 let drawClock = () => {};
+const news = new NewsBanner();
+
+function renderStarting() {
+  const st = S();
+  const g = st.game || {};
+  const you = st.you || {};
+  const left = secondsToTick(g);
+  $("#starting-text").textContent = g.status === "paused" ? "The teacher paused the game before the first tick: the first prices come when it resumes."
+    : `First prices in ${left ?? "a few"} s.`;
+  $("#starting-role").textContent = ROLE_TEXT[you.role] || "being dealt";
+  $("#starting-help").textContent = ROLE_HELP[you.role] || "";
+}
 
 function renderAll() {
   const st = S();
@@ -514,11 +526,20 @@ function renderAll() {
   if (inLobby) replace($("#lobby-names"), ...(st.lobby || []).slice(-60).map((p) => el("li", {}, p.nickname)));
   $("#how-role").textContent = (ROLE_TEXT[you.role] || "a player").toLowerCase();
   $("#how-text").textContent = ROLE_HELP[you.role] || "";
+  // Between Start and the first tick there are no prices yet: a first screen, not an empty page.
+  const starting = (g.status === "running" || g.status === "paused") && !st.market;
+  $("#starting-view").hidden = !starting;
+  if (starting) renderStarting();
+  $("#pause-overlay").hidden = g.status !== "paused";
+  news.update(g);
   $("#ended-view").hidden = !ended;
   document.body.classList.toggle("ended", ended);
   if (ended) {
     const me = ctx.me || {};
-    $("#ended-summary").textContent = `Final net worth ${tao(me.net_worth)}` + (isNum(st.rank) ? `, rank ${rankText(st.rank, st.rankOf)}.` : ".");
+    // A game ended from the lobby has no results and no report.
+    $("#ended-summary").textContent = !g.started ? "The teacher ended the game before it started: there are no results."
+      : ctx.me ? `Final net worth ${tao(me.net_worth)}` + (isNum(st.rank) ? `, rank ${rankText(st.rank, st.rankOf)}.` : ".") : "";
+    $("#report-link").hidden = !g.started || !ctx.me;
   }
   $("#game-view").hidden = inLobby || !st.market;
   if (inLobby || !st.market) return;
@@ -573,7 +594,9 @@ function start() {
     renderAll();
     if (e.detail.type === "tick" && ctx.game && $("#trade-amount").value) requoteSoon();
   });
-  store.addEventListener("tick", (e) => { for (const ev of e.detail.events) showNews(ev); });
+  store.addEventListener("tick", (e) => { for (const ev of e.detail.events) news.show(ev, S().game); });
+  // The first screen's countdown, between renders.
+  setInterval(() => { if (!$("#starting-view").hidden) renderStarting(); }, 1000);
   store.addEventListener("private", (e) => {
     for (const f of e.detail.fills) {
       if (f.status === "rejected") toast(`Refused: ${describeCommand(f, ctx)} — ${reasonText(f.reason)}`, "error", 7000);
