@@ -27,10 +27,10 @@ function control(op, fields, button) {
     try {
       // Not resent after a reconnect: controls are not idempotent by id on the server.
       const r = await sock.request({ type: "control", id: "k-" + newClientId().slice(0, 24), op, ...fields });
-      toast(OP_TEXT[op] || "Done", "ok", 3000);
+      toast(OP_TEXT[op] || "Done", "ok", 3000, button);
       return r;
     } catch (err) {
-      toast(`${op}: ${err.message || reasonText(err.code)}`, "error", 7000);
+      toast(`${op}: ${err.message || reasonText(err.code)}`, "error", 7000, button);
       return null;
     }
   };
@@ -51,7 +51,7 @@ function bindControls() {
   $("#tick-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const v = parseAmount($("#tick-seconds").value);
-    if (!(v >= 1 && v <= 600)) { toast("Tick length must be between 1 and 600 seconds.", "error"); return; }
+    if (!(v >= 1 && v <= 600)) { toast("Tick length must be between 1 and 600 seconds.", "error", 5000, ev.submitter); return; }
     control("tick_seconds", { seconds: v }, ev.submitter);
   });
   $("#foundation-on").addEventListener("change", (ev) => {
@@ -242,10 +242,10 @@ function sendCommand(cmd, button, okText) {
   return once(button, async () => {
     try {
       const r = await sock.command({ type: "command", id: "c-" + newClientId().slice(0, 24), ...cmd });
-      toast(`${okText || "Order placed"} (settles at tick ${r.due_tick})`, "ok");
+      toast(`${okText || "Order placed"} (settles at tick ${r.due_tick})`, "ok", 5000, button);
       return true;
     } catch (err) {
-      toast("Refused: " + (reasonText(err.code) || err.message), "error", 7000);
+      toast("Refused: " + (reasonText(err.code) || err.message), "error", 7000, button);
       return false;
     }
   });

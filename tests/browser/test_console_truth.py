@@ -268,3 +268,87 @@ def test_a_game_ended_from_the_lobby_is_deleted_from_the_games_list(
     # The game is gone: its console is a 404 now.
     watch.allow(r"Failed to load resource: the server responded with a status of 404")
     assert console.goto(f"{base}/console/{code}/").status == 404
+
+
+# Every toast and every visible control's box: a toast may not overlap any control.
+TOAST_OVERLAPS = """() => {
+    const box = (e) => e.getBoundingClientRect();
+    const seen = (e) => e.offsetParent !== null && box(e).width > 0 && box(e).height > 0;
+    const toasts = [...document.querySelectorAll('.toast')].filter(seen);
+    const controls = [...document.querySelectorAll('button, input, select, textarea, a.btn, summary')]
+        .filter(seen).filter(c => !c.closest('.toast'));
+    const out = [];
+    for (const t of toasts) for (const c of controls) {
+        const a = box(t), b = box(c);
+        if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)
+            out.push(t.textContent + ' covers ' + (c.id || c.textContent));
+    }
+    return {toasts: toasts.length, overlaps: out};
+}"""
+
+
+def _no_toast_covers_a_control(page):
+    got = page.evaluate(TOAST_OVERLAPS)
+    assert got["toasts"] >= 1 and got["overlaps"] == [], got
+
+
+def test_max_never_sells_more_than_held_a_refused_quote_blocks_the_button_and_toasts_cover_nothing(
+        browser, daphne_server, instructor, watch, shots):
+    base = daphne_server
+    console = _console(browser, watch, base, instructor)
+    code = _create_game(console, shots)
+    phone = _new_page(browser, watch, "speculator", PHONE)
+    _join(phone, base, code, "Max Seller")
+    _set_role(console, "Max Seller", "speculator")
+    _set_tick_seconds(console, 600)  # ticks only by hand: nothing moves between two steps
+    console.get_by_role("button", name="Start game").click()
+    _advance(console, [console, phone])
+    phone.wait_for_selector("#market tbody tr")
+    sid = phone.evaluate("() => Number(document.querySelector('#trade-subnet').value)")
+
+    # Buy: the answer appears under the form, over no control.
+    phone.get_by_label("TAO to spend").fill("10")
+    phone.wait_for_selector("#quote-out")
+    phone.get_by_role("button", name="Buy alpha").click()
+    phone.locator("#trade-form + .inline-toasts .toast", has_text="Buy order placed").wait_for()
+    _no_toast_covers_a_control(phone)
+    _advance(console, [console, phone])
+    phone.locator("#orders-done li[data-status=filled]", has_text="Buy on").first.wait_for()
+    phone.locator(".inline-toasts .toast", has_text="Filled: Buy on").wait_for()
+    _no_toast_covers_a_control(phone)
+    phone.locator("#trade-card").screenshot(path=str(shots / "trade-toast-360.png"))
+
+    # Max on Sell rounds down: a holding whose 10 significant digits round up (the case of the
+    # issue: 5363.891868507986 held, 5363.891869 sent and refused) fills 5363.891868.
+    phone.get_by_label("Sell alpha").check(force=True)
+    phone.evaluate("""(sid) => { dtao.store.state.private.alpha[String(sid)] = 5363.891868507986;
+        dtao.store.dispatchEvent(new CustomEvent('change', {detail: {type: 'test'}})); }""", sid)
+    phone.get_by_role("button", name="Max").click()
+    assert phone.get_by_label("Alpha to sell").input_value() == "5363.891868"
+    # The real holding: Max fills at most what is held, and the sale fills (never refused).
+    phone.evaluate("() => dtao.sock.requestSnapshot()")
+    phone.wait_for_function("(sid) => dtao.store.state.private.alpha[String(sid)] < 5000", arg=sid)
+    phone.get_by_role("button", name="Max").click()
+    value = phone.get_by_label("Alpha to sell").input_value()
+    held = phone.evaluate("(sid) => dtao.store.state.private.alpha[String(sid)]", sid)
+    assert 0 < float(value) <= held and len(value.split(".")[-1]) <= 6, (value, held)
+    phone.wait_for_selector("#quote-out")
+    assert phone.locator("#trade-submit").is_enabled()
+    phone.get_by_role("button", name="Sell alpha").click()
+    phone.locator("#orders-pending li[data-status=queued]", has_text="Sell").wait_for()
+    _advance(console, [console, phone])
+    phone.locator("#orders-done li[data-status=filled]", has_text="Sell").first.wait_for()
+    assert phone.locator("#orders-done li[data-status=rejected]").count() == 0
+
+    # A quote that says refused: the button says why and cannot be pressed.
+    phone.get_by_label("Alpha to sell").fill("1000000")
+    phone.locator("#quote", has_text="This would be refused").wait_for()
+    submit = phone.locator("#trade-submit")
+    phone.wait_for_function("() => document.querySelector('#trade-submit').disabled")
+    assert submit.text_content() == "Refused: not enough alpha"
+    phone.locator("#trade-card").screenshot(path=str(shots / "refused-quote-360.png"))
+    phone.get_by_label("Buy alpha").check(force=True)
+    phone.get_by_label("TAO to spend").fill("1")
+    phone.wait_for_selector("#quote-out")
+    phone.wait_for_function("() => !document.querySelector('#trade-submit').disabled")
+    assert submit.text_content() == "Buy alpha"
