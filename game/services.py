@@ -156,9 +156,10 @@ def roster(game: Game, seats: list[Seat] | None = None, now: Any | None = None,
     return [_roster_row(game, s, now, fill or {}) for s in seats]
 
 
+_ABSENT = ("reconnecting", "away", "stand_in")
 # game id -> the statuses the last roster sent from a tick carried (per process: a miss only
 # costs one roster message more).
-_tick_roster_sent: dict[int, tuple[tuple[int, str], ...]] = {}
+_tick_roster_sent: dict[int, tuple[tuple[int, str, float | None], ...]] = {}
 
 
 def roster_after_tick(game: Game, seats: list[Seat], now: Any,
@@ -167,7 +168,12 @@ def roster_after_tick(game: Game, seats: list[Seat], now: Any,
     changed with the tick (a late joiner entered, a bot took an absent student's seat, the game
     ended), else nothing. `seats` are the tick's loaded seats (no query)."""
     rows = roster(game, seats, now, fill)
-    signature = tuple((r["seat_id"], r["status"]) for r in rows if r["kind"] != SeatKind.BOT)
+    # An absent seat's last_seen is part of it: a student who came back and left again between
+    # two ticks (two presence messages) is a new absence, even if the status reads the same.
+    seen = {s.id: timestamp(s.last_seen) for s in seats}
+    signature = tuple((r["seat_id"], r["status"],
+                       seen[r["seat_id"]] if r["status"] in _ABSENT else None)
+                      for r in rows if r["kind"] != SeatKind.BOT)
     if _tick_roster_sent.get(game.id) == signature:
         return []
     if len(_tick_roster_sent) > 1024:

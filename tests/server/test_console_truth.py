@@ -161,3 +161,29 @@ async def test_deleting_a_running_game_tells_its_sockets_and_the_engine_skips_it
     # The engine had listed it as due: it finds no game and settles nothing (no traceback).
     assert await db(engine.settle_tick)(game.id) is False
     await phone.disconnect()
+
+
+@pytest.mark.django_db
+def test_a_new_absence_reaches_the_console_even_when_the_status_reads_the_same(game, settings):
+    """A student who came back and left again between two ticks is told to the console by
+    two presence messages ("playing", then "reconnecting"); once the bot holds the seat again,
+    the tick's roster must say so, although the previous tick's roster said "stand_in" too."""
+    settings.BOT_TAKEOVER_SECONDS = 15.0
+    ada = _seat(game, "Ada")
+    services.start_game(game.id)
+    game.refresh_from_db()
+    now = timezone.now()
+    fill = json.loads(game.scenario)["bot_fill"]
+
+    def tick_roster(last_seen):
+        Seat.objects.filter(pk=ada.pk).update(sockets=0, last_seen=last_seen)
+        frames = services.roster_after_tick(game, list(game.seats.all()), now, fill)
+        return [json.loads(event["text"]) for _group, event in frames]
+
+    first = tick_roster(now - timedelta(seconds=40))
+    assert [(r["nickname"], r["status"]) for r in first[0]["roster"] if r["kind"] == "human"] \
+        == [("Ada", "stand_in")]
+    assert tick_roster(now - timedelta(seconds=40)) == []  # nothing changed: nothing sent
+    again = tick_roster(now - timedelta(seconds=20))  # back, then gone again: a new absence
+    assert [(r["nickname"], r["status"]) for r in again[0]["roster"] if r["kind"] == "human"] \
+        == [("Ada", "stand_in")]
