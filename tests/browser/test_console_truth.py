@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_browser_game import PHONE, WAIT, _console, _create_game, _join, _new_page, _set_role
+from test_browser_game import PHONE, _console, _create_game, _join, _new_page, _set_role
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +29,6 @@ SHOWN = {
     "ended": {"#debrief-link", "#export-link", "#delete-form"},
     "ended before start": {"#delete-form"},
 }
-
-VISIBLE = """(sels) => sels.filter(s => { const e = document.querySelector(s);
-    return e && e.offsetParent !== null; })"""
 
 
 def _controls(console, state):

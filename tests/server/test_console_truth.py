@@ -87,7 +87,7 @@ def test_a_seats_status_follows_one_rule_the_engine_follows_too(game, settings):
 async def test_the_console_gets_the_roster_when_a_tick_changes_a_status(game, instructor):
     await db(services.start_game)(game.id)
     cookie = await db(session_cookie)(instructor)
-    console, snap = await open_socket(game.code, cookies={"sessionid": cookie})
+    console, _snap = await open_socket(game.code, cookies={"sessionid": cookie})
     seat, _t, phone, _ = await student_socket(game.code, "Late Lucy")
     joined = await receive_until(console, "roster")  # with the join: not in the sim yet
     assert [(r["nickname"], r["status"]) for r in joined["roster"] if r["kind"] == "human"] \
@@ -153,7 +153,7 @@ def test_the_owner_deletes_any_game_from_the_games_list(game, instructor, django
 @pytest.mark.django_db(transaction=True)
 async def test_deleting_a_running_game_tells_its_sockets_and_the_engine_skips_it(game):
     await db(services.start_game)(game.id)
-    _seat_, _t, phone, _ = await student_socket(game.code, "Ada")
+    _seat, _t, phone, _ = await student_socket(game.code, "Ada")
     await db(services.advance)(game.id, "tick")
     await db(services.delete_game)(game.id)
     status = await receive_until(phone, "status")
