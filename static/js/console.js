@@ -223,7 +223,7 @@ function renderBoard() {
   const st = S();
   $("#charts-card").hidden = !st.market;
   $("#board-card").hidden = !st.market;
-  $("#lb-h").textContent = (st.game || {}).status === "ended" ? "Final leaderboard" : "Leaderboard";
+  $("#lb-h").textContent = (st.game || {}).status === "ended" ? "Final: students by return on what they brought in" : "Students by return on what they brought in";
   replace($("#leaderboard"), ...(st.leaderboard || []).map((r) => el("li", {}, el("span", { class: "nick" }, r.nickname), ` · ${ROLE_TEXT[r.role] || r.role} · `, el("span", { class: "num" }, fmt(r.net_worth) + " τ"), typeof r.return === "number" ? ` (${r.return >= 0 ? "+" : "−"}${Math.abs(r.return * 100).toFixed(1)}%)` : "")));
   const h = st.epochs.length ? st.epochs[st.epochs.length - 1].network_health : undefined;
   $("#health").textContent = typeof h === "number" ? pct(h, 1) + " of emission pays for AI work" : "–";

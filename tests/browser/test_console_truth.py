@@ -202,12 +202,12 @@ def _ended(console, projector, phone):
     assert _kicks(console) == 0
     assert console.locator("#ctl-state").text_content().startswith("Game over.")
     assert console.locator("#debrief-link").get_attribute("href").endswith("/debrief/")
-    assert console.locator("#lb-h").text_content() == "Final leaderboard"
+    assert console.locator("#lb-h").text_content().startswith("Final: students by return")
     assert console.locator("#leaderboard li").count() > 0
     assert console.locator("#news").is_hidden()
     _seat_status(console, "Ada Early", "here")
     projector.wait_for_selector("#proj-over:not([hidden])")
-    assert projector.locator("#lb-h").text_content() == "Final leaderboard"
+    assert projector.locator("#lb-h").text_content() == "Final: students by return"
     projector.wait_for_function("() => document.querySelectorAll('#leaderboard li').length > 0")
     assert projector.locator("#news").is_hidden()
     assert projector.locator("#pause-overlay").is_hidden()
