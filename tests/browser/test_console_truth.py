@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_accessibility import _scan
 from test_browser_game import PHONE, _console, _create_game, _join, _new_page, _set_role
 
 pytestmark = pytest.mark.slow
@@ -68,13 +69,31 @@ def _set_tick_seconds(console, seconds):
     console.wait_for_function("(s) => dtao.store.state.game.tick_seconds === s", arg=seconds)
 
 
+class _Axe:
+    """axe-core scans of the states this file makes (the first screen, the pause band, the
+    end): no serious or critical violation. Run where axe-core is installed (CI: always)."""
+
+    def __init__(self, request, shots):
+        try:
+            self.source = request.getfixturevalue("axe_source")
+        except pytest.skip.Exception:
+            self.source = None
+        self.shots = shots
+        self.problems: list[str] = []
+
+    def check(self, page, where):
+        if self.source is not None:
+            self.problems += _scan(page, self.source, where, self.shots)
+
+
 def _kicks(console):
     return console.locator("#roster button", has_text="Kick").count()
 
 
 def test_console_projector_and_phones_tell_the_truth_in_every_state(
-        browser, daphne_server, instructor, watch, shots):
+        browser, daphne_server, instructor, watch, shots, request):
     base = daphne_server
+    axe = _Axe(request, shots)
     console = _console(browser, watch, base, instructor)
     code = _create_game(console, shots)
     console.wait_for_selector("#conn[data-state=live]")
@@ -107,6 +126,8 @@ def test_console_projector_and_phones_tell_the_truth_in_every_state(
     assert re.fullmatch(r"Starting… first prices in \d+ s\.", console.locator("#ctl-state").text_content())
     ada.screenshot(path=str(shots / "phone-starting-360.png"), full_page=True)
     projector.screenshot(path=str(shots / "projector-starting-1280x720.png"))
+    axe.check(ada, "phone-starting")
+    axe.check(projector, "projector-starting")
 
     # --- a late joiner: "joining" until the tick that lets them in, then playing ---------------
     bea = _new_page(browser, watch, "bea (late)", PHONE)
@@ -166,6 +187,9 @@ def test_console_projector_and_phones_tell_the_truth_in_every_state(
     ada.wait_for_selector("#quote-out")
     ada.screenshot(path=str(shots / "phone-paused-360.png"))
     projector.screenshot(path=str(shots / "projector-paused-1280x720.png"))
+    axe.check(ada, "phone-paused")
+    axe.check(projector, "projector-paused")
+    axe.check(console, "console-paused")
     console.get_by_role("button", name="Resume").click()
     _controls(console, "running")
     ada.wait_for_selector("#pause-overlay", state="hidden")
@@ -182,6 +206,8 @@ def test_console_projector_and_phones_tell_the_truth_in_every_state(
     console.screenshot(path=str(shots / "console-ended-1280.png"), full_page=True)
     projector.screenshot(path=str(shots / "projector-ended-1280x720.png"))
     ada.screenshot(path=str(shots / "phone-ended-360.png"), full_page=True)
+    axe.check(console, "console-ended")
+    axe.check(projector, "projector-ended")
 
     # --- reopened after the end: the same truth ------------------------------------------------
     console2 = _new_page(browser, watch, "console reopened", {"width": 1280, "height": 900})
@@ -194,6 +220,7 @@ def test_console_projector_and_phones_tell_the_truth_in_every_state(
     console2.screenshot(path=str(shots / "console-reopened-1280.png"), full_page=True)
     projector2.screenshot(path=str(shots / "projector-reopened-1280x720.png"))
     ada.screenshot(path=str(shots / "phone-reopened-360.png"), full_page=True)
+    assert not axe.problems, "accessibility problems:\n" + "\n".join(axe.problems)
 
 
 def _ended(console, projector, phone):
