@@ -87,9 +87,8 @@ def export_zip(request: HttpRequest, code: str) -> HttpResponse:
 def delete_game(request: HttpRequest, code: str) -> HttpResponse:
     """Owner only, POST with the CSRF token (Django's middleware checks it)."""
     game = _owned(request, code)
-    game_id = game.id
-    game.delete()
-    debrief.purge_cache(game_id)
+    services.delete_game(game.id)
+    debrief.purge_cache(game.id)
     return HttpResponseRedirect("/console/")
 
 

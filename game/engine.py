@@ -28,8 +28,8 @@ from game import asyncdb, broadcast, simapi
 from game import leaderboard as lb
 from game.models import (Actor, Command, CommandStatus, EpochRow, Game, Seat, SeatKind, Status,
                          TickRow)
-from game.services import (_dumps, finish, game_info, is_connected, leaderboard,
-                           presence_event)
+from game.services import (_dumps, finish, game_info, leaderboard, presence_event,
+                           roster_after_tick, stand_in_due)
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +55,6 @@ def _is_due(game: Game, now: Any) -> bool:
             and game.next_tick_at <= now)
 
 
-def is_away(seat: Seat, now: Any) -> bool:
-    """A student's seat is away once it has had no live socket for BOT_TAKEOVER_SECONDS: no
-    open socket with a fresh lease (services.is_connected, which a killed server cannot leave
-    stale), and a lease (last connect, close or heartbeat) at least that old. The lease is never
-    longer than the grace (services.presence_timeout), so a student who left, however the
-    socket ended, is away from the first tick settled BOT_TAKEOVER_SECONDS after their last
-    sign of life."""
-    return not is_connected(seat, now) and (
-        seat.last_seen is None
-        or (now - seat.last_seen).total_seconds() >= settings.BOT_TAKEOVER_SECONDS)
-
-
 def _bot_policies(game: Game, seats: list[Seat], scn: dict[str, Any], now: Any) -> dict[str, str]:
     """Who a bot plays this tick: bot seats, and (if the game has bots) students who are away
     or were kicked. The Foundation seat is never auto-played: it is the instructor's."""
@@ -78,7 +66,8 @@ def _bot_policies(game: Game, seats: list[Seat], scn: dict[str, Any], now: Any) 
         if seat.kind == SeatKind.BOT:
             policies[seat.player] = seat.bot_policy
         elif seat.kind == SeatKind.HUMAN and game.bots:
-            if (seat.kicked or is_away(seat, now)) and seat.role in fill:
+            # The same rule as the console's roster (services.seat_status: "stand_in").
+            if (seat.kicked or stand_in_due(seat, now)) and seat.role in fill:
                 policies[seat.player] = fill[seat.role]
     return policies
 
@@ -96,7 +85,7 @@ def _stand_ins(game: Game, seats: list[Seat], policies: dict[str, str], t: int, 
             continue
         seat.stand_in_tick = t if standing else None
         Seat.objects.filter(pk=seat.pk).update(stand_in_tick=seat.stand_in_tick)
-        frames.append(presence_event(game.id, seat.id, is_connected(seat, now), standing))
+        frames.append(presence_event(game, seat, now))
     return frames
 
 
@@ -143,8 +132,8 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
     with transaction.atomic():
         if not _engine_turn(game_id):
             return False
-        game = Game.objects.select_for_update().get(pk=game_id)
-        if not _is_due(game, now):
+        game = Game.objects.select_for_update().filter(pk=game_id).first()
+        if game is None or not _is_due(game, now):  # None: deleted since it was listed
             return False
         t = game.tick
         # The claim: only one settlement of (game, t) can ever match this row.
@@ -242,6 +231,9 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
                 **lb.rank_fields(standing.get(seat.player)),
                 "fills": settled_by_seat.get(seat.id, [])}), game.seq))
         frames.extend(stand_in_frames)  # after the tick: the console sees the tick first
+        # The console's roster when a seat's status changed with this tick (a late joiner
+        # entered, a bot took an absent student's seat, the game ended).
+        frames += roster_after_tick(game, seats, now, scn.get("bot_fill") or {})
         game.save(update_fields=["tick", "state", "event_status", "advance_ticks", "status",
                                  "next_tick_at", "ended_at", "public", "seq"])
         broadcast.on_commit(frames)

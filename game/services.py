@@ -68,7 +68,7 @@ def game_info(game: Game, players: int | None = None) -> dict[str, Any]:
         "epoch": game.epoch, "total_ticks": game.total_ticks,
         "ticks_per_epoch": game.ticks_per_epoch, "tick_seconds": game.tick_seconds,
         "next_tick_at": timestamp(game.next_tick_at), "locked": game.locked, "bots": game.bots,
-        "players": players,
+        "players": players, "started": game.started_at is not None,
     }
 
 
@@ -88,16 +88,105 @@ def is_connected(seat: Seat, now: Any | None = None) -> bool:
         now - seat.last_seen).total_seconds() < presence_timeout()
 
 
-def roster(game: Game) -> list[dict[str, Any]]:
-    now = timezone.now()
-    return [{
+# --- the roster: one rule for what the console says about each seat -----------------------------
+
+# The `status` of a roster row (docs/protocol.md, "roster"): the console shows these words and
+# nothing it works out for itself.
+SEAT_STATUSES = ("removed", "bot", "foundation", "lobby", "joining", "playing", "reconnecting",
+                 "away", "stand_in", "here", "left")
+
+
+def stand_in_due(seat: Seat, now: Any) -> bool:
+    """A student seat gone long enough for a bot to hold it at a tick settled at `now`: not
+    connected, and last seen `BOT_TAKEOVER_SECONDS` ago or more. The engine hands such seats to
+    a bot (if the game has bots); the roster says so with the same rule."""
+    return not is_connected(seat, now) and (
+        seat.last_seen is None
+        or (now - seat.last_seen).total_seconds() >= settings.BOT_TAKEOVER_SECONDS)
+
+
+def _bot_fill(game: Game) -> dict[str, str]:
+    return json.loads(game.scenario).get("bot_fill") or {}
+
+
+def seat_status(game: Game, seat: Seat, now: Any, fill: dict[str, str] | None = None) -> str:
+    """What a seat is doing now, from the server's state alone (one of SEAT_STATUSES).
+
+    `fill` is the scenario's bot_fill (role -> policy), read from the game when not given and
+    only when needed."""
+    if seat.kicked:
+        return "removed"
+    if seat.kind == SeatKind.BOT:
+        return "bot"
+    if seat.kind == SeatKind.FOUNDATION:
+        return "foundation"
+    if game.status == Status.LOBBY:
+        return "lobby"
+    connected = is_connected(seat, now)
+    if game.status == Status.ENDED:
+        return "here" if connected else "left"
+    if not seat.active:
+        return "joining"  # a late joiner: enters the sim at the next tick
+    if connected:
+        return "playing"
+    if not stand_in_due(seat, now):
+        return "reconnecting"  # gone for less than BOT_TAKEOVER_SECONDS
+    if fill is None:
+        fill = _bot_fill(game)
+    return "stand_in" if game.bots and seat.role in fill else "away"
+
+
+def _roster_row(game: Game, s: Seat, now: Any, fill: dict[str, str] | None) -> dict[str, Any]:
+    return {
         "seat_id": s.id, "nickname": s.nickname, "role": s.role, "player": s.player,
         "bot": s.bot_policy if s.kind == SeatKind.BOT else None, "kind": s.kind,
         "connected": is_connected(s, now), "kicked": s.kicked, "active": s.active,
         "role_by_hand": s.role_by_hand, "subnet": s.subnet,
+        "status": seat_status(game, s, now, fill),
+        # the tick since which a bot holds the seat (the engine records it), and how often this
+        # seat's device tried to open another seat (one student, one seat)
         "stand_in": s.stand_in_tick is not None,
         "other_seat_attempts": s.other_seat_attempts,
-    } for s in game.seats.order_by("id")]
+    }
+
+
+def roster(game: Game, seats: list[Seat] | None = None, now: Any | None = None,
+           fill: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    now = now or timezone.now()
+    if seats is None:
+        seats = list(game.seats.order_by("id"))
+    else:
+        seats = sorted(seats, key=lambda s: s.id)
+    if fill is None and game.status in (Status.RUNNING, Status.PAUSED) and game.bots:
+        fill = _bot_fill(game)  # read once for the whole roster
+    return [_roster_row(game, s, now, fill or {}) for s in seats]
+
+
+_ABSENT = ("reconnecting", "away", "stand_in")
+# game id -> the statuses the last roster sent from a tick carried (per process: a miss only
+# costs one roster message more).
+_tick_roster_sent: dict[int, tuple[tuple[int, str, float | None], ...]] = {}
+
+
+def roster_after_tick(game: Game, seats: list[Seat], now: Any,
+                      fill: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    """For the engine, once a tick is settled: the roster for the console if a seat's status
+    changed with the tick (a late joiner entered, a bot took an absent student's seat, the game
+    ended), else nothing. `seats` are the tick's loaded seats (no query)."""
+    rows = roster(game, seats, now, fill)
+    # An absent seat's last_seen is part of it: a student who came back and left again between
+    # two ticks (two presence messages) is a new absence, even if the status reads the same.
+    seen = {s.id: timestamp(s.last_seen) for s in seats}
+    signature = tuple((r["seat_id"], r["status"],
+                       seen[r["seat_id"]] if r["status"] in _ABSENT else None)
+                      for r in rows if r["kind"] != SeatKind.BOT)
+    if _tick_roster_sent.get(game.id) == signature:
+        return []
+    if len(_tick_roster_sent) > 1024:
+        _tick_roster_sent.clear()
+    _tick_roster_sent[game.id] = signature
+    return [broadcast.frame(broadcast.instructor_group(game.id), broadcast.encode(
+        {"type": "roster", "seq": game.seq, "roster": rows}), game.seq)]
 
 
 def _public(game: Game, message: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -440,22 +529,28 @@ def heartbeat_seconds() -> float:
     return presence_timeout() / 3
 
 
-def presence_event(game_id: int, seat_id: int, connected: bool, stand_in: bool
-                   ) -> tuple[str, dict[str, Any]]:
-    """One seat's presence for the console: a constant-size message, so a class reconnecting
-    at once costs N small frames, not N full rosters (O(N^2)). It carries no seq of its own:
-    each console socket stamps it with the highest seq it has sent (GameConsumer.presence_send),
-    so it never runs ahead of a public broadcast still on its way."""
-    return broadcast.instructor_group(game_id), {
+def presence_event(game: Game, seat: Seat, now: Any) -> tuple[str, dict[str, Any]]:
+    """One seat's presence for the console: a constant-size message (connected, the roster's
+    `status` by the one rule seat_status, whether a bot holds it), so a class reconnecting at
+    once costs N small frames, not N full rosters (O(N^2)). It carries no seq of its own: each
+    console socket stamps it with the highest seq it has sent (GameConsumer.presence_send), so
+    it never runs ahead of a public broadcast still on its way."""
+    return broadcast.instructor_group(game.id), {
         "type": "presence.send",
-        "presence": {"seat_id": seat_id, "connected": connected, "stand_in": stand_in}}
+        "presence": {"seat_id": seat.id, "connected": is_connected(seat, now),
+                     "status": seat_status(game, seat, now),
+                     "stand_in": seat.stand_in_tick is not None}}
 
 
-def _presence_frame(seat_id: int) -> tuple[str, dict[str, Any]]:
-    seat = Seat.objects.only("id", "game_id", "sockets", "last_seen", "stand_in_tick").get(
-        pk=seat_id)
-    return presence_event(seat.game_id, seat.id, is_connected(seat),
-                          seat.stand_in_tick is not None)
+def _presence_frames(seat_id: int) -> list[tuple[str, dict[str, Any]]]:
+    """One seat's presence for its game's console (presence_event); nothing for a seat that was
+    deleted under an open socket."""
+    seat = Seat.objects.select_related("game").only(
+        "id", "sockets", "last_seen", "kind", "kicked", "active", "role", "stand_in_tick",
+        "game__id", "game__status", "game__bots", "game__scenario").filter(pk=seat_id).first()
+    if seat is None:
+        return []
+    return [presence_event(seat.game, seat, timezone.now())]
 
 
 def _presence_write() -> None:
@@ -472,7 +567,7 @@ def seat_connected(seat_id: int) -> None:
     with transaction.atomic():
         _presence_write()
         Seat.objects.filter(pk=seat_id).update(sockets=F("sockets") + 1, last_seen=timezone.now())
-        broadcast.on_commit([_presence_frame(seat_id)])
+        broadcast.on_commit(_presence_frames(seat_id))
 
 
 def seat_disconnected(seat_id: int) -> None:
@@ -480,7 +575,7 @@ def seat_disconnected(seat_id: int) -> None:
         _presence_write()
         Seat.objects.filter(pk=seat_id, sockets__gt=0).update(
             sockets=F("sockets") - 1, last_seen=timezone.now())
-        broadcast.on_commit([_presence_frame(seat_id)])
+        broadcast.on_commit(_presence_frames(seat_id))
 
 
 def presence_beat(seat_ids: list[int], now: Any | None = None) -> list[int]:
@@ -498,14 +593,15 @@ def presence_beat(seat_ids: list[int], now: Any | None = None) -> list[int]:
         lapsed = now - timedelta(seconds=presence_timeout())
         # Locked (and locked rows skipped) so that two processes sweeping at once report each
         # seat once, and a connect cannot slip in between the read and the reset.
-        stale = list(Seat.objects.select_for_update(skip_locked=True).filter(
-            Q(last_seen__lt=lapsed) | Q(last_seen__isnull=True), sockets__gt=0)
-            .values_list("id", "game_id", "stand_in_tick"))
+        stale = list(Seat.objects.select_for_update(skip_locked=True, of=("self",))
+                     .select_related("game").filter(
+                         Q(last_seen__lt=lapsed) | Q(last_seen__isnull=True), sockets__gt=0))
         if stale:
-            Seat.objects.filter(pk__in=[s[0] for s in stale]).update(sockets=0)
-            broadcast.on_commit([presence_event(game_id, seat_id, False, tick is not None)
-                                 for seat_id, game_id, tick in stale])
-    return [s[0] for s in stale]
+            Seat.objects.filter(pk__in=[seat.id for seat in stale]).update(sockets=0)
+            for seat in stale:
+                seat.sockets = 0
+            broadcast.on_commit([presence_event(seat.game, seat, now) for seat in stale])
+    return [seat.id for seat in stale]
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -607,7 +703,9 @@ def end_game(game_id: int) -> None:
         game = _lock(game_id)
         _need(game, Status.LOBBY, Status.RUNNING, Status.PAUSED)
         finish(game)
-        _save_and_send(game, _status_frames(game, "end"), "status", "next_tick_at", "ended_at")
+        frames = _status_frames(game, "end")
+        frames.append(_roster_frame(game))  # every seat's status changes with the end
+        _save_and_send(game, frames, "status", "next_tick_at", "ended_at")
 
 
 def finish(game: Game) -> None:
@@ -615,6 +713,21 @@ def finish(game: Game) -> None:
     game.status, game.next_tick_at, game.ended_at = Status.ENDED, None, timezone.now()
     game.commands.filter(status=CommandStatus.QUEUED).update(
         status=CommandStatus.CANCELLED, reason="game_over")
+
+
+def delete_game(game_id: int) -> None:
+    """Delete a game in any state, with everything it stored (seats, commands, rows). A game
+    not yet over is ended first and its sockets told so (a `status` message, reason
+    "deleted"); a page reconnecting later is closed with 4004 (no such game). The caller
+    checks ownership and forgets the debrief's cached files (game.debrief.purge_cache)."""
+    with transaction.atomic():
+        game = _lock(game_id)
+        frames: list[tuple[str, dict[str, Any]]] = []
+        if game.status != Status.ENDED:
+            finish(game)
+            frames = _status_frames(game, "deleted")
+        game.delete()
+        broadcast.on_commit(frames)
 
 
 def set_tick_seconds(game_id: int, seconds: float) -> None:

@@ -37,6 +37,52 @@ export function showNews(ev, ids = { box: "#news", title: "#news-title", text: "
   box.hidden = false;
 }
 
+/**
+ * A scripted event's banner: it lasts the epoch the event fired in (until the clock shows a
+ * later epoch, and at least until the next tick), or until the next event replaces it; it is
+ * never shown once the game is over. `show(ev, game)` when an event fires (ev.tick: the tick
+ * it fired at); `update(game)` on every change.
+ */
+export class NewsBanner {
+  constructor(ids = { box: "#news", title: "#news-title", text: "#news-text" }) {
+    this.ids = ids;
+    this.ev = null;
+    this.epoch = undefined;
+    this.tick = undefined;
+  }
+
+  show(ev, game) {
+    if (!ev) return;
+    const tpe = (game && game.ticks_per_epoch) || 1;
+    this.ev = ev;
+    this.tick = isNum(ev.tick) ? ev.tick : game && isNum(game.tick) ? game.tick - 1 : undefined;
+    this.epoch = isNum(this.tick) ? Math.floor(this.tick / tpe) : game && game.epoch;
+    showNews(ev, this.ids);
+    const box = $(this.ids.box);
+    if (box) box.dataset.epoch = String(this.epoch);
+    this.update(game);
+  }
+
+  update(game) {
+    const box = $(this.ids.box);
+    if (!box || box.hidden) return;
+    if (!game || game.status === "ended" || game.status === "lobby" || !this.ev) { this.hide(); return; }
+    if (isNum(game.epoch) && isNum(this.epoch) && game.epoch > this.epoch && game.tick - 1 > this.tick) this.hide();
+  }
+
+  hide() {
+    const box = $(this.ids.box);
+    if (box) box.hidden = true;
+    this.ev = null;
+  }
+}
+
+/** Seconds until the game's next tick (0 when due), or undefined when no tick is scheduled. */
+export function secondsToTick(g) {
+  if (!g || g.status !== "running" || !isNum(g.next_tick_at)) return undefined;
+  return Math.max(0, Math.ceil(g.next_tick_at - Date.now() / 1000));
+}
+
 const VERB = {
   stake: "Buy", unstake: "Sell", move: "Move", root_stake: "Stake on root", root_unstake: "Unstake from root",
   set_weights: "Set weights", set_mechanism: "Set mechanism", buyback: "Buyback", register_subnet: "Register subnet",
@@ -70,4 +116,18 @@ export function describeCommand(c, ctx) {
     case "register_subnet": return `${v}${src.name ? " “" + src.name + "”" : ""}`;
     default: return v;
   }
+}
+
+const STATUS_WORD = { lobby: "in the lobby", running: "running", paused: "paused", ended: "over" };
+
+/** Ask before a delete form posts: what goes, and that students playing now are cut off. */
+export function bindDeleteConfirm(form) {
+  form.addEventListener("submit", (ev) => {
+    const { name, code, status } = form.dataset;
+    const live = status === "running" || status === "paused";
+    const text = `Delete “${name}” (${code}, ${STATUS_WORD[status] || status})?` +
+      (live ? " The game is still on: it ends now for every student." : "") +
+      " Its seats, orders, charts and reports are deleted. This cannot be undone.";
+    if (!confirm(text)) ev.preventDefault();
+  });
 }

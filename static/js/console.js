@@ -5,7 +5,7 @@ import { GameSocket, newClientId } from "./socket.js";
 import { Store } from "./store.js";
 import { CLOSE_TEXT, ROLE_TEXT, reasonText } from "./protocol.js";
 import { el, $, $all, replace, bootstrap, fmt, pct, toast, bindConnectionPill, once, parseAmount } from "./ui.js";
-import { startClock, showNews } from "./common.js";
+import { startClock, NewsBanner, secondsToTick, bindDeleteConfirm } from "./common.js";
 import { ChartSet } from "./chartset.js";
 import { updateCtx, newCtx } from "./views.js";
 import { buildValidatorPanel } from "./validator.js";
@@ -27,10 +27,10 @@ function control(op, fields, button) {
     try {
       // Not resent after a reconnect: controls are not idempotent by id on the server.
       const r = await sock.request({ type: "control", id: "k-" + newClientId().slice(0, 24), op, ...fields });
-      toast(OP_TEXT[op] || "Done", "ok", 3000);
+      toast(OP_TEXT[op] || "Done", "ok", 3000, button);
       return r;
     } catch (err) {
-      toast(`${op}: ${err.message || reasonText(err.code)}`, "error", 7000);
+      toast(`${op}: ${err.message || reasonText(err.code)}`, "error", 7000, button);
       return null;
     }
   };
@@ -51,7 +51,7 @@ function bindControls() {
   $("#tick-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const v = parseAmount($("#tick-seconds").value);
-    if (!(v >= 1 && v <= 600)) { toast("Tick length must be between 1 and 600 seconds.", "error"); return; }
+    if (!(v >= 1 && v <= 600)) { toast("Tick length must be between 1 and 600 seconds.", "error", 5000, ev.submitter); return; }
     control("tick_seconds", { seconds: v }, ev.submitter);
   });
   $("#foundation-on").addEventListener("change", (ev) => {
@@ -62,31 +62,55 @@ function bindControls() {
   });
 }
 
+const STATUS_TEXT = { lobby: "Lobby", running: "Running", paused: "Paused ⏸", ended: "Ended" };
+
+/** One sentence on what the game is doing, for the controls card. */
+function stateText(st) {
+  const g = st.game || {};
+  switch (g.status) {
+    case "lobby": return "Lobby: students are joining. Deal the roles, then start the game.";
+    case "running": {
+      if (!st.market || g.tick === 0) {
+        const left = secondsToTick(g);
+        return `Starting… first prices in ${left ?? "a few"} s.`;
+      }
+      return `Running: tick ${g.tick} of ${g.total_ticks}.`;
+    }
+    case "paused": return "Paused: no tick settles until you resume (Advance settles one now). Students' orders wait.";
+    case "ended": return g.started ? "Game over. Open the debrief to discuss it with the class, or export the data."
+      : "This game ended before it started: there is nothing to debrief. Delete it, or create a new game.";
+    default: return "";
+  }
+}
+
+/** Which controls each state offers (docs/pages.md, "The console"). */
+const CONTROLS = {
+  lobby: ["#ctl-start", "#ctl-lock", "#ctl-unlock", "#ctl-auto", "#tick-form", "#foundation-label", "#delete-form"],
+  running: ["#ctl-pause", "#ctl-tick", "#ctl-epoch", "#ctl-lock", "#ctl-unlock", "#tick-form", "#ctl-end"],
+  paused: ["#ctl-resume", "#ctl-tick", "#ctl-epoch", "#ctl-lock", "#ctl-unlock", "#tick-form", "#ctl-end"],
+  ended: ["#ctl-after", "#debrief-link", "#export-link", "#delete-form"],
+};
+const ALL_CONTROLS = [...new Set(Object.values(CONTROLS).flat())];
+
 function renderControls() {
-  const g = S().game || {};
-  const st = g.status;
-  const show = (id, on) => { $(id).hidden = !on; };
-  show("#ctl-start", st === "lobby");
-  show("#ctl-pause", st === "running");
-  show("#ctl-resume", st === "paused");
-  show("#ctl-tick", st === "running" || st === "paused");
-  show("#ctl-epoch", st === "running" || st === "paused");
-  show("#ctl-lock", st !== "ended" && !g.locked);
-  show("#ctl-unlock", st !== "ended" && !!g.locked);
-  show("#ctl-end", st !== "ended");
-  show("#ctl-auto", st === "lobby");
-  $("#foundation-on").closest("label").hidden = st !== "lobby";
-  $("#tick-form").hidden = st === "ended";
+  const st = S();
+  const g = st.game || {};
+  const status = g.status;
+  const on = new Set(CONTROLS[status] || []);
+  if (status === "ended" && !g.started) { on.delete("#ctl-after"); on.delete("#debrief-link"); on.delete("#export-link"); }
+  if (g.locked) on.delete("#ctl-lock"); else on.delete("#ctl-unlock");
+  for (const sel of ALL_CONTROLS) $(sel).hidden = !on.has(sel);
+  $("#delete-form").dataset.status = status || "";
+  $("#ctl-state").textContent = stateText(st);
   if (document.activeElement !== $("#tick-seconds") && g.tick_seconds) $("#tick-seconds").value = String(g.tick_seconds);
-  $("#game-status").textContent = { lobby: "Lobby", running: "Running", paused: "Paused ⏸", ended: "Ended" }[st] || "…";
-  $("#locked").hidden = !g.locked;
+  $("#game-status").textContent = STATUS_TEXT[status] || "…";
+  $("#locked").hidden = !g.locked || status === "ended";
   $("#players-count").textContent = `${S().players || 0} players`;
   if (g.name) $("#game-name").textContent = g.name;
   const you = S().you || {};
   $("#foundation-on").checked = !!you.seat_id;
-  // The debrief and the export exist once the game is over.
-  $("#debrief-link").hidden = st !== "ended";
-  $("#export-link").hidden = st !== "ended";
+  $("#join-box").hidden = status === "ended";
+  $("#join-closed").hidden = status !== "ended";
 }
 
 // --- roster -------------------------------------------------------------------------------------
@@ -110,11 +134,19 @@ function redrawKeepingFocus(tbody, rows) {
   }
 }
 
+/** What the console says about a seat: the server's `status` (services.seat_status), in words. */
+const SEAT_TEXT = {
+  removed: "removed", bot: "bot", foundation: "Foundation (you)", lobby: "in lobby",
+  joining: "joining at the next tick", playing: "playing", reconnecting: "connection lost: reconnecting…",
+  away: "away", stand_in: "away: bot stands in", here: "here", left: "left",
+};
+
 function renderRoster() {
   const st = S();
   const g = st.game || {};
   const roster = st.roster || [];
   const lobby = g.status === "lobby";
+  const canKick = lobby || g.status === "running" || g.status === "paused";
   const bots = roster.filter((r) => r.bot);
   $("#bots-box").hidden = bots.length === 0;
   $("#bots-count").textContent = String(bots.length);
@@ -122,8 +154,9 @@ function renderRoster() {
     el("th", { scope: "row", class: "name" }, el("span", { class: "nick" }, r.nickname)),
     el("td", {}, ROLE_TEXT[r.role] || r.role || "–", r.subnet !== null && r.subnet !== undefined ? ` · SN${r.subnet}` : ""),
     el("td", {}, r.bot))));
+  $("#ctl-auto").closest(".btn-row").hidden = !lobby;
   const rows = roster.filter((r) => !r.bot && (!r.kicked || lobby)).map((r) => {
-    const presence = r.bot ? el("span", { class: "pill" }, "bot") : r.kind === "foundation" ? el("span", { class: "pill" }, "you") :
+    const presence = r.kind === "foundation" ? el("span", { class: "pill" }, "you") :
       el("span", {}, el("span", { class: "dot " + (r.connected ? "on" : "off"), "aria-hidden": "true" }), el("span", { class: "sr-only" }, r.connected ? "connected" : "away"));
     const nick = el("th", { scope: "row", class: "name" }, presence, " ", el("span", { class: "nick" }, r.nickname));
     let roleCell;
@@ -135,21 +168,22 @@ function renderRoster() {
     } else {
       roleCell = el("td", {}, ROLE_TEXT[r.role] || r.role || "–", r.subnet !== null && r.subnet !== undefined ? ` · SN${r.subnet}` : "");
     }
-    const state = r.kicked ? "removed" : r.bot ? `bot (${r.bot})` : r.kind === "foundation" ? "Foundation (you)" : r.active ? (r.connected ? "playing" : "away: bot stands in") : lobby ? "in lobby" : "joining";
+    const state = el("td", { class: "seat-status", "data-status": r.status || "" }, SEAT_TEXT[r.status] || r.status || "–");
     const actions = el("td");
-    if (!r.kicked && !r.bot && r.kind !== "foundation") {
+    if (canKick && !r.kicked && r.kind !== "foundation") {
       const kick = el("button", { type: "button", class: "btn small danger", "aria-label": "Kick " + r.nickname }, "Kick");
       kick.addEventListener("click", () => {
         if (confirm(`Remove ${r.nickname} from the game?`)) control("kick", { seat_id: r.seat_id }, kick);
       });
       actions.append(kick);
     }
-    return el("tr", { "data-seat": r.seat_id }, nick, roleCell, el("td", {}, state), actions);
+    return el("tr", { "data-seat": r.seat_id }, nick, roleCell, state, actions);
   });
   // Keep a focused select usable: only redraw when nothing in the table has focus.
   const tbody = $("#roster tbody");
   if (tbody.contains(document.activeElement) && document.activeElement.tagName === "SELECT") return;
-  redrawKeepingFocus(tbody, rows.length ? rows : [el("tr", {}, el("td", { colspan: "4", class: "muted" }, "Nobody yet. Show the projector so students can scan the code."))]);
+  redrawKeepingFocus(tbody, rows.length ? rows : [el("tr", {}, el("td", { colspan: "4", class: "muted" }, lobby
+    ? "Nobody yet. Show the projector so students can scan the code." : "No students in this game."))]);
 }
 
 // --- scripted events ----------------------------------------------------------------------------
@@ -189,6 +223,7 @@ function renderBoard() {
   const st = S();
   $("#charts-card").hidden = !st.market;
   $("#board-card").hidden = !st.market;
+  $("#lb-h").textContent = (st.game || {}).status === "ended" ? "Final: students by return on what they brought in" : "Students by return on what they brought in";
   replace($("#leaderboard"), ...(st.leaderboard || []).map((r) => el("li", {}, el("span", { class: "nick" }, r.nickname), ` · ${ROLE_TEXT[r.role] || r.role} · `, el("span", { class: "num" }, fmt(r.net_worth) + " τ"), typeof r.return === "number" ? ` (${r.return >= 0 ? "+" : "−"}${Math.abs(r.return * 100).toFixed(1)}%)` : "")));
   const h = st.epochs.length ? st.epochs[st.epochs.length - 1].network_health : undefined;
   $("#health").textContent = typeof h === "number" ? pct(h, 1) + " of emission pays for AI work" : "–";
@@ -207,10 +242,10 @@ function sendCommand(cmd, button, okText) {
   return once(button, async () => {
     try {
       const r = await sock.command({ type: "command", id: "c-" + newClientId().slice(0, 24), ...cmd });
-      toast(`${okText || "Order placed"} (settles at tick ${r.due_tick})`, "ok");
+      toast(`${okText || "Order placed"} (settles at tick ${r.due_tick})`, "ok", 5000, button);
       return true;
     } catch (err) {
-      toast("Refused: " + (reasonText(err.code) || err.message), "error", 7000);
+      toast("Refused: " + (reasonText(err.code) || err.message), "error", 7000, button);
       return false;
     }
   });
@@ -227,8 +262,11 @@ function renderFoundation() {
   foundation.render();
 }
 
+const news = new NewsBanner();
+
 function render() {
   drawClock();
+  news.update(S().game);
   renderFoundation();
   renderControls();
   renderRoster();
@@ -239,8 +277,21 @@ function render() {
 bindConnectionPill($("#conn"), sock);
 bindControls();
 const drawClock = startClock($("#clock"), () => S().game);
+bindDeleteConfirm($("#delete-form"));
+// Read-only handle for debugging in the browser console (and the browser tests).
+window.dtao = { sock, store };
+// The controls card's "Starting… first prices in N s" counts down between renders.
+setInterval(() => { if ((S().game || {}).status === "running" && !S().market) $("#ctl-state").textContent = stateText(S()); }, 1000);
 sock.addEventListener("snapshot", (e) => store.apply(e.detail));
-sock.addEventListener("message", (e) => store.apply(e.detail));
+sock.addEventListener("message", (e) => {
+  const msg = e.detail;
+  if (msg.type === "presence") {
+    // The seat's new status (the server's rule) rides with its connection state.
+    const r = (S().roster || []).find((x) => x.seat_id === msg.seat_id);
+    if (r && msg.status) r.status = msg.status;
+  }
+  store.apply(msg);
+});
 sock.addEventListener("fatal", (e) => {
   const box = $("#fatal");
   box.hidden = false;
@@ -250,7 +301,7 @@ sock.addEventListener("fatal", (e) => {
 });
 store.addEventListener("change", render);
 store.addEventListener("tick", (e) => {
-  for (const ev of e.detail.events) showNews(ev);
+  for (const ev of e.detail.events) news.show(ev, S().game);
   // Once the tick an event op was due at has settled, a snapshot brings the event's status.
   const settled = (S().game || {}).tick;
   let stale = false;

@@ -7,11 +7,11 @@ import { Store } from "./store.js";
 import { P, CLOSE_TEXT, ROLE_TEXT, ROLE_HELP, reasonText } from "./protocol.js";
 import {
   el, $, $all, replace, bootstrap, fmt, tao, alpha, pct, signed, changeNode, isNum, Explain, figure,
-  toast, bindConnectionPill, once, parseAmount,
+  toast, bindConnectionPill, once, parseAmount, floorAmount,
 } from "./ui.js";
 import { priceChange, updateCtx, newCtx } from "./views.js";
 import { explainPrice, explainShare, explainRho, explainDividend, explainQuote } from "./explain.js";
-import { clockText, startClock, showNews, describeCommand } from "./common.js";
+import { startClock, NewsBanner, secondsToTick, describeCommand } from "./common.js";
 import { LinesChart } from "./charts.js";
 import { buildOwnerPanel } from "./owner.js";
 import { buildValidatorPanel } from "./validator.js";
@@ -42,12 +42,12 @@ export function sendCommand(cmd, button, okText) {
     const msg = { type: "command", id: "c-" + newClientId().slice(0, 24), ...cmd };
     store.noteSent(msg);
     const answer = sock.command(msg).then(
-      (r) => { toast((okText || "Order placed") + ` (settles at tick ${r.due_tick})`, "ok", 2500); return true; },
-      (err) => { toast("Refused: " + (reasonText(err.code) || err.message || "error"), "error", 7000); return false; },
+      (r) => { toast((okText || "Order placed") + ` (settles at tick ${r.due_tick})`, "ok", 2500, button); return true; },
+      (err) => { toast("Refused: " + (reasonText(err.code) || err.message || "error"), "error", 7000, button); return false; },
     );
     renderOrders();
     const r = await Promise.race([answer, new Promise((res) => setTimeout(() => res(null), 4000))]);
-    if (r === null) toast("Not connected: your order is saved and will be sent when the connection is back.", "info");
+    if (r === null) toast("Not connected: your order is saved and will be sent when the connection is back.", "info", 5000, button);
     renderOrders();
     return r;
   });
@@ -222,6 +222,7 @@ let quoteTimer = null;
 let quoteSerial = 0;
 let lastQuote = null;
 let quoteExplain = null;
+let quoteRefusal = null; // the reason the current quote says the order would be refused
 
 function side() { return (document.querySelector("#trade-side input:checked") || {}).value || "stake"; }
 
@@ -251,7 +252,8 @@ function buildTrade() {
     const me = ctx.me || {};
     const sid = Number($("#trade-subnet").value);
     const v = side() === "stake" ? Math.max(0, (me.tao || 0) - ctx.params.stake_fee * 2) : (me.alpha || {})[sid] || 0;
-    $("#trade-amount").value = v > 0 ? String(Number(v.toPrecision(10))) : "0";
+    // Rounded down: an amount rounded up past the holding would be refused at the tick.
+    $("#trade-amount").value = floorAmount(v);
     requoteSoon();
   });
   $("#trade-form").addEventListener("submit", (ev) => {
@@ -272,7 +274,11 @@ function syncTradeLabels() {
   else $("#trade-limit-field").hidden = !$("#trade-limit-on").checked;
   $("#trade-subnet-label").textContent = sd === "move" ? "Move from subnet" : "Subnet";
   $("#trade-amount-label").textContent = sd === "stake" ? "TAO to spend" : "Alpha to " + (sd === "move" ? "move" : "sell");
-  $("#trade-submit").textContent = sd === "stake" ? "Buy alpha" : sd === "unstake" ? "Sell alpha" : "Move stake";
+  // A quote that says the order would be refused: the button says why and cannot be pressed.
+  const submit = $("#trade-submit");
+  submit.textContent = quoteRefusal ? `Refused: ${quoteRefusal}` : sd === "stake" ? "Buy alpha" : sd === "unstake" ? "Sell alpha" : "Move stake";
+  if (submit.dataset.busy !== "1") submit.disabled = !!quoteRefusal;
+  submit.classList.toggle("refused", !!quoteRefusal);
   const sid = Number($("#trade-subnet").value);
   $("#trade-avail").textContent = sd === "stake" ? `Available: ${tao(me.tao)}` : `You hold ${alpha((me.alpha || {})[sid] || 0)} here`;
 }
@@ -313,6 +319,7 @@ function tradeCommand() {
 }
 
 export function requoteSoon() {
+  quoteRefusal = null; // the inputs changed: that answer no longer applies
   syncTradeLabels();
   clearTimeout(quoteTimer);
   quoteTimer = setTimeout(doQuote, 250);
@@ -359,13 +366,21 @@ export function readQuote(q, cmd) {
 
 function renderQuote(q, cmd) {
   const box = $("#quote");
-  if (!q) { replace(box, el("p", { class: "muted" }, "Enter an amount to see what you would get.")); quoteExplain.refresh(); return; }
-  const r = readQuote(q, cmd);
-  if (r.status === "rejected") {
-    replace(box, el("p", { class: "bad" }, "✕ This would be refused: " + reasonText(r.reason)));
+  if (!q) {
+    replace(box, el("p", { class: "muted" }, "Enter an amount to see what you would get."));
+    if (quoteRefusal) { quoteRefusal = null; syncTradeLabels(); }
     quoteExplain.refresh();
     return;
   }
+  const r = readQuote(q, cmd);
+  if (r.status === "rejected") {
+    replace(box, el("p", { class: "bad" }, "✕ This would be refused: " + reasonText(r.reason)));
+    quoteRefusal = reasonText(r.reason) || "refused";
+    syncTradeLabels();
+    quoteExplain.refresh();
+    return;
+  }
+  if (quoteRefusal) { quoteRefusal = null; syncTradeLabels(); }
   const exact = (v, unit) => (isNum(v) ? fmt(v, 6) + " " + unit : "–");
   const outText = cmd.do === "unstake" ? exact(r.out, "τ") : exact(r.out, "α");
   if (cmd.do === "move") {
@@ -401,7 +416,7 @@ function buildRoot() {
     ev.preventDefault();
     const btn = ev.submitter || $("#root-stake");
     const amount = parseAmount($("#root-amount").value);
-    if (!(amount > 0)) { toast("Enter a TAO amount greater than 0.", "error"); return; }
+    if (!(amount > 0)) { toast("Enter a TAO amount greater than 0.", "error", 5000, btn); return; }
     const what = btn.dataset.do;
     const cmd = { do: what, tao: amount };
     // Staking goes to the chosen validator; unstaking takes from wherever the stake sits.
@@ -449,8 +464,8 @@ export function renderOrders() {
   for (const c of queued) {
     const cancel = el("button", { type: "button", class: "btn small danger", "aria-label": "Cancel " + describeCommand(c, ctx) }, "Cancel");
     cancel.addEventListener("click", () => once(cancel, async () => {
-      try { await sock.command({ type: "cancel", id: "x-" + newClientId().slice(0, 24), command: c.id }); toast("Order cancelled", "ok"); }
-      catch (err) { toast("Could not cancel: " + reasonText(err.code), "error"); }
+      try { await sock.command({ type: "cancel", id: "x-" + newClientId().slice(0, 24), command: c.id }); toast("Order cancelled", "ok", 5000, $("#orders-pending")); }
+      catch (err) { toast("Could not cancel: " + reasonText(err.code), "error", 5000, $("#orders-pending")); }
       renderOrders();
     }));
     items.push(el("li", { "data-status": "queued" }, el("span", { class: "pill" }, "queued"), " ", describeCommand(c, ctx), isNum(c.due_tick) ? ` · tick ${c.due_tick} ` : " ", cancel));
@@ -495,6 +510,18 @@ function ensureRolePanel() {
 }
 
 let drawClock = () => {};
+const news = new NewsBanner();
+
+function renderStarting() {
+  const st = S();
+  const g = st.game || {};
+  const you = st.you || {};
+  const left = secondsToTick(g);
+  $("#starting-text").textContent = g.status === "paused" ? "The teacher paused the game before the first tick: the first prices come when it resumes."
+    : `First prices in ${left ?? "a few"} s.`;
+  $("#starting-role").textContent = ROLE_TEXT[you.role] || "being dealt";
+  $("#starting-help").textContent = ROLE_HELP[you.role] || "";
+}
 
 function renderAll() {
   const st = S();
@@ -514,11 +541,20 @@ function renderAll() {
   if (inLobby) replace($("#lobby-names"), ...(st.lobby || []).slice(-60).map((p) => el("li", {}, p.nickname)));
   $("#how-role").textContent = (ROLE_TEXT[you.role] || "a player").toLowerCase();
   $("#how-text").textContent = ROLE_HELP[you.role] || "";
+  // Between Start and the first tick there are no prices yet: a first screen, not an empty page.
+  const starting = (g.status === "running" || g.status === "paused") && !st.market;
+  $("#starting-view").hidden = !starting;
+  if (starting) renderStarting();
+  $("#pause-overlay").hidden = g.status !== "paused";
+  news.update(g);
   $("#ended-view").hidden = !ended;
   document.body.classList.toggle("ended", ended);
   if (ended) {
     const me = ctx.me || {};
-    $("#ended-summary").textContent = `Final net worth ${tao(me.net_worth)}` + (isNum(st.rank) ? `, rank ${rankText(st.rank, st.rankOf)}.` : ".");
+    // A game ended from the lobby has no results and no report.
+    $("#ended-summary").textContent = !g.started ? "The teacher ended the game before it started: there are no results."
+      : ctx.me ? `Final net worth ${tao(me.net_worth)}` + (isNum(st.rank) ? `, rank ${rankText(st.rank, st.rankOf)}.` : ".") : "";
+    $("#report-link").hidden = !g.started || !ctx.me;
   }
   $("#game-view").hidden = inLobby || !st.market;
   if (inLobby || !st.market) return;
@@ -573,11 +609,15 @@ function start() {
     renderAll();
     if (e.detail.type === "tick" && ctx.game && $("#trade-amount").value) requoteSoon();
   });
-  store.addEventListener("tick", (e) => { for (const ev of e.detail.events) showNews(ev); });
+  store.addEventListener("tick", (e) => { for (const ev of e.detail.events) news.show(ev, S().game); });
+  // The first screen's countdown, between renders.
+  setInterval(() => { if (!$("#starting-view").hidden) renderStarting(); }, 1000);
   store.addEventListener("private", (e) => {
     for (const f of e.detail.fills) {
-      if (f.status === "rejected") toast(`Refused: ${describeCommand(f, ctx)} — ${reasonText(f.reason)}`, "error", 7000);
-      else if (f.status === "filled" && f.actor !== "bot") toast(`Filled: ${describeCommand(f, ctx)}${fillText(f)}`, "ok");
+      // Next to the trade button the student just used (or the orders list when it is hidden).
+      const near = $("#trade-card").offsetParent !== null ? $("#trade-submit") : $("#orders-done");
+      if (f.status === "rejected") toast(`Refused: ${describeCommand(f, ctx)} — ${reasonText(f.reason)}`, "error", 7000, near);
+      else if (f.status === "filled" && f.actor !== "bot") toast(`Filled: ${describeCommand(f, ctx)}${fillText(f)}`, "ok", 5000, near);
     }
   });
   sock.connect();

@@ -5,7 +5,7 @@
 import { GameSocket } from "./socket.js";
 import { Store } from "./store.js";
 import { el, $, replace, bootstrap, fmt, pct, bindConnectionPill } from "./ui.js";
-import { startClock, showNews } from "./common.js";
+import { startClock, NewsBanner, secondsToTick } from "./common.js";
 import { ChartSet } from "./chartset.js";
 
 const boot = bootstrap();
@@ -37,38 +37,79 @@ function renderLeaderboard() {
     el("span", { class: "nick" }, r.nickname),
     el("span", { class: "nw" }, signedPct(r.return)))));
 }
+const news = new NewsBanner();
+
+/** Which screen the projector shows: the lobby, a message (starting, or a game that ended
+ *  before it started), or the live game (charts, leaderboard; "Game over" once it ended). */
+function screenOf(st) {
+  const g = st.game || {};
+  if (!st.game || g.status === "lobby") return "lobby";
+  if (!st.market) return "message";
+  return "play";
+}
+
+function renderMessage(st) {
+  const g = st.game || {};
+  if (g.status === "ended") {
+    $("#proj-message-h").textContent = "This game is over";
+    $("#proj-message-text").textContent = "It ended before the first tick: there are no results to show.";
+    $("#proj-message-join").hidden = true;
+    return;
+  }
+  const left = secondsToTick(g);
+  $("#proj-message-h").textContent = "Starting…";
+  $("#proj-message-text").textContent = g.status === "paused" ? "The first prices come when the teacher resumes the game."
+    : `First prices in ${left ?? "a few"} s. Look at your phone: your role and your money are there.`;
+  $("#proj-message-join").hidden = !!g.locked;
+}
+
+function reportUrl() {
+  const join = $("#proj-url") ? $("#proj-url").textContent : "";
+  return `${join.replace(/\/join\/[^/]*$/, "")}/report/${boot.code}/`;
+}
 
 function render() {
   const st = S();
   drawClock();
   const g = st.game || {};
-  const lobby = g.status === "lobby" || !st.market;
-  $("#proj-lobby").hidden = !lobby;
-  $("#proj-play").hidden = lobby;
+  news.update(g);
+  const screen = screenOf(st);
+  $("#proj-lobby").hidden = screen !== "lobby";
+  $("#proj-message").hidden = screen !== "message";
+  $("#proj-play").hidden = screen !== "play";
+  $("#pause-overlay").hidden = g.status !== "paused";
   $("#proj-count").textContent = String(st.players || st.lobby.length || 0);
-  $("#proj-lobby-status").textContent = g.status === "ended" ? "This game is over." : g.locked ? "The game is locked: no new players." : "";
+  $("#proj-lobby-status").textContent = g.locked ? "The game is locked: no new players." : "";
   if (g.name) $("#proj-name").textContent = g.name;
-  if (lobby) {
+  if (screen === "lobby") {
     const names = (st.lobby || []).slice(-40);
     replace($("#proj-names"), ...names.map((p) => el("li", {}, p.nickname)));
     return;
   }
+  if (screen === "message") { renderMessage(st); return; }
   if (!charts) charts = new ChartSet({ price: $("#ch-price"), share: $("#ch-share"), rho: $("#ch-rho"), health: $("#ch-health") }, { large: true, legend: $("#legend") });
   charts.update(st);
   const h = st.epochs.length ? st.epochs[st.epochs.length - 1].network_health : undefined;
   $("#proj-health").textContent = typeof h === "number" ? `Network health ${pct(h, 0)}` : "";
   renderLeaderboard();
-  $("#lb-h").textContent = g.status === "ended" ? "Final: students by return" : "Students by return";
-  if (g.status === "ended" && $("#news-title").textContent !== "Game over") showNews({ title: "Game over", text: "Thanks for playing! The debrief comes next." });
+  const ended = g.status === "ended";
+  $("#lb-h").textContent = ended ? "Final: students by return" : "Students by return";
+  $("#proj-over").hidden = !ended;
+  $("#proj-join").hidden = ended || !!g.locked;
+  if (ended) $("#proj-report-url").textContent = reportUrl();
 }
 
 bindConnectionPill($("#conn"), sock);
 const drawClock = startClock($("#clock"), () => S().game);
+// The "Starting… first prices in N s" countdown between renders.
+setInterval(() => { if (screenOf(S()) === "message") renderMessage(S()); }, 1000);
+// Read-only handle for the browser tests.
+window.dtao = { sock, store };
 sock.addEventListener("snapshot", (e) => store.apply(e.detail));
 sock.addEventListener("message", (e) => store.apply(e.detail));
 store.addEventListener("change", render);
 // Resized window (another projector resolution): redraw with fonts to match.
 let resizeTimer = null;
 window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(render, 150); });
-store.addEventListener("tick", (e) => { for (const ev of e.detail.events) showNews(ev); });
+store.addEventListener("tick", (e) => { for (const ev of e.detail.events) news.show(ev, S().game); });
 sock.connect();

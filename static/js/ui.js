@@ -152,19 +152,47 @@ export function figure(label, explainBuilder, host = null) {
 }
 
 // --- toasts (role=status so screen readers hear them) ---
+// A toast never covers a control: given the control it answers (`anchor`), it is placed in the
+// page's flow just under that control's row or form; without one, it goes to a strip at the
+// bottom of the screen that lets every tap through (pointer-events: none) and expires.
 
 let toastArea = null;
-export function toast(text, kind = "info", ms = 5000) {
+function toastHost(anchor) {
+  if (anchor && anchor.isConnected) {
+    const row = anchor.closest("form, .btn-row, .row, li, .field") || anchor;
+    let host = row.nextElementSibling;
+    if (!host || !host.classList.contains("inline-toasts")) {
+      host = el("div", { class: "inline-toasts", role: "status", "aria-live": "polite" });
+      row.after(host);
+    }
+    return host;
+  }
   if (!toastArea) {
     toastArea = el("div", { class: "toast-area", role: "status", "aria-live": "polite" });
     document.body.appendChild(toastArea);
   }
+  return toastArea;
+}
+
+export function toast(text, kind = "info", ms = 5000, anchor = null) {
+  const host = toastHost(anchor);
   const t = el("div", { class: "alert toast " + kind }, text);
   t.addEventListener("click", () => t.remove());
-  toastArea.appendChild(t);
-  // At most two at a time: on a phone more would cover the page.
-  while (toastArea.children.length > 2) toastArea.firstChild.remove();
+  host.appendChild(t);
+  // At most two at a time: on a phone more would push the page around.
+  while (host.children.length > 2) host.firstChild.remove();
   setTimeout(() => t.remove(), ms);
+}
+
+/** An amount for a "Max" button: `v` rounded DOWN to `decimals` places, as the text to put in
+ *  the field, so that what is sent never exceeds what is held (rounding up would be refused). */
+export function floorAmount(v, decimals = 6) {
+  if (!(v > 0) || !Number.isFinite(v)) return "0";
+  const f = 10 ** decimals;
+  let k = Math.floor(v * f);
+  if (k / f > v) k -= 1;   // v * f rounded up to the next integer
+  if (k <= 0) return "0";
+  return (k / f).toFixed(decimals).replace(/0+$/, "").replace(/\.$/, "");
 }
 
 // --- connection pill ---

@@ -320,7 +320,7 @@ async def test_it_broadcasts_the_lobby_and_sends_the_roster_to_the_instructor(ga
     # Presence changes are one small message per seat, not the whole roster again.
     here = await receive_until(comm, "presence")
     assert here == {"type": "presence", "seq": lobby["seq"], "seat_id": seat.id,
-                    "connected": True, "stand_in": False}
+                    "connected": True, "status": "lobby", "stand_in": False}
     await student.disconnect()
     gone = await receive_until(comm, "presence")
     assert (gone["seat_id"], gone["connected"]) == (seat.id, False)
