@@ -283,15 +283,7 @@ window.dtao = { sock, store };
 // The controls card's "Starting… first prices in N s" counts down between renders.
 setInterval(() => { if ((S().game || {}).status === "running" && !S().market) $("#ctl-state").textContent = stateText(S()); }, 1000);
 sock.addEventListener("snapshot", (e) => store.apply(e.detail));
-sock.addEventListener("message", (e) => {
-  const msg = e.detail;
-  if (msg.type === "presence") {
-    // The seat's new status (the server's rule) rides with its connection state.
-    const r = (S().roster || []).find((x) => x.seat_id === msg.seat_id);
-    if (r && msg.status) r.status = msg.status;
-  }
-  store.apply(msg);
-});
+sock.addEventListener("message", (e) => store.apply(e.detail));
 sock.addEventListener("fatal", (e) => {
   const box = $("#fatal");
   box.hidden = false;

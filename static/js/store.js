@@ -122,7 +122,10 @@ export class Store extends EventTarget {
       case "presence": {
         const r = (s.roster || []).find((x) => x.seat_id === msg.seat_id);
         if (r) {
+          // The seat's connection, its status by the server's one rule, whether a bot holds it.
           r.connected = msg.connected;
+          if (msg.status !== undefined) r.status = msg.status;
+          if (msg.stand_in !== undefined) r.stand_in = msg.stand_in;
           this._emit("roster");
         }
         break;

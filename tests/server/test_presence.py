@@ -83,7 +83,8 @@ def test_a_bot_stands_in_at_the_first_tick_bot_takeover_seconds_after_a_crash(
     stood = tick(15.0)
     assert Seat.objects.get(pk=seat.pk).stand_in_tick == stood
     assert _presence(frames) == [(broadcast.instructor_group(game.id),
-                                  {"seat_id": seat.id, "connected": False, "stand_in": True})]
+                                  {"seat_id": seat.id, "connected": False, "status": "stand_in",
+                                   "stand_in": True})]
     tick(16.0)  # still away: nothing new to tell
     assert Seat.objects.get(pk=seat.pk).stand_in_tick == stood
     assert len(_presence(frames)) == 1
@@ -95,7 +96,8 @@ def test_a_bot_stands_in_at_the_first_tick_bot_takeover_seconds_after_a_crash(
     tick(17.0)
     assert Seat.objects.get(pk=seat.pk).stand_in_tick is None
     assert _presence(frames) == [(broadcast.instructor_group(game.id),
-                                  {"seat_id": seat.id, "connected": True, "stand_in": False})]
+                                  {"seat_id": seat.id, "connected": True, "status": "playing",
+                                   "stand_in": False})]
 
 
 def test_a_heartbeat_renews_its_own_seats_and_sweeps_lapsed_ones_once(game, frames):
@@ -113,7 +115,7 @@ def test_a_heartbeat_renews_its_own_seats_and_sweeps_lapsed_ones_once(game, fram
                      "Live": (1, now - timedelta(seconds=1)), "Ours": (1, now)}
     assert _presence(frames) == [(broadcast.instructor_group(game.id),
                                   {"seat_id": crashed.id, "connected": False,
-                                   "stand_in": False})]
+                                   "status": "lobby", "stand_in": False})]
     assert services.presence_beat([], now=now) == []  # told once
     assert len(_presence(frames)) == 1
 
@@ -149,7 +151,7 @@ async def test_a_presence_message_never_runs_ahead_of_the_public_seq(game, instr
     here = await receive_until(console, "presence")
     # Stamped with what this socket was sent, never the database's newer seq.
     assert here == {"type": "presence", "seq": lobby["seq"], "seat_id": seat.id,
-                    "connected": True, "stand_in": False}
+                    "connected": True, "status": "lobby", "stand_in": False}
     await db(Game.objects.filter(pk=game.id).update)(seq=F("seq") + 1)
     await student.disconnect()
     gone = await receive_until(console, "presence")
