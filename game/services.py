@@ -136,8 +136,17 @@ def seat_status(game: Game, seat: Seat, now: Any, fill: dict[str, str] | None = 
     return "stand_in" if game.bots and seat.role in fill else "away"
 
 
+# A roster row leaves out every field that has its default value (docs/protocol.md, "roster"):
+# the console's first message carries a row per seat, bots included (a 64-subnet preset has a
+# bot owner per subnet), and must stay under 64 kB. static/js/store.js fills them back in.
+ROSTER_DEFAULTS: dict[str, Any] = {
+    "bot": None, "subnet": None, "connected": False, "kicked": False, "active": False,
+    "role_by_hand": False, "stand_in": False, "other_seat_attempts": 0,
+}
+
+
 def _roster_row(game: Game, s: Seat, now: Any, fill: dict[str, str] | None) -> dict[str, Any]:
-    return {
+    row = {
         "seat_id": s.id, "nickname": s.nickname, "role": s.role, "player": s.player,
         "bot": s.bot_policy if s.kind == SeatKind.BOT else None, "kind": s.kind,
         "connected": is_connected(s, now), "kicked": s.kicked, "active": s.active,
@@ -148,6 +157,7 @@ def _roster_row(game: Game, s: Seat, now: Any, fill: dict[str, str] | None) -> d
         "stand_in": s.stand_in_tick is not None,
         "other_seat_attempts": s.other_seat_attempts,
     }
+    return {k: v for k, v in row.items() if k not in ROSTER_DEFAULTS or v != ROSTER_DEFAULTS[k]}
 
 
 def roster(game: Game, seats: list[Seat] | None = None, now: Any | None = None,

@@ -9,6 +9,16 @@ const HISTORY_BLOCK = 64;     // ticks per request: a settled block is cached by
 const HISTORY_RETRY_MS = [1000, 3000, 8000];
 const SUBNET_FIELDS = ["price", "moving_price", "share", "root_prop"];
 
+// A roster row as sent leaves out the fields that have these values (game/services.py
+// ROSTER_DEFAULTS, docs/protocol.md "roster"); the state holds every field.
+const ROSTER_DEFAULTS = { bot: null, subnet: null, connected: false, kicked: false, active: false,
+  role_by_hand: false, stand_in: false, other_seat_attempts: 0 };
+
+/** A roster as sent → rows with every field (null for a socket without one). */
+export function fullRoster(rows) {
+  return Array.isArray(rows) ? rows.map((r) => ({ ...ROSTER_DEFAULTS, ...r })) : rows;
+}
+
 /** The projector's token, sent as a header (not in the URL) to the history endpoint. */
 function projectorToken() {
   try {
@@ -66,7 +76,7 @@ export class Store extends EventTarget {
         s.leaderboard = msg.leaderboard; s.private = msg.private;
         s.commands = (msg.commands || []).map((c) => (c.id && this._sent.has(c.id) ? { ...this._sent.get(c.id), ...c } : c));
         s.events = msg.events || [];
-        s.lobby = msg.lobby || []; s.roster = msg.roster;
+        s.lobby = msg.lobby || []; s.roster = fullRoster(msg.roster);
         s.players = (msg.game && msg.game.players) || s.lobby.length;
         if (msg.rank !== undefined) { s.rank = msg.rank; s.rankOf = msg.rank_of; }
         if (s.game) this._trimHistory(s.game.tick);
@@ -116,7 +126,7 @@ export class Store extends EventTarget {
         break;
       }
       case "roster":
-        s.roster = msg.roster;
+        s.roster = fullRoster(msg.roster);
         this._emit("roster");
         break;
       case "presence": {

@@ -316,7 +316,8 @@ async def test_it_broadcasts_the_lobby_and_sends_the_roster_to_the_instructor(ga
     assert lobby["seq"] == snap["seq"] + 1 and lobby["players"] == 1
     assert lobby["lobby"] == [{"nickname": "Alice", "role": seat.role}]
     joined = await receive_until(comm, "roster")  # sent with the join, before the socket
-    assert [(r["nickname"], r["connected"]) for r in joined["roster"]] == [("Alice", False)]
+    # a default value is left out of a roster row (ROSTER_DEFAULTS): not connected
+    assert [(r["nickname"], r.get("connected")) for r in joined["roster"]] == [("Alice", None)]
     # Presence changes are one small message per seat, not the whole roster again.
     here = await receive_until(comm, "presence")
     assert here == {"type": "presence", "seq": lobby["seq"], "seat_id": seat.id,
@@ -325,7 +326,7 @@ async def test_it_broadcasts_the_lobby_and_sends_the_roster_to_the_instructor(ga
     gone = await receive_until(comm, "presence")
     assert (gone["seat_id"], gone["connected"]) == (seat.id, False)
     comm2, snap2 = await _instructor(game, instructor)  # a fresh console sees the same
-    assert [(r["nickname"], r["connected"]) for r in snap2["roster"]] == [("Alice", False)]
+    assert [(r["nickname"], r.get("connected")) for r in snap2["roster"]] == [("Alice", None)]
     await comm2.disconnect()
     await comm.disconnect()
 
