@@ -13,6 +13,8 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
+from game.inputguard import scope_has_control
+
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
@@ -49,8 +51,8 @@ class SameOriginValidator:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        if scope["type"] == "websocket" and not origin_allowed(
-                _header(scope, b"origin"), _header(scope, b"host")):
+        if scope["type"] == "websocket" and (scope_has_control(scope) or not origin_allowed(
+                _header(scope, b"origin"), _header(scope, b"host"))):
             denier = WebsocketDenier()
             return await denier(scope, receive, send)
         return await self.app(scope, receive, send)

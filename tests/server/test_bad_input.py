@@ -48,6 +48,19 @@ CASES = [
     ("an unknown action", "student", _with(do="steal"), "error", "invalid"),
     ("a missing field", "student", json.dumps({"type": "command", "id": "c", "do": "stake",
                                                "subnet": 1}), "error", "invalid"),
+    ("a NUL in the command id", "student", _with(id="c-\x00"), "error", "bad_value"),
+    ("an escape character in the command id", "student", _with(id="c-\x1b[2J"), "error",
+     "bad_value"),
+    ("a NUL in a subnet name", "student", json.dumps({
+        "type": "command", "id": "r", "do": "register_subnet", "name": "net\x00"}), "error",
+     "bad_value"),
+    ("a C1 control in a validator", "student", json.dumps({
+        "type": "command", "id": "s", "do": "root_stake", "tao": 1.0,
+        "validator": "p\x85"}), "error", "bad_value"),
+    ("a NUL in the id of the command to cancel", "student",
+     '{"type": "cancel", "id": "x", "command": "other-1\\u0000"}', "error", "bad_value"),
+    ("a NUL in a field name", "student", _with().replace('"do"', '"\\u0000": 1, "do"'),
+     "error", "bad_value"),
     ("an unknown type", "student", '{"type": "buy", "id": "x"}', "error", "unknown_type"),
     ("no type at all", "student", '{"id": "x"}', "error", "unknown_type"),
     ("an oversized message", "student", _with(id="x" * 60).replace(
