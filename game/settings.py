@@ -329,6 +329,10 @@ JOIN_RATE_PER_IP = envint("JOIN_RATE_PER_IP", 600, lo=0)  # joins a minute from 
 JOIN_RATE_PER_GAME = envint("JOIN_RATE_PER_GAME", 600, lo=0)  # joins a minute into one game
 CODE_MISSES_PER_IP = envint("CODE_MISSES_PER_IP", 60, lo=0)  # unknown codes a minute, per address
 GAME_MAX_SEATS = envint("GAME_MAX_SEATS", 1000, lo=1)  # students in one game (the lobby cap)
+# "Your class vs N bot classes" (game/bands.py): jobs running at once on this machine (every
+# process sharing VAR_DIR counts against it), and jobs waiting per process beyond that.
+BANDS_MAX_JOBS = envint("BANDS_MAX_JOBS", 1, lo=1, hi=64)
+BANDS_QUEUE_MAX = envint("BANDS_QUEUE_MAX", 20, lo=0, hi=10_000)
 # Behind TLS (docs/security.md lists the variables that make `check --deploy` clean). All off by
 # default: a classroom LAN server is usually plain http://192.168.x.y:8000.
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
