@@ -190,7 +190,8 @@ def test_nothing_to_debrief_or_export_before_the_start(debrief_presets, teacher)
 
     from game import services
 
-    game = services.create_game(teacher, "debrief_market", services.Overrides())
+    game = services.create_game(teacher, "debrief_market",
+                                services.Overrides(seed=SCENARIO["seed"]))
     c = Client()
     c.force_login(teacher)
     assert c.get(f"/console/{game.code}/debrief/").status_code == 409
