@@ -42,9 +42,12 @@ import numpy as np
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write then rename: a poller never reads half a file (unique per process and thread)."""
+    """Write then rename: a poller never reads half a file (unique per process and thread).
+    Readable by this user only (mode 0600): caches under VAR_DIR name players."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
     os.replace(tmp, path)
 
 
@@ -225,7 +228,7 @@ class Jobs:
             return current, 200
         directory = game_dir(cache, key)
         with self._lock:
-            directory.mkdir(parents=True, exist_ok=True)
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             marker = directory / "job.json"
             self._clear_stale(directory)
             if marker.exists():

@@ -304,6 +304,8 @@ LOGGING = {
 # --- the game -------------------------------------------------------------------------------
 ENGINE_IN_PROCESS = envbool("ENGINE_IN_PROCESS", True)
 ENGINE_POLL_SECONDS = envfloat("ENGINE_POLL_SECONDS", 0.25, lo=0.01, hi=10)
+# Seconds a connection has to send a request's complete headers (game/httpguard.py; 0: off).
+HTTP_HEADER_TIMEOUT_SECONDS = envfloat("HTTP_HEADER_TIMEOUT_SECONDS", 10.0, lo=0, hi=3600)
 WS_MAX_MESSAGE_BYTES = envint("WS_MAX_MESSAGE_BYTES", 4096, lo=256)
 WS_RATE_PER_SECOND = envfloat("WS_RATE_PER_SECOND", 10.0, lo=0.1)
 WS_RATE_BURST = envint("WS_RATE_BURST", 20, lo=1)
