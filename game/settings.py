@@ -113,6 +113,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # NUL and other control characters in a path, query, form field or cookie: 400 bad_value.
     "game.inputguard.ControlCharacterMiddleware",
+    # Content-Security-Policy, and no-store on every page (game/headers.py).
+    "game.headers.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
