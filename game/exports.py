@@ -4,9 +4,9 @@ Students appear under a random pseudonym drawn for each export (`pseudonyms`), w
 subnet names they wrote replaced; nicknames, names and sim player ids ("p17") only when asked
 (`nicknames=True`). Every CSV is UTF-8 with a BOM (so spreadsheet programs pick the encoding)
 and every place in a *text* cell where a spreadsheet could start a formula (= + - @ tab or CR
-at the start, or after a `,` `;` tab CR or LF) gets an apostrophe (`neutralise`). Numbers are written as Python's repr
-(the shortest text that reads back to the same float), never prefixed, so `-0.5` stays a number
-and a re-run can compare values exactly.
+at the start, or after a `,` `;` tab CR or LF) gets an apostrophe (`neutralise`). Numbers are
+written as Python's repr (the shortest text that reads back to the same float), never prefixed,
+so `-0.5` stays a number and a re-run can compare values exactly.
 
 The scenario in scenario.json is the scenario as started (the lobby roster as its players)
 with its seed; commands.csv holds every command in settlement order. Re-running the scenario

@@ -112,8 +112,9 @@ def _set_role(console, nickname, role):
 def _card_shot(locator, path):
     """A close-up without the transient toasts on top. The toasts are hidden through the DOM:
     Playwright's `screenshot(style=...)` injects a <style>, which the pages' CSP blocks."""
-    hide = "(show) => document.querySelectorAll('.toast-area').forEach(e => show" \
-        " ? e.style.removeProperty('display') : e.style.setProperty('display', 'none', 'important'))"
+    hide = ("(show) => document.querySelectorAll('.toast-area').forEach(e => show"
+            " ? e.style.removeProperty('display')"
+            " : e.style.setProperty('display', 'none', 'important'))")
     locator.page.evaluate(hide, False)
     try:
         locator.screenshot(path=path)

@@ -44,7 +44,8 @@ async def test_logging_out_closes_the_instructors_sockets(game, instructor):
 async def test_a_control_after_the_session_ended_is_refused_and_closes_the_socket(
         game, instructor):
     console = await db(_logged_in)(instructor)
-    comm, _ = await open_socket(game.code, cookies={"sessionid": console.cookies["sessionid"].value})
+    key = console.cookies["sessionid"].value
+    comm, _ = await open_socket(game.code, cookies={"sessionid": key})
     # The session ends without a logout on this server (expired, removed by an administrator).
     await db(lambda: Session.objects.all().delete())()
     await comm.send_json_to({"type": "control", "id": "k", "op": "start"})
@@ -54,7 +55,8 @@ async def test_a_control_after_the_session_ended_is_refused_and_closes_the_socke
 
 async def test_a_control_with_a_live_session_still_works(game, instructor):
     console = await db(_logged_in)(instructor)
-    comm, _ = await open_socket(game.code, cookies={"sessionid": console.cookies["sessionid"].value})
+    key = console.cookies["sessionid"].value
+    comm, _ = await open_socket(game.code, cookies={"sessionid": key})
     await comm.send_json_to({"type": "control", "id": "k", "op": "lock"})
     reply = await comm.receive_json_from(timeout=WAIT)
     while reply["type"] != "ok":

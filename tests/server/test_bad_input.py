@@ -133,7 +133,8 @@ async def test_it_rejects_a_well_formed_command_outside_play(game, moment, code)
 
 
 async def test_it_refuses_a_seat_token_from_another_game(game, instructor):
-    other_game = await db(services.create_game)(instructor, "test_market", services.Overrides(seed=3))
+    other_game = await db(services.create_game)(instructor, "test_market",
+                                                services.Overrides(seed=3))
     _seat, token = await db(services.join_game)(other_game.code, "Mallory")
     comm, _ = await open_socket(game.code, cookies={f"seat_{game.code}": token},
                                 expect_snapshot=False)
