@@ -178,7 +178,6 @@ class Job:
     runs: int
     scenario: dict[str, Any]
     seed_base: int
-    still_wanted: Callable[[], bool]  # False once the game is gone
     proc: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -222,7 +221,9 @@ class Jobs:
               seed_base: int, still_wanted: Callable[[], bool], *, max_jobs: int,
               queue_max: int) -> tuple[dict[str, Any], int]:
         """Queue a game's job unless its bands are done or it already has one: (status, HTTP
-        status). 409 `busy` if the game has a job for another N; 503 `queue_full`."""
+        status). 409 `busy` if the game has a job for another N; 503 `queue_full`.
+        `still_wanted()` (a database query: called here, in the caller's thread, never in the
+        scheduler's) is False once the game is deleted; a deletion after it cancels the job."""
         current = self.status(cache, key, runs)
         if current["state"] in ("queued", "running", "done"):
             return current, 200
@@ -240,7 +241,7 @@ class Jobs:
             if len(self._queue) >= queue_max:
                 return {"state": "queue_full", "done": 0, "runs": runs,
                         "error": "too many bot-class jobs are waiting; try again later"}, 503
-            job = Job(key, directory, runs, scenario, seed_base, still_wanted)
+            job = Job(key, directory, runs, scenario, seed_base)
             spec = {"out": str(job.out), "scenario": scenario, "runs": runs,
                     "seed_base": seed_base, "owner": os.getpid(), "child": None}
             try:
@@ -251,6 +252,9 @@ class Jobs:
                 fh.write(dumps(spec))
             first = {"state": "queued", "done": 0, "runs": runs, "updated": time.time()}
             write_atomic(job.out, dumps(first))
+            if not still_wanted():  # deleted since the view loaded it: leave nothing behind
+                _remove_dir(directory)
+                return {"state": "missing", "done": 0, "runs": runs}, 404
             self._queue.append(job)
             self._idle.clear()
             self._max_jobs = max_jobs
@@ -338,7 +342,7 @@ class Jobs:
         with self._lock:
             while self._queue:
                 job = self._queue[0]
-                if not job.directory.is_dir() or not job.still_wanted():
+                if not job.directory.is_dir():
                     self._queue.popleft()  # its game was deleted meanwhile
                     continue
                 slot = _take_slot(self._cache, self._max_jobs)
