@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from game import asyncdb, broadcast, errors, identity, presence, ratelimit, services
+from game import asyncdb, broadcast, errors, identity, presence, ratelimit, services, sessions
 from game.errors import ClientError, Rejected
 from game.protocol import action_dict, parse
 
@@ -116,6 +116,8 @@ class GameConsumer(AsyncWebsocketConsumer):
             wanted.append(broadcast.instructor_group(ident.game_id))
         if ident.seat_id is not None:
             wanted.append(broadcast.seat_group(ident.seat_id))
+        if ident.kind == identity.INSTRUCTOR and self._session_key():
+            wanted.append(sessions.session_group(self._session_key()))  # closed at logout
         for group in wanted:
             if group not in self.groups_joined:
                 await self.channel_layer.group_add(group, self.channel_name)
@@ -166,9 +168,16 @@ class GameConsumer(AsyncWebsocketConsumer):
             log.exception("message from %s failed", self.ident)
             await self._error(ClientError("internal", "server error; retry", ref=ref))
 
+    def _session_key(self) -> str | None:
+        return (self.scope.get("cookies") or {}).get(settings.SESSION_COOKIE_NAME)
+
     async def _dispatch(self, msg: Any) -> None:
         ident = self.ident
         assert ident is not None
+        if ident.kind == identity.INSTRUCTOR and not await db(sessions.still_logged_in)(
+                self._session_key(), self.scope.get("user")):
+            await self.close(code=errors.CLOSE_NO_IDENTITY)  # logged out, expired
+            return
         if ident.kind == identity.PROJECTOR and msg.type not in ("snapshot", "ping"):
             raise ClientError("read_only", "the projector view cannot send this")
         if msg.type == "snapshot":
@@ -256,6 +265,10 @@ class GameConsumer(AsyncWebsocketConsumer):
         """A seat's presence, for a console: stamped with the highest seq this socket has sent,
         so it never carries a seq the client has not seen (docs/protocol.md)."""
         await self._send({"type": "presence", "seq": self.seq, **event["presence"]})
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """The instructor logged out (game/sessions.py)."""
+        await self.close(code=errors.CLOSE_NO_IDENTITY)
 
     async def seat_kicked(self, event: dict[str, Any]) -> None:
         await self.close(code=errors.CLOSE_KICKED)

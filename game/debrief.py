@@ -15,18 +15,14 @@ The result is cached as JSON under VAR_DIR/debrief/ keyed by game id and tick (a
 never changes, so a cached analysis of tick N is never stale).
 
 "Your class vs N bot classes" (`start_bands`) plays the started scenario N times with bots in
-every seat in a separate, lower-priority process (game/bands.py), which writes its progress and
-then the percentile bands to a cache file.
+every seat in a separate, lower-priority process (game/bands.py: one job per game, a machine-wide
+cap, the rest queued), which writes its progress and then the percentile bands to a cache file.
 """
 from __future__ import annotations
 
 import json
 import logging
 import math
-import subprocess
-import sys
-import threading
-import time
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -38,7 +34,6 @@ from game.models import Command, Game, Seat
 from game.replay import digests as replay_digests
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[1]
 
 ANALYSIS_VERSION = 2
 TOP_FRAME = 5  # players shown on each scrubber frame
@@ -61,7 +56,8 @@ def _key(game: Game) -> str:
 
 
 def purge_cache(game_id: int) -> None:
-    """Forget every cached file of a game (the game was deleted)."""
+    """Forget every cached file of a game (the game was deleted); cancel its bands job."""
+    bands.JOBS.cancel(cache_dir(), f"g{game_id}-")
     for path in cache_dir().glob(f"g{game_id}-*"):
         try:
             path.unlink()
@@ -400,11 +396,6 @@ def private_report(doc: dict[str, Any], player_id: str) -> dict[str, Any] | None
 
 # --- your class vs N bot classes ----------------------------------------------------------------
 
-_procs: dict[str, subprocess.Popen] = {}
-_procs_lock = threading.Lock()
-STALE_SECONDS = 300  # a "running" file not touched for this long was left by a dead process
-
-
 def bots_only(scn: dict[str, Any]) -> dict[str, Any]:
     """The started scenario with a bot in every seat that had none (the role's filler)."""
     out = json.loads(json.dumps(scn))
@@ -415,52 +406,16 @@ def bots_only(scn: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _bands_path(game: Game, runs: int) -> Path:
-    return cache_dir() / f"{_key(game)}-bands-{runs}.json"
-
-
-def _running_here(path: Path) -> bool:
-    with _procs_lock:
-        proc = _procs.get(str(path))
-        return proc is not None and proc.poll() is None
-
-
 def bands_status(game: Game, runs: int) -> dict[str, Any]:
-    path = _bands_path(game, runs)
-    if not path.exists():
-        return {"state": "missing", "done": 0, "runs": runs}
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        return {"state": "missing", "done": 0, "runs": runs}
-    if doc.get("state") == "running" and time.time() - doc.get("updated", 0) > STALE_SECONDS \
-            and not _running_here(path):
-        return {"state": "missing", "done": 0, "runs": runs}
-    return doc
+    return bands.JOBS.status(cache_dir(), _key(game), runs)
 
 
-def start_bands(game: Game, runs: int) -> dict[str, Any]:
-    """Start the bot-class runs in their own process unless done or already running."""
-    status = bands_status(game, runs)
-    if status["state"] in ("running", "done"):
-        return status
-    path = _bands_path(game, runs)
-    with _procs_lock:
-        running = _procs.get(str(path))
-        if running is not None and running.poll() is None:
-            return bands_status(game, runs)
-        first = {"state": "running", "done": 0, "runs": runs, "updated": time.time()}
-        bands.write_atomic(path, bands.dumps(first))
-        job = path.with_name(f"{path.name}.job")
-        seed_base = int(game.seed) + 1  # never the class's own seed
-        scn = bots_only(json.loads(game.scenario))
-        bands.write_atomic(job, bands.dumps({"out": str(path), "scenario": scn, "runs": runs,
-                                             "seed_base": seed_base}))
-        log_file = open(path.with_name(f"{path.name}.log"), "ab")
-        try:
-            _procs[str(path)] = subprocess.Popen(
-                [sys.executable, "-m", "game.bands", str(job)], cwd=str(ROOT),
-                stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
-        finally:
-            log_file.close()
-    return first
+def start_bands(game: Game, runs: int) -> tuple[dict[str, Any], int]:
+    """Queue the bot-class runs (game/bands.py: one job per game, BANDS_MAX_JOBS at once)
+    unless done or already queued or running: (status, HTTP status)."""
+    game_id = game.id
+    return bands.JOBS.start(
+        cache_dir(), _key(game), runs, bots_only(json.loads(game.scenario)),
+        int(game.seed) + 1,  # never the class's own seed
+        lambda: Game.objects.filter(pk=game_id).exists(),
+        max_jobs=settings.BANDS_MAX_JOBS, queue_max=settings.BANDS_QUEUE_MAX)

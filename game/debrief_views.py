@@ -53,18 +53,21 @@ def debrief_page(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def bands(request: HttpRequest, code: str) -> JsonResponse:
-    """GET: progress or the bands with the class's path. POST: start computing (once)."""
+    """GET: progress (queued with its place, running with done/runs) or the bands with the
+    class's path. POST: queue the job (once; 409 `busy` while the game has a job for another
+    number of runs, 503 `queue_full`)."""
     game = _owned(request, code)
     runs = _runs(request)
+    http_status = 200
     if request.method == "POST":
         if game.status != Status.ENDED:
             return JsonResponse({"state": "not_ended", "done": 0, "runs": runs}, status=409)
-        status = debrief.start_bands(game, runs)
+        status, http_status = debrief.start_bands(game, runs)
     else:
         status = debrief.bands_status(game, runs)
     if status.get("state") == "done":
         status = {**status, "class": debrief.class_path(debrief.analyse(game))}
-    return JsonResponse(status)
+    return JsonResponse(status, status=http_status)
 
 
 @login_required

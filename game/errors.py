@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 ERROR_CODES: frozenset[str] = frozenset({
-    "bad_json", "too_large", "unknown_type", "invalid", "rate_limited", "read_only",
+    "bad_json", "too_large", "unknown_type", "invalid", "bad_value", "rate_limited", "read_only",
     "forbidden", "no_seat", "unknown_command", "not_cancellable", "bad_state", "unknown_seat",
     "unknown_event", "game_not_started", "game_over", "internal",
 })

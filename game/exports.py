@@ -1,11 +1,12 @@
 """A game's research export: one zip of tidy CSV files, the scenario, a README and game.json.
 
-Seats appear under their pseudonymous sim player id ("p17", "bot-owner-2", "otf"); nicknames
-only when asked (`nicknames=True`). Every CSV is UTF-8 with a BOM (so spreadsheet programs
-pick the encoding) and every *text* cell that a spreadsheet could take for a formula (starting
-with = + - @, tab or CR) is prefixed with an apostrophe. Numbers are written as Python's repr
-(the shortest text that reads back to the same float), never prefixed, so `-0.5` stays a number
-and a re-run can compare values exactly.
+Students appear under a random pseudonym drawn for each export (`pseudonyms`), with the
+subnet names they wrote replaced; nicknames, names and sim player ids ("p17") only when asked
+(`nicknames=True`). Every CSV is UTF-8 with a BOM (so spreadsheet programs pick the encoding)
+and every place in a *text* cell where a spreadsheet could start a formula (= + - @ tab or CR
+at the start, or after a `,` `;` tab CR or LF) gets an apostrophe (`neutralise`). Numbers are
+written as Python's repr (the shortest text that reads back to the same float), never prefixed,
+so `-0.5` stays a number and a re-run can compare values exactly.
 
 The scenario in scenario.json is the scenario as started (the lobby roster as its players)
 with its seed; commands.csv holds every command in settlement order. Re-running the scenario
@@ -17,6 +18,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import secrets
 import zipfile
 from typing import Any, Iterable
 
@@ -120,10 +123,37 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+# A formula start at the beginning of a text cell, or right after a character some spreadsheet
+# splits cells on (`,`, `;`, tab) or starts a line at (CR, LF): `a;=1+1;b` is three cells, the
+# middle one a formula, to a spreadsheet that reads `;`-separated files.
+_FORMULA_AFTER_SEPARATOR = re.compile(r"(^|[,;\t\r\n])(?=[=+\-@\t\r])")
+
+
 def neutralise(value: Any) -> Any:
-    """A text cell a spreadsheet could run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    """Every place in a text cell where a spreadsheet could start a formula gets an apostrophe:
+    the start of the cell and every `,` `;` tab CR LF followed by = + - @ tab or CR."""
+    if isinstance(value, str):
+        return _FORMULA_AFTER_SEPARATOR.sub(lambda m: m.group(1) + "'", value)
+    return value
+
+
+def _json_cell(value: Any) -> str:
+    """JSON text (a command's parameters, a list of event titles): only its start is
+    neutralised, as an apostrophe inside would change the JSON. JSON holding text always holds
+    a `"`, so the CSV writer quotes the whole cell and a spreadsheet keeps it as one cell,
+    whichever separator it splits on; the text inside was neutralised before encoding."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _neutralise_strings(value: Any) -> Any:
+    """`neutralise` applied to every string inside a JSON value (keys are ours, not text)."""
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, dict):
+        return {k: _neutralise_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_neutralise_strings(v) for v in value]
     return value
 
 
@@ -135,7 +165,7 @@ def cell(value: Any) -> Any:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, (dict, list)):
-        return neutralise(json.dumps(value, sort_keys=True, separators=(",", ":")))
+        return _json_cell(_neutralise_strings(value))
     return neutralise(value if isinstance(value, (int, str)) else str(value))
 
 
@@ -161,8 +191,49 @@ def subnets_by_tick_csv(tick_rows: Iterable[dict[str, Any]]) -> str:
     return to_csv(header, rows)
 
 
+def pseudonyms(players: Iterable[str]) -> dict[str, str]:
+    """A fresh random id for each student seat (`s-` and 8 hex digits), drawn anew for every
+    export: unrelated to the seat id, so to the join order, which the lobby shows publicly."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for pid in players:
+        while (alias := f"s-{secrets.token_hex(4)}") in taken:
+            pass
+        taken.add(alias)
+        out[pid] = alias
+    return out
+
+
+def _swap(value: Any, ids: dict[str, str]) -> Any:
+    """Every string (value or key) naming a student seat, replaced by its pseudonym."""
+    if isinstance(value, str):
+        return ids.get(value, value)
+    if isinstance(value, dict):
+        return {ids.get(k, k): _swap(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_swap(v, ids) for v in value]
+    return value
+
+
+def _without_written_names(value: Any) -> Any:
+    """Student-written subnet names out: a register_subnet's `name` is dropped (sim then names
+    the subnet "Subnet <id>", as a re-run will). The tick and epoch rows carry no names."""
+    if isinstance(value, list):
+        return [_without_written_names(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _without_written_names(v) for k, v in value.items()}
+    if out.get("do") == "register_subnet":
+        out.pop("name", None)
+    return out
+
+
 def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
-    """Every table of the export as lists of dicts (game.json) plus the CSV texts."""
+    """Every table of the export as lists of dicts (game.json) plus the CSV texts.
+
+    Pseudonymous (the default): student seats appear under a random id drawn for this export
+    (`pseudonyms`), rows are ordered by it, not by seat, and student-written subnet names are
+    replaced (`_without_written_names`)."""
     seats = {s.player: s for s in Seat.objects.filter(game=game)}
 
     def nick(pid: str | None) -> str | None:
@@ -182,6 +253,9 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
 
     scn = json.loads(game.scenario)
     scn["seed"] = int(game.seed)
+    # Student seats (sim id p<seat id>, in join order) get a random pseudonym in this export.
+    ids = {} if nicknames else pseudonyms(
+        pid for pid, seat in seats.items() if pid == f"p{seat.id}")
     roles = {p["id"]: p.get("role") for p in scn.get("players", [])}
     scenario_bots = {p["id"] for p in scn.get("players", []) if p.get("bot")}
     tick_rows = [json.loads(t.row) for t in TickRow.objects.filter(game=game).order_by("tick")]
@@ -220,8 +294,10 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
     subnet_ids = sorted({int(k) for e in epoch_rows for p in e["players"] for k in p["alpha"]})
     players_by_epoch = []
     for e in epoch_rows:
+        # Ties are ranked by the id the export shows, never by the seat order.
         ranked = {r["player"]: r["rank"] for r in leaderboard.rank_rows(
-            (p["id"], role(p["id"]) or "", p["net_worth"]) for p in e["players"])}
+            (ids.get(p["id"], p["id"]), role(p["id"]) or "", p["net_worth"])
+            for p in e["players"])}
         for p in e["players"]:
             row = {"epoch": e["epoch"], "tick": e["tick"], "seat": p["id"],
                    "nickname": nick(p["id"]), "role": role(p["id"]), "actor": actor(p["id"]),
@@ -229,7 +305,7 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
             for sid in subnet_ids:
                 row[f"alpha_{sid}"] = p["alpha"].get(str(sid), 0.0)
             row["net_worth"] = p["net_worth"]
-            row["rank"] = ranked[p["id"]]
+            row["rank"] = ranked[ids.get(p["id"], p["id"])]
             players_by_epoch.append(row)
 
     epochs = []
@@ -258,10 +334,26 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
     pbe_header = [c for c, _ in COLUMNS["players_by_epoch.csv"] if c not in (
         "alpha_<subnet>", "net_worth", "rank")] + [f"alpha_{s}" for s in subnet_ids] + [
         "net_worth", "rank"]
+    events = doc["events"]
     if not nicknames:
         for rows in (commands, trades, players_by_epoch):
             for r in rows:
                 r.pop("nickname", None)
+        def anonymous(value: Any) -> Any:
+            return _without_written_names(_swap(value, ids))
+
+        commands, trades, tick_rows, epoch_rows, events = (anonymous(x) for x in (
+            commands, trades, tick_rows, epoch_rows, events))
+        players_by_epoch = sorted(anonymous(players_by_epoch),
+                                  key=lambda r: (r["epoch"], r["seat"]))
+        # The roster's students in the order of their pseudonyms, in the places they held
+        # (the other players keep theirs): the list's order no longer tells the join order.
+        roster = anonymous(scn.get("players", []))
+        places = [k for k, p in enumerate(roster) if p.get("id") in set(ids.values())]
+        for k, p in zip(places, sorted((roster[k] for k in places), key=lambda p: p["id"])):
+            roster[k] = p
+        scn = {**anonymous({k: v for k, v in scn.items() if k != "players"}),
+               "players": roster}
     files = {
         "commands.csv": table(commands, header_of("commands.csv")),
         "trades.csv": table(trades, header_of("trades.csv")),
@@ -279,7 +371,7 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
                  "nicknames": nicknames, "replay_ok": doc["replay_ok"]},
         "scenario": scn, "commands": commands, "trades": trades,
         "players_by_epoch": players_by_epoch, "ticks": tick_rows, "epochs": epoch_rows,
-        "events": doc["events"], "columns": {k: dict(v) for k, v in COLUMNS.items()},
+        "events": events, "columns": {k: dict(v) for k, v in COLUMNS.items()},
     }
     return {"files": files, "scenario": scn, "game": game_json}
 
@@ -288,15 +380,22 @@ def readme(game: Game, nicknames: bool) -> str:
     lines = [
         f"dTAO Classroom export of game {game.code} ({game.name})",
         "",
-        "Seats are pseudonymous: each player appears under its sim player id (p<N> for a",
-        "student, bot-... for a bot filler, scenario ids such as otf for scripted players).",
-        "Nicknames are " + ("INCLUDED (exported with --nicknames)." if nicknames
-                            else "NOT included."),
+        *(["Seats appear under their sim player id (p<N> for a student, bot-... for a bot",
+            "filler, scenario ids such as otf for scripted players).",
+            "Nicknames and student-written subnet names are INCLUDED (--nicknames)."]
+          if nicknames else [
+            "Seats are pseudonymous: each student appears under an id drawn at random for",
+            "this export (s-<8 hex digits>; another export of the same game draws others),",
+            "unrelated to the join order; bot fillers and scripted players keep their",
+            "scenario ids (bot-..., otf). Nicknames are NOT included, and subnet names",
+            "written by students are replaced by 'Subnet <id>' (the name is left out of",
+            "register_subnet parameters, so a re-run names the subnet the same way)."]),
         "",
         "CSV files are UTF-8 with a byte-order mark, comma separated, CRLF line ends.",
-        "Numbers are written exactly (Python repr). Text cells starting with = + - @, a tab",
-        "or a carriage return are prefixed with an apostrophe (') so that spreadsheet",
-        "programs do not run them as formulas; strip it to get the original text.",
+        "Numbers are written exactly (Python repr). In text, an apostrophe (') is put before",
+        "every = + - @ tab or CR that starts the cell or follows a comma, semicolon, tab, CR",
+        "or LF, so that spreadsheet programs (whichever separator they split on) do not run",
+        "it as a formula; remove an apostrophe in those places to get the original text.",
         "Empty cells mean 'not applicable'.",
         "",
         "scenario.json: the scenario as started (the lobby roster as players), with its",

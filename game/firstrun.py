@@ -29,7 +29,28 @@ def secret_key_path() -> Path:
 
 def make_dirs() -> None:
     var_dir().mkdir(parents=True, exist_ok=True, mode=0o700)  # the secret key, the database
+    try:
+        var_dir().chmod(0o700)  # also an existing one: only this user may read VAR_DIR
+    except OSError:
+        pass  # not ours (a shared mount): the files' own modes still apply
     static_root().mkdir(exist_ok=True)
+    if not os.environ.get("DATABASE_URL"):
+        private_file(Path(os.environ.get("SQLITE_PATH") or var_dir() / "db.sqlite3"))
+
+
+def private_file(path: Path) -> None:
+    """Create `path` readable by this user only, or make it so (SQLite creates its -wal and
+    -shm files with the database file's mode): it holds the session keys."""
+    if str(path) == ":memory:" or str(path).startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        for sibling in (path, path.with_name(path.name + "-wal"),
+                        path.with_name(path.name + "-shm")):
+            if sibling.exists():
+                sibling.chmod(0o600)
+    except OSError:
+        pass
 
 
 def prepare() -> None:

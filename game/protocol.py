@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 
 from game import names
 from game.errors import ClientError
+from game.inputguard import has_control
 
 MAX_AMOUNT = 1e12
 ClientId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -232,6 +233,12 @@ def parse(text: str | bytes) -> Any:
         raise ClientError("bad_json", "the message is not valid JSON") from None
     if not isinstance(data, dict):
         raise ClientError("bad_json", "the message must be a JSON object")
+    if has_control(data):
+        # NUL and the other control characters, in any string (value or key): PostgreSQL
+        # cannot store a NUL at all, and no field of the protocol needs any of them.
+        ref = data.get("id") if isinstance(data.get("id"), str) else None
+        raise ClientError("bad_value", "a text field contains a control character",
+                          ref=None if ref is None or has_control(ref) else ref)
     ref = data.get("id") if isinstance(data.get("id"), str) else None
     kind = data.get("type")
     adapter = _ADAPTERS.get(kind) if isinstance(kind, str) else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -239,6 +240,9 @@ class Overrides:
     # Create the game without the scripted events the other overrides would drop or orphan
     # (otherwise such overrides are refused, naming the events).
     drop_events: bool = False
+    # None (the console): a fresh random seed for every game, so bot moves and settlement order
+    # cannot be read from the preset in the public repository. Tests and tools pass one.
+    seed: int | None = None
 
 
 def _refers_to(action: dict[str, Any], keep_subnets: set[int], keep_players: set[str]) -> bool:
@@ -333,6 +337,9 @@ def apply_overrides(scn: dict[str, Any], o: Overrides) -> dict[str, Any]:
     return scn
 
 
+MAX_SEED = 2 ** 53  # exact in JSON and in the browser's numbers
+
+
 def create_game(owner: AbstractBaseUser, preset: str, overrides: Overrides) -> Game:
     """A new game in the lobby, from a preset scenario and the instructor's overrides."""
     sim = simapi.sim_module()
@@ -345,6 +352,8 @@ def create_game(owner: AbstractBaseUser, preset: str, overrides: Overrides) -> G
     except sim.ScenarioError as exc:
         raise CreateError(str(exc)) from None
     clock = scn["clock"]
+    # Stored on the game and in its scenario: replay, the debrief and exports reproduce it.
+    scn["seed"] = secrets.randbelow(MAX_SEED) if overrides.seed is None else int(overrides.seed)
     with transaction.atomic():
         for _ in range(20):
             code = names.new_code()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -103,18 +104,25 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "game",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # NUL and other control characters in a path, query, form field or cookie: 400 bad_value.
+    "game.inputguard.ControlCharacterMiddleware",
+    # Content-Security-Policy, and no-store on every page (game/headers.py).
+    "game.headers.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out login into the lockout page (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "game.urls"
@@ -239,7 +247,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
      "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes, docs/security.md): failed logins are counted in the database
+# (shared by every daphne worker) per client address and, separately, per username; either
+# reaching LOGIN_FAILURE_LIMIT locks that address or that username out of /login/ for
+# LOGIN_COOLOFF_MINUTES (each further failed try during the lockout starts the cool-off over).
+# Unlock at once: manage.py axes_reset_username USERNAME, axes_reset_ip ADDRESS, or axes_reset.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 10, lo=1, hi=1000)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=envint("LOGIN_COOLOFF_MINUTES", 15, lo=1, hi=24 * 60))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures only: no log of every instructor's logins kept
+AXES_VERBOSE = False
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/console/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -271,12 +299,15 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"},
+                "axes": {"level": "WARNING"}},
 }
 
 # --- the game -------------------------------------------------------------------------------
 ENGINE_IN_PROCESS = envbool("ENGINE_IN_PROCESS", True)
 ENGINE_POLL_SECONDS = envfloat("ENGINE_POLL_SECONDS", 0.25, lo=0.01, hi=10)
+# Seconds a connection has to send a request's complete headers (game/httpguard.py; 0: off).
+HTTP_HEADER_TIMEOUT_SECONDS = envfloat("HTTP_HEADER_TIMEOUT_SECONDS", 10.0, lo=0, hi=3600)
 WS_MAX_MESSAGE_BYTES = envint("WS_MAX_MESSAGE_BYTES", 4096, lo=256)
 WS_RATE_PER_SECOND = envfloat("WS_RATE_PER_SECOND", 10.0, lo=0.1)
 WS_RATE_BURST = envint("WS_RATE_BURST", 20, lo=1)
@@ -302,6 +333,10 @@ JOIN_RATE_PER_IP = envint("JOIN_RATE_PER_IP", 600, lo=0)  # joins a minute from 
 JOIN_RATE_PER_GAME = envint("JOIN_RATE_PER_GAME", 600, lo=0)  # joins a minute into one game
 CODE_MISSES_PER_IP = envint("CODE_MISSES_PER_IP", 60, lo=0)  # unknown codes a minute, per address
 GAME_MAX_SEATS = envint("GAME_MAX_SEATS", 1000, lo=1)  # students in one game (the lobby cap)
+# "Your class vs N bot classes" (game/bands.py): jobs running at once on this machine (every
+# process sharing VAR_DIR counts against it), and jobs waiting per process beyond that.
+BANDS_MAX_JOBS = envint("BANDS_MAX_JOBS", 1, lo=1, hi=64)
+BANDS_QUEUE_MAX = envint("BANDS_QUEUE_MAX", 20, lo=0, hi=10_000)
 # Behind TLS (docs/security.md lists the variables that make `check --deploy` clean). All off by
 # default: a classroom LAN server is usually plain http://192.168.x.y:8000.
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from game import debrief_views, history, views
+from game import debrief_views, history, sessions, views  # noqa: F401 (sessions: the logout hook)
 
 urlpatterns = [
     path("", views.join, name="home"),

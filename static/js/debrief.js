@@ -177,19 +177,21 @@ function showStatus(s) {
   $("#mc-bar").value = s.done || 0;
   const text = {
     missing: "Not computed yet.", running: `Running bot classes: ${s.done} of ${s.runs} done…`,
+    queued: `Waiting for a free slot${s.position ? ` (number ${s.position} in the queue)` : ""}…`,
+    busy: `Busy: ${s.error || "another run of this game is in progress"}`, queue_full: `Busy: ${s.error || "try again later"}`,
     done: `Done: ${s.runs} bot classes.`, failed: `Failed: ${s.error || "unknown error"}`,
     not_ended: "Available when the game is over.",
   }[s.state] || s.state;
   $("#mc-text").textContent = text;
   $("#mc-progress").dataset.state = s.state;
-  $("#mc-start").hidden = !(s.state === "missing" || s.state === "failed") || !boot.ended;
+  $("#mc-start").hidden = !["missing", "failed", "busy", "queue_full"].includes(s.state) || !boot.ended;
 }
 
 async function poll(method = "GET") {
   const r = await fetch(boot.bands_url, { method, headers: method === "POST" ? { "X-CSRFToken": csrf() } : {}, credentials: "same-origin" });
   const s = await r.json();
   showStatus(s);
-  if (s.state === "running") setTimeout(() => poll(), 1000);
+  if (s.state === "running" || s.state === "queued") setTimeout(() => poll(), 1000);
   else if (s.state === "done") drawBands(s);
   return s;
 }

@@ -71,7 +71,7 @@ def settle_one(game_id: int) -> None:
 def play_finished_game(owner: Any, preset: str = "debrief_market",
                        nicknames: tuple[str, ...] = EVIL_NICKS,
                        stop_at: int | None = None) -> tuple[Game, dict[str, tuple[Seat, str]]]:
-    game = services.create_game(owner, preset, services.Overrides())
+    game = services.create_game(owner, preset, services.Overrides(seed=SCENARIO["seed"]))
     seats: dict[str, tuple[Seat, str]] = {}
     for nick in nicknames:
         seat, token = services.join_game(game.code, nick)

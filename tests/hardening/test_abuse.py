@@ -44,7 +44,7 @@ def test_it_rate_limits_joins_from_one_address(game: Any, settings: Any) -> None
 
 def test_it_rate_limits_joins_into_one_game(game: Any, settings: Any, instructor: Any) -> None:
     settings.JOIN_RATE_PER_GAME = 2
-    other = services.create_game(instructor, "test_market", services.Overrides())
+    other = services.create_game(instructor, "test_market", services.Overrides(seed=3))
     codes = [_join(Client(REMOTE_ADDR=f"10.0.0.{i}"), game.code).status_code for i in range(3)]
     assert codes == [302, 302, 429]
     assert _join(Client(REMOTE_ADDR="10.0.1.1"), other.code).status_code == 302

@@ -55,7 +55,7 @@ from django.utils import timezone
 from game import services
 from game.models import Game
 owner = User.objects.create_user("teacher", password="a-long-test-password")
-game = services.create_game(owner, "test_market", services.Overrides())
+game = services.create_game(owner, "test_market", services.Overrides(seed=3))
 seat, _token = services.join_game(game.code, "Ann")
 services.start_game(game.id)
 services.submit_command(seat.id, "c-1", {"do": "stake", "subnet": 1, "tao": 10.0})

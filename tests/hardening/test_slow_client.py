@@ -56,7 +56,8 @@ SETUP = """
 from django.contrib.auth.models import User
 from game import services
 owner = User.objects.create_user("teacher", password="a-long-test-password")
-game = services.create_game(owner, "test_market", services.Overrides(epochs=1000, tick_seconds=1))
+game = services.create_game(owner, "test_market", services.Overrides(epochs=1000, tick_seconds=1,
+                                                                   seed=3))
 for i in range({fillers}):
     services.join_game(game.code, f"Filler {{i}}")
 tokens = [services.join_game(game.code, nick)[1] for nick in ("Slow", "Reader")]

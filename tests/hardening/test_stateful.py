@@ -59,7 +59,7 @@ class ServerMachine(RuleBasedStateMachine):
     def create(self, started: bool) -> None:
         simapi.clear_cache()
         self.captured.clear()
-        self.game = services.create_game(self.owner, "test_market", services.Overrides())
+        self.game = services.create_game(self.owner, "test_market", services.Overrides(seed=3))
         self.seats: list[tuple[int, str]] = []       # (seat id, token)
         self.connected: set[int] = set()
         self.answers: dict[tuple[int, str], dict] = {}  # (seat, client id) → first reply

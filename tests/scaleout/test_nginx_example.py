@@ -27,7 +27,8 @@ def _config(tmp: Path, listen: int, a: int, b: int) -> Path:
     site = (site.replace("127.0.0.1:8001", f"127.0.0.1:{a}")
             .replace("127.0.0.1:8002", f"127.0.0.1:{b}")
             .replace("listen 80;", f"listen 127.0.0.1:{listen};")
-            .replace("/srv/dtao/staticfiles/", f"{ROOT}/staticfiles/"))
+            .replace("/srv/dtao/staticfiles/", f"{ROOT}/staticfiles/")
+            .replace("/var/log/nginx/", f"{tmp}/"))
     (tmp / "site.conf").write_text(site)
     temp = " ".join(f"{k}_temp_path {tmp}/{k};" for k in
                     ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serverkit import write_preset
+from serverkit import SCENARIO, write_preset
 
 from game import services, simapi
 
@@ -40,7 +40,8 @@ def instructor(db: Any) -> Any:
 
 @pytest.fixture
 def game(preset_dir: Path, instructor: Any) -> Any:
-    return services.create_game(instructor, "test_market", services.Overrides())
+    return services.create_game(instructor, "test_market",
+                                services.Overrides(seed=SCENARIO["seed"]))
 
 
 @pytest.fixture

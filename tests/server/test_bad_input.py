@@ -48,6 +48,19 @@ CASES = [
     ("an unknown action", "student", _with(do="steal"), "error", "invalid"),
     ("a missing field", "student", json.dumps({"type": "command", "id": "c", "do": "stake",
                                                "subnet": 1}), "error", "invalid"),
+    ("a NUL in the command id", "student", _with(id="c-\x00"), "error", "bad_value"),
+    ("an escape character in the command id", "student", _with(id="c-\x1b[2J"), "error",
+     "bad_value"),
+    ("a NUL in a subnet name", "student", json.dumps({
+        "type": "command", "id": "r", "do": "register_subnet", "name": "net\x00"}), "error",
+     "bad_value"),
+    ("a C1 control in a validator", "student", json.dumps({
+        "type": "command", "id": "s", "do": "root_stake", "tao": 1.0,
+        "validator": "p\x85"}), "error", "bad_value"),
+    ("a NUL in the id of the command to cancel", "student",
+     '{"type": "cancel", "id": "x", "command": "other-1\\u0000"}', "error", "bad_value"),
+    ("a NUL in a field name", "student", _with().replace('"do"', '"\\u0000": 1, "do"'),
+     "error", "bad_value"),
     ("an unknown type", "student", '{"type": "buy", "id": "x"}', "error", "unknown_type"),
     ("no type at all", "student", '{"id": "x"}', "error", "unknown_type"),
     ("an oversized message", "student", _with(id="x" * 60).replace(
@@ -120,7 +133,8 @@ async def test_it_rejects_a_well_formed_command_outside_play(game, moment, code)
 
 
 async def test_it_refuses_a_seat_token_from_another_game(game, instructor):
-    other_game = await db(services.create_game)(instructor, "test_market", services.Overrides())
+    other_game = await db(services.create_game)(instructor, "test_market",
+                                                services.Overrides(seed=3))
     _seat, token = await db(services.join_game)(other_game.code, "Mallory")
     comm, _ = await open_socket(game.code, cookies={f"seat_{game.code}": token},
                                 expect_snapshot=False)

@@ -123,7 +123,7 @@ def test_it_plays_bot_seats_and_away_students_but_not_present_ones(preset_dir, i
     # early_exiter always buys at the first tick: a stand-in that is sure to act.
     write_preset(preset_dir, "exiters", bot_fill={"speculator": "early_exiter"})
     simapi.presets.cache_clear()
-    game = services.create_game(instructor, "exiters", services.Overrides())
+    game = services.create_game(instructor, "exiters", services.Overrides(seed=3))
     away, _ = services.join_game(game.code, "Away")
     here, _ = services.join_game(game.code, "Here")
     services.start_game(game.id)

@@ -31,8 +31,8 @@ def test_the_console_offers_every_shipped_preset(shipped):
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_it_runs_a_shipped_preset(shipped, instructor, preset):
-    game = services.create_game(instructor, preset, services.Overrides(epochs=2,
-                                                                       drop_events=True))
+    game = services.create_game(instructor, preset, services.Overrides(
+        epochs=2, drop_events=True, seed=simapi.load_preset(preset)["seed"]))
     seats = [services.join_game(game.code, f"Student {i}")[0] for i in range(10)]
     services.set_foundation(game.id, True)
     services.start_game(game.id)
