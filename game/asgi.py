@@ -18,9 +18,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from game import engine  # noqa: E402
+from game.httpguard import install as install_http_guards  # noqa: E402
 from game.origin import SameOriginValidator  # noqa: E402
 from game.routing import websocket_urlpatterns  # noqa: E402
-from game.httpguard import install as install_http_guards  # noqa: E402
 from game.transport import install as install_send_backpressure  # noqa: E402
 
 # Before daphne's Server.run builds its WebSocket factory (daphne CLI, `manage.py serve`,

@@ -350,7 +350,8 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
         # (the other players keep theirs): the list's order no longer tells the join order.
         roster = anonymous(scn.get("players", []))
         places = [k for k, p in enumerate(roster) if p.get("id") in set(ids.values())]
-        for k, p in zip(places, sorted((roster[k] for k in places), key=lambda p: p["id"])):
+        for k, p in zip(places, sorted((roster[k] for k in places), key=lambda p: p["id"]),
+                        strict=True):
             roster[k] = p
         scn = {**anonymous({k: v for k, v in scn.items() if k != "players"}),
                "players": roster}

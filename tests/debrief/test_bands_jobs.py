@@ -10,9 +10,9 @@ from pathlib import Path
 import psutil
 import pytest
 from django.test import Client
+from gamekit import play_finished_game
 
 from game import bands, debrief
-from gamekit import play_finished_game
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 

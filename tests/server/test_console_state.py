@@ -10,11 +10,10 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
 from django.utils import timezone
+from serverkit import open_socket, receive_until, session_cookie, student_socket
 
 from game import engine, services
 from game.models import Command, Game, Seat, Status
-
-from serverkit import open_socket, receive_until, session_cookie, student_socket
 
 db = database_sync_to_async
 

@@ -1,8 +1,6 @@
 """The game socket, message by message (docs/protocol.md), through the full ASGI stack."""
 from __future__ import annotations
 
-import json
-
 import pytest
 from channels.db import database_sync_to_async
 from serverkit import (
