@@ -18,9 +18,10 @@ from typing import Any, Callable
 from urllib.parse import urlencode
 
 import orjson
-from bench import http
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+
+from bench import http
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -405,53 +406,65 @@ class Identity:
     def _handle(self, msg: dict[str, Any], size: int) -> None:
         kind, seq = msg["type"], msg.get("seq", 0)
         if kind == "snapshot":
-            self.hub.snapshots.append((self.kind, size, (msg.get("game") or {}).get("tick")))
-            self.hub.saw(msg)
-            self.snapshot = msg
-            self.last_seq, self.awaiting = seq, False
-            self.game, self.market, self.you = msg["game"], msg.get("market"), msg["you"] or {}
-            self.players = msg["game"].get("players") or 0
-            for c in msg.get("commands") or []:
-                cid = c.get("id")
-                if cid in self.sent and cid not in self.answers and c.get("status") != "cancelled":
-                    # acknowledged before the socket dropped; the reply was lost with it
-                    self.answers[cid] = {"type": "accepted", "id": cid, "command": c["command"],
-                                         "due_tick": c["due_tick"]}
-                if cid in self.sent and c.get("tick") is not None:
-                    self.settled.setdefault(cid, set()).add(c["tick"])
+            self._on_snapshot(msg, size, seq)
             return
         if kind in PUBLIC:
-            if self.awaiting or seq <= self.last_seq:
-                return
-            if seq != self.last_seq + 1:
-                self._gap()
-                return
-            self.last_seq = seq
-            self.hub.saw(msg)
-            if "game" in msg:
-                self.game = msg["game"]
-            if kind == "tick":
-                self.market = msg["market"]
-            if kind == "lobby":
-                self.players = msg["players"]
+            self._on_public(msg, kind, seq)
             return
         if seq > self.last_seq and not self.awaiting:
             self._gap()
         if kind in ("accepted", "rejected"):
             self._answer(msg["id"], msg)
         elif kind == "error":
-            if msg.get("ref") in self.sent:
-                self._answer(msg["ref"], msg)
-            elif msg.get("ref") in self.replies or msg.get("ref") is not None:
-                self.replies[msg["ref"]] = msg
-            else:
-                self.problems.append(f"error without ref: {msg}")
+            self._on_error(msg)
         elif kind == "private":
-            for f in msg.get("fills") or []:
-                if f.get("id") in self.sent:
-                    self.settled.setdefault(f["id"], set()).add(f["tick"])
+            self._on_private(msg)
         elif kind in ("ok", "pong"):
             self.replies[msg.get("id")] = msg
+
+    def _on_snapshot(self, msg: dict[str, Any], size: int, seq: int) -> None:
+        self.hub.snapshots.append((self.kind, size, (msg.get("game") or {}).get("tick")))
+        self.hub.saw(msg)
+        self.snapshot = msg
+        self.last_seq, self.awaiting = seq, False
+        self.game, self.market, self.you = msg["game"], msg.get("market"), msg["you"] or {}
+        self.players = msg["game"].get("players") or 0
+        for c in msg.get("commands") or []:
+            cid = c.get("id")
+            if cid in self.sent and cid not in self.answers and c.get("status") != "cancelled":
+                # acknowledged before the socket dropped; the reply was lost with it
+                self.answers[cid] = {"type": "accepted", "id": cid, "command": c["command"],
+                                     "due_tick": c["due_tick"]}
+            if cid in self.sent and c.get("tick") is not None:
+                self.settled.setdefault(cid, set()).add(c["tick"])
+
+    def _on_public(self, msg: dict[str, Any], kind: str, seq: int) -> None:
+        if self.awaiting or seq <= self.last_seq:
+            return
+        if seq != self.last_seq + 1:
+            self._gap()
+            return
+        self.last_seq = seq
+        self.hub.saw(msg)
+        if "game" in msg:
+            self.game = msg["game"]
+        if kind == "tick":
+            self.market = msg["market"]
+        if kind == "lobby":
+            self.players = msg["players"]
+
+    def _on_error(self, msg: dict[str, Any]) -> None:
+        if msg.get("ref") in self.sent:
+            self._answer(msg["ref"], msg)
+        elif msg.get("ref") in self.replies or msg.get("ref") is not None:
+            self.replies[msg["ref"]] = msg
+        else:
+            self.problems.append(f"error without ref: {msg}")
+
+    def _on_private(self, msg: dict[str, Any]) -> None:
+        for f in msg.get("fills") or []:
+            if f.get("id") in self.sent:
+                self.settled.setdefault(f["id"], set()).add(f["tick"])
 
     def _answer(self, cid: str, msg: dict[str, Any]) -> None:
         first = self.answers.get(cid)

@@ -51,10 +51,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from classkit import (
+    Failure,
+    Hub,
+    Identity,
+    command_log,
+    instructor_creates,
+    manage,
+    start_like_make_run,
+    wait_healthy,
+)
+
 from bench import http
 from bench.stack import free_port, stop_process
-from classkit import (Failure, Hub, Identity, command_log, instructor_creates, manage,
-                      start_like_make_run, wait_healthy)
 
 pytestmark = pytest.mark.slow
 
@@ -160,14 +169,14 @@ async def student_life(s: Identity, hub: Hub, rng: random.Random, drops: list[in
     first: late is not lost, but silent for a minute is)."""
     seen, nxt = -1, 0
     while True:
-        await hub.wait(lambda: s.tick > seen or hub.phase != "running", 60,
-                       lambda: f"the next tick after {seen}: {s.describe()}")
+        await hub.wait(lambda seen=seen: s.tick > seen or hub.phase != "running", 60,
+                       lambda seen=seen: f"the next tick after {seen}: {s.describe()}")
         if hub.phase != "running":
             if nxt == len(drops):
                 return
-            await hub.wait(lambda: s.tick >= drops[nxt], 60,
-                           lambda: f"tick {drops[nxt]}, the game being at {hub.tick}: "
-                                   f"{s.describe()}")
+            await hub.wait(lambda nxt=nxt: s.tick >= drops[nxt], 60,
+                           lambda nxt=nxt: f"tick {drops[nxt]}, the game being at {hub.tick}: "
+                                           f"{s.describe()}")
         seen = s.tick
         if hub.phase == "running" and s.status == "running" and rng.random() < P_TRADE:
             await order(s, rng, subnets)
@@ -181,7 +190,7 @@ async def student_life(s: Identity, hub: Hub, rng: random.Random, drops: list[in
 
 async def come_and_go(x: Identity, hub: Hub, ticks: tuple[int, ...]) -> None:
     for i, t in enumerate(ticks):
-        await hub.wait(lambda: hub.tick >= t, 120, f"tick {t} (to reconnect {x.who})")
+        await hub.wait(lambda t=t: hub.tick >= t, 120, f"tick {t} (to reconnect {x.who})")
         await x.drop(abrupt=i % 2 == 1)
         await x.connect(f"tick {hub.tick}")
 
@@ -429,51 +438,9 @@ def test_a_class_period_everyone_comes_back(make_run, browser, watch, tmp_path):
     phone_first = watch_first_frames(page)
     timings: dict[str, float] = {}
     failure: BaseException | None = None
+    ended_text = ""
     try:
-        wait_flag(link.lobby_ready, 120, "the lobby", link, thread)
-        code, hub = link.code, link.hub
-        page.goto(f"{base}/join/{code}")
-        page.get_by_label("Nickname").fill("Phone")
-        page.get_by_role("button", name="Join", exact=True).click()
-        page.wait_for_url(re.compile(rf"/play/{code}/$"))
-        page.wait_for_selector("#conn[data-state=live]")
-        # From now on every load starts with the tab's storage empty (a new tab, a phone that
-        # dropped it): the charts' past must come from the server, not from what the tab kept.
-        page.add_init_script("try { sessionStorage.clear(); } catch (e) {}")
-        link.phone_joined.set()
-
-        for when, at in (("early", EARLY), ("middle", MIDDLE)):
-            deadline = time.monotonic() + 240
-            while hub.tick < at:
-                if link.error is not None:
-                    raise AssertionError(f"the rehearsal stopped: {link.error}") from link.error
-                assert time.monotonic() < deadline, f"tick {at} not reached"
-                time.sleep(0.1)
-            shown, timings[when] = phone_reload(page, "Running", f"at tick {hub.tick} ({when})",
-                                                hub, hub.markets)
-            assert shown["tick"] >= at and shown["gameHidden"] is False
-
-        wait_flag(link.last_tick_ready, 300, "the last tick", link, thread)
-        total = 144
-        shown, timings["last tick"] = phone_reload(page, "Running", "at the last tick", hub,
-                                                   {total - 1: link.result["last_market"]})
-        assert shown["tick"] == total - 1 and "next tick in" in shown["clock"], shown["clock"]
-        link.phone_last_done.set()
-
-        wait_flag(link.ended_ready, 120, "the end", link, thread)
-        shown, timings["after the end"] = phone_reload(page, "Ended", "after the end", hub,
-                                                       {total: link.result["ended_market"]})
-        assert shown["tick"] == total and "game over" in shown["clock"], shown["clock"]
-        assert shown["endedHidden"] is False
-        ended_text = shown["ended"]
-        cookie = next(c for c in ctx.cookies() if c["name"] == f"seat_{code}")
-        link.phone_cookie = f"seat_{code}={cookie['value']}"
-        page.close()  # the protocol check of its seat below would take the seat over (4011)
-        link.phone_end_done.set()
-        thread.join(120)
-        assert not thread.is_alive(), "the rehearsal did not finish"
-        if link.error is not None:
-            raise AssertionError(f"the rehearsal stopped: {link.error}") from link.error
+        ended_text = _phone_through_the_period(page, ctx, base, link, thread, timings)
     except BaseException as exc:  # noqa: BLE001 - raised below with the server's errors
         failure = exc
     finally:
@@ -492,9 +459,76 @@ def test_a_class_period_everyone_comes_back(make_run, browser, watch, tmp_path):
 
     r = link.result
     students: list[Identity] = r["students"]
-    console, projector, total = r["console"], r["projector"], r["total"]
-    hub = link.hub
+    total = r["total"]
+    _check_the_end(r, ended_text, server_out)
+    _check_everyone_came_back(link.hub, r, students, phone_first, total)
+    _check_roster_and_podium(r["console"], r["projector"])
+    _check_refused_after_the_end(r, students)
+    _check_the_log_and_export(env, link.code, tmp_path / "export.zip", r, students, total)
 
+
+# --- the test's steps ---------------------------------------------------------------------------
+
+def _phone_through_the_period(page, ctx, base: str, link: Link, thread: threading.Thread,
+                              timings: dict[str, float]) -> str:
+    """The phone joins, reloads early, in the middle, at the last tick and after the end (each
+    reload checked); the rehearsal then finishes. Returns the "Ended" text the page showed."""
+    wait_flag(link.lobby_ready, 120, "the lobby", link, thread)
+    code, hub = link.code, link.hub
+    _phone_joins(page, base, code)
+    link.phone_joined.set()
+
+    for when, at in (("early", EARLY), ("middle", MIDDLE)):
+        _play_to_tick(hub, link, at)
+        shown, timings[when] = phone_reload(page, "Running", f"at tick {hub.tick} ({when})",
+                                            hub, hub.markets)
+        assert shown["tick"] >= at and shown["gameHidden"] is False
+
+    wait_flag(link.last_tick_ready, 300, "the last tick", link, thread)
+    total = 144
+    shown, timings["last tick"] = phone_reload(page, "Running", "at the last tick", hub,
+                                               {total - 1: link.result["last_market"]})
+    assert shown["tick"] == total - 1 and "next tick in" in shown["clock"], shown["clock"]
+    link.phone_last_done.set()
+
+    wait_flag(link.ended_ready, 120, "the end", link, thread)
+    shown, timings["after the end"] = phone_reload(page, "Ended", "after the end", hub,
+                                                   {total: link.result["ended_market"]})
+    assert shown["tick"] == total and "game over" in shown["clock"], shown["clock"]
+    assert shown["endedHidden"] is False
+    ended_text = shown["ended"]
+    cookie = next(c for c in ctx.cookies() if c["name"] == f"seat_{code}")
+    link.phone_cookie = f"seat_{code}={cookie['value']}"
+    page.close()  # the protocol check of its seat below would take the seat over (4011)
+    link.phone_end_done.set()
+    thread.join(120)
+    assert not thread.is_alive(), "the rehearsal did not finish"
+    if link.error is not None:
+        raise AssertionError(f"the rehearsal stopped: {link.error}") from link.error
+    return ended_text
+
+
+def _phone_joins(page, base: str, code: str) -> None:
+    page.goto(f"{base}/join/{code}")
+    page.get_by_label("Nickname").fill("Phone")
+    page.get_by_role("button", name="Join", exact=True).click()
+    page.wait_for_url(re.compile(rf"/play/{code}/$"))
+    page.wait_for_selector("#conn[data-state=live]")
+    # From now on every load starts with the tab's storage empty (a new tab, a phone that
+    # dropped it): the charts' past must come from the server, not from what the tab kept.
+    page.add_init_script("try { sessionStorage.clear(); } catch (e) {}")
+
+
+def _play_to_tick(hub: Hub, link: Link, at: int) -> None:
+    deadline = time.monotonic() + 240
+    while hub.tick < at:
+        if link.error is not None:
+            raise AssertionError(f"the rehearsal stopped: {link.error}") from link.error
+        assert time.monotonic() < deadline, f"tick {at} not reached"
+        time.sleep(0.1)
+
+
+def _check_the_end(r: dict[str, Any], ended_text: str, server_out: str) -> None:
     # The page said the seat's final rank among the 41 students, as the server has it.
     rank, rank_of = r["phone_rank"]
     assert rank_of == STUDENTS + 1 and 1 <= rank <= rank_of, r["phone_rank"]
@@ -504,6 +538,9 @@ def test_a_class_period_everyone_comes_back(make_run, browser, watch, tmp_path):
     for bad in ("Traceback", "PayloadExceededError", "Exception"):
         assert bad not in server_out, _excerpt(server_out, bad)
 
+
+def _check_everyone_came_back(hub: Hub, r: dict[str, Any], students: list[Identity],
+                              phone_first: list[tuple[int, str | None]], total: int) -> None:
     # Every identity came back every time, with a fresh snapshot under 64 kB.
     expected = {s.who: 1 + len(r["drops"][s.who]) + (s.who in r["last_group"])
                 + (s.who in r["end_group"]) for s in students}
@@ -521,13 +558,16 @@ def test_a_class_period_everyone_comes_back(make_run, browser, watch, tmp_path):
     big = [s for s in hub.snapshots if s[1] >= FRAME_LIMIT]
     assert not big, f"snapshots of 64 kB or more (kind, bytes, tick): {big[:5]}"
     assert not hub.market_conflicts, hub.market_conflicts[:3]
-    for x in [*students, console, projector]:
+    for x in [*students, r["console"], r["projector"]]:
         assert not x.problems, (x.who, x.problems[:3])
     for c in hub.connects:
         if c.when == "after the end":
             assert (c.status, c.tick) == ("ended", total), c
         if c.when == "last tick":
             assert (c.status, c.tick) == ("running", total - 1), c
+
+
+def _check_roster_and_podium(console: Identity, projector: Identity) -> None:
     final_roster = console.snapshot["roster"]
     humans = sorted(x["nickname"] for x in final_roster if x["kind"] == "human")
     assert humans == sorted([f"Student {i:02d}" for i in range(STUDENTS)] + ["Phone"])
@@ -537,15 +577,19 @@ def test_a_class_period_everyone_comes_back(make_run, browser, watch, tmp_path):
     assert len(board) == 10 and ranks[0] == 1 and ranks == sorted(ranks), board
     assert {x["nickname"] for x in board} <= set(humans), board
 
+
+def _check_refused_after_the_end(r: dict[str, Any], students: list[Identity]) -> None:
     # Orders after the end were refused with game_over and stored nowhere.
     for s in students:
         if s.who in r["late"]:
             a = s.answers[r["late"][s.who]]
             assert (a["type"], a.get("code")) == ("rejected", "game_over"), a
 
+
+def _check_the_log_and_export(env: dict[str, str], code: str, zpath: Path, r: dict[str, Any],
+                              students: list[Identity], total: int) -> None:
     # Nothing acknowledged lost or duplicated: the command log, the export, the fills.
     checks = time.monotonic()
-    zpath = tmp_path / "export.zip"
     log = command_log(env, code, zpath)
     assert (log["status"], log["tick"]) == ("ended", total)
     seat_of = {s.who: s.you["seat_id"] for s in students}
@@ -555,21 +599,9 @@ def test_a_class_period_everyone_comes_back(make_run, browser, watch, tmp_path):
             by_key.setdefault((c["seat"], c["id"]), []).append(c)
     accepted = refused_now = 0
     for s in students:
-        for cid, a in s.answers.items():
-            rows = by_key.pop((seat_of[s.who], cid), [])
-            if a["type"] != "accepted":
-                assert rows == [], f"{s.who}: {cid} was refused ({a}) but stored: {rows}"
-                refused_now += a["type"] == "error"
-                continue
-            accepted += 1
-            assert len(rows) == 1, f"{s.who}: {cid} acknowledged ({a}), in the log {len(rows)}×"
-            row = rows[0]
-            assert row["command"] == a["command"] and row["status"] in ("filled", "rejected"), \
-                f"{s.who}: {cid} acknowledged as {a}, logged as {row}"
-            assert row["tick"] == row["due"] == a["due_tick"], \
-                f"{s.who}: {cid} due at {a['due_tick']}, settled as {row}"
-            assert s.settled.get(cid, {row["tick"]}) == {row["tick"]}, \
-                f"{s.who}: {cid} settled at {row['tick']}, the client was told {s.settled[cid]}"
+        a_now, r_now = _check_logged_once(s, by_key, seat_of[s.who])
+        accepted += a_now
+        refused_now += r_now
     assert not {k: v for k, v in by_key.items() if k[0] in seat_of.values()}, \
         "stored commands no student was told about"
     refused_later = sum(1 for c in log["commands"] if c["actor"] == "human"
@@ -578,6 +610,38 @@ def test_a_class_period_everyone_comes_back(make_run, browser, watch, tmp_path):
           f"{refused_later} refused at settlement, {len(r['late'])} refused after the end")
     assert refused_now > 0 and refused_later > 0 and accepted > STUDENTS
 
+    _check_export(zpath, students)
+
+    assert log["replay_exit"] == 0, log["replay"]
+    print(f"checked after the game in {time.monotonic() - checks:.1f} s")
+
+
+def _check_logged_once(s: Identity, by_key: dict[tuple[int, str], list[dict[str, Any]]],
+                       seat: int) -> tuple[int, int]:
+    """Each of a student's answered commands: stored once if acknowledged (settled at its due
+    tick, as the client was told), nowhere if refused. Takes its rows out of `by_key`; returns
+    (acknowledged, refused at once)."""
+    accepted = refused_now = 0
+    for cid, a in s.answers.items():
+        rows = by_key.pop((seat, cid), [])
+        if a["type"] != "accepted":
+            assert rows == [], f"{s.who}: {cid} was refused ({a}) but stored: {rows}"
+            refused_now += a["type"] == "error"
+            continue
+        accepted += 1
+        assert len(rows) == 1, f"{s.who}: {cid} acknowledged ({a}), in the log {len(rows)}×"
+        row = rows[0]
+        assert row["command"] == a["command"] and row["status"] in ("filled", "rejected"), \
+            f"{s.who}: {cid} acknowledged as {a}, logged as {row}"
+        assert row["tick"] == row["due"] == a["due_tick"], \
+            f"{s.who}: {cid} due at {a['due_tick']}, settled as {row}"
+        assert s.settled.get(cid, {row["tick"]}) == {row["tick"]}, \
+            f"{s.who}: {cid} settled at {row['tick']}, the client was told {s.settled[cid]}"
+    return accepted, refused_now
+
+
+def _check_export(zpath: Path, students: list[Identity]) -> None:
+    """The export's commands.csv has exactly each student's acknowledged orders."""
     with zipfile.ZipFile(zpath) as z:
         rows = list(csv.DictReader(io.StringIO(z.read("commands.csv").decode("utf-8-sig"))))
     exported: dict[str, int] = {}
@@ -588,9 +652,6 @@ def test_a_class_period_everyone_comes_back(make_run, browser, watch, tmp_path):
         nick = s.you["nickname"]
         acked = sum(1 for a in s.answers.values() if a["type"] == "accepted")
         assert exported.get(nick, 0) == acked, (nick, exported.get(nick), acked)
-
-    assert log["replay_exit"] == 0, log["replay"]
-    print(f"checked after the game in {time.monotonic() - checks:.1f} s")
 
 
 def _log_errors(text: str) -> str:

@@ -8,10 +8,9 @@ import asyncio
 import json
 
 import pytest
+from kit import start, tables
 
 from bench.stack import free_port, wait_until
-
-from kit import start, tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres,
               pytest.mark.timeout(150)]

@@ -166,38 +166,8 @@ async def test_a_class_comes_back_after_a_kill_9_late_in_a_full_length_game(
         record = server.query(code)
         assert record["status"] == "ended" and record["tick"] == 144
         assert record["replay_ok"], record["replay"]
-        # Every acknowledged command is stored exactly once, and settled (the game is over).
-        stored: dict[str, list[dict[str, Any]]] = {}
-        for c in record["commands"]:
-            if c["actor"] == "human":
-                stored.setdefault(c["id"], []).append(c)
-        for s in students:
-            for cid in acknowledged[s.name] | {cid for cid, a in s.answers.items()
-                                               if a["type"] == "accepted"}:
-                assert [c["status"] in ("filled", "rejected") for c in stored.get(cid, [])] \
-                    == [True], (s.name, cid, stored.get(cid))
-        assert sum(len(a) for a in acknowledged.values()) > STUDENTS  # they really traded
-
-        seats = {s["nickname"]: s for s in json.loads(
-            server.manage("shell", "-c", SEATS.format(code=code)).stdout.strip()
-            .splitlines()[-1])}
-        for s in gone:
-            seat = seats[f"Kid {int(s.name[1:]):02d}"]
-            # A bot stands in for the student who did not come back, not before the grace
-            # was over (server-side times: the tick's settlement vs the seat's last lease).
-            assert seat["stand_in_tick"] is not None, seat
-            assert seat["stood_at"] - seat["last_seen"] >= GRACE, seat
-            print(f"{seat['nickname']}: last sign of life {seat['last_seen'] - killed_at:+.2f} s"
-                  f" from the kill, bot from tick {seat['stand_in_tick']},"
-                  f" {seat['stood_at'] - seat['last_seen']:.2f} s after it")
-            # The console, reconnected, knows it: away, a bot standing in.
-            row = console.roster[seat["id"]]
-            assert (row["connected"], row.get("stand_in")) == (False, True), row
-        for s in back:
-            seat = seats[f"Kid {int(s.name[1:]):02d}"]
-            assert seat["stand_in_tick"] is None, seat  # handed back (or never taken)
-            row = console.roster[seat["id"]]
-            assert row["connected"] is True and row.get("stand_in") in (None, False), row
+        _check_stored_once(record, students, acknowledged)
+        _check_stand_ins(server, code, console, gone, back, killed_at)
         for c in returning:
             assert c.last_seq == record["seq"], (c.name, c.last_seq, record["seq"])
             assert not c.awaiting_snapshot
@@ -205,3 +175,42 @@ async def test_a_class_comes_back_after_a_kill_9_late_in_a_full_length_game(
             await c.close()
     finally:
         server.stop()
+
+
+def _check_stored_once(record: dict[str, Any], students: list[Client],
+                       acknowledged: dict[str, set[str]]) -> None:
+    # Every acknowledged command is stored exactly once, and settled (the game is over).
+    stored: dict[str, list[dict[str, Any]]] = {}
+    for c in record["commands"]:
+        if c["actor"] == "human":
+            stored.setdefault(c["id"], []).append(c)
+    for s in students:
+        for cid in acknowledged[s.name] | {cid for cid, a in s.answers.items()
+                                           if a["type"] == "accepted"}:
+            assert [c["status"] in ("filled", "rejected") for c in stored.get(cid, [])] \
+                == [True], (s.name, cid, stored.get(cid))
+    assert sum(len(a) for a in acknowledged.values()) > STUDENTS  # they really traded
+
+
+def _check_stand_ins(server: LiveServer, code: str, console: Watcher, gone: list[Client],
+                     back: list[Client], killed_at: float) -> None:
+    seats = {s["nickname"]: s for s in json.loads(
+        server.manage("shell", "-c", SEATS.format(code=code)).stdout.strip()
+        .splitlines()[-1])}
+    for s in gone:
+        seat = seats[f"Kid {int(s.name[1:]):02d}"]
+        # A bot stands in for the student who did not come back, not before the grace
+        # was over (server-side times: the tick's settlement vs the seat's last lease).
+        assert seat["stand_in_tick"] is not None, seat
+        assert seat["stood_at"] - seat["last_seen"] >= GRACE, seat
+        print(f"{seat['nickname']}: last sign of life {seat['last_seen'] - killed_at:+.2f} s"
+              f" from the kill, bot from tick {seat['stand_in_tick']},"
+              f" {seat['stood_at'] - seat['last_seen']:.2f} s after it")
+        # The console, reconnected, knows it: away, a bot standing in.
+        row = console.roster[seat["id"]]
+        assert (row["connected"], row.get("stand_in")) == (False, True), row
+    for s in back:
+        seat = seats[f"Kid {int(s.name[1:]):02d}"]
+        assert seat["stand_in_tick"] is None, seat  # handed back (or never taken)
+        row = console.roster[seat["id"]]
+        assert row["connected"] is True and row.get("stand_in") in (None, False), row
