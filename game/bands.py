@@ -278,7 +278,7 @@ class Jobs:
             for directory in cache.glob(f"{key_prefix}*-bands"):
                 spec = _read(directory / "job.json") or {}
                 child = spec.get("child")
-                if _alive(child) and _is_bands_job(child, directory):
+                if isinstance(child, int) and _alive(child) and _is_bands_job(child, directory):
                     _kill(child)
                 _remove_dir(directory)
             if not self._queue and not self._running:

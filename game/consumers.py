@@ -116,8 +116,8 @@ class GameConsumer(AsyncWebsocketConsumer):
             wanted.append(broadcast.instructor_group(ident.game_id))
         if ident.seat_id is not None:
             wanted.append(broadcast.seat_group(ident.seat_id))
-        if ident.kind == identity.INSTRUCTOR and self._session_key():
-            wanted.append(sessions.session_group(self._session_key()))  # closed at logout
+        if ident.kind == identity.INSTRUCTOR and (session_key := self._session_key()):
+            wanted.append(sessions.session_group(session_key))  # closed at logout
         for group in wanted:
             if group not in self.groups_joined:
                 await self.channel_layer.group_add(group, self.channel_name)

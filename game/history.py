@@ -109,10 +109,12 @@ def history(request: HttpRequest, code: str) -> HttpResponse:
     if not isinstance(ident, identity.Identity):
         return JsonResponse({"error": "forbidden", "message": "no identity for this game"},
                             status=403)
-    lo, hi = _tick_param(request, "from"), _tick_param(request, "to")
-    for value in (lo, hi):
-        if isinstance(value, str):
-            return _bad(value)
+    lo = _tick_param(request, "from")
+    if isinstance(lo, str):
+        return _bad(lo)
+    hi = _tick_param(request, "to")
+    if isinstance(hi, str):
+        return _bad(hi)
     if lo is not None and hi is not None and lo > hi:
         return _bad("`from` is after `to`")
     game = Game.objects.only("id", "code", "tick").get(pk=ident.game_id)

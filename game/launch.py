@@ -10,8 +10,9 @@ Sizes (docs/protocol.md "Sizes"). daphne hands both flags below to autobahn, whi
 `--websocket-max-message-size` to what a client sends (a larger message drops the connection
 before it is buffered: the client sees 1006) and also to what the server sends. Outbound
 messages are bounded separately, in game/transport.py (setting `WS_MAX_SEND_BYTES`): a snapshot
-stays far below the inbound limit by design (the chart history is served over HTTP), and a message that is too big
-to send is logged and the client told (close 4013) instead of an exception inside daphne.
+stays far below the inbound limit by design (the chart history is served over HTTP), and a
+message that is too big to send is logged and the client told (close 4013) instead of an
+exception inside daphne.
 """
 from __future__ import annotations
 

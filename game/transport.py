@@ -86,6 +86,9 @@ class BackpressuredWebSocketProtocol(ws_protocol.WebSocketProtocol):
     send_paused = False  # the transport's write buffer is full: we are not reading this client
     sent_while_paused = 0  # bytes the application sent since it filled up
     send_overflowed = False  # dropped for exceeding WS_SEND_BUFFER_MAX_BYTES
+    # The inbound limit: autobahn copies it from the factory with setattr (CONFIG_ATTRS, in
+    # _connectionMade) and declares it on no protocol class.
+    maxMessagePayloadSize: int
 
     def onOpen(self) -> None:
         super().onOpen()
