@@ -4,7 +4,6 @@ tests/server/test_stand_in.py) shows a notice on the phone, in words, until dism
 from __future__ import annotations
 
 import pytest
-
 from test_browser_game import PHONE, _console, _create_game, _join, _new_page
 
 pytestmark = pytest.mark.slow
