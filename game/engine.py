@@ -33,6 +33,9 @@ from game.services import (_dumps, finish, game_info, leaderboard, presence_even
 
 log = logging.getLogger(__name__)
 
+# What holds an absent student's seat: sim.bots' `holder`, which does nothing.
+STAND_IN_POLICY = "holder"
+
 
 def due_game_ids(now: Any = None, shard: tuple[int, int] | None = None) -> list[int]:
     now = now or timezone.now()
@@ -65,28 +68,52 @@ def _bot_policies(game: Game, seats: list[Seat], scn: dict[str, Any], now: Any) 
             continue
         if seat.kind == SeatKind.BOT:
             policies[seat.player] = seat.bot_policy
-        elif seat.kind == SeatKind.HUMAN and game.bots:
-            # The same rule as the console's roster (services.seat_status: "stand_in").
-            if (seat.kicked or stand_in_due(seat, now)) and seat.role in fill:
+        elif seat.kind == SeatKind.HUMAN and game.bots and seat.role in fill:
+            if seat.kicked:  # the student is gone for good: the role's bot plays the seat
                 policies[seat.player] = fill[seat.role]
+            elif stand_in_due(seat, now):  # services.seat_status: "stand_in"
+                # The stand-in holds, it does not play: it never changes the student's
+                # mechanism, weights or validator, nor spends their money (their standing
+                # choices live in the sim state and keep acting by themselves).
+                policies[seat.player] = STAND_IN_POLICY
     return policies
 
 
-def _stand_ins(game: Game, seats: list[Seat], policies: dict[str, str], t: int, now: Any
-               ) -> list[tuple[str, dict[str, Any]]]:
-    """Record which students' seats a bot plays from this tick (Seat.stand_in_tick) and tell
-    the console when that changes: a `presence` message per seat that changed."""
+def _stand_ins(game: Game, seats: list[Seat], policies: dict[str, str], t: int, now: Any,
+               sim_game: Any) -> tuple[list[tuple[str, dict[str, Any]]], dict[int, Seat]]:
+    """Record which students' seats a bot holds from this tick (Seat.stand_in_tick, and the
+    seat's net worth then) and tell the console when that changes: a `presence` message per
+    seat that changed. Returns those frames and the seats handed back at this tick, with the
+    stand-in's start still on them (for the student's "while you were away")."""
     frames = []
+    returned: dict[int, Seat] = {}
     for seat in seats:
         if seat.kind != SeatKind.HUMAN:
             continue
         standing = seat.player in policies
         if standing == (seat.stand_in_tick is not None):
             continue
-        seat.stand_in_tick = t if standing else None
-        Seat.objects.filter(pk=seat.pk).update(stand_in_tick=seat.stand_in_tick)
+        if standing:
+            seat.stand_in_tick, seat.stand_in_worth = t, sim_game.net_worth(seat.player)
+        else:
+            returned[seat.id] = Seat(pk=seat.pk, stand_in_tick=seat.stand_in_tick,
+                                     stand_in_worth=seat.stand_in_worth)
+            seat.stand_in_tick, seat.stand_in_worth = None, None
+        Seat.objects.filter(pk=seat.pk).update(stand_in_tick=seat.stand_in_tick,
+                                               stand_in_worth=seat.stand_in_worth)
         frames.append(presence_event(game, seat, now))
-    return frames
+    return frames, returned
+
+
+def _while_away(back: Seat, t: int, net_worth: float) -> dict[str, Any]:
+    """What a student is told when the stand-in hands their seat back (docs/protocol.md,
+    `private.while_away`): from when to when it held the seat, the net worth then and now, and
+    how many orders were placed for the seat meanwhile (none by a holding stand-in)."""
+    orders = Command.objects.filter(seat_id=back.pk, actor=Actor.BOT,
+                                    due_tick__gte=back.stand_in_tick, due_tick__lt=t).count()
+    return {"from_tick": back.stand_in_tick, "to_tick": t,
+            "net_worth_before": back.stand_in_worth, "net_worth_now": net_worth,
+            "orders": orders}
 
 
 def _fill_view(cmd: Command, fill: dict[str, Any] | None) -> dict[str, Any]:
@@ -146,7 +173,7 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
         by_player = {s.player: s for s in seats}
 
         policies = _bot_policies(game, seats, scn, now)
-        stand_in_frames = _stand_ins(game, seats, policies, t, now)
+        stand_in_frames, handed_back = _stand_ins(game, seats, policies, t, now, sim_game)
         if policies:
             bot_cmds = [Command(game=game, seat=by_player[a["player"]], actor=Actor.BOT,
                                 do=a.get("do", ""), action=_dumps(a), due_tick=t)
@@ -225,11 +252,14 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
                 # tick forever.
                 log.error("seat %s (%s) has no sim player", seat.id, seat.player)
                 continue
-            frames.append(broadcast.frame(broadcast.seat_group(seat.id), broadcast.encode({
-                "type": "private", "seq": game.seq, "tick": t,
-                "you": sim_game.private_view(seat.player),
-                **lb.rank_fields(standing.get(seat.player)),
-                "fills": settled_by_seat.get(seat.id, [])}), game.seq))
+            you = sim_game.private_view(seat.player)
+            private = {"type": "private", "seq": game.seq, "tick": t, "you": you,
+                       **lb.rank_fields(standing.get(seat.player)),
+                       "fills": settled_by_seat.get(seat.id, [])}
+            if seat.id in handed_back:
+                private["while_away"] = _while_away(handed_back[seat.id], t, you["net_worth"])
+            frames.append(broadcast.frame(broadcast.seat_group(seat.id), broadcast.encode(
+                private), game.seq))
         frames.extend(stand_in_frames)  # after the tick: the console sees the tick first
         # The console's roster when a seat's status changed with this tick (a late joiner
         # entered, a bot took an absent student's seat, the game ended).

@@ -44,7 +44,8 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
                  "controls"),
         ("nickname", "only with --nicknames: the seat's nickname"),
         ("role", "speculator, subnet_owner or root_validator"),
-        ("actor", "human, bot (a bot policy played the seat), instructor or system (late join)"),
+        ("actor", "human (the student), bot (a bot policy played the seat: a bot's own seat, or "
+                  "a kicked student's; never the student), instructor or system (late join)"),
         ("type", "the action: stake, unstake, move, root_stake, root_unstake, set_weights, "
                  "set_mechanism, buyback, register_subnet, join, event"),
         ("parameters", "the sim action as JSON (exactly what sim.Game.step received)"),

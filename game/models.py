@@ -97,6 +97,8 @@ class Seat(models.Model):
     # The tick since which a bot has played this seat for its absent (or kicked) student; null
     # while the student plays it (set and cleared by the engine at each tick).
     stand_in_tick = models.IntegerField(null=True, blank=True)
+    # The seat's net worth when the stand-in took it: what the student is told on return.
+    stand_in_worth = models.FloatField(null=True, blank=True)
     # One student, one seat: sha256 hex of the device cookie the seat was opened from (null for
     # bots, the Foundation, and seats opened before devices were recorded), and how often that
     # device then tried to open another seat in this game (the console flags it).

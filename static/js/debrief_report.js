@@ -2,6 +2,7 @@
 // the subnets they traded. Every value shown goes through textContent.
 
 import { el, $, replace, fmt } from "./ui.js";
+import { reasonText } from "./protocol.js";
 import { markers, lineDataset, timeOptions, makeChart, subnetSeries, seriesStyle } from "./debrief_charts.js";
 
 const rep = JSON.parse($("#report-data").textContent);
@@ -46,9 +47,11 @@ datasets.push({ type: "scatter", label: "Your buys", data: buys, pointStyle: "tr
 datasets.push({ type: "scatter", label: "Your sells", data: sells, pointStyle: "triangle", rotation: 180, pointRadius: 9, backgroundColor: seriesStyle(3).color, borderColor: "#111418" });
 makeChart($("#ch-rep-price"), { type: "line", data: { datasets }, options: timeOptions({ yLabel: "τ per α", logY: true, xMin: -1, xMax: Math.max(1, (rep.game.total_ticks || rep.ticks.length) - 1) }), plugins: [markers(rep.events)] });
 
+// Who placed it: the student, or (for a seat a bot held or played) not them.
+const BY = { bot: " (by the stand-in, not you)", event: " (a scripted event)", scripted: " (scripted)" };
 replace($("#rep-trades tbody"), ...rep.trades.map((t) => el("tr", {},
-  el("td", { class: "num" }, t.tick), el("td", {}, VERB[t.do] || t.do),
+  el("td", { class: "num" }, t.tick), el("td", {}, (VERB[t.do] || t.do) + (BY[t.source] || "")),
   el("td", {}, t.do === "move" ? `${t.from} → ${t.to}` : (t.subnet ?? "root")),
   el("td", { class: "num" }, fmt(t.tao)), el("td", { class: "num" }, fmt(t.alpha)),
   el("td", { class: "num" }, fmt(t.price_before)),
-  el("td", {}, t.status === "filled" ? "filled" : `rejected: ${t.reason || ""}`))));
+  el("td", {}, t.status === "filled" ? "filled" : `refused: ${reasonText(t.reason)}`))));

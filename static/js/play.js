@@ -612,7 +612,16 @@ function start() {
   store.addEventListener("tick", (e) => { for (const ev of e.detail.events) news.show(ev, S().game); });
   // The first screen's countdown, between renders.
   setInterval(() => { if (!$("#starting-view").hidden) renderStarting(); }, 1000);
+  $("#away-ok").addEventListener("click", () => { $("#away-note").hidden = true; });
   store.addEventListener("private", (e) => {
+    const away = e.detail.whileAway;
+    if (away) {
+      // The stand-in held the seat: say what happened meanwhile (the server's figures).
+      const orders = away.orders === 0 ? "nothing was bought or sold for you"
+        : `${away.orders} order${away.orders === 1 ? " was" : "s were"} placed for you`;
+      $("#away-text").textContent = `Welcome back. While you were away (ticks ${away.from_tick}–${away.to_tick - 1}) your seat was held: ${orders}, and your mechanism, weights and validator were left as you set them. Your net worth went from ${tao(away.net_worth_before)} to ${tao(away.net_worth_now)} (prices and income).`;
+      $("#away-note").hidden = false;
+    }
     for (const f of e.detail.fills) {
       // Next to the trade button the student just used (or the orders list when it is hidden).
       const near = $("#trade-card").offsetParent !== null ? $("#trade-submit") : $("#orders-done");

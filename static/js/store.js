@@ -122,7 +122,7 @@ export class Store extends EventTarget {
         const fills = msg.fills || [];
         s.lastFills = fills;
         for (const f of fills) this._upsertCommand(f);
-        this._emit("private", { fills });
+        this._emit("private", { fills, whileAway: msg.while_away || null });
         break;
       }
       case "roster":

@@ -117,23 +117,31 @@ def test_it_does_not_settle_a_paused_game_unless_asked(game):
     assert (g.status, g.tick, g.advance_ticks, g.next_tick_at) == ("paused", 1, 0, None)
 
 
-def test_it_plays_bot_seats_and_away_students_but_not_present_ones(preset_dir, instructor,
-                                                                   settings):
+def test_it_plays_bot_seats_and_removed_students_and_only_holds_away_ones(
+        preset_dir, instructor, settings):
+    """The stand-in holds an away student's seat and never trades for them (issue #13); a
+    kicked student's seat is played by the role's bot."""
     settings.BOT_TAKEOVER_SECONDS = 0
-    # early_exiter always buys at the first tick: a stand-in that is sure to act.
+    # early_exiter always buys at the first tick: a bot that is sure to act if it plays.
     write_preset(preset_dir, "exiters", bot_fill={"speculator": "early_exiter"})
     simapi.presets.cache_clear()
     game = services.create_game(instructor, "exiters", services.Overrides(seed=3))
     away, _ = services.join_game(game.code, "Away")
     here, _ = services.join_game(game.code, "Here")
+    gone, _ = services.join_game(game.code, "Gone")
+    for seat in (away, here, gone):
+        services.set_role(game.id, seat.id, "speculator")
     services.start_game(game.id)
+    services.kick(game.id, gone.id)
     for _ in range(4):
         _present(here)
         services.advance(game.id, "tick")
         assert engine.settle_tick(game.id)
     bots = Command.objects.filter(game=game, actor="bot")
     assert bots.filter(seat__kind="bot").exists()
-    assert bots.filter(seat=away).exists()
+    assert bots.filter(seat=gone).exists()
+    assert not bots.filter(seat=away).exists()
+    assert Seat.objects.get(pk=away.pk).stand_in_tick == 0   # held from the first tick
     assert not bots.filter(seat=here).exists()
     assert all(c.settled_tick is not None for c in bots)
 
