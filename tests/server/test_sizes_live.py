@@ -84,18 +84,18 @@ async def _close_code(ws) -> int:
 async def test_the_server_sends_more_than_it_reads(make_server):
     server, log_path = make_server()
     teacher, code = login_and_create(server, preset="test_market", bots="on")
-    # A lobby of 320: the console's roster alone is over the 64 kB inbound limit.
-    # (Seats written directly: 320 joins one by one take longer than the rest of the test.)
+    # A lobby of 700: the console's roster alone is over the 64 kB inbound limit.
+    # (Seats written directly: 700 joins one by one take longer than the rest of the test.)
     made = server.manage("shell", "-c", "from game.models import Game, Seat\n"
                          f"g = Game.objects.get(code={code!r})\n"
                          "Seat.objects.bulk_create([Seat(game=g, nickname=f'Student {i:03d}', "
-                         "player=f'p{i + 1}') for i in range(320)])")
+                         "player=f'p{i + 1}') for i in range(700)])")
     assert made.returncode == 0, made.stderr
     async with _ws(server, code, teacher.ws_cookie_header()) as ws:
         text = await asyncio.wait_for(ws.recv(), 20)
         first = json.loads(text)
-        print(f"\nthe console's snapshot of a 320-seat lobby: {len(text.encode())} bytes")
-        assert first["type"] == "snapshot" and len(first["roster"]) == 320
+        print(f"\nthe console's snapshot of a 700-seat lobby: {len(text.encode())} bytes")
+        assert first["type"] == "snapshot" and len(first["roster"]) == 700
         assert len(text.encode()) > launch.WS_INBOUND_MAX_BYTES
         # Inbound stays small: over WS_MAX_MESSAGE_BYTES the app answers too_large (4009) ...
         await ws.send(json.dumps({"type": "ping", "id": "x" * 5000}))
