@@ -568,16 +568,22 @@ def test_an_owner_registers_a_subnet_and_a_speculator_picks_a_root_validator(
     spec.get_by_role("button", name="Stake on root").click()
     _filled(spec, f"Stake on root: 5 τ with {VIC}")
     spec.wait_for_function("(id) => dtao.store.state.private.root_validator === id", arg=vic["id"])
-    assert spec.evaluate("() => dtao.store.state.private.root_stake") == 5
-    spec.locator("#holdings li", has_text=f"Root: 5 τ with {VIC}").wait_for()
+    # 5 τ, plus whatever root dividends were restaked on it since (root_restake, launch rules)
+    stake, restaked = spec.evaluate("() => [dtao.store.state.private.root_stake,"
+                                    " dtao.store.state.private.root_dividends_tao]")
+    assert stake == pytest.approx(5 + restaked, rel=1e-12, abs=1e-12)
+    spec.locator("#holdings li", has_text=re.compile(rf"Root: 5(\.\d+)? τ with {re.escape(VIC)}")
+                 ).wait_for()
     # Stake sits with one validator: the choice is locked, and the page says why.
     assert select.is_disabled() and select.input_value() == vic["id"]
     assert f"Your root stake is with {VIC}." in spec.locator("#root-validator-help").text_content()
     # Vic's stake now includes what was nominated to it, in the public list and its own view.
-    val.wait_for_function("() => dtao.store.state.private.nominated === 5")
-    stake = spec.evaluate("(id) => dtao.store.state.market.root_validators.find(v => v.id === id)",
-                          vic["id"])
-    assert stake["stake"] == stake["root_stake"] + 5
+    # (5 τ, and what root dividends restaked on it since: root_restake under launch rules)
+    val.wait_for_function("() => dtao.store.state.private.nominated >= 5")
+    spec.wait_for_function("""(id) => { const s = dtao.store.state;
+        const v = s.market.root_validators.find((x) => x.id === id);
+        return v && Math.abs(v.stake - v.root_stake - s.private.root_stake) <= 1e-9 * v.stake; }""",
+                           arg=vic["id"])
     _card_shot(spec.locator("#root-card"), str(shots / "root-validator-choice-360.png"))
 
     # --- an epoch later: the real totals, not estimates ----------------------------------------

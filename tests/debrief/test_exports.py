@@ -72,7 +72,9 @@ def test_it_links_commands_to_the_client_ids_and_trades_to_their_commands(finish
     from game.models import Command
 
     game, seats = finished
-    z = _zip(game, tmp_path)
+    # With nicknames the seat column is the sim player id (the default export draws random
+    # ids per export: tests/hardening/test_export_safety.py).
+    z = _zip(game, tmp_path, "--nicknames")
     commands = {c["seq"]: c for c in _rows(z, "commands.csv")}
     # The client's id, as the page sent it (gamekit: "c<tick>-<who>"); none for a bot's.
     stored = {str(c.id): c.client_id or "" for c in Command.objects.filter(game=game)}

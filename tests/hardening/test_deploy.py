@@ -28,9 +28,9 @@ def _manage(tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def documented_https_settings() -> dict[str, str]:
-    """The environment block of docs/deploy.md's "Production" step 7 (the one with
+    """The environment block of the deployment guide's "Production" step 7 (the one with
     SECURE_SSL_REDIRECT), the secret key's placeholder filled in."""
-    text = (ROOT / "docs" / "deploy.md").read_text()
+    text = (ROOT / "docs/deploy.md").read_text()
     block = next(b for b in re.findall(r"```sh\n(.*?)```", text, re.S)
                  if "SECURE_SSL_REDIRECT=" in b)
     env = {}
