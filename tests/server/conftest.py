@@ -3,6 +3,7 @@ from serverfixtures import (  # noqa: F401
     _close_worker_connections,
     _fast_password_hashing,
     _fresh_channel_layer,
+    frames,
     game,
     instructor,
     preset_dir,

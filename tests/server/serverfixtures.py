@@ -54,6 +54,16 @@ def store_js(node_path: str):
     js.close()
 
 
+@pytest.fixture
+def frames(monkeypatch: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Every broadcast frame queued for after a commit (captured instead of sent)."""
+    from game import broadcast
+
+    sent: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(broadcast, "_send_now", lambda fs: sent.extend(fs))
+    return sent
+
+
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer():
     """A new channel layer object per test: each async test has its own event loop, and a

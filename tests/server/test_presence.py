@@ -25,14 +25,6 @@ FILL = {"speculator": "early_exiter", "subnet_owner": "ai_owner",
         "root_validator": "diligent_root"}
 
 
-@pytest.fixture
-def frames(monkeypatch: Any) -> list[tuple[str, dict[str, Any]]]:
-    """Every broadcast frame queued for after a commit (captured instead of sent)."""
-    sent: list[tuple[str, dict[str, Any]]] = []
-    monkeypatch.setattr(broadcast, "_send_now", lambda fs: sent.extend(fs))
-    return sent
-
-
 def _presence(frames: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
     return [(g, e["presence"]) for g, e in frames if e["type"] == "presence.send"]
 

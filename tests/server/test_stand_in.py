@@ -21,13 +21,6 @@ FILL = {"speculator": "early_exiter", "subnet_owner": "ai_owner",
         "root_validator": "diligent_root"}
 
 
-@pytest.fixture
-def frames(monkeypatch: Any) -> list[tuple[str, dict[str, Any]]]:
-    sent: list[tuple[str, dict[str, Any]]] = []
-    monkeypatch.setattr(broadcast, "_send_now", lambda fs: sent.extend(fs))
-    return sent
-
-
 def _privates(frames, seat_id: int) -> list[dict[str, Any]]:
     return [json.loads(e["text"]) for g, e in frames
             if g == broadcast.seat_group(seat_id) and e.get("type") == "frame.send"
