@@ -260,7 +260,9 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
     frow = console.locator("#foundation-panel #weights li").nth(1)
     frow.locator("select").select_option("workers")
     frow.get_by_role("button").filter(has_text="Set").click()
-    frow.locator(".wnow", has_text="Pay the AI workers").wait_for()
+    # Shown once the command settles at the next tick; on a loaded machine with the 64-subnet
+    # preset the console re-renders every row each tick, so give it a few ticks.
+    frow.locator(".wnow", has_text="Pay the AI workers").wait_for(timeout=3 * WAIT)
     console.get_by_role("button", name=f"Fire now: {event_title}").click()
     for page in (val, projector):
         page.locator("#news:not([hidden])", has_text=event_title).wait_for()
