@@ -563,10 +563,11 @@ def presence_event(game: Game, seat: Seat, now: Any) -> tuple[str, dict[str, Any
 
 def _presence_frames(seat_id: int) -> list[tuple[str, dict[str, Any]]]:
     """One seat's presence for its game's console (presence_event); nothing for a seat that was
-    deleted under an open socket."""
+    deleted under an open socket. The game's scenario text (tens of kB) is left unloaded: a
+    connect or close reads it only for a seat already due a stand-in (seat_status)."""
     seat = Seat.objects.select_related("game").only(
         "id", "sockets", "last_seen", "kind", "kicked", "active", "role", "stand_in_tick",
-        "game__id", "game__status", "game__bots", "game__scenario").filter(pk=seat_id).first()
+        "game__id", "game__status", "game__bots").filter(pk=seat_id).first()
     if seat is None:
         return []
     return [presence_event(seat.game, seat, timezone.now())]
