@@ -12,7 +12,18 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from game import asyncdb, broadcast, errors, identity, presence, ratelimit, services, sessions
+from game import (
+    asyncdb,
+    broadcast,
+    classroom,
+    errors,
+    identity,
+    predictions,
+    presence,
+    ratelimit,
+    services,
+    sessions,
+)
 from game.errors import ClientError, Rejected
 from game.protocol import action_dict, parse
 
@@ -114,6 +125,8 @@ class GameConsumer(AsyncWebsocketConsumer):
         wanted = [broadcast.game_group(ident.game_id)]
         if ident.kind == identity.INSTRUCTOR:
             wanted.append(broadcast.instructor_group(ident.game_id))
+        if ident.kind in (identity.INSTRUCTOR, identity.PROJECTOR):
+            wanted.append(predictions.screens_group(ident.game_id))
         if ident.seat_id is not None:
             wanted.append(broadcast.seat_group(ident.seat_id))
         if ident.kind == identity.INSTRUCTOR and (session_key := self._session_key()):
@@ -191,11 +204,17 @@ class GameConsumer(AsyncWebsocketConsumer):
             if ident.kind != identity.INSTRUCTOR:
                 raise ClientError("forbidden", "only the instructor can control the game")
             fields = msg.model_dump(exclude={"type", "id", "op"})
-            result = await db(services.control)(ident.game_id, msg.op, **fields)
+            handler = classroom.control if msg.op in classroom.CONTROLS else services.control
+            result = await db(handler)(ident.game_id, msg.op, **fields)
             if msg.op == "foundation":  # the instructor's seat changed: re-read the identity
                 await self._refresh_identity()
             await self._send({"type": "ok", "id": msg.id, "op": msg.op, "seq": self.seq,
                               "result": result})
+        elif msg.type == "answer":
+            if ident.kind != identity.STUDENT or ident.seat_id is None:
+                raise ClientError("forbidden", "only a student's seat answers questions")
+            reply = await db(predictions.answer)(ident.seat_id, msg.question, msg.choice)
+            await self._send({**reply, "id": msg.id, "seq": self.seq})
         else:
             if ident.seat_id is None or ident.player is None:
                 raise ClientError("no_seat", "this connection has no seat to act for")

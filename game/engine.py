@@ -24,7 +24,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from game import asyncdb, broadcast, simapi
+from game import asyncdb, broadcast, participation, simapi
 from game import leaderboard as lb
 from game.models import (Actor, Command, CommandStatus, EpochRow, Game, Seat, SeatKind, Status,
                          TickRow)
@@ -261,6 +261,7 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
             frames.append(broadcast.frame(broadcast.seat_group(seat.id), broadcast.encode(
                 private), game.seq))
         frames.extend(stand_in_frames)  # after the tick: the console sees the tick first
+        frames += participation.after_tick(game, seats, cmds, t)  # the console's monitor
         # The console's roster when a seat's status changed with this tick (a late joiner
         # entered, a bot took an absent student's seat, the game ended).
         frames += roster_after_tick(game, seats, now, scn.get("bot_fill") or {})

@@ -7,6 +7,9 @@ ERROR_CODES: frozenset[str] = frozenset({
     "bad_json", "too_large", "unknown_type", "invalid", "bad_value", "rate_limited", "read_only",
     "forbidden", "no_seat", "unknown_command", "not_cancellable", "bad_state", "unknown_seat",
     "unknown_event", "game_not_started", "game_over", "internal",
+    # running the class (game/predictions.py, game/announcements.py)
+    "bad_question", "no_prediction", "unknown_question", "question_closed", "already_revealed",
+    "already_answered", "bad_choice", "empty_text", "text_too_long",
 })
 # Codes of a `rejected` reply to a well-formed command.
 REJECT_CODES: frozenset[str] = frozenset({"game_not_started", "game_over", "seat_not_active"})

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from game import errors, names, simapi
+from game import classroom, errors, names, simapi
 from game import leaderboard as lb
 from game.models import Command, Game, Seat, SeatKind, Status
 from game.services import game_info, lobby_list, roster
@@ -105,6 +105,8 @@ def snapshot(ident: Identity) -> dict[str, Any]:
                 "status": game.event_status.get(str(i), "pending")}
         if instructor:
             item["text"] = e.get("text", "")
+            if e.get("prediction"):
+                item["prediction"] = e["prediction"]  # the console can ask it (issue #16)
         events.append(item)
     market = public.get("market") if game.status != Status.LOBBY else None
     if market and any("nickname" not in v for v in market.get("root_validators") or []):
@@ -122,4 +124,5 @@ def snapshot(ident: Identity) -> dict[str, Any]:
         "private": private, **rank, "commands": commands, "events": events, "lobby": lobby,
         "roster": roster(game) if instructor else None,
         "history_url": history_url(game.code),
+        **classroom.snapshot_fields(game, seat, ident.kind),
     }

@@ -192,3 +192,59 @@ class EpochRow(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["game", "epoch"], name="epochrow_unique"),
         ]
+
+
+# --- running the class (game/predictions.py, game/announcements.py; issue #16) -----------------
+
+class QuestionStatus(models.TextChoices):
+    OPEN = "open"
+    CLOSED = "closed"
+    REVEALED = "revealed"
+
+
+class Question(models.Model):
+    """A prediction put to the class: a scripted event's (its `prediction`) or a free one.
+    Answers change no economic state: they are never part of the sim's command log."""
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="questions")
+    number = models.IntegerField()  # 1, 2, … within the game
+    event = models.IntegerField(null=True, blank=True)  # the scripted event it comes before
+    text = models.CharField(max_length=200)
+    choices = models.JSONField(default=list)  # 2–5 strings
+    subnet = models.IntegerField(null=True, blank=True)  # whose price the debrief measures
+    status = models.CharField(max_length=10, choices=QuestionStatus.choices,
+                              default=QuestionStatus.OPEN)
+    asked_tick = models.IntegerField()  # the game's next tick when it was asked
+    closed_tick = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["game", "number"], name="question_number_unique"),
+        ]
+
+
+class Answer(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="answers")
+    choice = models.IntegerField()
+    tick = models.IntegerField()  # the game's next tick when it was given
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # One answer per seat and question: a second one is refused (already_answered).
+            models.UniqueConstraint(fields=["question", "seat"], name="answer_once"),
+        ]
+
+
+class Classroom(models.Model):
+    """What the console shows every screen besides the game: the announcement and eyes-up."""
+
+    game = models.OneToOneField(Game, on_delete=models.CASCADE, primary_key=True,
+                                related_name="classroom")
+    announcement = models.CharField(max_length=400, blank=True, default="")
+    announcement_number = models.IntegerField(default=0)  # +1 for every announcement
+    eyes_up = models.BooleanField(default=False)
+    # Eyes-up paused a running game: lifting it resumes the game.
+    eyes_up_paused = models.BooleanField(default=False)

@@ -207,9 +207,54 @@ class FoundationControl(_Control):
     on: bool
 
 
+# --- running the class (game/classroom.py): questions and announcements ------------------------
+
+# Lengths beyond these are refused here; the rules a question must meet (2–5 choices, at most
+# 200 and 80 characters) are sim.scenario.prediction's, answered with `bad_question`, and an
+# announcement's limit is game/announcements.py's (`text_too_long`).
+LongText = Annotated[str, Field(max_length=2000)]
+
+
+class AskControl(_Control):
+    """Put a question to the class: a scripted event's prediction (`event`) or a typed one."""
+    op: Literal["ask"]
+    event: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    text: LongText | None = None
+    choices: Annotated[list[LongText], Field(max_length=20)] | None = None
+    subnet: SubnetId | None = None
+
+
+class QuestionControl(_Control):
+    op: Literal["close_question", "reveal"]
+    question: Annotated[int, Field(ge=1)]
+
+
+class AnnounceControl(_Control):
+    op: Literal["announce"]
+    text: LongText
+
+
+class AnnounceClearControl(_Control):
+    op: Literal["announce_clear"]
+
+
+class EyesUpControl(_Control):
+    op: Literal["eyes_up"]
+    on: bool
+
+
+class AnswerMsg(Strict):
+    """A student's answer to the open question: the index of a choice."""
+    type: Literal["answer"]
+    id: ClientId
+    question: Annotated[int, Field(ge=1)]
+    choice: Annotated[int, Field(ge=0, le=100)]
+
+
 ControlMsg = Annotated[
     Union[SimpleControl, TickSecondsControl, AdvanceControl, KickControl, SetRoleControl,
-          EventControl, FoundationControl],
+          EventControl, FoundationControl, AskControl, QuestionControl, AnnounceControl,
+          AnnounceClearControl, EyesUpControl],
     Field(discriminator="op"),
 ]
 
@@ -220,6 +265,7 @@ _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "control": TypeAdapter(ControlMsg),
     "snapshot": TypeAdapter(SnapshotMsg),
     "ping": TypeAdapter(PingMsg),
+    "answer": TypeAdapter(AnswerMsg),
 }
 MESSAGE_TYPES = tuple(_ADAPTERS)
 

@@ -522,7 +522,47 @@ def _events(v: Any, player_ids: set[str], subnet_ids: set[int], epochs: int) -> 
             _action(a, f"{f}.actions[{j}]", player_ids, subnet_ids, 1, with_tick=False)
             for j, a in enumerate(_list(e.get("actions", []), f"{f}.actions"))
         ]
+        if "prediction" in e:
+            n["prediction"] = prediction(e["prediction"], f"{f}.prediction", subnet_ids)
         out.append(n)
+    return out
+
+
+PREDICTION_TEXT_MAX = 200
+PREDICTION_CHOICE_MAX = 80
+PREDICTION_CHOICES = (2, 5)
+
+
+def prediction(v: Any, f: str, subnet_ids: set[int] | None = None) -> dict[str, Any]:
+    """An event's prediction question: `text`, 2–5 distinct `choices`, and optionally the
+    `subnet` whose price the debrief sets beside the class's answers. Also the server's check of
+    a question the instructor types (subnet_ids None: any subnet id)."""
+    d = _obj(v, f)
+    for key in d:
+        if key not in ("text", "choices", "subnet"):
+            raise ScenarioError(f"{f}.{key}", "unknown field (expected text, choices, subnet)")
+    text = _str(_require(d, "text", f), f"{f}.text").strip()
+    if len(text) > PREDICTION_TEXT_MAX:
+        raise ScenarioError(f"{f}.text", f"must be at most {PREDICTION_TEXT_MAX} characters")
+    raw = _list(_require(d, "choices", f), f"{f}.choices")
+    lo, hi = PREDICTION_CHOICES
+    if not lo <= len(raw) <= hi:
+        raise ScenarioError(f"{f}.choices", f"must hold {lo} to {hi} choices, got {len(raw)}")
+    choices = []
+    for j, c in enumerate(raw):
+        c = _str(c, f"{f}.choices[{j}]").strip()
+        if len(c) > PREDICTION_CHOICE_MAX:
+            raise ScenarioError(f"{f}.choices[{j}]",
+                                f"must be at most {PREDICTION_CHOICE_MAX} characters")
+        if c in choices:
+            raise ScenarioError(f"{f}.choices[{j}]", f"repeats the choice {c!r}")
+        choices.append(c)
+    out: dict[str, Any] = {"text": text, "choices": choices}
+    if d.get("subnet") is not None:
+        sid = _int(d["subnet"], f"{f}.subnet", lo=0)
+        if subnet_ids is not None and sid not in subnet_ids:
+            raise ScenarioError(f"{f}.subnet", f"unknown subnet {sid}")
+        out["subnet"] = sid
     return out
 
 

@@ -1,8 +1,8 @@
 // Protocol v1 (docs/protocol.md): message names, which messages are public (advance seq), which
 // are replies (carry the id of the client message they answer), and close codes.
 
-const PUBLIC = new Set(["lobby", "status", "tick"]);
-const REPLIES = new Set(["accepted", "rejected", "quote", "cancelled", "ok", "pong", "error"]);
+const PUBLIC = new Set(["lobby", "status", "tick", "question", "announcement", "eyes_up"]);
+const REPLIES = new Set(["accepted", "rejected", "quote", "cancelled", "ok", "pong", "error", "answered"]);
 // Do not auto-reconnect: no identity, bad origin, no such game, kicked, seat taken over by
 // another device or tab (reconnecting would take it back and the two would fight).
 const FATAL_CLOSE = new Set([4001, 4003, 4004, 4010, 4011]);

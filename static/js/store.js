@@ -47,6 +47,27 @@ export function rowsFromColumns(body) {
   return { rows, epochs };
 }
 
+/** One tick's `participation` increments onto the monitor's state (game/participation.py):
+ *  a tick already counted (a snapshot taken after it) is skipped; a new epoch starts the
+ *  epoch's counts again. Returns whether anything changed. */
+export function applyParticipation(p, msg) {
+  if (!p || typeof msg.tick !== "number" || msg.tick <= p.tick) return false;
+  if (msg.epoch !== p.epoch) {
+    for (const row of Object.values(p.seats)) row.orders_epoch = 0;
+    p.epoch = msg.epoch;
+  }
+  for (const [seat, inc] of Object.entries(msg.seats || {})) {
+    const row = p.seats[seat] || (p.seats[seat] = { orders: 0, orders_epoch: 0, refused: 0, last_tick: null, stand_in_orders: 0 });
+    row.orders += inc.orders || 0;
+    row.orders_epoch += inc.orders || 0;
+    row.refused += inc.refused || 0;
+    row.stand_in_orders += inc.stand_in_orders || 0;
+    if (inc.orders) row.last_tick = msg.tick;
+  }
+  p.tick = msg.tick;
+  return true;
+}
+
 export class Store extends EventTarget {
   constructor(code, opts = {}) {
     super();
@@ -63,6 +84,9 @@ export class Store extends EventTarget {
       commands: [], events: [], lobby: [], roster: null, players: 0,
       history: this._load("history"), epochs: this._load("epochs"), news: null, lastFills: [],
       historyLoading: false, historyError: false,
+      // Running the class (docs/protocol.md "question", "announcement", "participation").
+      question: null, answers: null, myAnswer: null, announcement: null, eyesUp: false,
+      participation: null,
     };
   }
 
@@ -80,6 +104,9 @@ export class Store extends EventTarget {
         s.players = (msg.game && msg.game.players) || s.lobby.length;
         if (msg.rank !== undefined) { s.rank = msg.rank; s.rankOf = msg.rank_of; }
         if (s.game) this._trimHistory(s.game.tick);
+        s.question = msg.question || null; s.answers = msg.answers || null;
+        s.myAnswer = msg.my_answer || null; s.announcement = msg.announcement || null;
+        s.eyesUp = !!msg.eyes_up; s.participation = msg.participation || null;
         this._emit("snapshot");
         // The charts' past up to the snapshot's tick: fetched, then merged by tick.
         if (s.game) this.loadHistory(msg.history_url, s.game.tick);
@@ -140,6 +167,35 @@ export class Store extends EventTarget {
         }
         break;
       }
+      case "question":
+        s.question = msg.question;
+        if (s.myAnswer && (!msg.question || s.myAnswer.question !== msg.question.id)) s.myAnswer = null;
+        this._emit("question");
+        break;
+      case "answers":
+        // Counts only grow; two answers' messages may arrive in either order.
+        if (s.answers && s.answers.question === msg.question) {
+          s.answers = { ...s.answers, answered: Math.max(s.answers.answered, msg.answered), of: msg.of };
+        } else {
+          s.answers = { question: msg.question, answered: msg.answered, of: msg.of };
+        }
+        this._emit("question");
+        break;
+      case "answered":
+        s.myAnswer = { question: msg.question, choice: msg.choice };
+        this._emit("question");
+        break;
+      case "announcement":
+        s.announcement = msg.announcement || null;
+        this._emit("announcement");
+        break;
+      case "eyes_up":
+        s.eyesUp = !!msg.on;
+        this._emit("eyes_up");
+        break;
+      case "participation":
+        if (applyParticipation(s.participation, msg)) this._emit("participation");
+        break;
       case "accepted":
         // As the snapshot lists a queued command: not settled yet, sent by the player.
         this._upsertCommand({ id: msg.id, command: msg.command, due_tick: msg.due_tick, status: "queued", tick: null, reason: null, fill: null, actor: "human", ...(this._sent.get(msg.id) || {}) });

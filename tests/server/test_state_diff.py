@@ -199,3 +199,80 @@ async def test_end(table):
     t = await table.open(started=True)
     await t.verify(lambda: t.control("end"), changes=("alice", "bob", "console", "projector"))
 
+
+
+# --- running the class (issue #16) ---------------------------------------------------------------
+
+async def test_asking_a_question(table):
+    t = await table.open(started=True)
+    await t.verify(lambda: t.control("ask", text="Up or down?", choices=["Up", "Down"]),
+                   changes=("alice", "bob", "console", "projector"))
+
+
+async def test_an_answer(table):
+    t = await table.open(started=True)
+    ok = await t.control("ask", text="Up or down?", choices=["Up", "Down"])
+    await t.settle_down()
+    await t.verify(lambda: t.alice.reply({"type": "answer", "id": "a-1", "question":
+                                          ok["result"]["question"], "choice": 1}, "answered"),
+                   changes=("alice", "console", "projector"))
+
+
+async def test_closing_a_question(table):
+    t = await table.open(started=True)
+    ok = await t.control("ask", text="Up or down?", choices=["Up", "Down"])
+    await t.alice.reply({"type": "answer", "id": "a-1", "question": ok["result"]["question"],
+                         "choice": 0}, "answered")
+    await t.settle_down()
+    await t.verify(lambda: t.control("close_question", question=ok["result"]["question"]),
+                   changes=("alice", "bob", "console", "projector"))
+
+
+async def test_revealing_a_question(table):
+    t = await table.open(started=True)
+    ok = await t.control("ask", text="Up or down?", choices=["Up", "Down"])
+    await t.bob.reply({"type": "answer", "id": "a-1", "question": ok["result"]["question"],
+                       "choice": 0}, "answered")
+    await t.settle_down()
+    await t.verify(lambda: t.control("reveal", question=ok["result"]["question"]),
+                   changes=("alice", "bob", "console", "projector"))
+
+
+async def test_an_announcement(table):
+    t = await table.open(started=True)
+    await t.verify(lambda: t.control("announce", text="Five minutes left."),
+                   changes=("alice", "bob", "console", "projector"))
+
+
+async def test_clearing_the_announcement(table):
+    t = await table.open(started=False)
+    await t.control("announce", text="Welcome!")
+    await t.settle_down()
+    await t.verify(lambda: t.control("announce_clear"),
+                   changes=("alice", "bob", "console", "projector"))
+
+
+async def test_eyes_up(table):
+    t = await table.open(started=True)
+    await t.verify(lambda: t.control("eyes_up", on=True),
+                   changes=("alice", "bob", "console", "projector"))
+
+
+async def test_eyes_up_lifted(table):
+    t = await table.open(started=True)
+    await t.control("eyes_up", on=True)
+    await t.settle_down()
+    await t.verify(lambda: t.control("eyes_up", on=False),
+                   changes=("alice", "bob", "console", "projector"))
+
+
+async def test_a_tick_counted_by_the_participation_monitor(table):
+    t = await table.open(started=True)
+    order = {"type": "command", "id": "c-1", "do": "stake", "subnet": 1, "tao": 25.0}
+    t.alice.tab.sent(order)
+    await t.alice.reply(order, "accepted")
+    await t.settle_down()
+    before = t.console.tab.state()["participation"]
+    await t.verify(t.tick, changes=("alice", "bob", "console", "projector"))
+    after = t.console.tab.state()["participation"]
+    assert after != before and after["seats"][str(t.alice_seat.id)]["orders"] == 1
