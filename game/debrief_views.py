@@ -13,7 +13,7 @@ from django.http import (Http404, HttpRequest, HttpResponse, HttpResponseRedirec
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from game import debrief, exports, names, services
+from game import debrief, exports, names, predictions, services
 from game.identity import seat_cookie_name
 from game.models import Game, Status
 
@@ -47,7 +47,8 @@ def debrief_page(request: HttpRequest, code: str) -> HttpResponse:
         "game": game, "doc": doc, "runs": runs,
         "boot": {"code": game.code, "runs": runs, "ended": game.status == Status.ENDED,
                  "bands_url": f"/console/{game.code}/debrief/bands?runs={runs}"},
-        "projector_url": f"/projector/{game.code}/{game.projector_token}/"})
+        "projector_url": f"/projector/{game.code}/{game.projector_token}/",
+        "predictions": predictions.debrief(game, doc)})
 
 
 @login_required
@@ -111,12 +112,14 @@ def report(request: HttpRequest, code: str) -> HttpResponse:
     if game.status != Status.ENDED:
         return render(request, "debrief/unavailable.html", {
             "game": game, "reason": "Your report opens when the game is over."}, status=409)
-    data = debrief.private_report(debrief.analyse(game), seat.player)
+    doc = debrief.analyse(game)
+    data = debrief.private_report(doc, seat.player)
     if data is None:
         return render(request, "debrief/unavailable.html", {
             "game": game, "reason": "Your seat never entered the game."}, status=404)
-    response = render(request, "debrief/report.html", {"game": game, "report": data,
-                                                       "seat": seat})
+    response = render(request, "debrief/report.html", {
+        "game": game, "report": data, "seat": seat,
+        "predictions": predictions.report(game, seat, doc)})
     response["Cache-Control"] = "private, no-store"
     return response
 

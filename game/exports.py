@@ -23,7 +23,7 @@ import secrets
 import zipfile
 from typing import Any, Iterable
 
-from game import debrief, leaderboard
+from game import debrief, leaderboard, predictions
 from game.models import Command, EpochRow, Game, Seat, TickRow
 
 BOM = "\ufeff"
@@ -121,6 +121,8 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("root_dividends_tao", "TAO paid to root stakers from this subnet"),
         ("events", "titles of scripted events fired during the epoch (JSON list)"),
     ],
+    # One row per answer to a prediction question (game/predictions.py).
+    "predictions.csv": predictions.EXPORT_COLUMNS,
 }
 
 
@@ -324,6 +326,8 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
                            "root_dividends_tao": s.get("root_dividends_tao"),
                            "events": fired})
 
+    answers = predictions.export_rows(game, ids, nicknames)
+
     def table(rows: list[dict[str, Any]], header: list[str]) -> str:
         if not nicknames:
             header = [h for h in header if h != "nickname"]
@@ -362,6 +366,7 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
         "players_by_epoch.csv": table(players_by_epoch, pbe_header),
         "subnets_by_tick.csv": subnets_by_tick_csv(tick_rows),
         "epochs.csv": table(epochs, header_of("epochs.csv")),
+        "predictions.csv": table(answers, header_of("predictions.csv")),
     }
     game_json = {
         "format": "dtao-classroom.export/1",
@@ -373,7 +378,8 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
                  "nicknames": nicknames, "replay_ok": doc["replay_ok"]},
         "scenario": scn, "commands": commands, "trades": trades,
         "players_by_epoch": players_by_epoch, "ticks": tick_rows, "epochs": epoch_rows,
-        "events": events, "columns": {k: dict(v) for k, v in COLUMNS.items()},
+        "events": events, "predictions": answers,
+        "columns": {k: dict(v) for k, v in COLUMNS.items()},
     }
     return {"files": files, "scenario": scn, "game": game_json}
 

@@ -217,7 +217,8 @@ def outcome(q: Question, doc: dict[str, Any]) -> dict[str, Any] | None:
         return None
     return {"subnet": q.subnet, "from_tick": before_tick, "to_tick": after_tick,
             "price_before": before, "price_after": after,
-            "change": after / before - 1 if before else None}
+            "change": after / before - 1 if before else None,
+            "change_pct": round((after / before - 1) * 100, 1) if before else None}
 
 
 def debrief(game: Game, doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -231,7 +232,8 @@ def debrief(game: Game, doc: dict[str, Any]) -> list[dict[str, Any]]:
                     "event_title": titles.get(q.event) if q.event is not None else None,
                     "asked_tick": q.asked_tick, "closed_tick": q.closed_tick,
                     "answered": total, "outcome": outcome(q, doc),
-                    "choices": [{"text": t, "count": n, "share": n / total if total else 0.0}
+                    "choices": [{"text": t, "count": n, "share": n / total if total else 0.0,
+                                 "share_pct": round(100 * n / total) if total else 0}
                                 for t, n in zip(q.choices, c, strict=True)]})
     return out
 

@@ -191,3 +191,70 @@ async def test_the_console_cannot_answer_and_the_projector_cannot_ask(pgame):
     assert shown["question"]["status"] == "revealed"
     await console.disconnect()
     await projector.disconnect()
+
+
+def _finished_with_a_prediction(pgame: Game) -> tuple[Any, Any, int]:
+    alice, alice_token = services.join_game(pgame.code, "Alice")
+    bob, _ = services.join_game(pgame.code, "Bob")
+    services.start_game(pgame.id)
+    for _ in range(3):
+        _tick(pgame.id)
+    q = predictions.ask(pgame.id, event=0)["question"]  # the event fires at tick 4 (epoch 2)
+    predictions.answer(alice.id, q, 2)
+    predictions.answer(bob.id, q, 2)
+    _tick(pgame.id)
+    _tick(pgame.id)
+    predictions.reveal(pgame.id, q)
+    _tick(pgame.id)
+    assert Game.objects.get(pk=pgame.id).status == "ended"
+    return alice, alice_token, q
+
+
+def _price(game: Game, tick: int, subnet: int) -> float:
+    from game.models import TickRow
+
+    row = json.loads(TickRow.objects.get(game=game, tick=tick).row)
+    return next(s["price"] for s in row["subnets"] if s["id"] == subnet)
+
+
+def test_the_debrief_sets_the_answers_beside_what_then_happened(pgame, settings, tmp_path):
+    from game import debrief
+
+    settings.VAR_DIR = tmp_path
+    _finished_with_a_prediction(pgame)
+    game = Game.objects.get(pk=pgame.id)
+    [item] = predictions.debrief(game, debrief.analyse(game))
+    assert [(c["text"], c["count"]) for c in item["choices"]] == [
+        ("It rises", 0), ("It stays", 0), ("It falls", 2)]
+    assert (item["event_title"], item["answered"], item["asked_tick"]) == ("Boom", 2, 3)
+    before, after = _price(game, 2, 2), _price(game, 5, 2)
+    assert item["outcome"] == {
+        "subnet": 2, "from_tick": 2, "to_tick": 5, "price_before": before,
+        "price_after": after, "change": after / before - 1,
+        "change_pct": round((after / before - 1) * 100, 1)}
+
+
+def test_the_debrief_page_the_report_and_the_export_carry_the_answers(pgame, settings, tmp_path):
+    import csv
+    import io
+    import zipfile
+
+    from django.test import Client
+
+    settings.VAR_DIR = tmp_path
+    _alice, token, _q = _finished_with_a_prediction(pgame)
+    teacher = Client()
+    teacher.force_login(pgame.owner)
+    page = teacher.get(f"/console/{pgame.code}/debrief/").content.decode()
+    assert 'id="prediction-1"' in page and "What happened:" in page
+    assert "before \u201cBoom\u201d" in page
+    student = Client()
+    student.cookies[f"seat_{pgame.code}"] = token
+    report = student.get(f"/report/{pgame.code}/").content.decode()
+    assert "Your predictions" in report and "← your answer" in report
+    z = zipfile.ZipFile(io.BytesIO(teacher.get(f"/console/{pgame.code}/export.zip").content))
+    rows = list(csv.DictReader(io.StringIO(z.read("predictions.csv").decode("utf-8")[1:])))
+    assert [(r["question"], r["event"], r["choice"], r["answer"]) for r in rows] == [
+        ("1", "0", "2", "It falls"), ("1", "0", "2", "It falls")]
+    assert all(r["seat"].startswith("s-") and "nickname" not in r for r in rows)
+    assert "predictions.csv" in z.read("README.txt").decode("utf-8")
