@@ -142,8 +142,16 @@ def seat_status(game: Game, seat: Seat, now: Any, fill: dict[str, str] | None = 
 # bot owner per subnet), and must stay under 64 kB. static/js/store.js fills them back in.
 ROSTER_DEFAULTS: dict[str, Any] = {
     "bot": None, "subnet": None, "connected": False, "kicked": False, "active": False,
-    "role_by_hand": False, "stand_in": False, "other_seat_attempts": 0,
+    "role_by_hand": False, "stand_in": False, "other_seat_attempts": 0, "away_since": None,
 }
+
+
+def _away_since(s: Seat, now: Any) -> float | None:
+    """When a student's seat lost its last socket (the lease's last renewal): the console's
+    participation monitor shows how long they have been away. None while connected."""
+    if s.kind != SeatKind.HUMAN or s.last_seen is None or is_connected(s, now):
+        return None
+    return timestamp(s.last_seen)
 
 
 def _roster_row(game: Game, s: Seat, now: Any, fill: dict[str, str] | None) -> dict[str, Any]:
@@ -157,6 +165,7 @@ def _roster_row(game: Game, s: Seat, now: Any, fill: dict[str, str] | None) -> d
         # seat's device tried to open another seat (one student, one seat)
         "stand_in": s.stand_in_tick is not None,
         "other_seat_attempts": s.other_seat_attempts,
+        "away_since": _away_since(s, now),
     }
     return {k: v for k, v in row.items() if k not in ROSTER_DEFAULTS or v != ROSTER_DEFAULTS[k]}
 
@@ -554,11 +563,12 @@ def presence_event(game: Game, seat: Seat, now: Any) -> tuple[str, dict[str, Any
     once costs N small frames, not N full rosters (O(N^2)). It carries no seq of its own: each
     console socket stamps it with the highest seq it has sent (GameConsumer.presence_send), so
     it never runs ahead of a public broadcast still on its way."""
-    return broadcast.instructor_group(game.id), {
-        "type": "presence.send",
-        "presence": {"seat_id": seat.id, "connected": is_connected(seat, now),
-                     "status": seat_status(game, seat, now),
-                     "stand_in": seat.stand_in_tick is not None}}
+    presence = {"seat_id": seat.id, "connected": is_connected(seat, now),
+                "status": seat_status(game, seat, now),
+                "stand_in": seat.stand_in_tick is not None}
+    if (away := _away_since(seat, now)) is not None:  # left out while connected
+        presence["away_since"] = away
+    return broadcast.instructor_group(game.id), {"type": "presence.send", "presence": presence}
 
 
 def _presence_frames(seat_id: int) -> list[tuple[str, dict[str, Any]]]:

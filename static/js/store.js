@@ -12,7 +12,7 @@ const SUBNET_FIELDS = ["price", "moving_price", "share", "root_prop"];
 // A roster row as sent leaves out the fields that have these values (game/services.py
 // ROSTER_DEFAULTS, docs/protocol.md "roster"); the state holds every field.
 const ROSTER_DEFAULTS = { bot: null, subnet: null, connected: false, kicked: false, active: false,
-  role_by_hand: false, stand_in: false, other_seat_attempts: 0 };
+  role_by_hand: false, stand_in: false, other_seat_attempts: 0, away_since: null };
 
 /** A roster as sent → rows with every field (null for a socket without one). */
 export function fullRoster(rows) {
@@ -163,6 +163,7 @@ export class Store extends EventTarget {
           r.connected = msg.connected;
           if (msg.status !== undefined) r.status = msg.status;
           if (msg.stand_in !== undefined) r.stand_in = msg.stand_in;
+          r.away_since = msg.away_since ?? null;   // left out while connected
           this._emit("roster");
         }
         break;

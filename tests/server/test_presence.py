@@ -76,7 +76,8 @@ def test_a_bot_stands_in_at_the_first_tick_bot_takeover_seconds_after_a_crash(
     assert Seat.objects.get(pk=seat.pk).stand_in_tick == stood
     assert _presence(frames) == [(broadcast.instructor_group(game.id),
                                   {"seat_id": seat.id, "connected": False, "status": "stand_in",
-                                   "stand_in": True})]
+                                   "stand_in": True, "away_since": services.timestamp(
+                                       Seat.objects.get(pk=seat.pk).last_seen)})]
     tick(16.0)  # still away: nothing new to tell
     assert Seat.objects.get(pk=seat.pk).stand_in_tick == stood
     assert len(_presence(frames)) == 1
@@ -107,7 +108,8 @@ def test_a_heartbeat_renews_its_own_seats_and_sweeps_lapsed_ones_once(game, fram
                      "Live": (1, now - timedelta(seconds=1)), "Ours": (1, now)}
     assert _presence(frames) == [(broadcast.instructor_group(game.id),
                                   {"seat_id": crashed.id, "connected": False,
-                                   "status": "lobby", "stand_in": False})]
+                                   "status": "lobby", "stand_in": False,
+                                   "away_since": services.timestamp(now - timedelta(seconds=60))})]
     assert services.presence_beat([], now=now) == []  # told once
     assert len(_presence(frames)) == 1
 
