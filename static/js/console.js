@@ -9,6 +9,7 @@ import { startClock, NewsBanner, secondsToTick, bindDeleteConfirm } from "./comm
 import { ChartSet } from "./chartset.js";
 import { updateCtx, newCtx } from "./views.js";
 import { buildValidatorPanel } from "./validator.js";
+import { mountConsoleClassroom } from "./classroom_console.js";
 
 const boot = bootstrap();
 const store = new Store(boot.code);
@@ -20,6 +21,8 @@ const OP_TEXT = {
   start: "Game started", pause: "Paused", resume: "Resumed", end: "Game ended", advance: "Advanced",
   lock: "Joining locked", unlock: "Joining unlocked", kick: "Player removed", set_role: "Role changed",
   auto_roles: "Roles dealt", event: "Event updated", tick_seconds: "Tick length changed", foundation: "Foundation seat updated",
+  announce: "Shown on every screen", announce_clear: "Announcement cleared", eyes_up: "Eyes up updated",
+  ask: "Question asked", close_question: "Answers closed", reveal: "Answers revealed",
 };
 
 function control(op, fields, button) {
@@ -263,6 +266,7 @@ function renderFoundation() {
 }
 
 const news = new NewsBanner();
+const renderClassroom = mountConsoleClassroom({ store, control, talk: $("#talk-card"), questions: $("#questions-card"), monitor: $("#participation-card") });
 
 function render() {
   drawClock();
@@ -272,6 +276,7 @@ function render() {
   renderRoster();
   renderEvents();
   renderBoard();
+  renderClassroom();
 }
 
 bindConnectionPill($("#conn"), sock);

@@ -15,6 +15,7 @@ import { startClock, NewsBanner, secondsToTick, describeCommand } from "./common
 import { LinesChart } from "./charts.js";
 import { buildOwnerPanel } from "./owner.js";
 import { buildValidatorPanel } from "./validator.js";
+import { mountAnnouncement, mountEyesUp, mountPhoneQuestion } from "./classroom.js";
 
 const boot = bootstrap();
 const store = new Store(boot.code);
@@ -629,7 +630,11 @@ function start() {
       else if (f.status === "filled" && f.actor !== "bot") toast(`Filled: ${describeCommand(f, ctx)}${fillText(f)}`, "ok", 5000, near);
     }
   });
-  sock.connect();
+  // Running the class (issue #16): the teacher's announcement, the question card, eyes-up.
+mountAnnouncement(store, $("#class-host"), { dismissible: true });
+mountPhoneQuestion(store, sock, $("#class-host"));
+mountEyesUp(store, document.body, "Look at the teacher and the projector. The game is paused; your phone comes back when the teacher lifts this.");
+sock.connect();
 }
 
 start();

@@ -7,6 +7,7 @@ import { Store } from "./store.js";
 import { el, $, replace, bootstrap, fmt, pct, bindConnectionPill } from "./ui.js";
 import { startClock, NewsBanner, secondsToTick } from "./common.js";
 import { ChartSet } from "./chartset.js";
+import { mountAnnouncement, mountEyesUp, mountProjectorQuestion } from "./classroom.js";
 
 const boot = bootstrap();
 const store = new Store(boot.code);
@@ -112,4 +113,8 @@ store.addEventListener("change", render);
 let resizeTimer = null;
 window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(render, 150); });
 store.addEventListener("tick", (e) => { for (const ev of e.detail.events) news.show(ev, S().game); });
+// Running the class (issue #16): the announcement, the question and its answers, eyes-up.
+mountAnnouncement(store, $("#class-host"), { dismissible: false });
+mountProjectorQuestion(store, $("#class-host"));
+mountEyesUp(store, document.body, "Eyes on the teacher.");
 sock.connect();
