@@ -67,7 +67,7 @@ function mountQuestions(store, control, host) {
     const st = store.state;
     const live = st.game && st.game.status !== "ended";
     replace(asks, ...(st.events || []).filter((e) => e.prediction && live).map((e) => {
-      const b = el("button", { type: "button", class: "btn small", "data-ask": String(e.index), "aria-label": `Ask the question before “${e.title}”` }, `Ask before “${e.title}”`);
+      const b = el("button", { type: "button", class: "btn small", "data-ask": String(e.index) }, `Ask before “${e.title}”`);
       b.addEventListener("click", () => control("ask", { event: e.index }, b));
       return b;
     }));
