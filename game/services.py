@@ -291,8 +291,11 @@ def event_problems(before: dict[str, Any], after: dict[str, Any]) -> dict[int, s
     out: dict[int, str] = {}
     for i, (old, new) in enumerate(zip(before.get("events", []), after.get("events", []))):
         label = f"\u201c{old['title']}\u201d (epoch {old['epoch']})"
-        words = f"{old['title']} {old.get('text', '')}"
+        asks = old.get("prediction") or {}  # its question is about a subnet too (issue #16)
+        words = f"{old['title']} {old.get('text', '')} {asks.get('text', '')}"
         mentioned = {int(m) for m in _SUBNET_MENTION.findall(words)}
+        if asks.get("subnet") is not None:
+            mentioned.add(int(asks["subnet"]))
         if old["epoch"] >= epochs:
             out[i] = f"{label} would never fire: the game ends after epoch {epochs - 1}."
         elif len(new.get("actions", [])) < len(old.get("actions", [])):

@@ -258,3 +258,15 @@ def test_the_debrief_page_the_report_and_the_export_carry_the_answers(pgame, set
         ("1", "0", "2", "It falls"), ("1", "0", "2", "It falls")]
     assert all(r["seat"].startswith("s-") and "nickname" not in r for r in rows)
     assert "predictions.csv" in z.read("README.txt").decode("utf-8")
+
+
+def test_an_override_that_drops_the_questions_subnet_names_the_event(preset_dir, instructor):
+    quiet = {**SCENARIO["events"][0], "title": "Quiet", "text": "Nothing named.",
+             "prediction": PREDICTION}  # only its question is about SN2
+    write_preset(preset_dir, "quiet", events=[quiet])
+    with pytest.raises(services.CreateError) as err:
+        services.create_game(instructor, "quiet", services.Overrides(subnets=1))
+    assert "Quiet" in str(err.value) and "SN2" in str(err.value)
+    game = services.create_game(instructor, "quiet", services.Overrides(subnets=1,
+                                                                         drop_events=True))
+    assert json.loads(game.scenario)["events"] == []
