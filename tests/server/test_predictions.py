@@ -262,7 +262,7 @@ def test_the_debrief_page_the_report_and_the_export_carry_the_answers(pgame, set
 
 def test_an_override_that_drops_the_questions_subnet_names_the_event(preset_dir, instructor):
     quiet = {**SCENARIO["events"][0], "title": "Quiet", "text": "Nothing named.",
-             "prediction": PREDICTION}  # only its question is about SN2
+             "prediction": {**PREDICTION, "text": "And its price?"}}  # only its `subnet`: 2
     write_preset(preset_dir, "quiet", events=[quiet])
     with pytest.raises(services.CreateError) as err:
         services.create_game(instructor, "quiet", services.Overrides(subnets=1))
