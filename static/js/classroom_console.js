@@ -60,9 +60,17 @@ function mountQuestions(store, control, host) {
     control("ask", { text: qText.value, choices }, askBtn).then((r) => { if (r) { qText.value = ""; qChoices.value = ""; } });
   });
   const current = el("div", { id: "question-now", "aria-live": "polite" });
+  // A toggle, not <details>: a closed <details> hides its controls from Tab but not from layout.
+  free.hidden = true;
+  const own = el("button", { type: "button", class: "btn small", id: "ask-own", "aria-expanded": "false", "aria-controls": "ask-form" }, "Ask a question of your own");
+  own.addEventListener("click", () => {
+    free.hidden = !free.hidden;
+    own.setAttribute("aria-expanded", free.hidden ? "false" : "true");
+    if (!free.hidden) qText.focus();
+  });
   replace(host, el("h2", { id: "questions-h" }, "Predictions"),
     el("p", { class: "muted" }, "Ask before an event fires; phones show the question as a card while trading goes on."),
-    asks, current, el("details", {}, el("summary", {}, "Ask a question of your own"), free));
+    asks, current, el("div", { class: "btn-row" }, own), free);
   return () => {
     const st = store.state;
     const live = st.game && st.game.status !== "ended";
