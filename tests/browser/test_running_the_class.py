@@ -107,6 +107,15 @@ def test_a_prediction_an_announcement_and_eyes_up_reach_every_screen(
         page.locator("#eyes-up").wait_for(state="hidden")
     console.wait_for_function("() => dtao.store.state.game.status === 'running'")
 
+    # --- a question typed in the console, any time ------------------------------------------------
+    console.get_by_role("button", name="Ask a question of your own").click()
+    console.get_by_label("Your own question").fill("Who earns most by the end?")
+    console.get_by_label("Choices").fill("Holders\nOwners\nValidators")
+    console.get_by_role("button", name="Ask the class").click()
+    ann.locator("#question-card .q-text", has_text="Who earns most by the end?").wait_for()
+    ann.get_by_role("button", name="Owners").click()
+    console.locator("#q-count", has_text="1 of 2 students answered").wait_for()
+
     # --- after the game: the debrief and Ben's report ----------------------------------------------
     console.once("dialog", lambda dialog: dialog.accept())
     console.get_by_role("button", name="End game").click()
@@ -117,6 +126,7 @@ def test_a_prediction_an_announcement_and_eyes_up_reach_every_screen(
     assert "What happened: SN28's price went from" in _text(console, "#prediction-1 .pred-outcome")
     assert item.get_by_label("It rises: 1 of 2 answers").count() == 1
     assert item.get_by_label("It falls: 1 of 2 answers").count() == 1
+    assert console.locator("#prediction-2").get_by_label("Owners: 1 of 1 answers").count() == 1
     problems += _scan(console, axe_source, "debrief-predictions", shots)
     ben.goto(f"{base}/report/{code}/")
     assert "← your answer" in _text(ben, "#prediction-1 li:has-text('It falls')")
