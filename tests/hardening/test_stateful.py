@@ -1,7 +1,9 @@
 """A hypothesis state machine over the services and the engine: joins, rejoins, commands with
 fresh and repeated client ids, cancels, disconnect/reconnect (the seat goes to a bot and back),
-pause/resume, settling ticks, a crash in the middle of a settlement, and an engine restart (every
-in-memory cache dropped, everything reloaded from the database).
+pause/resume, settling ticks, a crash in the middle of a settlement, an engine restart (every
+in-memory cache dropped, everything reloaded from the database), and running the class (issue
+#16): questions asked (also without enough choices), answered (also twice, or closed), closed and
+revealed, announcements, eyes-up.
 
 After every step:
 - the sim's own invariants hold on the stored state (TAO and alpha conserved, nothing negative);
@@ -10,7 +12,9 @@ After every step:
 - a settled tick's row and a settled command never change;
 - seq never goes back, and public messages are numbered 1, 2, 3… with no holes;
 - a page that applied every message it was sent agrees with a fresh snapshot (the shipped
-  reducer, static/js/store.js, run by Node: tests/server/storejs.py).
+  reducer, static/js/store.js, run by Node: tests/server/storejs.py), questions, its own answer,
+  the announcement and eyes-up included;
+- answers never reach the command log (they change no economic state).
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ from hypothesis.stateful import (
 )
 from storejs import StoreJS, Tab
 
-from game import broadcast, engine, identity, services, simapi
+from game import announcements, broadcast, engine, identity, predictions, services, simapi
 from game.errors import ClientError, Rejected
 from game.models import Command, CommandStatus, Game, Seat, TickRow
 
@@ -245,6 +249,69 @@ class ServerMachine(RuleBasedStateMachine):
         # advance_ticks may have been set by a paused game's "advance": keep it consistent
         Game.objects.filter(pk=self.game.id, status="paused").update(advance_ticks=0)
 
+    # --- running the class (issue #16) ---------------------------------------------------
+    @rule(n=st.integers(0, 6))
+    def ask(self, n: int) -> None:
+        try:
+            predictions.ask(self.game.id, text="Up or down?", choices=[f"c{i}" for i in range(n)])
+        except ClientError as exc:
+            assert (exc.code == "bad_question" and not 2 <= n <= 5) or \
+                (exc.code == "bad_state" and self._g().status == "ended")
+        self._pump()
+
+    @precondition(lambda self: self.seats)
+    @rule(data=st.data(), choice=st.integers(0, 3))
+    def answer(self, data: Any, choice: int) -> None:
+        q = predictions.latest(self.game.id)
+        if q is None:
+            return
+        seat_id, _token = data.draw(st.sampled_from(self.seats))
+        log = Command.objects.filter(game_id=self.game.id).count()
+        before = predictions.my_answer(Seat.objects.get(pk=seat_id), q)
+        try:
+            reply = predictions.answer(seat_id, q.id, choice)
+        except ClientError as exc:
+            assert exc.code in ("question_closed", "bad_choice", "already_answered"), exc.code
+            assert predictions.my_answer(Seat.objects.get(pk=seat_id), q) == before
+        else:
+            event("an answer")
+            assert before is None
+            if self.observer is not None and self.observer[0] == seat_id:
+                tab = self.observer[1]  # the reply, on the observer's own socket
+                tab.apply({**reply, "id": "a", "seq": tab.seq})
+        assert Command.objects.filter(game_id=self.game.id).count() == log
+        self._pump()
+
+    @rule(op=st.sampled_from(["close", "reveal"]))
+    def close_or_reveal(self, op: str) -> None:
+        q = predictions.latest(self.game.id)
+        if q is None:
+            return
+        try:
+            getattr(predictions, op)(self.game.id, q.id)
+        except ClientError as exc:
+            assert exc.code in ("question_closed", "already_revealed")
+        self._pump()
+
+    @rule(text=st.sampled_from(["", "Hello", "x" * 281]))
+    def announce(self, text: str) -> None:
+        try:
+            if text == "":
+                announcements.clear(self.game.id)
+            else:
+                announcements.announce(self.game.id, text)
+        except ClientError as exc:
+            assert exc.code == "text_too_long" and len(text) > 280
+        self._pump()
+
+    @rule(on=st.booleans())
+    def eyes_up(self, on: bool) -> None:
+        try:
+            announcements.eyes_up(self.game.id, on)
+        except ClientError as exc:
+            assert exc.code == "bad_state" and self._g().status == "ended"
+        self._pump()
+
     @rule()
     def restart_the_engine(self) -> None:
         simapi.clear_cache()
@@ -300,6 +367,8 @@ class ServerMachine(RuleBasedStateMachine):
         have, fresh = tab.state(), tab.reloaded(snap)
         assert have["game"] == fresh["game"]
         assert have["lobby"][-100:] == fresh["lobby"][-100:]
+        for key in ("question", "myAnswer", "announcement", "eyesUp"):
+            assert have[key] == fresh[key], key
         if tab.ticked:  # the market reaches a page with the first tick after the start
             assert have["market"] == fresh["market"]
             assert have["leaderboard"] == fresh["leaderboard"]
