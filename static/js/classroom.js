@@ -41,13 +41,19 @@ export function mountAnnouncement(store, host, { dismissible }) {
 
 /** "Eyes up": covers the page until the teacher lifts it. */
 export function mountEyesUp(store, host, text) {
-  const cover = el("div", { class: "eyes-up", id: "eyes-up", role: "dialog", "aria-modal": "true", "aria-labelledby": "eyes-up-h", hidden: true },
-    el("div", { class: "eyes-up-box" }, el("h2", { id: "eyes-up-h" }, "Eyes up!"), el("p", {}, text)));
+  const box = el("div", { class: "eyes-up-box", tabindex: "-1" }, el("h2", { id: "eyes-up-h" }, "Eyes up!"), el("p", {}, text));
+  const cover = el("div", { class: "eyes-up", id: "eyes-up", role: "dialog", "aria-modal": "true", "aria-labelledby": "eyes-up-h", hidden: true }, box);
   host.append(cover);
+  let before = null;   // where focus was when the cover came up: it goes back there after
   const render = () => {
     const on = !!store.state.eyesUp;
+    if (on === !cover.hidden) return;
     cover.hidden = !on;
     document.body.classList.toggle("eyes-up-on", on);
+    // Nothing under the cover can be reached (keyboard, screen reader) while it is up.
+    for (const node of document.body.children) if (node !== cover && node.tagName !== "SCRIPT") node.inert = on;
+    if (on) { before = document.activeElement; box.focus(); }
+    else if (before && before.focus) { before.focus(); before = null; }
   };
   onChange(store, render);
   render();
