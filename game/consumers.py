@@ -12,7 +12,10 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from game import asyncdb, broadcast, errors, identity, presence, ratelimit, services, sessions
+from game import asyncdb, broadcast, errors, identity, presence, ratelimit, sessions
+from game.actions import orders
+from game.actions.control import control
+from game.actions.presence import seat_connected, seat_disconnected
 from game.errors import ClientError, Rejected
 from game.protocol import action_dict, parse
 
@@ -64,7 +67,7 @@ def _opened(ident: identity.Identity) -> dict[str, Any]:
     """The first snapshot, and the seat marked present: one database call."""
     message = identity.snapshot(ident)
     if ident.kind == identity.STUDENT and ident.seat_id:
-        services.seat_connected(ident.seat_id)
+        seat_connected(ident.seat_id)
     return message
 
 
@@ -129,7 +132,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         if self.present_seat is not None:
             seat_id, self.present_seat = self.present_seat, None
             presence.closed(seat_id)
-            await db(services.seat_disconnected)(seat_id)
+            await db(seat_disconnected)(seat_id)
 
     # --- inbound -------------------------------------------------------------------------------
 
@@ -190,8 +193,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         elif msg.type == "control":
             if ident.kind != identity.INSTRUCTOR:
                 raise ClientError("forbidden", "only the instructor can control the game")
-            fields = msg.model_dump(exclude={"type", "id", "op"})
-            result = await db(services.control)(ident.game_id, msg.op, **fields)
+            result = await db(control)(ident.game_id, msg)
             if msg.op == "foundation":  # the instructor's seat changed: re-read the identity
                 await self._refresh_identity()
             await self._send({"type": "ok", "id": msg.id, "op": msg.op, "seq": self.seq,
@@ -200,15 +202,15 @@ class GameConsumer(AsyncWebsocketConsumer):
             if ident.seat_id is None or ident.player is None:
                 raise ClientError("no_seat", "this connection has no seat to act for")
             if msg.type == "command":
-                reply = await db(services.submit_command)(ident.seat_id, msg.id,
-                                                          action_dict(msg))
+                reply = await db(orders.submit_command)(ident.seat_id, msg.id,
+                                                        action_dict(msg))
                 await self._send({**reply, "id": msg.id, "seq": self.seq})
             elif msg.type == "quote":
-                result = await db(services.quote)(ident.game_id, ident.player, action_dict(msg))
+                result = await db(orders.quote)(ident.game_id, ident.player, action_dict(msg))
                 await self._send({"type": "quote", "id": msg.id, "quote": result,
                                   "seq": self.seq})
             elif msg.type == "cancel":
-                reply = await db(services.cancel_command)(ident.seat_id, msg.command)
+                reply = await db(orders.cancel_command)(ident.seat_id, msg.command)
                 await self._send({**reply, "id": msg.id, "seq": self.seq})
 
     async def _refresh_identity(self) -> None:

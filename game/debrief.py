@@ -30,7 +30,7 @@ from typing import Any
 from django.conf import settings
 
 from game import bands, leaderboard, simapi
-from game.models import Command, Game, Seat
+from game.models import ROLES, Command, Game, Seat
 from game.replay import digests as replay_digests
 
 log = logging.getLogger(__name__)
@@ -318,7 +318,7 @@ def _analyse(game: Game) -> dict[str, Any]:
 
     # Per role: every player's whole emission income (alpha valued when received, plus TAO
     # such as root dividends, which no single subnet column can hold).
-    by_role_total = {role: 0.0 for role in leaderboard.ROLES}
+    by_role_total = {role: 0.0 for role in ROLES}
     for p in players:
         by_role_total[p["role"]] = by_role_total.get(p["role"], 0.0) + p["breakdown"]["income"]
     external = sum(v["workers"] for v in emission_by_subnet.values())

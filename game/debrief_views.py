@@ -13,7 +13,9 @@ from django.http import (Http404, HttpRequest, HttpResponse, HttpResponseRedirec
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from game import debrief, exports, names, services
+from game import debrief, exports, names
+from game.actions import clock
+from game.actions.lobby import resume_seat
 from game.identity import seat_cookie_name
 from game.models import Game, Status
 
@@ -90,7 +92,7 @@ def export_zip(request: HttpRequest, code: str) -> HttpResponse:
 def delete_game(request: HttpRequest, code: str) -> HttpResponse:
     """Owner only, POST with the CSRF token (Django's middleware checks it)."""
     game = _owned(request, code)
-    services.delete_game(game.id)
+    clock.delete_game(game.id)
     debrief.purge_cache(game.id)
     return HttpResponseRedirect("/console/")
 
@@ -102,7 +104,7 @@ def report(request: HttpRequest, code: str) -> HttpResponse:
     code = names.normalize_code(code)
     token = request.POST.get("token", "") if request.method == "POST" else ""
     token = token or request.COOKIES.get(seat_cookie_name(code), "")
-    seat = services.resume_seat(code, token) if token else None
+    seat = resume_seat(code, token) if token else None
     if seat is None:
         return render(request, "debrief/report_login.html", {"code": code,
                       "error": "That seat token is not valid for this game." if token else ""},

@@ -28,8 +28,10 @@ from game import asyncdb, broadcast, simapi
 from game import leaderboard as lb
 from game.models import (Actor, Command, CommandStatus, EpochRow, Game, Seat, SeatKind, Status,
                          TickRow)
-from game.services import (_dumps, finish, game_info, leaderboard, presence_event,
-                           roster_after_tick, stand_in_due)
+from game.actions.clock import finish
+from game.jsontext import dumps
+from game.readmodel import (game_info, leaderboard, presence_event, roster_after_tick,
+                            stand_in_due)
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ def _bot_policies(game: Game, seats: list[Seat], scn: dict[str, Any], now: Any) 
         elif seat.kind == SeatKind.HUMAN and game.bots and seat.role in fill:
             if seat.kicked:  # the student is gone for good: the role's bot plays the seat
                 policies[seat.player] = fill[seat.role]
-            elif stand_in_due(seat, now):  # services.seat_status: "stand_in"
+            elif stand_in_due(seat, now):  # readmodel.seat_status: "stand_in"
                 # The stand-in holds, it does not play: it never changes the student's
                 # mechanism, weights or validator, nor spends their money (their standing
                 # choices live in the sim state and keep acting by themselves).
@@ -176,7 +178,7 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
         stand_in_frames, handed_back = _stand_ins(game, seats, policies, t, now, sim_game)
         if policies:
             bot_cmds = [Command(game=game, seat=by_player[a["player"]], actor=Actor.BOT,
-                                do=a.get("do", ""), action=_dumps(a), due_tick=t)
+                                do=a.get("do", ""), action=dumps(a), due_tick=t)
                         for a in sim_game.bot_actions(policies) if a.get("player") in by_player]
             Command.objects.bulk_create(bot_cmds)
 
@@ -198,7 +200,7 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
                 ok = fill.get("status") == "filled"
                 c.status = CommandStatus.FILLED if ok else CommandStatus.REJECTED
                 c.reason = "" if ok else str(fill.get("reason", "rejected"))[:40]
-                c.fill = _dumps(fill)
+                c.fill = dumps(fill)
                 if ok and c.do == "join" and c.seat_id:
                     joined.append(c.seat_id)
             if c.seat_id is not None:
@@ -214,11 +216,11 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
         # The sim tracks each scripted event (pending, fired, held, skipped); mirror it.
         event_status = {str(i): status for i, status in enumerate(sim_game.event_status)}
         TickRow.objects.create(game=game, tick=t, epoch=result.tick_row.get("epoch", 0),
-                               row=_dumps(result.tick_row), events=_dumps(fired))
+                               row=dumps(result.tick_row), events=dumps(fired))
         public_epoch = None
         if result.epoch_row is not None:
             EpochRow.objects.create(game=game, epoch=result.epoch_row["epoch"], tick=t,
-                                    row=_dumps(result.epoch_row))
+                                    row=dumps(result.epoch_row))
             public_epoch = {k: v for k, v in result.epoch_row.items() if k != "players"}
 
         game.tick = t + 1
@@ -237,7 +239,7 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
         players_in_sim = {r["player"] for r in rows}
         standing = lb.student_ranks(rows)  # a student's rank among students, by return
         top = leaderboard(game, sim_game, settings.LEADERBOARD_TOP, rows=rows)
-        game.public = _dumps({"market": market, "leaderboard": top})
+        game.public = dumps({"market": market, "leaderboard": top})
         game.seq += 1
         players = sum(1 for s in seats if s.kind != SeatKind.BOT and not s.kicked)
         frames = [broadcast.frame(broadcast.game_group(game.id), broadcast.encode({

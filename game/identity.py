@@ -9,7 +9,7 @@ from typing import Any
 from game import errors, names, simapi
 from game import leaderboard as lb
 from game.models import Command, Game, Seat, SeatKind, Status
-from game.services import game_info, lobby_list, roster
+from game.readmodel import game_info, lobby_list, roster
 
 STUDENT, INSTRUCTOR, PROJECTOR = "student", "instructor", "projector"
 

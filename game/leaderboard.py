@@ -15,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-ROLES = ("speculator", "subnet_owner", "root_validator")
+from game.models import ROLES
+from sim import actions as sim_actions
+
 TIE_DECIMALS = 9
 
 
@@ -26,15 +28,9 @@ class Holding:
     value: float  # TAO the sale returns (0 when the sale would be refused)
 
 
-def _sim() -> Any:
-    from game import simapi
-
-    return simapi.sim_module()
-
-
 def holdings(sim_game: Any, player_id: str) -> list[Holding]:
     """The player's alpha per active subnet with what selling all of it returns now."""
-    actions = _sim().actions
+    actions = sim_actions
     st = sim_game.st
     k = st.player_index(player_id)
     if k is None:

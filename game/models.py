@@ -23,6 +23,9 @@ class Role(models.TextChoices):
     ROOT_VALIDATOR = "root_validator"
 
 
+ROLES: tuple[str, ...] = tuple(Role.values)  # a seat's roles, in the order forms list them
+
+
 class Game(models.Model):
     code = models.CharField(max_length=12, unique=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,

@@ -188,10 +188,10 @@ def test_a_late_joiner_is_ranked_from_the_epoch_they_joined(finished):
 def test_nothing_to_debrief_or_export_before_the_start(debrief_presets, teacher):
     from django.core.management.base import CommandError
 
-    from game import services
+    from game.actions.setup import Overrides, create_game
 
-    game = services.create_game(teacher, "debrief_market",
-                                services.Overrides(seed=SCENARIO["seed"]))
+    game = create_game(teacher, "debrief_market",
+                                Overrides(seed=SCENARIO["seed"]))
     c = Client()
     c.force_login(teacher)
     assert c.get(f"/console/{game.code}/debrief/").status_code == 409

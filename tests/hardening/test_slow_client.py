@@ -54,14 +54,16 @@ SEND_CAP = 1024 * 1024  # WS_SEND_BUFFER_MAX_BYTES for the daphne under test (th
 
 SETUP = """
 from django.contrib.auth.models import User
-from game import services
+from game.actions.lobby import join_game
+from game.actions.setup import Overrides, create_game
+from game.actions.start import start_game
 owner = User.objects.create_user("teacher", password="a-long-test-password")
-game = services.create_game(owner, "test_market", services.Overrides(epochs=1000, tick_seconds=1,
+game = create_game(owner, "test_market", Overrides(epochs=1000, tick_seconds=1,
                                                                    seed=3))
 for i in range({fillers}):
-    services.join_game(game.code, f"Filler {{i}}")
-tokens = [services.join_game(game.code, nick)[1] for nick in ("Slow", "Reader")]
-services.start_game(game.id)
+    join_game(game.code, f"Filler {{i}}")
+tokens = [join_game(game.code, nick)[1] for nick in ("Slow", "Reader")]
+start_game(game.id)
 print(game.code, *tokens)
 """
 
