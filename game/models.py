@@ -91,7 +91,7 @@ class Seat(models.Model):
                              on_delete=models.CASCADE)
     kicked = models.BooleanField(default=False)
     active = models.BooleanField(default=False)  # a player in the sim state
-    # Presence (game/presence.py, docs/architecture.md): `sockets` counts the seat's open
+    # Presence (game/live/heartbeat.py, docs/architecture.md): `sockets` counts the seat's open
     # sockets (raised on connect, lowered on a clean close); `last_seen` is a lease that every
     # server process holding one of them renews on a timer. A seat is connected only while both
     # hold (services.is_connected), so a counter left behind by a killed process expires.

@@ -166,7 +166,7 @@ def roster_after_tick(game: Game, seats: list[Seat], now: Any,
 # A seat is connected while it has an open socket *and* a fresh lease (docs/architecture.md,
 # "Presence"): `Seat.sockets` is raised on connect and lowered on a clean close, and every server
 # process renews `Seat.last_seen` for the seats of its open sockets every `heartbeat_seconds()`
-# (game/presence.py). A process killed with SIGKILL lowers nothing, but its leases stop being
+# (game/live/heartbeat.py). A process killed with SIGKILL lowers nothing, but its leases stop being
 # renewed: after `presence_timeout()` its seats no longer count as connected, and the next sweep
 # (any process's heartbeat) resets their counters and tells the consoles.
 

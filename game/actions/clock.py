@@ -54,7 +54,7 @@ def delete_game(game_id: int) -> None:
     """Delete a game in any state, with everything it stored (seats, commands, rows). A game
     not yet over is ended first and its sockets told so (a `status` message, reason
     "deleted"); a page reconnecting later is closed with 4004 (no such game). The caller
-    checks ownership and forgets the debrief's cached files (game.debrief.purge_cache)."""
+    checks ownership and forgets the debrief's cached files (game.debrief.analysis.purge_cache)."""
     with transaction.atomic():
         game = lock(game_id)
         frames: Frames = []

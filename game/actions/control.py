@@ -1,4 +1,4 @@
-"""The console's ops: each `control` message (validated by game.protocol) runs one action, its
+"""The console's ops: each `control` message (validated by game.live.protocol) runs one action, its
 arguments taken by name from the typed message."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any
 
 from game.actions import clock, lobby, start
-from game.protocol import (
+from game.live.protocol import (
     AdvanceControl,
     EventControl,
     FoundationControl,

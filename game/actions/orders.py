@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from game import simapi
 from game.actions.base import lock
-from game.errors import ClientError, Rejected
+from game.errors import ClientError, Refused
 from game.jsontext import dumps
 from game.models import Actor, Command, CommandStatus, Game, Seat, SeatKind, Status
 
@@ -28,12 +28,12 @@ def submit_command(seat_id: int, client_id: str, action: dict[str, Any]) -> dict
             seat = Seat.objects.get(pk=seat_id)
             game = lock(seat.game_id)
             if game.status == Status.LOBBY:
-                raise Rejected("game_not_started", "The game has not started yet.")
+                raise Refused("game_not_started", "The game has not started yet.")
             if game.status == Status.ENDED:
-                raise Rejected("game_over", "The game is over.")
+                raise Refused("game_over", "The game is over.")
             seat.refresh_from_db()
             if seat.kicked or not seat.active:
-                raise Rejected("seat_not_active", "Your seat enters the game at the next tick."
+                raise Refused("seat_not_active", "Your seat enters the game at the next tick."
                                if not seat.kicked else "You were removed from this game.")
             full = {**action, "player": seat.player}
             cmd = Command.objects.create(

@@ -4,7 +4,7 @@
 // by tick with the rows `tick` messages bring meanwhile. The history is also kept in
 // sessionStorage, so a reloaded page draws at once while the fetch is under way.
 
-const HISTORY_MAX = 2000;     // ticks kept (= game/history.py MAX_TICKS)
+const HISTORY_MAX = 2000;     // ticks kept (= game/live/history.py MAX_TICKS)
 const HISTORY_BLOCK = 64;     // ticks per request: a settled block is cached by the browser
 const HISTORY_RETRY_MS = [1000, 3000, 8000];
 const SUBNET_FIELDS = ["price", "moving_price", "share", "root_prop"];

@@ -15,10 +15,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from game import engine, exports
+from game import engine
 from game.actions.lobby import join_game, set_role
 from game.actions.orders import submit_command
 from game.actions.start import start_game
+from game.debrief import exports
 from game.models import Command, Game
 
 pytestmark = pytest.mark.django_db

@@ -85,7 +85,7 @@ RESTARTED = "the server process restarted after the outage"
 SAME = "the same server process"
 
 
-# [core-SAME] failed before game/layers.py: channels_redis' core layer gives redis-py a pool
+# [core-SAME] failed before game/live/layers.py: channels_redis' core layer gives redis-py a pool
 # whose connections never retry, so the new socket's group_add met a connection the dead server
 # had closed ("Connection closed by server") and its consumer died in connect (under daphne:
 # HTTP 500, or a handshake that hangs).

@@ -13,8 +13,8 @@ from serverkit import WAIT, closed_with, open_socket
 
 from game import errors
 from game.actions.lobby import join_game
+from game.live.origin import origin_allowed
 from game.models import Game
-from game.origin import origin_allowed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 db = database_sync_to_async

@@ -30,14 +30,15 @@ from hypothesis.stateful import (
 )
 from storejs import StoreJS, Tab
 
-from game import broadcast, engine, identity, simapi
+from game import broadcast, engine, simapi
 from game.actions.clock import advance
 from game.actions.control import SIMPLE
 from game.actions.lobby import JoinError, join_game, resume_seat
 from game.actions.orders import cancel_command, submit_command
 from game.actions.presence import presence_beat, seat_connected, seat_disconnected
 from game.actions.setup import Overrides, create_game
-from game.errors import ClientError, Rejected
+from game.errors import ClientError, Refused
+from game.live import identity
 from game.models import Command, CommandStatus, Game, Seat, TickRow
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db, pytest.mark.slow]
@@ -148,7 +149,7 @@ class ServerMachine(RuleBasedStateMachine):
         key = (seat_id, client_id)
         try:
             reply = submit_command(seat_id, client_id, action)
-        except Rejected as exc:
+        except Refused as exc:
             assert key not in self.answers, "a stored id is answered, never rejected"
             assert not Command.objects.filter(seat_id=seat_id, client_id=client_id).exists()
             assert exc.code in ("game_not_started", "game_over", "seat_not_active")

@@ -1,4 +1,4 @@
-"""GET /g/<code>/history: the charts' past over HTTP (game/history.py, docs/pages.md): who may
+"""GET /g/<code>/history: the charts' past over HTTP (game/live/history.py, docs/pages.md): who may
 read it, that its columns are the stored tick rows, its ranges, gzip and caching."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from game.actions.lobby import join_game, kick
 from game.actions.orders import submit_command
 from game.actions.setup import Overrides, create_game
 from game.actions.start import start_game
-from game.history import MAX_TICKS, SUBNET_FIELDS
+from game.live.history import MAX_TICKS, SUBNET_FIELDS
 from game.models import EpochRow, TickRow
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +144,7 @@ def test_it_serves_ranges_and_refuses_bad_ones(game: Any) -> None:
 
 
 def test_it_caps_one_answer_at_max_ticks(game: Any, monkeypatch: Any) -> None:
-    from game import history
+    from game.live import history
 
     monkeypatch.setattr(history, "MAX_TICKS", 2)
     _seat, token = _play(game, 5)

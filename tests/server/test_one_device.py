@@ -9,7 +9,7 @@ from django.test import Client
 
 from game import readmodel
 from game.actions.lobby import kick
-from game.identity import seat_cookie_name
+from game.live.identity import seat_cookie_name
 from game.models import Seat
 
 pytestmark = pytest.mark.django_db

@@ -68,7 +68,7 @@ def test_subnet_names_pass_the_nickname_filter(raw):
 
 
 def _register(name: str) -> dict:
-    from game.protocol import action_dict, parse
+    from game.live.protocol import action_dict, parse
 
     msg = parse('{"type": "command", "id": "r1", "do": "register_subnet", "name": %s}'
                 % __import__("json").dumps(name))

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from game import engine, identity, simapi
+from game import engine, simapi
 from game.actions.clock import advance
 from game.actions.lobby import join_game, set_foundation
 from game.actions.orders import submit_command
 from game.actions.setup import Overrides, create_game
 from game.actions.start import start_game
+from game.debrief.replay import replay
+from game.live import identity
 from game.models import Game, Seat
-from game.replay import replay
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PRESETS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "sim" / "scenarios")

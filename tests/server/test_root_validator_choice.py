@@ -9,11 +9,12 @@ import json
 import pytest
 from django.core.management import call_command
 
-from game import engine, identity
+from game import engine
 from game.actions.clock import advance
 from game.actions.lobby import join_game, set_role
 from game.actions.orders import submit_command
 from game.actions.start import start_game
+from game.live import identity
 from game.models import Game, Seat
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -115,7 +116,7 @@ def test_a_game_stored_before_the_income_totals_still_verifies_by_replay(game):
 
 def test_a_root_validator_takes_and_gives_up_seats_through_the_protocol(game):
     from game.errors import ClientError
-    from game.protocol import action_dict, parse
+    from game.live.protocol import action_dict, parse
 
     vera, nomi = _start(game)
     assert _student_snapshot(vera)["private"]["root_seats"] == [1, 2]

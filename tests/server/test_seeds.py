@@ -10,12 +10,13 @@ import pytest
 from django.test import Client
 from serverkit import SCENARIO
 
-from game import engine, replay
+from game import engine
 from game.actions.clock import advance
 from game.actions.lobby import join_game
 from game.actions.orders import submit_command
 from game.actions.setup import MAX_SEED, Overrides, create_game
 from game.actions.start import start_game
+from game.debrief import replay
 from game.models import Game
 
 pytestmark = pytest.mark.django_db

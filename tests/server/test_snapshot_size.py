@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from game import broadcast, engine, history, identity, launch, simapi
+from game import broadcast, engine, launch, simapi
 from game.actions.lobby import join_game
 from game.actions.orders import submit_command
 from game.actions.setup import Overrides, create_game
 from game.actions.start import start_game
+from game.live import history, identity
 from game.models import Game, Seat
 
 SEATS = 60

@@ -11,16 +11,17 @@ import segno
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import (Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse)
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from game import names, ratelimit, reach, simapi
+from game import names, ratelimit, simapi
 from game.actions.lobby import JoinError, join_game, resume_seat
 from game.actions.setup import CreateError, Overrides, create_game
-from game.identity import seat_cookie_name
+from game.live.identity import seat_cookie_name
 from game.models import Game, Seat
+from game.web import reach
 
 SEAT_COOKIE_AGE = 60 * 60 * 24 * 7
 
@@ -179,7 +180,7 @@ def projector(request: HttpRequest, code: str, token: str) -> HttpResponse:
     bootstrap = {"code": game.code, "ws_url": f"{_ws_path(game.code)}?projector={token}",
                  "role": None, "seat_id": None, "nickname": None, "is_instructor": False,
                  "is_projector": True,
-                 # for the chart history's X-Projector-Token header (game/history.py)
+                 # for the chart history's X-Projector-Token header (game/live/history.py)
                  "projector_token": game.projector_token}
     join_url = _join_url(request, game.code)
     return render(request, "projector.html", {

@@ -12,12 +12,13 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from game import asyncdb, broadcast, errors, identity, presence, ratelimit, sessions
+from game import asyncdb, broadcast, errors, ratelimit
 from game.actions import orders
 from game.actions.control import control
 from game.actions.presence import seat_connected, seat_disconnected
-from game.errors import ClientError, Rejected
-from game.protocol import action_dict, parse
+from game.errors import ClientError, Refused
+from game.live import heartbeat, identity, sessions
+from game.live.protocol import action_dict, parse
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self.close(code=result)
             return
         self.ident = result
-        presence.ensure_running()
+        heartbeat.ensure_running()
         await self._join_groups()
         await self.accept()
         if self.ident.kind == identity.STUDENT and self.ident.seat_id:
@@ -108,7 +109,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         opening = await db(_opened)(self.ident)
         if self.ident.kind == identity.STUDENT and self.ident.seat_id:
             self.present_seat = self.ident.seat_id
-            presence.opened(self.present_seat)  # this process renews its lease from now on
+            heartbeat.opened(self.present_seat)  # this process renews its lease from now on
         await self._send(opening)
 
     async def _join_groups(self) -> None:
@@ -131,7 +132,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.present_seat is not None:
             seat_id, self.present_seat = self.present_seat, None
-            presence.closed(seat_id)
+            heartbeat.closed(seat_id)
             await db(seat_disconnected)(seat_id)
 
     # --- inbound -------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             if exc.ref is None:
                 exc.ref = ref
             await self._error(exc)
-        except Rejected as exc:
+        except Refused as exc:
             await self._send({"type": "rejected", "id": ref, "code": exc.code,
                               "message": exc.message, "seq": self.seq})
         except Exception:
@@ -187,7 +188,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self._send(await db(identity.snapshot)(ident))
         elif msg.type == "ping":
             # No database write: the open socket itself is the seat's presence (its lease is
-            # renewed by this process's heartbeat, game/presence.py).
+            # renewed by this process's heartbeat, game/live/heartbeat.py).
             await self._send({"type": "pong", "id": msg.id, "seq": self.seq,
                               "time": time.time()})
         elif msg.type == "control":
@@ -269,7 +270,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         await self._send({"type": "presence", "seq": self.seq, **event["presence"]})
 
     async def session_ended(self, event: dict[str, Any]) -> None:
-        """The instructor logged out (game/sessions.py)."""
+        """The instructor logged out (game/live/sessions.py)."""
         await self.close(code=errors.CLOSE_NO_IDENTITY)
 
     async def seat_kicked(self, event: dict[str, Any]) -> None:

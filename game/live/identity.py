@@ -6,8 +6,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from game import errors, names, simapi
-from game import leaderboard as lb
+from game import errors, leaderboard as lb, names, simapi
 from game.models import Command, Game, Seat, SeatKind, Status
 from game.readmodel import game_info, lobby_list, roster
 
@@ -60,7 +59,7 @@ def command_view(c: Command) -> dict[str, Any]:
 
 
 def history_url(code: str) -> str:
-    """Where a page fetches the charts' past (game/history.py; not in the snapshot, which
+    """Where a page fetches the charts' past (game/live/history.py; not in the snapshot, which
     must not grow with the game)."""
     return f"/g/{code}/history"
 

@@ -3,13 +3,13 @@ then per-epoch percentile bands across the runs (sim.montecarlo's document layou
 
 Two halves:
 
-- the job (`python -m game.bands JOB.json`): a process of its own, at a lower CPU priority, so a
-  few minutes of simulation take neither the GIL nor the cores from the live games the web
-  process serves. No Django: it reads its job file, writes its progress and then the bands to
-  the output file (atomically: a poller never reads half a file). It never creates a
-  directory: once its game's directory is gone (the game was deleted), its next write fails and
-  it stops, so nothing of a deleted game is written again.
-- the scheduler (`Jobs`, used by game/debrief.py in the web process): at most one job per game
+- the job (`python -m game.debrief.bands JOB.json`): a process of its own, at a lower CPU
+  priority, so a few minutes of simulation take neither the GIL nor the cores from the live
+  games the web process serves. No Django: it reads its job file, writes its progress and then
+  the bands to the output file (atomically: a poller never reads half a file). It never creates
+  a directory: once its game's directory is gone (the game was deleted), its next write fails
+  and it stops, so nothing of a deleted game is written again.
+- the scheduler (`Jobs`, used by game/debrief/analysis.py in the web process): at most one job per game
   at a time (queued or running, in any process sharing VAR_DIR), at most BANDS_MAX_JOBS jobs
   running on the machine (slot locks under VAR_DIR/debrief/slots: a running job holds its slot
   by an inherited file lock, released when it exits however it ends), the others queued in
@@ -144,7 +144,7 @@ def main(argv: list[str]) -> int:
 
 # --- the scheduler (web process side) -----------------------------------------------------------
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def game_dir(cache: Path, key: str) -> Path:
@@ -361,7 +361,7 @@ class Jobs:
             return  # the directory went away: the game was deleted
         with log_file:
             job.proc = subprocess.Popen(
-                [sys.executable, "-m", "game.bands", str(job.marker)], cwd=str(ROOT),
+                [sys.executable, "-m", "game.debrief.bands", str(job.marker)], cwd=str(ROOT),
                 stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, pass_fds=(slot,))
         self._running[job.key] = job
         spec = _read(job.marker)
@@ -396,7 +396,7 @@ def _is_bands_job(pid: int, directory: Path) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"game.bands" in cmdline and str(directory / "job.json").encode() in cmdline
+    return b"game.debrief.bands" in cmdline and str(directory / "job.json").encode() in cmdline
 
 
 def _kill(pid: int) -> None:

@@ -23,7 +23,8 @@ import secrets
 import zipfile
 from typing import Any, Iterable
 
-from game import debrief, leaderboard
+from game import leaderboard
+from game.debrief import analysis
 from game.models import Command, EpochRow, Game, Seat, TickRow
 
 BOM = "\ufeff"
@@ -279,7 +280,7 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
     # Settled commands first in settlement order, then those never settled (queued/cancelled).
     commands.sort(key=lambda r: (r["tick"] is None, r["tick"] or 0, r["seq"]))
 
-    doc = debrief.analyse(game)
+    doc = analysis.analyse(game)
     src = {"human": "human", "bot": "bot", "instructor": "instructor", "system": "system"}
     trades = [{
         "tick": f["tick"], "seat": f["player"], "nickname": nick(f["player"]),

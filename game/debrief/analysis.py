@@ -1,8 +1,8 @@
 """The debrief: what happened in a game and why, derived after the fact.
 
 Everything comes from what the server stored: the started scenario, the seed and the command
-log. `analyse(game)` replays them through sim (bots=False, exactly as `game.replay` does), so
-it sees every fill, scripted and event ones included, and every player's balances at every
+log. `analyse(game)` replays them through sim (bots=False, exactly as game/debrief/replay.py
+does), so it sees every fill, scripted and event ones included, and every player's balances at every
 tick, and checks the replay against the stored state. From that it derives:
 
 - per-tick market series (price, emission share, root proportion) and per-epoch health;
@@ -15,7 +15,7 @@ The result is cached as JSON under VAR_DIR/debrief/ keyed by game id and tick (a
 never changes, so a cached analysis of tick N is never stale).
 
 "Your class vs N bot classes" (`start_bands`) plays the started scenario N times with bots in
-every seat in a separate, lower-priority process (game/bands.py: one job per game, a machine-wide
+every seat in a separate, lower-priority process (game/debrief/bands.py: one job per game, a machine-wide
 cap, the rest queued), which writes its progress and then the percentile bands to a cache file.
 """
 from __future__ import annotations
@@ -29,9 +29,10 @@ from typing import Any
 
 from django.conf import settings
 
-from game import bands, leaderboard, simapi
+from game import leaderboard, simapi
+from game.debrief import bands
+from game.debrief.replay import digests as replay_digests
 from game.models import ROLES, Command, Game, Seat
-from game.replay import digests as replay_digests
 
 log = logging.getLogger(__name__)
 
@@ -411,7 +412,7 @@ def bands_status(game: Game, runs: int) -> dict[str, Any]:
 
 
 def start_bands(game: Game, runs: int) -> tuple[dict[str, Any], int]:
-    """Queue the bot-class runs (game/bands.py: one job per game, BANDS_MAX_JOBS at once)
+    """Queue the bot-class runs (game/debrief/bands.py: one job per game, BANDS_MAX_JOBS at once)
     unless done or already queued or running: (status, HTTP status)."""
     game_id = game.id
     return bands.JOBS.start(
