@@ -9,7 +9,7 @@ Two halves:
   the bands to the output file (atomically: a poller never reads half a file). It never creates
   a directory: once its game's directory is gone (the game was deleted), its next write fails
   and it stops, so nothing of a deleted game is written again.
-- the scheduler (`Jobs`, used by game/debrief/analysis.py in the web process): at most one job per game
+- the scheduler (`Jobs`, used by analysis.py in the web process): at most one job per game
   at a time (queued or running, in any process sharing VAR_DIR), at most BANDS_MAX_JOBS jobs
   running on the machine (slot locks under VAR_DIR/debrief/slots: a running job holds its slot
   by an inherited file lock, released when it exits however it ends), the others queued in

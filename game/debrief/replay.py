@@ -1,14 +1,13 @@
-"""Replay: scenario + seed + the command log through sim with bots=False (bot actions are in the
-log as commands), tick by tick in settlement order, compared by `state_digest()`."""
+"""Replay: scenario + seed + the command log through sim (game/commandlog.py `Replay`), compared
+with the stored state by `state_digest()`."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from itertools import groupby
 from typing import Any
 
 from game import simapi
-from game.models import Command, Game
+from game.commandlog import Replay
+from game.models import Game
 
 
 @dataclass(frozen=True)
@@ -21,16 +20,11 @@ class ReplayResult:
 
 
 def replay(game: Game) -> ReplayResult:
-    sim_game = simapi.new_sim(json.loads(game.scenario), game.seed)
-    log = (Command.objects.filter(game=game, settled_tick__isnull=False)
-           .order_by("settled_tick", "id"))
-    by_tick = {t: [{**json.loads(c.action), "ref": c.id} for c in cmds]
-               for t, cmds in groupby(log, key=lambda c: c.settled_tick)}
-    for t in range(game.tick):
-        sim_game.step(by_tick.get(t, []), bots=False)
-    stored, replayed = digests(sim_game, game.state)
-    return ReplayResult(stored == replayed, stored, replayed,
-                        game.tick, sum(len(v) for v in by_tick.values()))
+    played = Replay(game)
+    for _ in played:
+        pass
+    stored, replayed = digests(played.sim, game.state)
+    return ReplayResult(stored == replayed, stored, replayed, game.tick, played.commands)
 
 
 def digests(replayed: Any, stored_state: str) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from game import errors, leaderboard as lb, names, simapi
+from game.commandlog import order_view
 from game.models import Command, Game, Seat, SeatKind, Status
 from game.readmodel import game_info, lobby_list, roster
 
@@ -49,15 +50,6 @@ def resolve(code: str, *, projector: str | None, user: Any, seat_token: str | No
     return errors.CLOSE_NO_IDENTITY
 
 
-def command_view(c: Command) -> dict[str, Any]:
-    # The order's own fields (subnet, tao, alpha, limit_price, ...) first, so a page opened on
-    # another device can describe a queued order; the seat's player id is not repeated.
-    order = {k: v for k, v in json.loads(c.action).items() if k not in ("player", "ref")}
-    return {**order, "id": c.client_id, "command": c.id, "do": c.do, "status": c.status,
-            "due_tick": c.due_tick, "tick": c.settled_tick, "reason": c.reason or None,
-            "fill": json.loads(c.fill) if c.fill else None, "actor": c.actor}
-
-
 def history_url(code: str) -> str:
     """Where a page fetches the charts' past (game/live/history.py; not in the snapshot, which
     must not grow with the game)."""
@@ -96,7 +88,7 @@ def snapshot(ident: Identity) -> dict[str, Any]:
     if seat is not None:
         recent = list(Command.objects.filter(seat=seat).exclude(client_id=None)
                       .order_by("-id")[:50])
-        commands = [command_view(c) for c in reversed(recent)]
+        commands = [order_view(c) for c in reversed(recent)]
     instructor = ident.kind == INSTRUCTOR
     events = []
     for i, e in enumerate(json.loads(game.scenario).get("events", [])):
