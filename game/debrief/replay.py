@@ -20,6 +20,9 @@ class ReplayResult:
 
 
 def replay(game: Game) -> ReplayResult:
+    """The started game's log replayed and compared with its stored state."""
+    if game.state is None:
+        raise ValueError(f"game {game.code} has not started: nothing to replay")
     played = Replay(game)
     for _ in played:
         pass

@@ -87,7 +87,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.seq = 0
         code = self.scope["url_route"]["kwargs"]["code"]
         query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
-        projector = (query.get("projector") or [None])[0]
+        projector = query["projector"][0] if query.get("projector") else None
         cookies = self.scope.get("cookies") or {}
         token = cookies.get(identity.seat_cookie_name(code.upper()))
         ip = ratelimit.client_ip(self.scope)
