@@ -94,7 +94,7 @@ class Seat(models.Model):
     # Presence (game/live/heartbeat.py, docs/architecture.md): `sockets` counts the seat's open
     # sockets (raised on connect, lowered on a clean close); `last_seen` is a lease that every
     # server process holding one of them renews on a timer. A seat is connected only while both
-    # hold (services.is_connected), so a counter left behind by a killed process expires.
+    # hold (readmodel.is_connected), so a counter left behind by a killed process expires.
     sockets = models.IntegerField(default=0)
     last_seen = models.DateTimeField(null=True, blank=True)
     # The tick since which a bot has played this seat for its absent (or kicked) student; null
