@@ -93,7 +93,7 @@ def _bot_policies(game: Game, seats: list[Seat], scn: dict[str, Any], now: Any) 
 
 
 def _stand_ins(game: Game, seats: list[Seat], policies: dict[str, str], t: int, now: Any,
-               sim_game: Any) -> tuple[list[tuple[str, dict[str, Any]]], dict[int, Seat]]:
+               sim_game: sim.Game) -> tuple[Frames, dict[int, Seat]]:
     """Record which students' seats a bot holds from this tick (Seat.stand_in_tick, and the
     seat's net worth then) and tell the console when that changes: a `presence` message per
     seat that changed. Returns those frames and the seats handed back at this tick, with the

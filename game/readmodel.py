@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+import sim
 from game import broadcast, leaderboard as lb
 from game.models import Game, Seat, SeatKind, Status
 
@@ -195,7 +196,7 @@ def presence_event(game: Game, seat: Seat, now: Any) -> tuple[str, dict[str, Any
                      "stand_in": seat.stand_in_tick is not None}}
 
 
-def leaderboard(game: Game, sim_game: Any, top: int | None = None,
+def leaderboard(game: Game, sim_game: sim.Game, top: int | None = None,
                 rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The top rows by nickname (what the projector shows); ranking in game/leaderboard.py."""
     rows = lb.standings(sim_game, lb.seat_map(game)) if rows is None else rows

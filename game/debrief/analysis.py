@@ -27,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 
+import sim
 from game import leaderboard
 from game.commandlog import Replay
 from game.debrief import bands, ledger
@@ -143,7 +144,7 @@ def _analyse(game: Game) -> dict[str, Any]:
     }
 
 
-def _players(game: Game, sim_game: Any, by_player: dict[str, Seat], books: ledger.Books,
+def _players(game: Game, sim_game: sim.Game, by_player: dict[str, Seat], books: ledger.Books,
              story: ledger.Story, roles: dict[str, str]) -> list[dict[str, Any]]:
     """Final standings and each player's P&L breakdown."""
     infos = leaderboard.seat_map(game)

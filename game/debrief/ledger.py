@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import sim
 from game import leaderboard
 
 TOP_FRAME = 5  # players shown on each scrubber frame
@@ -18,7 +19,7 @@ TRADE_DOS = ("stake", "unstake", "move", "buyback", "root_stake", "root_unstake"
 Balances = dict[str, tuple[float, float, dict[int, float]]]
 
 
-def balances(sim_game: Any) -> Balances:
+def balances(sim_game: sim.Game) -> Balances:
     """{player: (free TAO, root stake, {subnet: alpha})} now."""
     st = sim_game.st
     nets = [int(n) for n in st.netuid]
@@ -27,7 +28,7 @@ def balances(sim_game: Any) -> Balances:
             for k, pid in enumerate(st.ids)}
 
 
-def prices(sim_game: Any) -> dict[int, float]:
+def prices(sim_game: sim.Game) -> dict[int, float]:
     """{subnet: its pool's price in TAO} (0 for an inactive or empty pool)."""
     st = sim_game.st
     return {int(st.netuid[i]): (float(st.tau[i] / st.x[i]) if st.active[i] and st.x[i] > 0
@@ -100,7 +101,7 @@ class Names:
         self.roles: dict[str, str] = {}
         self.subnets: dict[int, str] = {}
 
-    def learn(self, sim_game: Any) -> None:
+    def learn(self, sim_game: sim.Game) -> None:
         st = sim_game.st
         for k, pid in enumerate(st.ids):
             self.roles[pid] = st.roles[k]
@@ -200,7 +201,8 @@ class Story:
         self.net_worth: dict[str, list[float | None]] = {}
         self.banner: dict[str, Any] | None = None
 
-    def add_tick(self, t: int, res: Any, sim_game: Any, roles: dict[str, str]) -> None:
+    def add_tick(self, t: int, res: sim.TickResult, sim_game: sim.Game,
+                 roles: dict[str, str]) -> None:
         row = res.tick_row
         self.ticks.append(row)
         for ev in res.events or []:

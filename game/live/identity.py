@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+import sim
 from game import errors, leaderboard as lb, names, simapi
 from game.commandlog import order_view
 from game.models import Command, Game, Seat, SeatKind, Status
@@ -59,7 +60,7 @@ def history_url(code: str) -> str:
 _rank_cache: dict[int, tuple[int, dict[str, dict[str, int]]]] = {}
 
 
-def _rank(game: Game, sim_game: Any, player: str) -> dict[str, int | None]:
+def _rank(game: Game, sim_game: sim.Game, player: str) -> dict[str, int | None]:
     """The seat's rank among the students now (`rank`, `rank_of`: as the tick's `private`
     message carries them), computed once per (game, tick) for all seats."""
     hit = _rank_cache.get(game.id)
