@@ -12,7 +12,6 @@ from game.errors import ClientError, Refused
 from game.jsontext import dumps
 from game.models import Actor, Command, CommandStatus, Game, Seat, SeatKind, Status
 
-# --- commands -----------------------------------------------------------------------------------
 
 def _accepted(cmd: Command) -> dict[str, Any]:
     return {"type": "accepted", "id": cmd.client_id, "command": cmd.id, "due_tick": cmd.due_tick}

@@ -21,8 +21,6 @@ class CreateError(ValueError):
     pass
 
 
-# --- creating a game ----------------------------------------------------------------------------
-
 @dataclass(frozen=True)
 class Overrides:
     name: str | None = None
