@@ -26,7 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 import sim
-from game import asyncdb, broadcast, leaderboard as lb, simapi
+from game import asyncdb, broadcast, leaderboard as lb, simapi, standin
 from game.actions.base import Frames
 from game.actions.clock import finish
 from game.commandlog import as_sim_actions, client_view
@@ -42,12 +42,9 @@ from game.models import (
     Status,
     TickRow,
 )
-from game.readmodel import game_info, leaderboard, presence_event, roster_after_tick, stand_in_due
+from game.readmodel import game_info, leaderboard, roster_after_tick
 
 log = logging.getLogger(__name__)
-
-# What holds an absent student's seat: sim.bots' `holder`, which does nothing.
-STAND_IN_POLICY = "holder"
 
 
 def due_game_ids(now: Any = None, shard: tuple[int, int] | None = None) -> list[int]:
@@ -69,64 +66,6 @@ def _is_due(game: Game, now: Any) -> bool:
         return True
     return (game.status == Status.RUNNING and game.next_tick_at is not None
             and game.next_tick_at <= now)
-
-
-def _bot_policies(game: Game, seats: list[Seat], scn: dict[str, Any], now: Any) -> dict[str, str]:
-    """Who a bot plays this tick: bot seats, and (if the game has bots) students who are away
-    or were kicked. The Foundation seat is never auto-played: it is the instructor's."""
-    fill = scn.get("bot_fill", {})
-    policies: dict[str, str] = {}
-    for seat in seats:
-        if not seat.active:
-            continue
-        if seat.kind == SeatKind.BOT:
-            policies[seat.player] = seat.bot_policy
-        elif seat.kind == SeatKind.HUMAN and game.bots and seat.role in fill:
-            if seat.kicked:  # the student is gone for good: the role's bot plays the seat
-                policies[seat.player] = fill[seat.role]
-            elif stand_in_due(seat, now):  # readmodel.seat_status: "stand_in"
-                # The stand-in holds, it does not play: it never changes the student's
-                # mechanism, weights or validator, nor spends their money (their standing
-                # choices live in the sim state and keep acting by themselves).
-                policies[seat.player] = STAND_IN_POLICY
-    return policies
-
-
-def _stand_ins(game: Game, seats: list[Seat], policies: dict[str, str], t: int, now: Any,
-               sim_game: sim.Game) -> tuple[Frames, dict[int, Seat]]:
-    """Record which students' seats a bot holds from this tick (Seat.stand_in_tick, and the
-    seat's net worth then) and tell the console when that changes: a `presence` message per
-    seat that changed. Returns those frames and the seats handed back at this tick, with the
-    stand-in's start still on them (for the student's "while you were away")."""
-    frames = []
-    returned: dict[int, Seat] = {}
-    for seat in seats:
-        if seat.kind != SeatKind.HUMAN:
-            continue
-        standing = seat.player in policies
-        if standing == (seat.stand_in_tick is not None):
-            continue
-        if standing:
-            seat.stand_in_tick, seat.stand_in_worth = t, sim_game.net_worth(seat.player)
-        else:
-            returned[seat.id] = Seat(pk=seat.pk, stand_in_tick=seat.stand_in_tick,
-                                     stand_in_worth=seat.stand_in_worth)
-            seat.stand_in_tick, seat.stand_in_worth = None, None
-        Seat.objects.filter(pk=seat.pk).update(stand_in_tick=seat.stand_in_tick,
-                                               stand_in_worth=seat.stand_in_worth)
-        frames.append(presence_event(game, seat, now))
-    return frames, returned
-
-
-def _while_away(back: Seat, t: int, net_worth: float) -> dict[str, Any]:
-    """What a student is told when the stand-in hands their seat back (docs/protocol.md,
-    `private.while_away`): from when to when it held the seat, the net worth then and now, and
-    how many orders were placed for the seat meanwhile (none by a holding stand-in)."""
-    orders = Command.objects.filter(seat_id=back.pk, actor=Actor.BOT,
-                                    due_tick__gte=back.stand_in_tick, due_tick__lt=t).count()
-    return {"from_tick": back.stand_in_tick, "to_tick": t,
-            "net_worth_before": back.stand_in_worth, "net_worth_now": net_worth,
-            "orders": orders}
 
 
 def _test_pause_point() -> None:
@@ -219,8 +158,8 @@ def settle(game: Game, now: Any) -> Tick:
     scn = json.loads(game.scenario)
     seats = list(game.seats.all())
     by_player = {s.player: s for s in seats}
-    policies = _bot_policies(game, seats, scn, now)
-    stand_in_frames, handed_back = _stand_ins(game, seats, policies, t, now, sim_game)
+    policies = standin.bot_policies(game, seats, scn, now)
+    stand_in_frames, handed_back = standin.stand_ins(game, seats, policies, t, now, sim_game)
     if policies:
         bot_cmds = [Command(game=game, seat=by_player[a["player"]], actor=Actor.BOT,
                             do=a.get("do", ""), action=dumps(a), due_tick=t)
@@ -325,7 +264,7 @@ def _private_frames(game: Game, tick: Tick, rows: list[dict[str, Any]]) -> Frame
                    **lb.rank_fields(standing.get(seat.player)),
                    "fills": tick.fills_by_seat.get(seat.id, [])}
         if seat.id in tick.handed_back:
-            private["while_away"] = _while_away(tick.handed_back[seat.id], tick.t,
+            private["while_away"] = standin.while_away(tick.handed_back[seat.id], tick.t,
                                                 you["net_worth"])
         frames.append(broadcast.frame(broadcast.seat_group(seat.id), broadcast.encode(
             private), game.seq))

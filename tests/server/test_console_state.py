@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from serverkit import open_socket, receive_until, session_cookie, student_socket
 
-from game import engine
+from game import engine, standin
 from game.actions.clock import advance, delete_game, end_game, pause_game
 from game.actions.lobby import join_game, kick
 from game.actions.start import start_game
@@ -29,7 +29,7 @@ def _seat(game, nickname):
 
 def _policies(game, now):
     game.refresh_from_db()
-    return engine._bot_policies(game, list(game.seats.all()), json.loads(game.scenario), now)
+    return standin.bot_policies(game, list(game.seats.all()), json.loads(game.scenario), now)
 
 
 @pytest.mark.django_db
