@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 import sim
@@ -34,7 +35,8 @@ def game_info(game: Game, players: int | None = None) -> dict[str, Any]:
     }
 
 
-def human_seats(game: Game):
+def human_seats(game: Game) -> QuerySet[Seat]:
+    """The seats of the class: students and the Foundation, removed ones left out."""
     return game.seats.filter(kind__in=[SeatKind.HUMAN, SeatKind.FOUNDATION], kicked=False)
 
 
