@@ -41,8 +41,7 @@ def instructor(db: Any) -> Any:
 
 @pytest.fixture
 def game(preset_dir: Path, instructor: Any) -> Any:
-    return create_game(instructor, "test_market",
-                                Overrides(seed=SCENARIO["seed"]))
+    return create_game(instructor, "test_market", Overrides(seed=SCENARIO["seed"]))
 
 
 @pytest.fixture
