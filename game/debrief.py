@@ -261,7 +261,7 @@ def _analyse(game: Game) -> dict[str, Any]:
                 slot["validators"] += float(s.get("alpha_dividends", 0.0)) * p
                 slot["root_tao"] += float(s.get("root_dividends_tao", 0.0))
 
-        worth = {pid: leaderboard.liquidation_value(sim_game, pid) for pid in st.ids}
+        worth = sim_game.net_worths()
         for pid, v in worth.items():
             nw_series.setdefault(pid, [None] * t).append(v)
         ranked = leaderboard.rank_rows((pid, roles[pid], v) for pid, v in worth.items())

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from sim import actions as act
-from sim import coinbase, epoch
+from sim import coinbase, epoch, liquidation
 from sim.invariants import check_all, check_k
 from sim.params import (CLOCK_DEFAULTS, MECHANISMS, MINER_CLASSES, RULES, Params)
 from sim.state import PLAYER_SUBNET_TOTALS, PLAYER_TOTALS, State, digest, dumps
@@ -361,44 +361,8 @@ class Game:
         return rows
 
     # ---- views -----------------------------------------------------------------------------------
-    def _sale_values(self, tau: Any, x: Any, alpha: Any) -> Any:
-        """TAO that selling `alpha` into pools (tau, x) returns, slippage and fee included,
-        elementwise over numpy arrays. A sale the chain would refuse (sim.actions.plan_unstake:
-        below the minimum, nothing after the fee, or a TAO reserve left under the floor) is
-        worth 0, so a net worth is always what unstaking everything would really return."""
-        alpha = np.asarray(alpha, dtype=np.float64)
-        if "percent_fee" in self.rules:
-            res = act.swap.unstake_percent(tau, x, alpha, alpha * self.params.percent_fee_rate)
-        else:
-            res = act.swap.unstake_flat(tau, x, alpha, self.params.stake_fee)
-        ok = ((alpha > 0.0) & (res.gross >= self.params.min_stake) & (res.out > 0.0)
-              & (res.tao >= self.params.reserve_floor))
-        return np.where(ok, res.out, 0.0)
-
-    def _liquidation(self, i: int, alpha: float) -> float:
-        """TAO from selling `alpha` on i now (0 where the chain would refuse the sale)."""
-        if alpha <= 0.0:
-            return 0.0
-        return float(self._sale_values(float(self.st.tau[i]), float(self.st.x[i]), alpha))
-
     def _net_worths(self) -> np.ndarray:
-        """Every player's liquidation value at once: TAO, root stake at face value, and each
-        subnet's alpha sold alone into the current pool (pools are independent, so the order
-        of the sales does not matter)."""
-        st = self.st
-        active = st.active
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = self._sale_values(st.tau[active][None, :], st.x[active][None, :],
-                                    st.alpha[:, active])
-        return st.tao + st.root + out.sum(axis=1)
-
-    def _net_worth(self, k: int) -> float:
-        """One player's liquidation value (as _net_worths, for that row only)."""
-        st = self.st
-        active = st.active
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = self._sale_values(st.tau[active], st.x[active], st.alpha[k, active])
-        return float(st.tao[k] + st.root[k] + out.sum())
+        return liquidation.net_worths(self.st, self.params, self.rules)
 
     def _index(self, player_id: str) -> int:
         k = self.st.player_index(player_id)
@@ -407,7 +371,8 @@ class Game:
         return k
 
     def net_worth(self, player_id: str) -> float:
-        return self._net_worth(self._index(player_id))
+        """One player's liquidation value (sim/liquidation.py)."""
+        return liquidation.net_worth(self.st, self.params, self.rules, self._index(player_id))
 
     def net_worths(self) -> dict[str, float]:
         """Every player's liquidation value, computed at once (what a leaderboard needs)."""
@@ -480,11 +445,10 @@ class Game:
         active = self._active()
         keys = [str(int(st.netuid[i])) for i in active]
         held = st.alpha[k, active]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sale = self._sale_values(st.tau[active], st.x[active], held)
+        sale = liquidation.position_values(st, self.params, self.rules, k)
         alpha = dict(zip(keys, held.tolist()))
         value = dict(zip(keys, sale.tolist()))
-        nw = float(st.tao[k] + st.root[k] + sale.sum())
+        nw = liquidation.net_worth(st, self.params, self.rules, k, sale)
         owns = [int(st.netuid[i]) for i in self._active() if int(st.owner[i]) == k]
         weights = {str(int(st.netuid[i])): dict(zip(MINER_CLASSES,
                                                     map(float, st.weights[k, i])))
