@@ -19,6 +19,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from sim.game import Game
+from sim.headless import play_scenario
 from sim.scenario import load_scenario
 
 PRESETS = Path(__file__).resolve().parent / "scenarios"
@@ -118,9 +120,6 @@ def _ms(x: float) -> str:
 
 
 def run_bench(quick: bool = False, out: TextIO = sys.stdout) -> dict[str, float]:
-    from sim.game import Game
-    from sim.cli import play_scenario
-
     size = QUICK if quick else FULL
     rng = np.random.default_rng(12345)
     scn = bench_scenario(size)

@@ -41,10 +41,6 @@ def _load_bots() -> Any:
 
 
 class Game:
-    # step() settles the scenario's scripted `actions` due at each tick itself: callers pass
-    # only their own commands (sim.cli checks this flag).
-    PLAYS_SCRIPTED_ACTIONS = True
-
     def __init__(self, scenario: dict[str, Any], seed: int, state: State,
                  event_status: list[str], extra: dict[str, Any] | None = None) -> None:
         self.scenario = scenario

@@ -157,7 +157,7 @@ def test_the_ai_owner_spends_its_subnets_revenue_on_buybacks():
 
 
 def test_every_policy_trades_in_a_real_game_and_never_runs_out_of_funds():
-    from sim.cli import play_scenario
+    from sim.headless import play_scenario
     from sim.scenario import load_scenario
 
     roles = {"meme_owner": ("subnet_owner", 2), "ai_owner": ("subnet_owner", 1),
