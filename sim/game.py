@@ -9,14 +9,13 @@ command log reproduces the state exactly.
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from sim import actions as act
-from sim import coinbase, epoch, liquidation
+from sim import bots, coinbase, epoch, liquidation
 from sim.invariants import check_all, check_k
 from sim.params import (CLOCK_DEFAULTS, MECHANISMS, MINER_CLASSES, RULES, Params)
 from sim.state import PLAYER_SUBNET_TOTALS, PLAYER_TOTALS, State, digest, dumps
@@ -30,14 +29,6 @@ class TickResult(NamedTuple):
     epoch_row: dict[str, Any] | None
     fills: list[dict[str, Any]]
     events: list[dict[str, Any]]
-
-
-def _load_bots() -> Any:
-    """sim.bots is optional for the core: without it, bot seats simply do nothing."""
-    try:
-        return importlib.import_module("sim.bots")
-    except ImportError:
-        return None
 
 
 class Game:
@@ -484,31 +475,22 @@ class Game:
         """What a bot policy sees: sim.bots.observe() over this game's views and its carried
         price/share history (subnet ids as ints there). `public` may be passed in when many
         bots observe the same tick."""
-        bots = _load_bots()
         history = {name: {int(k): list(v) for k, v in series.items()}
                    for name, series in self.history.items()}
         public = public if public is not None else self.public_view()
-        private = self.private_view(player_id)
-        if bots is not None and hasattr(bots, "observe"):
-            return bots.observe((public, private), player_id, history=history,
-                                bot_params=self.bot_params.get(player_id), rows=rows)
-        return {"tick": self.st.tick, "epoch": self.epoch, "player": player_id,
-                "public": public, "private": private, "history": history}
+        return bots.observe((public, self.private_view(player_id)), player_id, history=history,
+                            rows=rows)
 
     def bot_actions(self, policies: dict[str, str]) -> list[dict[str, Any]]:
         """What these bots want to do at the current tick. Each bot draws from its own stream
         (seed, tick, 1, player index), never the settlement stream."""
-        bots = _load_bots()
-        if bots is None:
-            return []
-        table = getattr(bots, "POLICIES", {})
         out: list[dict[str, Any]] = []
         public = self.public_view() if policies else None
         # one conversion of the shared public view for every bot of the tick
-        rows = bots.public_rows(public) if public and hasattr(bots, "public_rows") else None
+        rows = bots.public_rows(public) if public else None
         for pid in sorted(policies):
             k = self.st.player_index(pid)
-            fn = table.get(policies[pid])
+            fn = bots.POLICIES.get(policies[pid])
             if k is None or fn is None:
                 continue
             rng = np.random.default_rng([self.seed, self.st.tick, 1, k])

@@ -1,121 +1,102 @@
-// Reading the sim's public and private views (sim Game.public_view / private_view) into the
-// shapes the pages use. All field-name knowledge about those views lives here.
+// Reading the sim's public and private views (sim Game.public_view / private_view, as the server
+// sends them: docs/protocol.md) into the shapes the pages use. All field-name knowledge about
+// those views lives here, under the names the simulator sends: a view without one of them is a
+// bug, so `need` throws (tests/js/views.test.mjs fails) instead of a page drawing "–".
 
 import { isNum } from "./ui.js";
 
-function g(d, ...names) {
-  if (!d) return undefined;
-  for (const n of names) if (d[n] !== undefined && d[n] !== null) return d[n];
-  return undefined;
+function need(d, key) {
+  if (d === null || typeof d !== "object" || !(key in d)) throw new Error(`view without "${key}"`);
+  return d[key];
 }
 const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
 export function subnetsOf(market) {
-  const list = (market && market.subnets) || [];
-  return list.filter((s) => s && s.active !== false).map((s) => {
-    const tao = num(g(s, "tao", "tao_reserve", "tau"));
-    const alpha = num(g(s, "alpha", "alpha_reserve", "x"));
-    return {
-      id: s.id ?? s.netuid,
-      name: g(s, "name") || "SN" + (s.id ?? s.netuid),
-      price: num(g(s, "price")) ?? (isNum(tao) && alpha > 0 ? tao / alpha : undefined),
-      moving_price: num(g(s, "moving_price", "m")),
-      share: num(g(s, "share")),
-      tao, alpha,
-      alpha_out: num(g(s, "alpha_out", "o")),
-      root_prop: num(g(s, "root_prop", "rho")),
-      mechanism: g(s, "mechanism"),
-      owner: g(s, "owner"),
-      owner_nickname: g(s, "owner_nickname"),
-      incentive: g(s, "incentive", "last_incentive"),
-      alpha_dividends: num(g(s, "alpha_dividends")),
-      root_dividends_tao: num(g(s, "root_dividends_tao")),
-      revenue: num(g(s, "revenue")),
-      // S, the `tao_flow` EMA of net user TAO flow (the share under that rule follows it)
-      flow: num(g(s, "flow_ema", "flow", "S", "tao_flow")),
-      emitting: g(s, "emitting"),
-    };
-  });
+  if (!market) return [];
+  return need(market, "subnets").map((s) => ({
+    id: need(s, "id"),
+    name: need(s, "name"),
+    price: num(need(s, "price")),
+    moving_price: num(need(s, "moving_price")),
+    share: num(need(s, "share")),
+    tao: num(need(s, "tao")),
+    alpha: num(need(s, "alpha")),
+    alpha_out: num(need(s, "alpha_out")),
+    root_prop: num(need(s, "root_prop")),
+    mechanism: need(s, "mechanism"),
+    owner: need(s, "owner"),
+    incentive: need(s, "incentive"), // null before the subnet's first epoch
+    alpha_dividends: num(need(s, "alpha_dividends")),
+    revenue: num(need(s, "revenue")),
+    // S, the `tao_flow` EMA of net user TAO flow (the share under that rule follows it)
+    flow: num(need(s, "flow_ema")),
+  }));
 }
 
 export function rootStakeOf(market) {
-  if (!market) return undefined;
-  const r = g(market, "root_stake", "root_total");
-  if (isNum(r)) return r;
-  if (market.root && isNum(market.root.stake)) return market.root.stake;
-  return undefined;
+  return market ? num(need(market, "root_stake")) : undefined;
 }
 
+const NO_MARKET = { tao_weight: 0.18, owner_cut: 0.18, stake_fee: 0.00005, min_stake: 0.0005, validator_take: 0.18 };
+
 export function paramsOf(market) {
-  const p = (market && (market.params || {})) || {};
+  const p = market ? need(market, "params") : NO_MARKET;
   return {
-    tao_weight: num(g(p, "tao_weight")) ?? num(g(market || {}, "tao_weight")) ?? 0.18,
-    owner_cut: num(g(p, "owner_cut")) ?? num(g(market || {}, "owner_cut")) ?? 0.18,
-    stake_fee: num(g(p, "stake_fee")) ?? 0.00005,
-    rules: (market && (market.rules || (market.params && market.params.rules))) || ["launch"],
-    lock_cost: num(g(market || {}, "lock_cost", "registration_cost")),
-    min_stake: num(g(p, "min_stake")) ?? 0.0005,
-    validator_take: num(g(p, "validator_take")) ?? 0.18,
+    tao_weight: need(p, "tao_weight"),
+    owner_cut: need(p, "owner_cut"),
+    stake_fee: need(p, "stake_fee"),
+    rules: market ? need(market, "rules") : ["launch"],
+    lock_cost: market ? num(need(market, "lock_cost")) : undefined,
+    min_stake: need(p, "min_stake"),
+    validator_take: need(p, "validator_take"),
   };
 }
 
 /** {"netuid": amount} -> {netuid: amount} (numbers only). */
 function bySubnet(d) {
   const out = {};
-  if (d && typeof d === "object") for (const [k, v] of Object.entries(d)) if (isNum(v)) out[Number(k)] = v;
+  for (const [k, v] of Object.entries(d)) if (isNum(v)) out[Number(k)] = v;
   return out;
 }
 
-/** Root-validator players a root staker may choose: [{id, nickname, root_stake, stake}]. */
+/** Root-validator players a root staker may choose: [{id, nickname, root_stake, stake, seats}]
+ * (the server labels each with its seat's nickname). */
 export function rootValidatorsOf(market) {
-  const list = (market && market.root_validators) || [];
-  return list.filter((v) => v && typeof v.id === "string").map((v) => ({
-    id: v.id,
-    nickname: typeof v.nickname === "string" && v.nickname ? v.nickname : v.id,
-    root_stake: num(v.root_stake),
-    stake: num(v.stake),
-    // Subnets where this validator holds a seat (its stake counts only there); absent from an
-    // older server: seated everywhere.
-    seats: Array.isArray(v.seats) ? v.seats : null,
+  if (!market) return [];
+  return need(market, "root_validators").map((v) => ({
+    id: need(v, "id"),
+    nickname: need(v, "nickname"),
+    root_stake: num(need(v, "root_stake")),
+    stake: num(need(v, "stake")),
+    seats: need(v, "seats"), // subnets where its root stake votes and earns
   }));
 }
 
 export function privateOf(p) {
   if (!p) return null;
-  const alphaRaw = g(p, "alpha", "holdings") || {};
-  const alpha = {};
-  if (Array.isArray(alphaRaw)) {
-    for (const r of alphaRaw) if (r && r.subnet !== undefined) alpha[r.subnet] = r.alpha ?? r.amount ?? 0;
-  } else {
-    for (const [k, v] of Object.entries(alphaRaw)) alpha[Number(k)] = v;
-  }
-  const worth = num(g(p, "net_worth"));
-  const start = num(g(p, "start_net_worth", "initial_net_worth", "contributed"));
   return {
-    player: g(p, "player", "id"),
-    role: g(p, "role"),
-    tao: num(g(p, "tao")),
-    alpha,
-    alpha_value: g(p, "alpha_value") || {},
-    root_stake: num(g(p, "root_stake", "root")),
-    net_worth: worth,
-    pnl: num(g(p, "pnl")) ?? (isNum(worth) && isNum(start) ? worth - start : undefined),
-    pnl_pct: num(g(p, "pnl_pct")),
-    start,
-    subnet: g(p, "subnet", "owned_subnet"),
-    subnets_owned: g(p, "owns", "owned_subnets"),
+    player: need(p, "id"),
+    role: need(p, "role"),
+    tao: num(need(p, "tao")),
+    alpha: bySubnet(need(p, "alpha")),
+    alpha_value: need(p, "alpha_value"),
+    root_stake: num(need(p, "root_stake")),
+    net_worth: num(need(p, "net_worth")),
+    pnl: num(need(p, "pnl")),
+    start: num(need(p, "contributed")),
+    subnet: need(p, "subnet"),
+    subnets_owned: need(p, "owns"),
     // Income received so far (the sim books it as it is credited): owner cut per subnet,
     // root dividends in TAO, and per subnet where root is paid in alpha.
-    owner_cut: bySubnet(g(p, "owner_cut")),
-    revenue: num(g(p, "revenue")),
-    revenue_by_subnet: g(p, "revenue_by_subnet") || {},
-    dividends: g(p, "dividends", "last_dividends"),
-    root_dividends: num(g(p, "root_dividends_tao", "root_dividends")),
-    root_dividends_alpha: bySubnet(g(p, "root_dividends_alpha")),
-    nominated: num(g(p, "nominated")),
-    weights: g(p, "weights", "my_weights") || {},
-    validator: g(p, "validator", "root_validator"),
-    root_seats: Array.isArray(p.root_seats) ? p.root_seats : null,
+    owner_cut: bySubnet(need(p, "owner_cut")),
+    revenue: num(need(p, "revenue")),
+    revenue_by_subnet: need(p, "revenue_by_subnet"),
+    root_dividends: num(need(p, "root_dividends_tao")),
+    root_dividends_alpha: bySubnet(need(p, "root_dividends_alpha")),
+    nominated: num(need(p, "nominated")),
+    weights: need(p, "weights"),
+    validator: need(p, "root_validator"),
+    root_seats: need(p, "root_seats"),
   };
 }
 
