@@ -418,13 +418,6 @@ class Game:
                        if self.event_status[j] == "fired"],
         }
 
-    def events_view(self) -> list[dict[str, Any]]:
-        """Every scripted event with its status (pending, held, fired, skipped): the
-        instructor's console; public_view() shows fired events only."""
-        return [{"index": j, "epoch": ev.get("epoch"), "title": ev.get("title", ""),
-                 "text": ev.get("text", ""), "status": self.event_status[j]}
-                for j, ev in enumerate(self.events_def)]
-
     def private_view(self, player_id: str) -> dict[str, Any]:
         st = self.st
         k = self._index(player_id)

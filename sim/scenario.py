@@ -570,10 +570,3 @@ def _bot_fill(v: Any) -> dict[str, str]:
         out[role] = _choice(given.get(role, defaults[role]), f"bot_fill.{role}", policies,
                             "bot policy")
     return out
-
-
-def dumps_canonical(obj: Any) -> str:
-    """The project's canonical JSON text: sorted keys, repr floats, no NaN (byte-stable)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
-

@@ -134,14 +134,14 @@ def test_it_lets_the_instructor_hold_or_skip_an_event(op, fires_at_epoch):
     g = Game.from_scenario(classroom(events=[{"epoch": 1, "title": "E", "actions": []}]))
     fill = g.step([{"do": "event", "player": "instructor", "event": 0, "op": op}]).fills[0]
     assert fill["status"] == "filled"
-    assert g.events_view()[0]["status"] == ("held" if op == "hold" else "skipped")
+    assert g.event_status[0] == ("held" if op == "hold" else "skipped")
     assert g.public_view()["events"] == []
     for _ in range(3):
         assert g.step([]).events == []
     res = g.step([{"do": "event", "player": "instructor", "event": 0, "op": "fire"}])
     if op == "hold":
         assert [e["title"] for e in res.events] == ["E"]
-        assert g.events_view()[0]["status"] == "fired"
+        assert g.event_status[0] == "fired"
     else:
         assert res.fills[0]["reason"] == "event_closed" and res.events == []
 
