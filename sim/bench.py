@@ -41,7 +41,7 @@ class Size:
     day_blocks: int
 
 
-# 7,200 blocks a tick (a chain day): the issue's fast-vs-exact target is for blocks_per_tick >= 7,200.
+# 7,200 blocks a tick (a chain day): the fast-vs-exact target is for blocks_per_tick >= 7,200.
 FULL = Size(subnets=64, players=1000, orders=500, blocks_per_tick=7200, ticks_per_epoch=10,
             fast_repeats=15, exact_repeats=3, epoch_repeats=3,
             presets=("launch_month", "one_year_later", "tao_flow_era"), day_blocks=7200)
@@ -69,7 +69,7 @@ def bench_scenario(size: Size) -> dict[str, Any]:
     })
 
 
-def random_orders(game: Any, n: int, rng: np.random.Generator) -> list[dict]:
+def random_orders(game: Any, n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
     """n affordable orders from distinct random players: stakes, unstakes and moves."""
     pub = game.public_view()
     ids = [int(s["id"]) for s in pub["subnets"]]
@@ -77,7 +77,7 @@ def random_orders(game: Any, n: int, rng: np.random.Generator) -> list[dict]:
     if roster is None:
         roster = [f"p{k}" for k in range(n)]
     who = rng.choice(len(roster), size=min(n, len(roster)), replace=False)
-    orders: list[dict] = []
+    orders: list[dict[str, Any]] = []
     for k in who:
         pid = roster[int(k)]
         priv = game.private_view(pid)

@@ -179,10 +179,8 @@ class _Wallet:
 
 
 def subnet(obs: Observation, sid: int) -> dict[str, Any] | None:
-    for s in obs.get("subnets", []):
-        if s["id"] == sid:
-            return s
-    return None
+    rows: list[dict[str, Any]] = obs["subnets"]
+    return next((s for s in rows if s["id"] == sid), None)
 
 
 def _ret(obs: Observation, sid: int, lookback: int) -> float:
@@ -194,7 +192,7 @@ def _ret(obs: Observation, sid: int, lookback: int) -> float:
     now = hist[-1]
     if past <= 0:
         return 0.0
-    return now / past - 1.0
+    return float(now / past - 1.0)
 
 
 def holder_yield(s: Mapping[str, Any]) -> float:
@@ -356,10 +354,10 @@ def meme_owner(obs: Observation, rng: np.random.Generator) -> list[Action]:
     until the last epoch paid its holders nothing while hold-to-earn (validators overruled the
     mechanism): then the game is up, and it cashes out its alpha a slice per tick."""
     w = _Wallet(obs)
-    sid = obs.get("subnet")
+    sid: int | None = obs["subnet"]
     bp = obs["bot_params"]
     row = subnet(obs, sid) if sid is not None else None
-    if row is None or int(obs.get("epoch", 0)) < int(bp.get("switch_epoch", 0)):
+    if sid is None or row is None or int(obs["epoch"]) < int(bp.get("switch_epoch", 0)):
         return []
     if row["mechanism"] != "hold_to_earn":
         w.add({"do": "set_mechanism", "subnet": sid, "mechanism": "hold_to_earn"})
@@ -376,10 +374,11 @@ def ai_owner(obs: Observation, rng: np.random.Generator) -> list[Action]:
     """Honest owner: keeps its subnet on AI work, spends outside revenue on buybacks, and now and
     then sells a little owner alpha to pay the bills."""
     w = _Wallet(obs)
-    sid = obs.get("subnet")
-    if sid is None or subnet(obs, sid) is None:
+    sid: int | None = obs["subnet"]
+    row = subnet(obs, sid) if sid is not None else None
+    if sid is None or row is None:
         return []
-    if subnet(obs, sid)["mechanism"] != "ai_work":
+    if row["mechanism"] != "ai_work":
         w.add({"do": "set_mechanism", "subnet": sid, "mechanism": "ai_work"})
     if w.revenue > 0:
         w.buyback(sid, w.revenue)

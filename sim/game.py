@@ -14,10 +14,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from sim import actions as act
-from sim import bots, coinbase, epoch, liquidation
+from sim import actions as act, bots, coinbase, epoch, liquidation
 from sim.invariants import check_all, check_k
-from sim.params import (CLOCK_DEFAULTS, MECHANISMS, MINER_CLASSES, RULES, Params)
+from sim.params import CLOCK_DEFAULTS, MECHANISMS, MINER_CLASSES, RULES, Params
 from sim.state import PLAYER_SUBNET_TOTALS, PLAYER_TOTALS, State, digest, dumps
 
 FORMAT_VERSION = 1
@@ -165,7 +164,7 @@ class Game:
         # copies, so callers' dicts are never touched (anything else is rejected on apply)
         batch += [dict(a) if isinstance(a, dict) else a for a in (actions or [])]
         if bots:
-            seats = {pid: b for pid, b in zip(st.ids, st.bots) if b}
+            seats = {pid: b for pid, b in zip(st.ids, st.bots, strict=True) if b}
             batch += self.bot_actions(seats)
         # settlement order: a per-tick generator from (seed, tick), nothing stored
         order = np.random.default_rng([self.seed, t, 0]).permutation(len(batch))
@@ -191,11 +190,12 @@ class Game:
         totals add up over the pieces."""
         st = self.st
         run = coinbase.run_blocks_exact if exact else coinbase.run_blocks_fast
-        tao_in = alpha_in = None
+        tao_in: np.ndarray | None = None
+        alpha_in: np.ndarray | None = None
         while n > 0:
             seg = min(n, self.tempo_blocks - st.block % self.tempo_blocks)
             run(st, self.params, self.rules, seg)
-            if tao_in is None:
+            if tao_in is None or alpha_in is None:
                 tao_in, alpha_in = st.tick_tao_in.copy(), st.tick_alpha_in.copy()
             else:  # a subnet registered mid-tick has no earlier piece
                 tao_in = np.append(tao_in, np.zeros(st.n_subnets - tao_in.size))
@@ -261,8 +261,8 @@ class Game:
         skip (never fires)."""
         fill = act.new_fill(a, self.st.tick)
         reason = None
-        idx = a.get("event")
-        op = a.get("op")
+        idx: Any = a.get("event")
+        op: Any = a.get("op")
         if a.get("player") != "instructor":
             reason = "not_instructor"
         elif isinstance(idx, bool) or not isinstance(idx, int) or not (
@@ -343,7 +343,8 @@ class Game:
         rows = []
         for k, pid in enumerate(st.ids):
             held = st.alpha[k, active].tolist()
-            rows.append({"id": pid, "tao": float(st.tao[k]), "alpha": dict(zip(keys, held)),
+            rows.append({"id": pid, "tao": float(st.tao[k]),
+                         "alpha": dict(zip(keys, held, strict=True)),
                          "root_stake": float(st.root[k]), "net_worth": float(worth[k])})
         return rows
 
@@ -363,16 +364,7 @@ class Game:
 
     def net_worths(self) -> dict[str, float]:
         """Every player's liquidation value, computed at once (what a leaderboard needs)."""
-        return dict(zip(self.st.ids, map(float, self._net_worths())))
-
-    def leaderboard(self) -> list[dict[str, Any]]:
-        worth = self._net_worths()
-        rows = [{"player": pid, "role": self.st.roles[k], "net_worth": float(worth[k])}
-                for k, pid in enumerate(self.st.ids)]
-        rows.sort(key=lambda r: (-r["net_worth"], r["player"]))
-        for rank, r in enumerate(rows, start=1):
-            r["rank"] = rank
-        return rows
+        return dict(zip(self.st.ids, map(float, self._net_worths()), strict=True))
 
     def public_view(self) -> dict[str, Any]:
         st = self.st
@@ -426,12 +418,12 @@ class Game:
         keys = [str(int(st.netuid[i])) for i in active]
         held = st.alpha[k, active]
         sale = liquidation.position_values(st, self.params, self.rules, k)
-        alpha = dict(zip(keys, held.tolist()))
-        value = dict(zip(keys, sale.tolist()))
+        alpha = dict(zip(keys, held.tolist(), strict=True))
+        value = dict(zip(keys, sale.tolist(), strict=True))
         nw = liquidation.net_worth(st, self.params, self.rules, k, sale)
         owns = [int(st.netuid[i]) for i in self._active() if int(st.owner[i]) == k]
         weights = {str(int(st.netuid[i])): dict(zip(MINER_CLASSES,
-                                                    map(float, st.weights[k, i])))
+                                                    map(float, st.weights[k, i]), strict=True))
                    for i in self._active() if st.wset[k, i]}
         # Income so far (sim/epoch.py books it as it is credited): the owner cut per subnet
         # (every subnet owned now, and any pruned one that paid it), root dividends in TAO and,
