@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple, cast
 
 import numpy as np
 
@@ -60,8 +60,7 @@ def price_shares(m: np.ndarray) -> np.ndarray:
     total = m.sum()
     if total <= 0.0:
         return np.zeros_like(m)
-    result: np.ndarray = m / total
-    return result
+    return cast(np.ndarray, m / total)
 
 
 def price_burn_shares(m: np.ndarray, burned: np.ndarray) -> np.ndarray:
@@ -72,8 +71,7 @@ def price_burn_shares(m: np.ndarray, burned: np.ndarray) -> np.ndarray:
     total = weighted.sum()
     if total <= 0.0:
         return base
-    result: np.ndarray = weighted / total
-    return result
+    return cast(np.ndarray, weighted / total)
 
 
 def flow_shares(S: np.ndarray, cutoff: float = 0.0, exponent: float = 1.0) -> np.ndarray:
@@ -91,8 +89,7 @@ def flow_shares(S: np.ndarray, cutoff: float = 0.0, exponent: float = 1.0) -> np
     total = z.sum()
     if total <= 0.0:
         return np.zeros_like(S)
-    result: np.ndarray = z / total
-    return result
+    return cast(np.ndarray, z / total)
 
 
 def net_flow(S: np.ndarray, S_proto: np.ndarray) -> np.ndarray:
@@ -221,16 +218,14 @@ def inject_blocks(tau: np.ndarray, x: np.ndarray, T: np.ndarray, a: np.ndarray, 
 
 def ema_update(m: np.ndarray, p: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
     """m <- (1 - alpha) m + alpha min(p, 1): the cap bounds what a thin pumped pool can claim."""
-    result: np.ndarray = m + alpha * (np.minimum(p, 1.0) - m)
-    return result
+    return cast(np.ndarray, m + alpha * (np.minimum(p, 1.0) - m))
 
 
 def ema_alpha(params: Params, age: np.ndarray, age_ramp: bool) -> np.ndarray | float:
     """`ema_age_ramp`: young subnets' EMA moves slower, alpha * t / (t + H)."""
     if not age_ramp:
         return params.moving_alpha
-    result: np.ndarray = params.moving_alpha * age / (age + params.ema_halving_blocks)
-    return result
+    return cast(np.ndarray, params.moving_alpha * age / (age + params.ema_halving_blocks))
 
 
 # ---- the tick's blocks -----------------------------------------------------------------------
@@ -316,8 +311,8 @@ def _share_weights(rg: Regime, m: np.ndarray, S: np.ndarray, S_proto: np.ndarray
         if rg.netting or rg.cutoff != 0.0 or rg.exponent != 1.0:
             return flow_shares(net_flow(S, S_proto) if rg.netting else S, rg.cutoff,
                                rg.exponent)
-        result: np.ndarray = np.maximum(S, 0.0)  # the plain rule: max(S, 0) (L is 0 with cutoff 0)
-        return result
+        # the plain rule: max(S, 0) (L is 0 with cutoff 0)
+        return cast(np.ndarray, np.maximum(S, 0.0))
     if rg.shares == "price_burn":
         return price_burn_shares(m, burn)
     return m

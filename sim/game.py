@@ -315,25 +315,28 @@ class Game:
     def _active(self) -> list[int]:
         return [int(i) for i in np.nonzero(self.st.active)[0]]
 
-    def _tick_row(self, t: int) -> dict[str, Any]:
+    def _pools(self) -> list[tuple[int, dict[str, Any]]]:
+        """Each active subnet's slot, with its pool as the tick rows and the market show it:
+        reserves, prices, emission share, root proportion."""
         st = self.st
         R = st.root_total()
         w = self.params.tao_weight
         shares = coinbase.current_shares(st, self.rules, self.params)
-        subnets = []
-        for i in self._active():
-            A = float(st.x[i] + st.o[i])
-            subnets.append({
-                "id": int(st.netuid[i]), "tao": float(st.tau[i]), "alpha": float(st.x[i]),
-                "alpha_out": float(st.o[i]), "price": float(st.tau[i] / st.x[i]),
-                "moving_price": float(st.m[i]), "share": float(shares[i]),
-                "tao_in": float(st.tick_tao_in[i]), "alpha_in": float(st.tick_alpha_in[i]),
-                "root_prop": float(coinbase.root_proportion(w, R, A)),
-            })
+        return [(i, {"id": int(st.netuid[i]), "tao": float(st.tau[i]), "alpha": float(st.x[i]),
+                     "alpha_out": float(st.o[i]), "price": float(st.tau[i] / st.x[i]),
+                     "moving_price": float(st.m[i]), "share": float(shares[i]),
+                     "root_prop": float(coinbase.root_proportion(w, R,
+                                                                 float(st.x[i] + st.o[i])))})
+                for i in self._active()]
+
+    def _tick_row(self, t: int) -> dict[str, Any]:
+        st = self.st
+        subnets = [{**pool, "tao_in": float(st.tick_tao_in[i]),
+                    "alpha_in": float(st.tick_alpha_in[i])} for i, pool in self._pools()]
         return {"tick": t, "epoch": t // self.ticks_per_epoch, "block": st.block,
                 "tao_emission": coinbase.halving_emission(st.tao_issued,
                                                           self.params.block_emission),
-                "tao_issued": st.tao_issued, "root_stake": R, "subnets": subnets}
+                "tao_issued": st.tao_issued, "root_stake": st.root_total(), "subnets": subnets}
 
     def _player_rows(self) -> list[dict[str, Any]]:
         st = self.st
@@ -368,19 +371,12 @@ class Game:
 
     def public_view(self) -> dict[str, Any]:
         st = self.st
-        R = st.root_total()
-        w = self.params.tao_weight
-        shares = coinbase.current_shares(st, self.rules, self.params)
         subnets = []
-        for i in self._active():
+        for i, pool in self._pools():
             owner = int(st.owner[i])
             last = self.last_epoch.get(str(int(st.netuid[i])), {})
             subnets.append({
-                "id": int(st.netuid[i]), "name": st.names[i],
-                "price": float(st.tau[i] / st.x[i]), "moving_price": float(st.m[i]),
-                "share": float(shares[i]), "tao": float(st.tau[i]), "alpha": float(st.x[i]),
-                "alpha_out": float(st.o[i]),
-                "root_prop": float(coinbase.root_proportion(w, R, float(st.x[i] + st.o[i]))),
+                **pool, "name": st.names[i],
                 "mechanism": MECHANISMS[int(st.mech[i])],
                 "owner": st.ids[owner] if owner >= 0 else None,
                 "revenue": float(st.revenue[i]), "age_blocks": int(st.age[i]),
@@ -401,7 +397,8 @@ class Game:
             "blocks_per_tick": self.blocks_per_tick, "finished": self.finished,
             "params": self.params.as_dict(),
             "tao_emission": coinbase.halving_emission(st.tao_issued, self.params.block_emission),
-            "tao_issued": st.tao_issued, "root_stake": R, "root_network": st.root_network,
+            "tao_issued": st.tao_issued, "root_stake": st.root_total(),
+            "root_network": st.root_network,
             "lock_cost": act.lock_cost(st, self.params), "rules": sorted(self.rules),
             "subnets": subnets, "root_validators": validators,
             "events": [{"index": j, "epoch": ev.get("epoch"), "title": ev.get("title", ""),

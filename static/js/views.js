@@ -10,47 +10,7 @@ function need(d, key) {
   return d[key];
 }
 const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
-
-export function subnetsOf(market) {
-  if (!market) return [];
-  return need(market, "subnets").map((s) => ({
-    id: need(s, "id"),
-    name: need(s, "name"),
-    price: num(need(s, "price")),
-    moving_price: num(need(s, "moving_price")),
-    share: num(need(s, "share")),
-    tao: num(need(s, "tao")),
-    alpha: num(need(s, "alpha")),
-    alpha_out: num(need(s, "alpha_out")),
-    root_prop: num(need(s, "root_prop")),
-    mechanism: need(s, "mechanism"),
-    owner: need(s, "owner"),
-    incentive: need(s, "incentive"), // null before the subnet's first epoch
-    alpha_dividends: num(need(s, "alpha_dividends")),
-    revenue: num(need(s, "revenue")),
-    // S, the `tao_flow` EMA of net user TAO flow (the share under that rule follows it)
-    flow: num(need(s, "flow_ema")),
-  }));
-}
-
-export function rootStakeOf(market) {
-  return market ? num(need(market, "root_stake")) : undefined;
-}
-
-const NO_MARKET = { tao_weight: 0.18, owner_cut: 0.18, stake_fee: 0.00005, min_stake: 0.0005, validator_take: 0.18 };
-
-export function paramsOf(market) {
-  const p = market ? need(market, "params") : NO_MARKET;
-  return {
-    tao_weight: need(p, "tao_weight"),
-    owner_cut: need(p, "owner_cut"),
-    stake_fee: need(p, "stake_fee"),
-    rules: market ? need(market, "rules") : ["launch"],
-    lock_cost: market ? num(need(market, "lock_cost")) : undefined,
-    min_stake: need(p, "min_stake"),
-    validator_take: need(p, "validator_take"),
-  };
-}
+const as = (v) => v;
 
 /** {"netuid": amount} -> {netuid: amount} (numbers only). */
 function bySubnet(d) {
@@ -59,45 +19,60 @@ function bySubnet(d) {
   return out;
 }
 
-/** Root-validator players a root staker may choose: [{id, nickname, root_stake, stake, seats}]
- * (the server labels each with its seat's nickname). */
+/** The page's names for a view's fields: {page name: [view field, convert]}, every field required. */
+function read(d, fields) {
+  const out = {};
+  for (const [name, [key, convert]] of Object.entries(fields)) out[name] = convert(need(d, key));
+  return out;
+}
+
+const SUBNET = {
+  id: ["id", as], name: ["name", as], mechanism: ["mechanism", as], owner: ["owner", as],
+  price: ["price", num], moving_price: ["moving_price", num], share: ["share", num],
+  tao: ["tao", num], alpha: ["alpha", num], alpha_out: ["alpha_out", num],
+  root_prop: ["root_prop", num], revenue: ["revenue", num],
+  incentive: ["incentive", as], alpha_dividends: ["alpha_dividends", num], // null before its first epoch
+  flow: ["flow_ema", num], // S, the `tao_flow` EMA of net user TAO flow (that rule's share follows it)
+};
+const PARAMS = {
+  tao_weight: ["tao_weight", as], owner_cut: ["owner_cut", as], stake_fee: ["stake_fee", as],
+  min_stake: ["min_stake", as], validator_take: ["validator_take", as],
+};
+const NO_MARKET = { tao_weight: 0.18, owner_cut: 0.18, stake_fee: 0.00005, min_stake: 0.0005, validator_take: 0.18 };
+// Root-validator players a root staker may choose (the server labels each with its nickname);
+// seats: the subnets where its root stake votes and earns.
+const VALIDATOR = { id: ["id", as], nickname: ["nickname", as], root_stake: ["root_stake", num], stake: ["stake", num], seats: ["seats", as] };
+const PRIVATE = {
+  player: ["id", as], role: ["role", as], tao: ["tao", num], alpha: ["alpha", bySubnet],
+  alpha_value: ["alpha_value", as], root_stake: ["root_stake", num], net_worth: ["net_worth", num],
+  pnl: ["pnl", num], start: ["contributed", num], subnet: ["subnet", as], subnets_owned: ["owns", as],
+  // Income received so far (the sim books it as it is credited): owner cut per subnet, root
+  // dividends in TAO, and per subnet where root is paid in alpha.
+  owner_cut: ["owner_cut", bySubnet], revenue: ["revenue", num], revenue_by_subnet: ["revenue_by_subnet", as],
+  root_dividends: ["root_dividends_tao", num], root_dividends_alpha: ["root_dividends_alpha", bySubnet],
+  nominated: ["nominated", num], weights: ["weights", as], validator: ["root_validator", as],
+  root_seats: ["root_seats", as],
+};
+
+export function subnetsOf(market) {
+  return market ? need(market, "subnets").map((s) => read(s, SUBNET)) : [];
+}
+
+export function rootStakeOf(market) {
+  return market ? num(need(market, "root_stake")) : undefined;
+}
+
+export function paramsOf(market) {
+  if (!market) return { ...NO_MARKET, rules: ["launch"], lock_cost: undefined };
+  return { ...read(need(market, "params"), PARAMS), rules: need(market, "rules"), lock_cost: num(need(market, "lock_cost")) };
+}
+
 export function rootValidatorsOf(market) {
-  if (!market) return [];
-  return need(market, "root_validators").map((v) => ({
-    id: need(v, "id"),
-    nickname: need(v, "nickname"),
-    root_stake: num(need(v, "root_stake")),
-    stake: num(need(v, "stake")),
-    seats: need(v, "seats"), // subnets where its root stake votes and earns
-  }));
+  return market ? need(market, "root_validators").map((v) => read(v, VALIDATOR)) : [];
 }
 
 export function privateOf(p) {
-  if (!p) return null;
-  return {
-    player: need(p, "id"),
-    role: need(p, "role"),
-    tao: num(need(p, "tao")),
-    alpha: bySubnet(need(p, "alpha")),
-    alpha_value: need(p, "alpha_value"),
-    root_stake: num(need(p, "root_stake")),
-    net_worth: num(need(p, "net_worth")),
-    pnl: num(need(p, "pnl")),
-    start: num(need(p, "contributed")),
-    subnet: need(p, "subnet"),
-    subnets_owned: need(p, "owns"),
-    // Income received so far (the sim books it as it is credited): owner cut per subnet,
-    // root dividends in TAO, and per subnet where root is paid in alpha.
-    owner_cut: bySubnet(need(p, "owner_cut")),
-    revenue: num(need(p, "revenue")),
-    revenue_by_subnet: need(p, "revenue_by_subnet"),
-    root_dividends: num(need(p, "root_dividends_tao")),
-    root_dividends_alpha: bySubnet(need(p, "root_dividends_alpha")),
-    nominated: num(need(p, "nominated")),
-    weights: need(p, "weights"),
-    validator: need(p, "root_validator"),
-    root_seats: need(p, "root_seats"),
-  };
+  return p ? read(p, PRIVATE) : null;
 }
 
 /** Relative price change over the last `epochs` epochs from the tick history. */
