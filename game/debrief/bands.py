@@ -1,5 +1,6 @@
 """Your class vs N bot classes: the started scenario played N times with a bot in every seat,
-then per-epoch percentile bands across the runs (sim.montecarlo's document layout).
+then per-epoch percentile bands across the runs (sim.montecarlo.play, then .aggregate: the
+same bands as `python -m sim montecarlo`).
 
 Two halves:
 
@@ -38,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
+from sim import montecarlo
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -55,38 +56,6 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 
-def _percentiles(matrix: np.ndarray, qs: tuple[int, ...]) -> dict[str, list[float | None]]:
-    out: dict[str, list[float | None]] = {}
-    for q in qs:
-        col: list[float | None] = []
-        for j in range(matrix.shape[1]):
-            vals = matrix[:, j]
-            vals = vals[~np.isnan(vals)]
-            col.append(float(np.percentile(vals, q)) if vals.size else None)
-        out[f"p{q}"] = col
-    return out
-
-
-def aggregate(results: list[dict[str, Any]], qs: tuple[int, ...]) -> dict[str, Any]:
-    """Per-epoch percentiles across runs of montecarlo.play() series."""
-    n_ep = max(len(r["health"]) for r in results)
-    health = np.full((len(results), n_ep), np.nan)
-    for k, r in enumerate(results):
-        health[k, :len(r["health"])] = r["health"]
-    subnets: dict[str, Any] = {}
-    for sid in sorted({sid for r in results for sid in r["subnets"]}):
-        entry: dict[str, Any] = {}
-        for key in ("price", "share", "root_prop"):
-            mat = np.full((len(results), n_ep), np.nan)
-            for k, r in enumerate(results):
-                for j, v in r["subnets"].get(sid, {}).get(key, {}).items():
-                    mat[k, int(j)] = v
-            entry[key] = _percentiles(mat, qs)
-        subnets[str(sid)] = entry
-    return {"percentiles": list(qs), "epochs": list(range(n_ep)),
-            "network_health": _percentiles(health, qs), "subnets": subnets}
-
-
 class Cancelled(Exception):
     """The job's directory is gone: its game was deleted."""
 
@@ -101,8 +70,6 @@ def _write_progress(out: Path, doc: dict[str, Any]) -> None:
 def run(out: Path, scn: dict[str, Any], runs: int, seed_base: int) -> None:
     """One bot-only game per seed, progress after each, then the bands; a failure is written
     to the file too (the page shows it; the instructor may retry)."""
-    from sim import montecarlo
-
     started = time.time()
     _write_progress(out, {"state": "running", "done": 0, "runs": runs, "updated": started,
                           "started": started, "pid": os.getpid()})
@@ -113,7 +80,7 @@ def run(out: Path, scn: dict[str, Any], runs: int, seed_base: int) -> None:
             _write_progress(out, {"state": "running", "done": k + 1, "runs": runs,
                                   "updated": time.time(), "started": started,
                                   "pid": os.getpid()})
-        doc = aggregate(results, montecarlo.PERCENTILES)
+        doc = montecarlo.aggregate(results)
         doc.update(state="done", done=runs, runs=runs, seed_base=seed_base,
                    seeds=[seed_base + k for k in range(runs)], updated=time.time(),
                    started=started, pid=os.getpid())

@@ -216,7 +216,7 @@ class Story:
                                 "players": [{"id": p["id"], "net_worth": p["net_worth"]}
                                             for p in ep["players"]]})
         st = sim_game.st
-        worth = {pid: leaderboard.liquidation_value(sim_game, pid) for pid in st.ids}
+        worth = sim_game.net_worths()
         for pid, v in worth.items():
             self.net_worth.setdefault(pid, [None] * t).append(v)
         ranked = leaderboard.rank_rows((pid, roles[pid], v) for pid, v in worth.items())
