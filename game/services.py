@@ -22,7 +22,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from game import broadcast, names, ratelimit, simapi
+from game import broadcast, classlist, names, ratelimit, simapi
 from game import leaderboard as lb
 from game.errors import ClientError, Rejected
 from game.models import (Actor, Command, CommandStatus, Game, Role, Seat, SeatKind, Status)
@@ -34,7 +34,7 @@ FOUNDATION_IDS = ("foundation", "otf")  # preset player ids taken as the Foundat
 
 class JoinError(Exception):
     """Shown on the join page: {code: unknown_game | locked | ended | full | busy | nickname |
-    removed}."""
+    removed | not_on_class_list}."""
 
     def __init__(self, code: str, message: str, suggestion: str = "") -> None:
         super().__init__(message)
@@ -471,7 +471,11 @@ def join_game(code: str, nickname: str | None, *, limited: bool = False,
             # never refused joins (docs/security.md).
             raise JoinError("busy", "Too many students are joining right now: "
                                     "wait a minute and try again.")
-        taken = _taken_keys(game)
+        try:  # a class list spells listed names its way and may admit only them
+            nick, reserved = classlist.admit(game, nick)
+        except classlist.Refused as exc:
+            raise JoinError(exc.code, exc.message) from None
+        taken = _taken_keys(game) | reserved
         if nick is None:
             for _ in range(50):
                 nick = names.generated_nickname()

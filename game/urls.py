@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from game import debrief_views, history, sessions, views  # noqa: F401 (sessions: the logout hook)
+from game import debrief_views, grading_views, history, sessions, views  # noqa: F401 (sessions: the logout hook)
 
 urlpatterns = [
     path("", views.join, name="home"),
@@ -22,3 +22,6 @@ urlpatterns = [
 
 # After the game: debrief, bands, export, delete, private report (game/debrief_views.py).
 urlpatterns += debrief_views.urlpatterns_for(path)
+
+# Preparing and grading: teachers' guides, the class list, the grade sheet (game/grading_views.py).
+urlpatterns += grading_views.urlpatterns_for(path)
