@@ -40,16 +40,18 @@ def key(name: str) -> str:
     return names.nickname_key(name)
 
 
-def parse(text: str) -> list[str]:
+def parse(text: str, csv_file: bool = False) -> list[str]:
     """One name a line (a line copied from a spreadsheet: its first cell, split on a tab or
-    `;`; commas stay, "Lopez, Maya" is one name; blank lines and a `name` header skipped),
-    each cleaned; ClassListError names the first line that is not a usable name. Duplicates
-    (same key) are kept once, first spelling wins."""
+    `;`; commas stay, "Lopez, Maya" is one name, except in an uploaded .csv file, `csv_file`,
+    where the first comma-separated cell is the name; blank lines and a `name` header
+    skipped), each cleaned; ClassListError names the first line that is not a usable name.
+    Duplicates (same key) are kept once, first spelling wins."""
     if len(text) > MAX_TEXT:
         raise ClassListError(f"The list is too long: at most {MAX_TEXT:,} characters.")
     out: dict[str, str] = {}
     for n, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
-        raw = line.split("\t")[0].split(";")[0].strip().strip('"').strip()
+        cell = line.split(",")[0] if csv_file else line
+        raw = cell.split("\t")[0].split(";")[0].strip().strip('"').strip()
         if not raw or (n == 1 and raw.casefold() in ("name", "names", "nickname", "student")):
             continue
         try:
@@ -76,12 +78,12 @@ def is_locked(game: Game) -> bool:
     return ClassList.objects.filter(game=game, locked=True).exists()
 
 
-def save(game: Game, text: str, locked: bool) -> list[str]:
+def save(game: Game, text: str, locked: bool, csv_file: bool = False) -> list[str]:
     """Replace the game's class list (an empty list removes it, and the lock with it).
     ClassListError when the list is unusable or the game is over; nothing changes then."""
     if game.status == Status.ENDED:
         raise ClassListError("This game is over: its class list can no longer change.")
-    cleaned = parse(text)
+    cleaned = parse(text, csv_file)
     with transaction.atomic():
         if not cleaned:
             ClassList.objects.filter(game=game).delete()

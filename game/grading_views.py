@@ -59,7 +59,8 @@ def class_list(request: HttpRequest, code: str) -> HttpResponse:
                     raise classlist.ClassListError(
                         "The file is not UTF-8 text: save it as CSV (UTF-8) or plain text."
                     ) from None
-            classlist.save(game, text, request.POST.get("locked") == "on")
+            classlist.save(game, text, request.POST.get("locked") == "on", csv_file=(
+                upload is not None and (upload.name or "").lower().endswith(".csv")))
             saved, text = True, None
         except classlist.ClassListError as exc:
             error, status = str(exc), 400
