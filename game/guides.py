@@ -51,7 +51,9 @@ def _cells(line: str) -> list[str]:
 
 def _table(lines: list[str]) -> str:
     head, body = _cells(lines[0]), [_cells(x) for x in lines[2:]]
-    out = ["<div class=\"table-wrap\"><table class=\"text-table\"><thead><tr>"]
+    # Focusable: a table wider than a phone scrolls, and the keyboard must reach it.
+    out = ["<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Table\">"
+           "<table class=\"text-table\"><thead><tr>"]
     out += [f"<th scope=\"col\">{inline(c)}</th>" for c in head]
     out.append("</tr></thead><tbody>")
     for row in body:

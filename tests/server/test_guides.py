@@ -83,7 +83,8 @@ def test_the_renderer_escapes_everything_a_guide_writes():
         "<ul><li>one &quot;item&quot; continued</li></ul>",
         "<ol><li>first</li></ol>",
         "<blockquote><p>said</p></blockquote>",
-        '<div class="table-wrap"><table class="text-table"><thead><tr><th scope="col">a</th>'
+        '<div class="table-wrap" tabindex="0" role="region" aria-label="Table">'
+        '<table class="text-table"><thead><tr><th scope="col">a</th>'
         '<th scope="col">b&lt;i&gt;</th></tr></thead><tbody><tr><td>1</td>'
         '<td>&lt;img src=x&gt;</td></tr></tbody></table></div>',
     ]
