@@ -65,7 +65,7 @@ def test_the_guide_pages_are_for_instructors_and_only_for_presets(django_user_mo
     assert Client().get("/console/guides/sandbox/").status_code == 302  # log in first
     client = Client()
     client.force_login(django_user_model.objects.create_user("t", password="a-long-pw-1"))
-    for name in ("nowhere", "README", "..%2Fdesign", "Sandbox", "sandbox.md"):
+    for name in ("nowhere", "README", "..%2Fdesign", "Sandbox", "sandbox.json"):
         assert client.get(f"/console/guides/{name}/").status_code == 404, name
 
 
