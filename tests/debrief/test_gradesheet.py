@@ -145,3 +145,20 @@ def test_the_console_links_the_grade_sheet(finished):
     client.force_login(game.owner)
     html = client.get(f"/console/{game.code}/").content.decode()
     assert f'href="/console/{game.code}/grades/" id="grades-link"' in html
+
+
+def test_the_command_writes_a_file_and_refuses_what_it_cannot_use(finished, tmp_path):
+    from django.core.management.base import CommandError
+
+    game, _ = finished
+    out = tmp_path / "grades.csv"
+    call_command("gradesheet", game.code.lower(), "--out", str(out), "--w-orders", "3",
+                 stderr=io.StringIO())
+    assert out.read_bytes().decode("utf-8") == gradesheet.csv_text(
+        gradesheet.build(game, gradesheet.Weights(orders=3)))
+    with pytest.raises(CommandError, match=r"^w_filled: a number from 0 to 100\.$"):
+        call_command("gradesheet", game.code, "--w-filled", "-2")
+    with pytest.raises(CommandError, match=r"^no game 'NOPE99'$"):
+        call_command("gradesheet", "NOPE99")
+    with pytest.raises(CommandError, match=r"^--out: no such directory"):
+        call_command("gradesheet", game.code, "--out", str(tmp_path / "no" / "g.csv"))
