@@ -133,3 +133,13 @@ def test_the_pasted_list_may_hold_line_breaks_and_nothing_else_of_control(game):
     assert classlist.listed(game) == ["Ann", "Bob"]
     # Line breaks stay refused in every other field.
     assert client.post(url, {"names": "Ann", "locked": "o\nn"}).status_code == 400
+
+
+def test_the_list_cannot_change_once_the_game_is_over(game):
+    classlist.save(game, NAMES, locked=True)
+    services.end_game(game.id)
+    game.refresh_from_db()
+    res = _owner(game).post(f"/console/{game.code}/class-list", {"names": "Someone Else"})
+    assert res.status_code == 400
+    assert "This game is over: its class list can no longer change." in res.content.decode()
+    assert classlist.listed(game) == ["Maya López", "Ben Okafor", "Zoë Park"]
