@@ -21,6 +21,9 @@ MAX_TEXT = 40_000  # characters of a pasted or uploaded list
 REFUSED_CODE = "not_on_class_list"
 REFUSED_MESSAGE = ("This game is open to the class list only: type your name exactly as your "
                    "teacher listed it, or ask your teacher to add it.")
+TAKEN_CODE = "nickname"  # the join page's code for a name already in use
+TAKEN_MESSAGE = ("Someone has already joined under this name: if it is yours, ask your "
+                 "teacher to remove that seat.")
 
 
 class ClassListError(ValueError):
@@ -93,17 +96,20 @@ def save(game: Game, text: str, locked: bool, csv_file: bool = False) -> list[st
     return cleaned
 
 
-def admit(game: Game, nickname: str | None) -> tuple[str | None, set[str]]:
-    """For join_game, under the game's lock: (the nickname to give, the keys no other name may
-    take). A typed name on the list comes back in the list's spelling; the other listed names'
-    keys are reserved. Refused when the game is locked to the list and the name is not on it
-    (or none was typed)."""
+def admit(game: Game, nickname: str | None, taken: set[str]) -> tuple[str | None, set[str]]:
+    """For join_game, under the game's lock, `taken` the keys of the seats' names: (the
+    nickname to give, the keys no other name may take). A typed name on the list comes back in
+    the list's spelling; the other listed names' keys are reserved. Refused when the game is
+    locked to the list and the name is not on it (or none was typed), or is on it but taken
+    (a suggestion of another name could not join)."""
     row = ClassList.objects.filter(game=game).first()
     if row is None:
         return nickname, set()
     spelled = {key(n): n for n in row.names}
     mine = key(nickname) if nickname else None
     if mine in spelled:
+        if row.locked and mine in taken:
+            raise Refused(TAKEN_CODE, TAKEN_MESSAGE)
         return spelled[mine], set(spelled) - {mine}
     if row.locked:
         raise Refused(REFUSED_CODE, REFUSED_MESSAGE)

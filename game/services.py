@@ -471,11 +471,12 @@ def join_game(code: str, nickname: str | None, *, limited: bool = False,
             # never refused joins (docs/security.md).
             raise JoinError("busy", "Too many students are joining right now: "
                                     "wait a minute and try again.")
+        taken = _taken_keys(game)
         try:  # a class list spells listed names its way and may admit only them
-            nick, reserved = classlist.admit(game, nick)
+            nick, reserved = classlist.admit(game, nick, taken)
         except classlist.Refused as exc:
             raise JoinError(exc.code, exc.message) from None
-        taken = _taken_keys(game) | reserved
+        taken |= reserved
         if nick is None:
             for _ in range(50):
                 nick = names.generated_nickname()

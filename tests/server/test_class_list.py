@@ -67,6 +67,11 @@ def test_a_locked_list_refuses_an_unlisted_name_with_a_stable_code(game):
             "not_on_class_list", classlist.REFUSED_MESSAGE)
     assert not Seat.objects.filter(game=game, kind="human").exists()
     assert services.join_game(game.code, "ben okafor")[0].nickname == "Ben Okafor"
+    # A listed name already taken: no suggestion of another name, which could not join.
+    with pytest.raises(services.JoinError) as taken:
+        services.join_game(game.code, "Ben Okafor")
+    assert (taken.value.code, taken.value.message, taken.value.suggestion) == (
+        "nickname", classlist.TAKEN_MESSAGE, "")
 
 
 def test_the_join_page_shows_the_refusal_and_its_code(game):
