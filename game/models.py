@@ -195,3 +195,13 @@ class EpochRow(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["game", "epoch"], name="epochrow_unique"),
         ]
+
+
+class ClassList(models.Model):
+    """A game's class list (game/classlist.py): the students' names as the teacher listed them
+    (cleaned, one per nickname key), and whether only those names may join."""
+
+    game = models.OneToOneField(Game, on_delete=models.CASCADE, related_name="class_list")
+    names = models.JSONField(default=list)
+    locked = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from game import broadcast, names, ratelimit
+from game import broadcast, classlist, names, ratelimit
 from game.actions.base import lobby_frames, lock, need, roster_frame, save_and_send, status_frames
 from game.errors import ClientError
 from game.jsontext import dumps
@@ -23,7 +23,7 @@ FOUNDATION_IDS = ("foundation", "otf")  # preset player ids taken as the Foundat
 
 class JoinError(Exception):
     """Shown on the join page: {code: unknown_game | locked | ended | full | busy | nickname |
-    removed}."""
+    removed | not_on_class_list}."""
 
     def __init__(self, code: str, message: str, suggestion: str = "") -> None:
         super().__init__(message)
@@ -132,17 +132,7 @@ def join_game(code: str, nickname: str | None, *, limited: bool = False,
             # never refused joins (docs/security.md).
             raise JoinError("busy", "Too many students are joining right now: "
                                     "wait a minute and try again.")
-        taken = _taken_keys(game)
-        if nick is None:
-            for _ in range(50):
-                nick = names.generated_nickname()
-                if names.nickname_key(nick) not in taken:
-                    break
-            else:
-                nick = f"{names.generated_nickname()} {len(taken)}"
-        elif names.nickname_key(nick) in taken:
-            raise JoinError("nickname", "That nickname is taken (or looks like one that is).",
-                            _suggest(taken, nick))
+        nick = _choose_nickname(game, nick)
         late = game.status != Status.LOBBY
         role = _auto_role(game, _role_counts(game), late)
         seat = Seat.objects.create(game=game, nickname=nick, role=role, player=f"tmp-{token[:12]}",
@@ -158,6 +148,28 @@ def join_game(code: str, nickname: str | None, *, limited: bool = False,
         game.save(update_fields=["seq"])
         broadcast.on_commit(frames)
     return seat, token
+
+
+def _choose_nickname(game: Game, nick: str | None) -> str:
+    """The seat's nickname: the typed one if free (a class list spells listed names its way and
+    may admit only them), else a generated one; a taken typed name is refused with a
+    suggestion."""
+    taken = _taken_keys(game)
+    try:
+        nick, reserved = classlist.admit(game, nick, taken)
+    except classlist.Refused as exc:
+        raise JoinError(exc.code, exc.message) from None
+    taken |= reserved
+    if nick is None:
+        for _ in range(50):
+            nick = names.generated_nickname()
+            if names.nickname_key(nick) not in taken:
+                return nick
+        return f"{names.generated_nickname()} {len(taken)}"
+    if names.nickname_key(nick) in taken:
+        raise JoinError("nickname", "That nickname is taken (or looks like one that is).",
+                        _suggest(taken, nick))
+    return nick
 
 
 def role_start(game: Game, scn: dict[str, Any], role: str) -> dict[str, float]:

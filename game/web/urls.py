@@ -4,7 +4,7 @@ from django.urls import path, re_path
 
 from game.debrief import views as debrief_views
 from game.live import history, sessions  # noqa: F401 (sessions: the logout hook)
-from game.web import views
+from game.web import grading, views
 
 urlpatterns = [
     path("", views.join, name="home"),
@@ -25,3 +25,6 @@ urlpatterns = [
 
 # After the game: debrief, bands, export, delete, private report (game/debrief/views.py).
 urlpatterns += debrief_views.urlpatterns_for(path)
+
+# Preparing and grading: teachers' guides, the class list, the grade sheet (game/web/grading.py).
+urlpatterns += grading.urlpatterns_for(path)

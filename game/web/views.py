@@ -21,7 +21,7 @@ from game.actions.lobby import JoinError, join_game, resume_seat
 from game.actions.setup import CreateError, Overrides, create_game
 from game.live.identity import seat_cookie_name
 from game.models import Game, Seat
-from game.web import reach
+from game.web import grading, reach
 
 SEAT_COOKIE_AGE = 60 * 60 * 24 * 7
 
@@ -70,11 +70,12 @@ def _keep_device(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 # --- students -----------------------------------------------------------------------------------
 
 def _join_page(request: HttpRequest, code: str = "", error: str = "", suggestion: str = "",
-               status: int = 200, nickname: str = "") -> HttpResponse:
+               status: int = 200, nickname: str = "", error_code: str = "") -> HttpResponse:
     get_token(request)  # the form posts back with the CSRF cookie, whatever the template does
     # A refused join shows the form again with what was typed (the template escapes it).
     return render(request, "join.html", {"code": code, "error": error, "suggestion": suggestion,
-                                         "nickname": nickname}, status=status)
+                                         "nickname": nickname, "error_code": error_code},
+                  status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -107,7 +108,8 @@ def _join(request: HttpRequest, code: str, device: str) -> HttpResponse:
         if exc.code == "unknown_game":
             ratelimit.note_miss(ip)
         return _join_page(request, code, exc.message, exc.suggestion,
-                          status=429 if exc.code == "busy" else 400, nickname=nickname)
+                          status=429 if exc.code == "busy" else 400, nickname=nickname,
+                          error_code=exc.code)
     response = HttpResponseRedirect(f"/play/{seat.game.code}/")
     _set_seat_cookie(request, response, seat.game.code, token)
     return response
@@ -257,7 +259,8 @@ def console_game(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "console/game.html", {
         "game": game, "join_url": join_url, "phone_warning": reach.phone_warning(join_url),
         "projector_url": f"/projector/{game.code}/{game.projector_token}/",
-        "qr_url": f"/qr/{game.code}.svg", "bootstrap": bootstrap})
+        "qr_url": f"/qr/{game.code}.svg", "bootstrap": bootstrap,
+        **grading.console_context(game)})
 
 
 @require_GET
