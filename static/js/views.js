@@ -54,6 +54,7 @@ export function paramsOf(market) {
     stake_fee: num(g(p, "stake_fee")) ?? 0.00005,
     rules: (market && (market.rules || (market.params && market.params.rules))) || ["launch"],
     lock_cost: num(g(market || {}, "lock_cost", "registration_cost")),
+    registration_open: g(p, "registration_open") !== 0,
     min_stake: num(g(p, "min_stake")) ?? 0.0005,
     validator_take: num(g(p, "validator_take")) ?? 0.18,
   };
