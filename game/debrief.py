@@ -29,7 +29,7 @@ from typing import Any
 
 from django.conf import settings
 
-from game import bands, leaderboard, simapi
+from game import bands, leaderboard, names, simapi
 from game.models import Command, Game, Seat
 from game.replay import digests as replay_digests
 
@@ -331,7 +331,8 @@ def _analyse(game: Game) -> dict[str, Any]:
                  "epochs": clock.get("epochs"), "seed": game.seed,
                  "scenario": scn.get("name", ""), "lesson": list(scn.get("lesson") or [])},
         "replay_ok": replay_ok,
-        "subnets": [{"id": sid, "name": name} for sid, name in sorted(subnet_names.items())],
+        "subnets": [{"id": sid, "name": name, "label": names.subnet_label(sid, name)}
+                    for sid, name in sorted(subnet_names.items())],
         "ticks": ticks,
         "epochs": epochs,
         "events": events,

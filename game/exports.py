@@ -23,7 +23,7 @@ import secrets
 import zipfile
 from typing import Any, Iterable
 
-from game import debrief, leaderboard
+from game import debrief, leaderboard, names
 from game.models import Command, EpochRow, Game, Seat, TickRow
 
 BOM = "\ufeff"
@@ -65,7 +65,9 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
                    "event (actions of a scripted event)"),
         ("type", "stake, unstake, move, buyback, root_stake, root_unstake, register_subnet"),
         ("subnet", "subnet of the trade (the source subnet of a move)"),
+        ("subnet_label", "that subnet as the pages write it: \"SN28 · TAO Accumulation Corp\""),
         ("to_subnet", "destination subnet of a move"),
+        ("to_subnet_label", "the destination subnet as the pages write it"),
         ("tao", "TAO paid (stake, buyback, register) or received (unstake, move's leg)"),
         ("alpha", "alpha received (stake, buyback) or sold (unstake, move)"),
         ("alpha_received", "alpha received on the destination subnet of a move"),
@@ -114,12 +116,14 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("tick", "tick closing the epoch"),
         ("network_health", "share of the epoch's emission (TAO value) paying AI work"),
         ("subnet", "subnet id"),
+        ("subnet_label", "the subnet as the pages write it: \"SN28 · TAO Accumulation Corp\""),
         ("incentive_workers", "alpha paid to external AI-work miners"),
         ("incentive_holders", "alpha paid to alpha holders (hold-to-earn)"),
         ("incentive_owner", "alpha paid to the owner's miners"),
         ("alpha_dividends", "alpha paid to validators (alpha and root)"),
         ("root_dividends_tao", "TAO paid to root stakers from this subnet"),
-        ("events", "titles of scripted events fired during the epoch (JSON list)"),
+        ("events", "titles of scripted events fired during the epoch (JSON list), each "
+                   "\"SN28\" in them written as its label"),
     ],
 }
 
@@ -229,6 +233,26 @@ def _without_written_names(value: Any) -> Any:
     return out
 
 
+class _Labeller:
+    """Subnet id -> its label (game.names.subnet_label). Names from the scenario always; a
+    subnet a student registered keeps its written name only in a nicknames export."""
+
+    def __init__(self, names_by_id: dict[int, str]) -> None:
+        self.names = names_by_id
+
+    def __call__(self, netuid: Any) -> str | None:
+        if netuid is None:
+            return None
+        return names.subnet_label(int(netuid), self.names.get(int(netuid)))
+
+
+def _labeller(scn: dict[str, Any], doc: dict[str, Any], nicknames: bool) -> _Labeller:
+    given = {int(s["id"]): str(s.get("name") or "") for s in scn.get("subnets", [])}
+    if nicknames:
+        given.update({int(s["id"]): s["name"] for s in doc["subnets"] if int(s["id"]) not in given})
+    return _Labeller(given)
+
+
 def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
     """Every table of the export as lists of dicts (game.json) plus the CSV texts.
 
@@ -280,12 +304,15 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
     commands.sort(key=lambda r: (r["tick"] is None, r["tick"] or 0, r["seq"]))
 
     doc = debrief.analyse(game)
+    label = _labeller(scn, doc, nicknames)
     src = {"human": "human", "bot": "bot", "instructor": "instructor", "system": "system"}
     trades = [{
         "tick": f["tick"], "seat": f["player"], "nickname": nick(f["player"]),
         "role": role(f["player"]), "source": src.get(f["source"], f["source"]),
         "type": f["do"], "subnet": f["subnet"] if f["subnet"] is not None else f["from"],
-        "to_subnet": f["to"], "tao": f["tao"], "alpha": f["alpha"],
+        "subnet_label": label(f["subnet"] if f["subnet"] is not None else f["from"]),
+        "to_subnet": f["to"], "to_subnet_label": label(f["to"]),
+        "tao": f["tao"], "alpha": f["alpha"],
         "alpha_received": f["alpha_received"], "fee": f["fee"],
         "price_before": f["price_before"], "price_after": f["price_after"],
         "limit_price": f["limit_price"], "status": f["status"], "reason": f["reason"],
@@ -312,11 +339,12 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
     epochs = []
     for e in epoch_rows:
         t0 = e["tick"] - game.ticks_per_epoch + 1
-        fired = [ev.get("title", "") for t in range(t0, e["tick"] + 1)
-                 for ev in tick_events.get(t, [])]
+        fired = [names.label_mentions(ev.get("title", ""), label.names)
+                 for t in range(t0, e["tick"] + 1) for ev in tick_events.get(t, [])]
         for s in e["subnets"]:
             epochs.append({"epoch": e["epoch"], "tick": e["tick"],
                            "network_health": e["network_health"], "subnet": s["id"],
+                           "subnet_label": label(s["id"]),
                            "incentive_workers": s["incentive"].get("workers"),
                            "incentive_holders": s["incentive"].get("holders"),
                            "incentive_owner": s["incentive"].get("owner"),

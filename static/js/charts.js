@@ -2,6 +2,7 @@
 // Colour-blind-safe for up to 16 subnets: the Okabe–Ito palette, then Paul Tol's "muted" scheme,
 // and every series also differs by its marker (shape, filled or hollow, turned) and its dash
 // pattern, so nothing depends on telling two colours apart.
+import { subnetLabel } from "./ui.js";
 
 // [colour, dash, marker (a Chart.js point style), filled, rotation in degrees]
 const STYLES = [
@@ -203,7 +204,7 @@ export function subnetOrder(market) {
 
 export function subnetNames(market) {
   const out = {};
-  for (const s of (market && market.subnets) || []) out[s.id] = s.name ? `${s.name}` : "SN" + s.id;
+  for (const s of (market && market.subnets) || []) out[s.id] = subnetLabel(s.id, s.name);
   return out;
 }
 
@@ -241,7 +242,7 @@ export function renderLegend(host, market, large = false) {
     const item = document.createElement("span");
     item.className = "legend-item";
     const name = document.createElement("span");
-    name.textContent = s.name || "SN" + s.id;
+    name.textContent = subnetLabel(s.id, s.name);
     item.append(svg, name);
     host.appendChild(item);
   });

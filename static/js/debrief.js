@@ -2,13 +2,14 @@
 // emission capture, the boards with each player's P&L breakdown, and "your class vs N bot
 // classes" computed in the background. Every value shown goes through textContent.
 
-import { el, $, replace, fmt, pct } from "./ui.js";
+import { el, $, replace, fmt, pct, subnetLabel as labelOf, labelMentions } from "./ui.js";
 import { markers, lineDataset, timeOptions, makeChart, asPct, subnetSeries, seriesStyle } from "./debrief_charts.js";
 
 const doc = JSON.parse($("#debrief-data").textContent);
 const boot = JSON.parse($("#debrief-boot").textContent);
 const names = new Map(doc.subnets.map((s) => [s.id, s.name]));
-const subnetLabel = (id) => `${id} · ${names.get(Number(id)) || ""}`;
+const subnetLabel = (id) => labelOf(id, names.get(Number(id)));
+const nameOf = (id) => names.get(id);
 const cursor = { tick: null };
 // Every time chart spans the whole game, so the same tick sits at the same place on each.
 const X = { xMin: 0, xMax: Math.max(1, (doc.game.total_ticks || doc.ticks.length) - 1) };
@@ -18,7 +19,7 @@ const ROLE = { speculator: "Speculators", subnet_owner: "Subnet owners", root_va
 function eventLegend() {
   const node = $("#event-legend");
   if (!doc.events.length) { node.textContent = "no events fired"; return; }
-  node.textContent = doc.events.map((e, n) => `${n + 1}: ${e.title} (tick ${e.tick})`).join("; ");
+  node.textContent = doc.events.map((e, n) => `${n + 1}: ${labelMentions(e.title, nameOf)} (tick ${e.tick})`).join("; ");
 }
 
 function timeChart(canvas, key, opts) {
@@ -72,7 +73,7 @@ function showFrame(t) {
   $("#scrub-tick").textContent = `${row.tick} · epoch ${row.epoch}`;
   const b = frame.banner;
   $("#scrub-banner").hidden = !b;
-  $("#scrub-banner-title").textContent = b ? b.title : "";
+  $("#scrub-banner-title").textContent = b ? labelMentions(b.title, nameOf) : "";
   $("#scrub-banner-text").textContent = b ? b.text : "";
   replace($("#scrub-market tbody"), ...row.subnets.map((s) => el("tr", {},
     el("td", {}, subnetLabel(s.id)), el("td", { class: "num" }, fmt(s.price)),

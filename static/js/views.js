@@ -1,7 +1,7 @@
 // Reading the sim's public and private views (sim Game.public_view / private_view) into the
 // shapes the pages use. All field-name knowledge about those views lives here.
 
-import { isNum } from "./ui.js";
+import { isNum, subnetLabel } from "./ui.js";
 
 function g(d, ...names) {
   if (!d) return undefined;
@@ -15,9 +15,12 @@ export function subnetsOf(market) {
   return list.filter((s) => s && s.active !== false).map((s) => {
     const tao = num(g(s, "tao", "tao_reserve", "tau"));
     const alpha = num(g(s, "alpha", "alpha_reserve", "x"));
+    const id = s.id ?? s.netuid;
     return {
-      id: s.id ?? s.netuid,
-      name: g(s, "name") || "SN" + (s.id ?? s.netuid),
+      id,
+      // what every page shows: "SN28 · TAO Accumulation Corp" (ui.js subnetLabel)
+      name: subnetLabel(id, g(s, "name")),
+      plain: g(s, "name") || "",
       price: num(g(s, "price")) ?? (isNum(tao) && alpha > 0 ? tao / alpha : undefined),
       moving_price: num(g(s, "moving_price", "m")),
       share: num(g(s, "share")),
@@ -44,6 +47,14 @@ export function rootStakeOf(market) {
   if (isNum(r)) return r;
   if (market.root && isNum(market.root.stake)) return market.root.stake;
   return undefined;
+}
+
+/** id → the subnet's own name in `market` (undefined if it has none): for labelMentions. */
+export function subnetNameOf(market) {
+  return (id) => {
+    const s = ((market && market.subnets) || []).find((x) => (x.id ?? x.netuid) === id);
+    return s ? s.name : undefined;
+  };
 }
 
 export function paramsOf(market) {
