@@ -217,14 +217,16 @@ def test_the_pnl_board_lists_students_first_and_reads_at_1280(server, browser, s
     assert kinds[:students] == ["student"] * students
     assert kinds[students] == "group" and set(kinds[students + 1:]) == {"other"}
     ranks = page.eval_on_selector_all(
-        "#board tbody tr[data-kind=student] td:first-child", "cells => cells.map(c => c.textContent)")
+        "#board tbody tr[data-kind=student] td:first-child",
+        "cells => cells.map(c => c.textContent)")
     assert ranks[0] == "1" and all(r.isdigit() for r in ranks)
     layout = page.evaluate("""() => {
         const wrap = document.querySelector('#board').closest('.tbl-wrap');
         const lines = (node) => { const r = document.createRange(); r.selectNodeContents(node);
                                   return r.getClientRects().length; };
-        const nicks = [...document.querySelectorAll('#board td.nick')].map(td => lines(td.firstChild));
-        const hist = [...document.querySelectorAll('#board td.hist')].map(td => td.scrollWidth - td.clientWidth);
+        const cells = (sel) => [...document.querySelectorAll(sel)];
+        const nicks = cells('#board td.nick').map(td => lines(td.firstChild));
+        const hist = cells('#board td.hist').map(td => td.scrollWidth - td.clientWidth);
         return {overflow: wrap.scrollWidth - wrap.clientWidth, nicks, hist};
     }""")
     assert layout["overflow"] <= 0, layout
