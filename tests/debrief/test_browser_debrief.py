@@ -233,5 +233,22 @@ def test_the_pnl_board_lists_students_first_and_reads_at_1280(server, browser, s
     assert set(layout["nicks"]) == {1}, layout
     assert max(layout["hist"]) <= 0, layout
     page.locator("section:has(#lb-h)").screenshot(path=str(shots / "debrief-board-1280.png"))
+    # One name per subnet: the replay's market table writes each subnet by number and name.
+    market = page.locator("#scrub-market tbody").inner_text()
+    assert "SN1 · Text prompting" in market and "SN2 · Meme coin" in market, market
+    ctx.close()
+
+    # ...and so does a student's report, in its trades table (360 px).
+    nick = EVIL_NICKS[0]  # bought on subnet 1 and moved to subnet 2 (gamekit ORDERS)
+    ctx = browser.new_context(viewport={"width": 360, "height": 740})
+    ctx.add_cookies([{"name": f"seat_{server['code']}", "value": server["tokens"][nick],
+                      "url": server["base"]}])
+    report = w.page(ctx, "report-360")
+    report.goto(server["base"] + f"/report/{server['code']}/")
+    report.wait_for_selector("#rep-trades tbody tr")
+    cells = report.locator("#rep-trades tbody td:nth-child(3)").all_text_contents()
+    assert "SN1 · Text prompting" in cells, cells
+    assert "SN1 · Text prompting → SN2 · Meme coin" in cells, cells
+    report.locator("#rep-trades").screenshot(path=str(shots / "report-trades-360.png"))
     ctx.close()
     assert not w.problems, "\n".join(w.problems)
