@@ -34,8 +34,10 @@ class ClientError(Exception):
         self.details = details
 
 
-class Rejected(Exception):
-    """A well-formed command the game refuses now: a `rejected` reply, nothing stored."""
+class Refused(Exception):
+    """A well-formed command the game refuses now (not yet started, over, seat not active): a
+    `rejected` reply, nothing stored. (The simulator's refusal of an action is
+    sim.actions.Rejected.)"""
 
     def __init__(self, code: str, message: str) -> None:
         assert code in REJECT_CODES, code

@@ -3,7 +3,7 @@
 NUL cannot be stored by PostgreSQL at all (a query carrying one fails there, while SQLite keeps
 it), and no field of this application needs a control character: the page, query string, form
 fields and cookies of an HTTP request, and the path, query string and cookies of a WebSocket
-handshake, are checked here, and the socket's messages in game/protocol.py. An HTTP request is
+handshake, are checked here, and the socket's messages in game/live/protocol.py. An HTTP request is
 answered 400 `bad_value`; a socket handshake is refused.
 """
 from __future__ import annotations

@@ -23,6 +23,9 @@ class Role(models.TextChoices):
     ROOT_VALIDATOR = "root_validator"
 
 
+ROLES: tuple[str, ...] = tuple(Role.values)  # a seat's roles, in the order forms list them
+
+
 class Game(models.Model):
     code = models.CharField(max_length=12, unique=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
@@ -88,10 +91,10 @@ class Seat(models.Model):
                              on_delete=models.CASCADE)
     kicked = models.BooleanField(default=False)
     active = models.BooleanField(default=False)  # a player in the sim state
-    # Presence (game/presence.py, docs/architecture.md): `sockets` counts the seat's open
+    # Presence (game/live/heartbeat.py, docs/architecture.md): `sockets` counts the seat's open
     # sockets (raised on connect, lowered on a clean close); `last_seen` is a lease that every
     # server process holding one of them renews on a timer. A seat is connected only while both
-    # hold (services.is_connected), so a counter left behind by a killed process expires.
+    # hold (readmodel.is_connected), so a counter left behind by a killed process expires.
     sockets = models.IntegerField(default=0)
     last_seen = models.DateTimeField(null=True, blank=True)
     # The tick since which a bot has played this seat for its absent (or kicked) student; null

@@ -15,15 +15,11 @@ from typing import Any
 
 from django.conf import settings
 
+import sim
+
 _CACHE_SIZE = 64
-_cache: "OrderedDict[tuple[int, int], Any]" = OrderedDict()
+_cache: OrderedDict[tuple[int, int], sim.Game] = OrderedDict()
 _lock = threading.Lock()
-
-
-def sim_module() -> Any:
-    import sim  # imported lazily: the sim core may land after the server
-
-    return sim
 
 
 @lru_cache(maxsize=1)
@@ -32,7 +28,6 @@ def presets() -> tuple[dict[str, str], ...]:
     the create form shows of it: "epochs", "ticks_per_epoch", "tick_seconds", "minutes" (the
     game's length at that tick), "subnets", "registration_open", "lock_min" (the registration
     lock cost's floor), "events" [{"epoch", "title"}]}]."""
-    sim = sim_module()
     out = []
     for path in sorted(Path(settings.SCENARIOS_DIR).glob("*.json")):
         try:
@@ -57,19 +52,19 @@ def load_preset(preset_id: str) -> dict[str, Any]:
     ids = {p["id"] for p in presets()}
     if preset_id not in ids:
         raise KeyError(preset_id)
-    return sim_module().load_scenario(Path(settings.SCENARIOS_DIR) / f"{preset_id}.json")
+    return sim.load_scenario(Path(settings.SCENARIOS_DIR) / f"{preset_id}.json")
 
 
-def new_sim(scenario: dict[str, Any], seed: int) -> Any:
-    return sim_module().Game.from_scenario(scenario, seed=seed)
+def new_sim(scenario: dict[str, Any], seed: int) -> sim.Game:
+    return sim.Game.from_scenario(scenario, seed=seed)
 
 
-def fresh(state: str) -> Any:
+def fresh(state: str) -> sim.Game:
     """A private, mutable sim.Game from stored state text."""
-    return sim_module().Game.from_json(state)
+    return sim.Game.from_json(state)
 
 
-def cached(game_id: int, tick: int, state: str) -> Any:
+def cached(game_id: int, tick: int, state: str) -> sim.Game:
     """A shared read-only sim.Game for (game, tick): snapshots, quotes, views."""
     key = (game_id, tick)
     with _lock:
@@ -82,7 +77,7 @@ def cached(game_id: int, tick: int, state: str) -> Any:
     return obj
 
 
-def remember(game_id: int, tick: int, obj: Any) -> None:
+def remember(game_id: int, tick: int, obj: sim.Game) -> None:
     with _lock:
         _cache[(game_id, tick)] = obj
         _cache.move_to_end((game_id, tick))

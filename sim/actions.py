@@ -132,16 +132,32 @@ def plan_unstake(st: State, params: Params, rules: frozenset[str], i: int, alpha
             if cap <= 0.0 or tau * cap / (x + cap) < params.min_stake:
                 raise Rejected("limit_not_met")
             alpha = cap
-    if "percent_fee" in rules:
-        res = swap.unstake_percent(tau, x, alpha, alpha * params.percent_fee_rate * fee_scale,
-                                   fee_out="percent_fee_out" in rules)
-    else:
-        res = swap.unstake_flat(tau, x, alpha, params.stake_fee * fee_scale)
-    if res.gross < params.min_stake or res.out <= 0.0:
+    res = unstake_swap(tau, x, alpha, params, rules, fee_scale)
+    below_minimum, below_floor = unstake_refusals(res, params)
+    if below_minimum:
         raise Rejected("below_minimum")
-    if res.tao < params.reserve_floor:
+    if below_floor:
         raise Rejected("reserve_floor")
     return alpha, res
+
+
+def unstake_swap(tau: float, x: float, alpha: float, params: Params, rules: frozenset[str],
+                 fee_scale: float = 1.0) -> swap.SwapResult:
+    """Selling `alpha` into the pool (tau, x) with the rules' fee: flat TAO, or a share of the
+    alpha under `percent_fee`. Plain arithmetic, so numpy arrays go through it elementwise
+    (sim/liquidation.py values every position at once with it)."""
+    if "percent_fee" in rules:
+        return swap.unstake_percent(tau, x, alpha, alpha * params.percent_fee_rate * fee_scale,
+                                    fee_out="percent_fee_out" in rules)
+    return swap.unstake_flat(tau, x, alpha, params.stake_fee * fee_scale)
+
+
+def unstake_refusals(res: swap.SwapResult, params: Params) -> tuple[bool, bool]:
+    """Why the chain refuses an unstake swap: (below_minimum: under the minimum stake or
+    nothing after the fee, reserve_floor: a TAO reserve left under the floor). Elementwise on
+    numpy arrays too."""
+    return ((res.gross < params.min_stake) | (res.out <= 0.0),
+            res.tao < params.reserve_floor)
 
 
 def _held_alpha(st: State, k: int, i: int, alpha: float) -> float:

@@ -134,7 +134,7 @@ function redrawKeepingFocus(tbody, rows) {
   }
 }
 
-/** What the console says about a seat: the server's `status` (services.seat_status), in words. */
+/** What the console says about a seat: the server's `status` (readmodel.seat_status), in words. */
 const SEAT_TEXT = {
   removed: "removed", bot: "bot", foundation: "Foundation (you)", lobby: "in lobby",
   joining: "joining at the next tick", playing: "playing", reconnecting: "connection lost: reconnecting…",

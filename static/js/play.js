@@ -81,7 +81,7 @@ function renderPortfolio() {
   pf.tao.set(tao(me.tao));
   pf.worth.set(tao(me.net_worth));
   const pnl = me.pnl;
-  pf.pnl.set(isNum(pnl) ? el("span", { class: pnl > 0 ? "good" : pnl < 0 ? "bad" : "" }, signed(pnl) + " τ" + (isNum(me.pnl_pct) ? ` (${pct(me.pnl_pct)})` : "")) : "–");
+  pf.pnl.set(isNum(pnl) ? el("span", { class: pnl > 0 ? "good" : pnl < 0 ? "bad" : "" }, signed(pnl) + " τ") : "–");
   // Holdings with what each would fetch if sold now (the sim's liquidation value).
   const items = Object.entries(me.alpha || {}).filter(([, a]) => a > 0).map(([sid, a]) => {
     const s = ctx.byId.get(Number(sid));

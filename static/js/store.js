@@ -4,12 +4,12 @@
 // by tick with the rows `tick` messages bring meanwhile. The history is also kept in
 // sessionStorage, so a reloaded page draws at once while the fetch is under way.
 
-const HISTORY_MAX = 2000;     // ticks kept (= game/history.py MAX_TICKS)
+const HISTORY_MAX = 2000;     // ticks kept (= game/live/history.py MAX_TICKS)
 const HISTORY_BLOCK = 64;     // ticks per request: a settled block is cached by the browser
 const HISTORY_RETRY_MS = [1000, 3000, 8000];
 const SUBNET_FIELDS = ["price", "moving_price", "share", "root_prop"];
 
-// A roster row as sent leaves out the fields that have these values (game/services.py
+// A roster row as sent leaves out the fields that have these values (game/readmodel.py
 // ROSTER_DEFAULTS, docs/protocol.md "roster"); the state holds every field.
 const ROSTER_DEFAULTS = { bot: null, subnet: null, connected: false, kicked: false, active: false,
   role_by_hand: false, stand_in: false, other_seat_attempts: 0 };

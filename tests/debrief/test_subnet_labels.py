@@ -9,7 +9,8 @@ import zipfile
 
 import pytest
 
-from game import debrief, exports, names
+from game import names
+from game.debrief import analysis, exports
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -35,7 +36,7 @@ def test_an_event_names_the_subnets_it_mentions_once():
 
 def test_the_debrief_document_carries_each_subnets_label(finished):
     game, _ = finished
-    doc = debrief.analyse(game)
+    doc = analysis.analyse(game)
     assert [(s["id"], s["label"]) for s in doc["subnets"]] == [
         (1, "SN1 · Text prompting"), (2, "SN2 · Meme coin")]
 

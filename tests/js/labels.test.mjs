@@ -6,7 +6,11 @@ import assert from "node:assert/strict";
 import { subnetLabel, labelMentions } from "../../static/js/ui.js";
 import { subnetsOf, subnetNameOf } from "../../static/js/views.js";
 
-const market = { subnets: [{ id: 28, name: "TAO Accumulation Corp" }, { id: 4, name: "Subnet 4" }, { id: 7 }] };
+// A subnet row as sim Game.public_view sends it (views.js reads every field).
+const row = (id, name) => ({ id, name, mechanism: "ai_work", owner: null, price: 0.01, moving_price: 0.01,
+  share: 0.1, tao: 100, alpha: 10000, alpha_out: 0, root_prop: 0.9, revenue: 0, incentive: null,
+  alpha_dividends: null, flow_ema: 0 });
+const market = { subnets: [row(28, "TAO Accumulation Corp"), row(4, "Subnet 4"), row(7, "")] };
 
 test("a subnet reads as its number and its name", () => {
   assert.equal(subnetLabel(28, "TAO Accumulation Corp"), "SN28 · TAO Accumulation Corp");

@@ -9,7 +9,13 @@ import pytest
 from django.test import Client
 from serverkit import SCENARIO
 
-from game import engine, identity, services
+from game import engine
+from game.actions.clock import advance
+from game.actions.lobby import join_game, set_role
+from game.actions.orders import submit_command
+from game.actions.setup import CreateError, Overrides, create_game
+from game.actions.start import start_game
+from game.live import identity
 from game.models import Command, Game, Seat
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,26 +26,26 @@ def _params(game: Game) -> dict:
 
 
 def test_the_preset_setting_is_kept_unless_the_teacher_changes_it(preset_dir, instructor):
-    game = services.create_game(instructor, "test_market", services.Overrides(seed=1))
+    game = create_game(instructor, "test_market", Overrides(seed=1))
     assert (_params(game)["registration_open"], _params(game)["lock_min"]) == (1, 1.0)
 
 
 def test_the_teacher_can_forbid_registering(preset_dir, instructor):
-    game = services.create_game(instructor, "test_market",
-                                services.Overrides(seed=1, registration="forbid"))
+    game = create_game(instructor, "test_market",
+                                Overrides(seed=1, registration="forbid"))
     assert _params(game)["registration_open"] == 0
 
 
 def test_the_teacher_can_set_the_lock_cost(preset_dir, instructor):
-    game = services.create_game(instructor, "test_market",
-                                services.Overrides(seed=1, registration="cost", lock_cost=250.0))
+    game = create_game(instructor, "test_market",
+                                Overrides(seed=1, registration="cost", lock_cost=250.0))
     assert (_params(game)["registration_open"], _params(game)["lock_min"]) == (1, 250.0)
 
 
 def test_a_cost_without_an_amount_is_refused(preset_dir, instructor):
-    with pytest.raises(services.CreateError, match="Give the lock cost"):
-        services.create_game(instructor, "test_market",
-                             services.Overrides(seed=1, registration="cost"))
+    with pytest.raises(CreateError, match="Give the lock cost"):
+        create_game(instructor, "test_market",
+                             Overrides(seed=1, registration="cost"))
     assert not Game.objects.exists()
 
 
@@ -59,13 +65,13 @@ def test_the_create_form_carries_the_setting(preset_dir, instructor):
 
 def test_a_registration_in_a_game_that_forbids_it_is_refused_and_costs_nothing(
         preset_dir, instructor):
-    game = services.create_game(instructor, "test_market",
-                                services.Overrides(seed=SCENARIO["seed"], registration="forbid"))
-    seat, _ = services.join_game(game.code, "Owen")
-    services.set_role(game.id, seat.id, "subnet_owner")
-    services.start_game(game.id)
-    services.submit_command(seat.id, "reg-1", {"do": "register_subnet", "name": "Mine"})
-    services.advance(game.id, "tick")
+    game = create_game(instructor, "test_market",
+                                Overrides(seed=SCENARIO["seed"], registration="forbid"))
+    seat, _ = join_game(game.code, "Owen")
+    set_role(game.id, seat.id, "subnet_owner")
+    start_game(game.id)
+    submit_command(seat.id, "reg-1", {"do": "register_subnet", "name": "Mine"})
+    advance(game.id, "tick")
     assert engine.settle_tick(game.id)
     command = Command.objects.get(seat=seat, client_id="reg-1")
     assert (command.status, command.reason) == ("rejected", "registration_closed")

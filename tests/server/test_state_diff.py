@@ -13,7 +13,8 @@ from channels.db import database_sync_to_async
 from serverkit import WAIT, open_socket, session_cookie, student_socket
 from storejs import differences
 
-from game import engine, services
+from game import engine
+from game.actions.clock import advance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 db = database_sync_to_async
@@ -87,7 +88,7 @@ class Table:
         await asyncio.gather(*(page.drain() for page in self.pages))
 
     async def tick(self) -> None:
-        await db(services.advance)(self.game.id, "tick")
+        await db(advance)(self.game.id, "tick")
         assert await db(engine.settle_tick)(self.game.id)
 
     async def control(self, op: str, **fields: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import play_scenario
+from sim.headless import play_scenario
 from sim.scenario import load_scenario
 
 pytestmark = pytest.mark.slow  # whole bot-only games of every preset

@@ -37,7 +37,7 @@ DEBUG when its producer is in place.
 Outbound size. autobahn applies daphne's `--websocket-max-message-size` (the inbound limit,
 game/launch.py) to what the server sends as well. `sendMessage` below checks an outgoing message
 against `settings.WS_MAX_SEND_BYTES` instead and raises `SendTooLarge` (to the application's
-`send`, where game/consumers.py logs it and closes with 4013) for one that is larger.
+`send`, where game/live/consumers.py logs it and closes with 4013) for one that is larger.
 
 Tested by `tests/hardening/test_slow_client.py` and `tests/server/test_sizes_live.py`.
 """
@@ -166,4 +166,4 @@ def install() -> None:
         log.warning("daphne's WebSocketFactory.protocol is already %r; replacing it",
                      factory.protocol)
     factory.protocol = BackpressuredWebSocketProtocol
-    log.debug("daphne WebSocket connections get send backpressure (game.transport)")
+    log.debug("daphne WebSocket connections get send backpressure (game.live.transport)")

@@ -5,7 +5,7 @@ The socket's snapshot does not carry it (it would grow with the game, past what 
 may be): a page draws from tick 0 by fetching it after the snapshot. Columnar JSON (one array
 per field), gzip-compressed when the client accepts it, with an ETag; a range of settled ticks
 never changes, so a request that names both ends within the settled ticks may be cached by the
-browser. Read-only; authorized like the socket (game/identity.py `resolve`): the seat cookie,
+browser. Read-only; authorized like the socket (game/live/identity.py `resolve`): the seat cookie,
 the game's instructor session, or the projector token in the `X-Projector-Token` header (a
 header, so the token stays out of URLs and access logs).
 """
@@ -19,7 +19,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.views.decorators.http import require_GET
 
-from game import broadcast, identity, names
+from game import broadcast, names
+from game.live import identity
 from game.models import EpochRow, Game, TickRow
 
 # The most ticks one response carries (static/js/store.js keeps as many: HISTORY_MAX).

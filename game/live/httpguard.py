@@ -15,7 +15,7 @@ headers, no `Server: daphne` header, and no secret tokens in the access log.
   (`?projector=<token>`) would leave the token in it. Those are written as `[token]`.
 
 Installed by `install()` from game/asgi.py, before daphne's `Server.run` builds its factories
-(the same moment as game/transport.py). Tested by tests/hardening/test_transport.py.
+(the same moment as game/live/transport.py). Tested by tests/hardening/test_transport.py.
 """
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
 """A game's research export: one zip of tidy CSV files, the scenario, a README and game.json.
 
-Students appear under a random pseudonym drawn for each export (`pseudonyms`), with the
-subnet names they wrote replaced; nicknames, names and sim player ids ("p17") only when asked
-(`nicknames=True`). Every CSV is UTF-8 with a BOM (so spreadsheet programs pick the encoding)
-and every place in a *text* cell where a spreadsheet could start a formula (= + - @ tab or CR
-at the start, or after a `,` `;` tab CR or LF) gets an apostrophe (`neutralise`). Numbers are
-written as Python's repr (the shortest text that reads back to the same float), never prefixed,
-so `-0.5` stays a number and a re-run can compare values exactly.
+Students appear under a random pseudonym drawn for each export (export_tables.pseudonyms), with
+the subnet names they wrote replaced; nicknames, names and sim player ids ("p17") only when
+asked (`nicknames=True`). Every CSV is UTF-8 with a BOM (so spreadsheet programs pick the
+encoding) and every place in a *text* cell where a spreadsheet could start a formula (= + - @
+tab or CR at the start, or after a `,` `;` tab CR or LF) gets an apostrophe (`neutralise`).
+Numbers are written as Python's repr (the shortest text that reads back to the same float),
+never prefixed, so `-0.5` stays a number and a re-run can compare values exactly.
 
 The scenario in scenario.json is the scenario as started (the lobby roster as its players)
 with its seed; commands.csv holds every command in settlement order. Re-running the scenario
@@ -19,12 +19,11 @@ import csv
 import io
 import json
 import re
-import secrets
 import zipfile
 from typing import Any, Iterable
 
-from game import debrief, leaderboard, names
-from game.models import Command, EpochRow, Game, Seat, TickRow
+from game.debrief import analysis, export_tables as tables
+from game.models import EpochRow, Game, TickRow
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -196,19 +195,6 @@ def subnets_by_tick_csv(tick_rows: Iterable[dict[str, Any]]) -> str:
     return to_csv(header, rows)
 
 
-def pseudonyms(players: Iterable[str]) -> dict[str, str]:
-    """A fresh random id for each student seat (`s-` and 8 hex digits), drawn anew for every
-    export: unrelated to the seat id, so to the join order, which the lobby shows publicly."""
-    out: dict[str, str] = {}
-    taken: set[str] = set()
-    for pid in players:
-        while (alias := f"s-{secrets.token_hex(4)}") in taken:
-            pass
-        taken.add(alias)
-        out[pid] = alias
-    return out
-
-
 def _swap(value: Any, ids: dict[str, str]) -> Any:
     """Every string (value or key) naming a student seat, replaced by its pseudonym."""
     if isinstance(value, str):
@@ -233,163 +219,39 @@ def _without_written_names(value: Any) -> Any:
     return out
 
 
-class _Labeller:
-    """Subnet id -> its label (game.names.subnet_label). Names from the scenario always; a
-    subnet a student registered keeps its written name only in a nicknames export."""
-
-    def __init__(self, names_by_id: dict[int, str]) -> None:
-        self.names = names_by_id
-
-    def __call__(self, netuid: Any) -> str | None:
-        if netuid is None:
-            return None
-        return names.subnet_label(int(netuid), self.names.get(int(netuid)))
-
-
-def _labeller(scn: dict[str, Any], doc: dict[str, Any], nicknames: bool) -> _Labeller:
-    given = {int(s["id"]): str(s.get("name") or "") for s in scn.get("subnets", [])}
-    if nicknames:
-        given.update({int(s["id"]): s["name"] for s in doc["subnets"] if int(s["id"]) not in given})
-    return _Labeller(given)
-
-
 def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
-    """Every table of the export as lists of dicts (game.json) plus the CSV texts.
+    """Every table of the export as lists of dicts (game.json) plus the CSV texts; each table
+    is built by its own function in game/debrief/export_tables.py.
 
     Pseudonymous (the default): student seats appear under a random id drawn for this export
-    (`pseudonyms`), rows are ordered by it, not by seat, and student-written subnet names are
-    replaced (`_without_written_names`)."""
-    seats = {s.player: s for s in Seat.objects.filter(game=game)}
-
-    def nick(pid: str | None) -> str | None:
-        if not nicknames or pid is None or pid not in seats:
-            return None
-        return seats[pid].nickname
-
-    def role(pid: str | None) -> str | None:
-        seat = seats.get(pid) if pid else None
-        return seat.role if seat else roles.get(pid or "")
-
-    def actor(pid: str | None) -> str:
-        seat = seats.get(pid) if pid else None
-        if seat is None:
-            return "bot" if pid and pid in scenario_bots else "scenario"
-        return {"human": "human", "bot": "bot", "foundation": "instructor"}.get(seat.kind, "")
-
+    (export_tables.pseudonyms), rows are ordered by it, not by seat, and student-written subnet
+    names are replaced (`_without_written_names`)."""
     scn = json.loads(game.scenario)
     scn["seed"] = int(game.seed)
-    # Student seats (sim id p<seat id>, in join order) get a random pseudonym in this export.
-    ids = {} if nicknames else pseudonyms(
-        pid for pid, seat in seats.items() if pid == f"p{seat.id}")
-    roles = {p["id"]: p.get("role") for p in scn.get("players", [])}
-    scenario_bots = {p["id"] for p in scn.get("players", []) if p.get("bot")}
+    who = tables.Who(game, scn, nicknames)
     tick_rows = [json.loads(t.row) for t in TickRow.objects.filter(game=game).order_by("tick")]
     tick_events = {t.tick: json.loads(t.events) for t in TickRow.objects.filter(game=game)}
     epoch_rows = [json.loads(e.row) for e in EpochRow.objects.filter(game=game).order_by("epoch")]
-
-    commands = []
-    for c in (Command.objects.filter(game=game).select_related("seat")
-              .order_by("settled_tick", "id")):
-        action = json.loads(c.action)
-        pid = c.seat.player if c.seat else None
-        fill = json.loads(c.fill) if c.fill else {}
-        commands.append({
-            "seq": c.id, "client_id": c.client_id, "tick": c.settled_tick,
-            "due_tick": c.due_tick, "seat": pid,
-            "nickname": nick(pid), "role": c.seat.role if c.seat else None, "actor": c.actor,
-            "type": c.do, "parameters": action, "outcome": c.status, "reason": c.reason or None,
-            "tao": fill.get("tao"), "alpha": fill.get("alpha"),
-            "price_before": fill.get("price_before"), "price_after": fill.get("price_after")})
-    # Settled commands first in settlement order, then those never settled (queued/cancelled).
-    commands.sort(key=lambda r: (r["tick"] is None, r["tick"] or 0, r["seq"]))
-
-    doc = debrief.analyse(game)
-    label = _labeller(scn, doc, nicknames)
-    src = {"human": "human", "bot": "bot", "instructor": "instructor", "system": "system"}
-    trades = [{
-        "tick": f["tick"], "seat": f["player"], "nickname": nick(f["player"]),
-        "role": role(f["player"]), "source": src.get(f["source"], f["source"]),
-        "type": f["do"], "subnet": f["subnet"] if f["subnet"] is not None else f["from"],
-        "subnet_label": label(f["subnet"] if f["subnet"] is not None else f["from"]),
-        "to_subnet": f["to"], "to_subnet_label": label(f["to"]),
-        "tao": f["tao"], "alpha": f["alpha"],
-        "alpha_received": f["alpha_received"], "fee": f["fee"],
-        "price_before": f["price_before"], "price_after": f["price_after"],
-        "limit_price": f["limit_price"], "status": f["status"], "reason": f["reason"],
-        "command": f["command"]}
-        for f in doc["fills"] if f["do"] != "join"]
-
+    doc = analysis.analyse(game)
+    who.learn_subnets(doc)
+    commands = tables.commands(game, who)
+    trades = tables.trades(doc, who)
     subnet_ids = sorted({int(k) for e in epoch_rows for p in e["players"] for k in p["alpha"]})
-    players_by_epoch = []
-    for e in epoch_rows:
-        # Ties are ranked by the id the export shows, never by the seat order.
-        ranked = {r["player"]: r["rank"] for r in leaderboard.rank_rows(
-            (ids.get(p["id"], p["id"]), role(p["id"]) or "", p["net_worth"])
-            for p in e["players"])}
-        for p in e["players"]:
-            row = {"epoch": e["epoch"], "tick": e["tick"], "seat": p["id"],
-                   "nickname": nick(p["id"]), "role": role(p["id"]), "actor": actor(p["id"]),
-                   "tao": p["tao"], "root_stake": p["root_stake"]}
-            for sid in subnet_ids:
-                row[f"alpha_{sid}"] = p["alpha"].get(str(sid), 0.0)
-            row["net_worth"] = p["net_worth"]
-            row["rank"] = ranked[ids.get(p["id"], p["id"])]
-            players_by_epoch.append(row)
-
-    epochs = []
-    for e in epoch_rows:
-        t0 = e["tick"] - game.ticks_per_epoch + 1
-        fired = [names.label_mentions(ev.get("title", ""), label.names)
-                 for t in range(t0, e["tick"] + 1) for ev in tick_events.get(t, [])]
-        for s in e["subnets"]:
-            epochs.append({"epoch": e["epoch"], "tick": e["tick"],
-                           "network_health": e["network_health"], "subnet": s["id"],
-                           "subnet_label": label(s["id"]),
-                           "incentive_workers": s["incentive"].get("workers"),
-                           "incentive_holders": s["incentive"].get("holders"),
-                           "incentive_owner": s["incentive"].get("owner"),
-                           "alpha_dividends": s.get("alpha_dividends"),
-                           "root_dividends_tao": s.get("root_dividends_tao"),
-                           "events": fired})
-
-    def table(rows: list[dict[str, Any]], header: list[str]) -> str:
-        if not nicknames:
-            header = [h for h in header if h != "nickname"]
-        return to_csv(header, ([r.get(h) for h in header] for r in rows))
-
-    def header_of(name: str) -> list[str]:
-        return [c for c, _ in COLUMNS[name] if c != "alpha_<subnet>"]
-
+    players_by_epoch = tables.players_by_epoch(epoch_rows, subnet_ids, who)
+    epochs = tables.epochs(game, epoch_rows, tick_events, who)
     pbe_header = [c for c, _ in COLUMNS["players_by_epoch.csv"] if c not in (
         "alpha_<subnet>", "net_worth", "rank")] + [f"alpha_{s}" for s in subnet_ids] + [
         "net_worth", "rank"]
     events = doc["events"]
     if not nicknames:
-        for rows in (commands, trades, players_by_epoch):
-            for r in rows:
-                r.pop("nickname", None)
-        def anonymous(value: Any) -> Any:
-            return _without_written_names(_swap(value, ids))
-
-        commands, trades, tick_rows, epoch_rows, events = (anonymous(x) for x in (
-            commands, trades, tick_rows, epoch_rows, events))
-        players_by_epoch = sorted(anonymous(players_by_epoch),
-                                  key=lambda r: (r["epoch"], r["seat"]))
-        # The roster's students in the order of their pseudonyms, in the places they held
-        # (the other players keep theirs): the list's order no longer tells the join order.
-        roster = anonymous(scn.get("players", []))
-        places = [k for k, p in enumerate(roster) if p.get("id") in set(ids.values())]
-        for k, p in zip(places, sorted((roster[k] for k in places), key=lambda p: p["id"]),
-                        strict=True):
-            roster[k] = p
-        scn = {**anonymous({k: v for k, v in scn.items() if k != "players"}),
-               "players": roster}
+        commands, trades, tick_rows, epoch_rows, events, players_by_epoch, scn = _anonymous(
+            who.ids, commands, trades, tick_rows, epoch_rows, events, players_by_epoch, scn)
     files = {
-        "commands.csv": table(commands, header_of("commands.csv")),
-        "trades.csv": table(trades, header_of("trades.csv")),
-        "players_by_epoch.csv": table(players_by_epoch, pbe_header),
+        "commands.csv": _table(commands, _header_of("commands.csv"), nicknames),
+        "trades.csv": _table(trades, _header_of("trades.csv"), nicknames),
+        "players_by_epoch.csv": _table(players_by_epoch, pbe_header, nicknames),
         "subnets_by_tick.csv": subnets_by_tick_csv(tick_rows),
-        "epochs.csv": table(epochs, header_of("epochs.csv")),
+        "epochs.csv": _table(epochs, _header_of("epochs.csv"), nicknames),
     }
     game_json = {
         "format": "dtao-classroom.export/1",
@@ -404,6 +266,41 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
         "events": events, "columns": {k: dict(v) for k, v in COLUMNS.items()},
     }
     return {"files": files, "scenario": scn, "game": game_json}
+
+
+def _table(rows: list[dict[str, Any]], header: list[str], nicknames: bool) -> str:
+    if not nicknames:
+        header = [h for h in header if h != "nickname"]
+    return to_csv(header, ([r.get(h) for h in header] for r in rows))
+
+
+def _header_of(name: str) -> list[str]:
+    return [c for c, _ in COLUMNS[name] if c != "alpha_<subnet>"]
+
+
+def _anonymous(ids: dict[str, str], commands: Any, trades: Any, tick_rows: Any, epoch_rows: Any,
+               events: Any, players_by_epoch: Any, scn: dict[str, Any]) -> tuple[Any, ...]:
+    """The tables with students under their pseudonyms and their written names out."""
+    for rows in (commands, trades, players_by_epoch):
+        for r in rows:
+            r.pop("nickname", None)
+
+    def anonymous(value: Any) -> Any:
+        return _without_written_names(_swap(value, ids))
+
+    commands, trades, tick_rows, epoch_rows, events = (anonymous(x) for x in (
+        commands, trades, tick_rows, epoch_rows, events))
+    players_by_epoch = sorted(anonymous(players_by_epoch),
+                              key=lambda r: (r["epoch"], r["seat"]))
+    # The roster's students in the order of their pseudonyms, in the places they held
+    # (the other players keep theirs): the list's order no longer tells the join order.
+    roster = anonymous(scn.get("players", []))
+    places = [k for k, p in enumerate(roster) if p.get("id") in set(ids.values())]
+    for k, p in zip(places, sorted((roster[k] for k in places), key=lambda p: p["id"]),
+                    strict=True):
+        roster[k] = p
+    scn = {**anonymous({k: v for k, v in scn.items() if k != "players"}), "players": roster}
+    return commands, trades, tick_rows, epoch_rows, events, players_by_epoch, scn
 
 
 def readme(game: Game, nicknames: bool) -> str:

@@ -39,7 +39,7 @@ def still_logged_in(session_key: str | None, user: Any) -> bool:
     return bool(stored) and constant_time_compare(stored, user.get_session_auth_hash())
 
 
-@receiver(user_logged_out, dispatch_uid="game.sessions.close_sockets")
+@receiver(user_logged_out, dispatch_uid="game.live.sessions.close_sockets")
 def close_sockets_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     key = getattr(getattr(request, "session", None), "session_key", None)
     layer = get_channel_layer()

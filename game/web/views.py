@@ -1,5 +1,5 @@
-"""HTTP pages: thin views over game.services. Templates (templates/) belong to the UI; the
-context each one gets is documented in docs/pages.md. No GET changes state."""
+"""HTTP pages: thin views over the actions (game/actions/). Templates (templates/) belong to the
+UI; the context each one gets is documented in docs/pages.md. No GET changes state."""
 from __future__ import annotations
 
 import io
@@ -11,14 +11,17 @@ import segno
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import (Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse)
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from game import names, ratelimit, reach, services, simapi
-from game.identity import seat_cookie_name
+from game import names, ratelimit, simapi
+from game.actions.lobby import JoinError, join_game, resume_seat
+from game.actions.setup import CreateError, Overrides, create_game
+from game.live.identity import seat_cookie_name
 from game.models import Game, Seat
+from game.web import reach
 
 SEAT_COOKIE_AGE = 60 * 60 * 24 * 7
 
@@ -42,7 +45,7 @@ def _set_seat_cookie(request: HttpRequest, response: HttpResponse, code: str, to
 
 
 # One student, one seat: a long-lived random cookie names the device (browser) a seat was opened
-# from, across games; a device holds one seat per game (services.join_game).
+# from, across games; a device holds one seat per game (join_game).
 DEVICE_COOKIE = "dtao_device"
 DEVICE_COOKIE_AGE = 60 * 60 * 24 * 365
 
@@ -85,7 +88,7 @@ def _join(request: HttpRequest, code: str, device: str) -> HttpResponse:
         return _join_page(request, names.normalize_code(code))
     code = names.normalize_code(request.POST.get("code", code))
     nickname = request.POST.get("nickname", "")[:200]
-    mine = services.resume_seat(code, request.COOKIES.get(seat_cookie_name(code), ""))
+    mine = resume_seat(code, request.COOKIES.get(seat_cookie_name(code), ""))
     if mine is not None and nickname.strip() in ("", mine.nickname):
         # A double tap, or the form sent again from a device that already has this seat:
         # back to that seat, no second one (and no limit: the cookie proves who this is).
@@ -99,8 +102,8 @@ def _join(request: HttpRequest, code: str, device: str) -> HttpResponse:
     try:
         # Only a seat created spends the game's join budget: refused joins (a wrong code, a
         # taken name, a locked lobby) spend the address's alone (docs/security.md).
-        seat, token = services.join_game(code, nickname, limited=True, device=device)
-    except services.JoinError as exc:
+        seat, token = join_game(code, nickname, limited=True, device=device)
+    except JoinError as exc:
         if exc.code == "unknown_game":
             ratelimit.note_miss(ip)
         return _join_page(request, code, exc.message, exc.suggestion,
@@ -121,7 +124,7 @@ def resume(request: HttpRequest, code: str) -> HttpResponse:
             token = ""
     else:
         token = request.POST.get("token", "")
-    seat = services.resume_seat(code, token if isinstance(token, str) else "")
+    seat = resume_seat(code, token if isinstance(token, str) else "")
     if seat is None:
         if wants_json:
             return JsonResponse({"ok": False, "error": "unknown_seat"}, status=404)
@@ -138,7 +141,7 @@ def resume(request: HttpRequest, code: str) -> HttpResponse:
 def play(request: HttpRequest, code: str) -> HttpResponse:
     code = names.normalize_code(code)
     token = request.COOKIES.get(seat_cookie_name(code), "")
-    seat = services.resume_seat(code, token)
+    seat = resume_seat(code, token)
     if seat is None:
         return HttpResponseRedirect(f"/join/{code}")
     game = seat.game
@@ -177,7 +180,7 @@ def projector(request: HttpRequest, code: str, token: str) -> HttpResponse:
     bootstrap = {"code": game.code, "ws_url": f"{_ws_path(game.code)}?projector={token}",
                  "role": None, "seat_id": None, "nickname": None, "is_instructor": False,
                  "is_projector": True,
-                 # for the chart history's X-Projector-Token header (game/history.py)
+                 # for the chart history's X-Projector-Token header (game/live/history.py)
                  "projector_token": game.projector_token}
     join_url = _join_url(request, game.code)
     return render(request, "projector.html", {
@@ -207,13 +210,13 @@ class CreateGameForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["preset"].choices = [(p["id"], p["name"]) for p in simapi.presets()]
 
-    def overrides(self) -> services.Overrides:
+    def overrides(self) -> Overrides:
         d = self.cleaned_data
         mix = {role: d[f"mix_{role}"] for role in ("speculator", "subnet_owner", "root_validator")
                if d.get(f"mix_{role}") is not None}
         if mix and sum(mix.values()) <= 0:
             mix = {}
-        return services.Overrides(
+        return Overrides(
             name=d.get("name") or None, epochs=d.get("epochs"), tick_seconds=d.get("tick_seconds"),
             subnets=d.get("subnets"), starting_tao=d.get("starting_tao"), role_mix=mix or None,
             bots=bool(d.get("bots")), drop_events=bool(d.get("drop_events")),
@@ -228,9 +231,9 @@ def console(request: HttpRequest) -> HttpResponse:
         form = CreateGameForm(request.POST)
         if form.is_valid():
             try:
-                game = services.create_game(request.user, form.cleaned_data["preset"],
+                game = create_game(request.user, form.cleaned_data["preset"],
                                             form.overrides())
-            except services.CreateError as exc:
+            except CreateError as exc:
                 error = str(exc)
             else:
                 return HttpResponseRedirect(f"/console/{game.code}/")

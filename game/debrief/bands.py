@@ -1,15 +1,16 @@
 """Your class vs N bot classes: the started scenario played N times with a bot in every seat,
-then per-epoch percentile bands across the runs (sim.montecarlo's document layout).
+then per-epoch percentile bands across the runs (sim.montecarlo.play, then .aggregate: the
+same bands as `python -m sim montecarlo`).
 
 Two halves:
 
-- the job (`python -m game.bands JOB.json`): a process of its own, at a lower CPU priority, so a
-  few minutes of simulation take neither the GIL nor the cores from the live games the web
-  process serves. No Django: it reads its job file, writes its progress and then the bands to
-  the output file (atomically: a poller never reads half a file). It never creates a
-  directory: once its game's directory is gone (the game was deleted), its next write fails and
-  it stops, so nothing of a deleted game is written again.
-- the scheduler (`Jobs`, used by game/debrief.py in the web process): at most one job per game
+- the job (`python -m game.debrief.bands JOB.json`): a process of its own, at a lower CPU
+  priority, so a few minutes of simulation take neither the GIL nor the cores from the live
+  games the web process serves. No Django: it reads its job file, writes its progress and then
+  the bands to the output file (atomically: a poller never reads half a file). It never creates
+  a directory: once its game's directory is gone (the game was deleted), its next write fails
+  and it stops, so nothing of a deleted game is written again.
+- the scheduler (`Jobs`, used by analysis.py in the web process): at most one job per game
   at a time (queued or running, in any process sharing VAR_DIR), at most BANDS_MAX_JOBS jobs
   running on the machine (slot locks under VAR_DIR/debrief/slots: a running job holds its slot
   by an inherited file lock, released when it exits however it ends), the others queued in
@@ -38,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
+from sim import montecarlo
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -55,38 +56,6 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 
-def _percentiles(matrix: np.ndarray, qs: tuple[int, ...]) -> dict[str, list[float | None]]:
-    out: dict[str, list[float | None]] = {}
-    for q in qs:
-        col: list[float | None] = []
-        for j in range(matrix.shape[1]):
-            vals = matrix[:, j]
-            vals = vals[~np.isnan(vals)]
-            col.append(float(np.percentile(vals, q)) if vals.size else None)
-        out[f"p{q}"] = col
-    return out
-
-
-def aggregate(results: list[dict[str, Any]], qs: tuple[int, ...]) -> dict[str, Any]:
-    """Per-epoch percentiles across runs of montecarlo.play() series."""
-    n_ep = max(len(r["health"]) for r in results)
-    health = np.full((len(results), n_ep), np.nan)
-    for k, r in enumerate(results):
-        health[k, :len(r["health"])] = r["health"]
-    subnets: dict[str, Any] = {}
-    for sid in sorted({sid for r in results for sid in r["subnets"]}):
-        entry: dict[str, Any] = {}
-        for key in ("price", "share", "root_prop"):
-            mat = np.full((len(results), n_ep), np.nan)
-            for k, r in enumerate(results):
-                for j, v in r["subnets"].get(sid, {}).get(key, {}).items():
-                    mat[k, int(j)] = v
-            entry[key] = _percentiles(mat, qs)
-        subnets[str(sid)] = entry
-    return {"percentiles": list(qs), "epochs": list(range(n_ep)),
-            "network_health": _percentiles(health, qs), "subnets": subnets}
-
-
 class Cancelled(Exception):
     """The job's directory is gone: its game was deleted."""
 
@@ -101,8 +70,6 @@ def _write_progress(out: Path, doc: dict[str, Any]) -> None:
 def run(out: Path, scn: dict[str, Any], runs: int, seed_base: int) -> None:
     """One bot-only game per seed, progress after each, then the bands; a failure is written
     to the file too (the page shows it; the instructor may retry)."""
-    from sim import montecarlo
-
     started = time.time()
     _write_progress(out, {"state": "running", "done": 0, "runs": runs, "updated": started,
                           "started": started, "pid": os.getpid()})
@@ -113,7 +80,7 @@ def run(out: Path, scn: dict[str, Any], runs: int, seed_base: int) -> None:
             _write_progress(out, {"state": "running", "done": k + 1, "runs": runs,
                                   "updated": time.time(), "started": started,
                                   "pid": os.getpid()})
-        doc = aggregate(results, montecarlo.PERCENTILES)
+        doc = montecarlo.aggregate(results)
         doc.update(state="done", done=runs, runs=runs, seed_base=seed_base,
                    seeds=[seed_base + k for k in range(runs)], updated=time.time(),
                    started=started, pid=os.getpid())
@@ -144,7 +111,7 @@ def main(argv: list[str]) -> int:
 
 # --- the scheduler (web process side) -----------------------------------------------------------
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def game_dir(cache: Path, key: str) -> Path:
@@ -361,7 +328,7 @@ class Jobs:
             return  # the directory went away: the game was deleted
         with log_file:
             job.proc = subprocess.Popen(
-                [sys.executable, "-m", "game.bands", str(job.marker)], cwd=str(ROOT),
+                [sys.executable, "-m", "game.debrief.bands", str(job.marker)], cwd=str(ROOT),
                 stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, pass_fds=(slot,))
         self._running[job.key] = job
         spec = _read(job.marker)
@@ -396,7 +363,7 @@ def _is_bands_job(pid: int, directory: Path) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"game.bands" in cmdline and str(directory / "job.json").encode() in cmdline
+    return b"game.debrief.bands" in cmdline and str(directory / "job.json").encode() in cmdline
 
 
 def _kill(pid: int) -> None:

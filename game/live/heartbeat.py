@@ -1,8 +1,8 @@
 """This process's share of presence: the seats it holds open student sockets for, and the
-heartbeat that renews their leases (services.presence_beat; docs/architecture.md, "Presence").
+heartbeat that renews their leases (presence_beat; docs/architecture.md, "Presence").
 
 Each daphne process keeps its own count per seat and runs one heartbeat task on its event loop
-(started by the first socket): every `services.heartbeat_seconds()` one UPDATE renews the
+(started by the first socket): every `heartbeat_seconds()` one UPDATE renews the
 leases of all its seats and sweeps the seats whose leases lapsed anywhere (a worker that was
 killed). Nothing here needs a clean shutdown: a killed process simply stops renewing.
 """
@@ -13,7 +13,9 @@ import logging
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from game import asyncdb, services
+from game import asyncdb
+from game.actions.presence import presence_beat
+from game.readmodel import heartbeat_seconds
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +44,10 @@ _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dtao-presence"
 
 
 async def _heartbeat() -> None:
-    beat = asyncdb.call(services.presence_beat, executor=_executor)
+    beat = asyncdb.call(presence_beat, executor=_executor)
     while True:
         # The connect itself wrote a fresh lease: the first renewal is one period later.
-        await asyncio.sleep(services.heartbeat_seconds())
+        await asyncio.sleep(heartbeat_seconds())
         try:
             await beat(held())
         except asyncio.CancelledError:

@@ -13,8 +13,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 from game import names
 from game.errors import ClientError
 from game.inputguard import has_control
+from sim.actions import MAX_AMOUNT  # the simulator's own bound: one number
 
-MAX_AMOUNT = 1e12
 ClientId = Annotated[str, Field(min_length=1, max_length=64)]
 Amount = Annotated[float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 Price = Annotated[float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)]
@@ -193,7 +193,7 @@ class KickControl(_Control):
 class SetRoleControl(_Control):
     op: Literal["set_role"]
     seat_id: Annotated[int, Field(ge=1)]
-    role: Literal["speculator", "subnet_owner", "root_validator"]
+    role: Literal["speculator", "subnet_owner", "root_validator"]  # models.ROLES
 
 
 class EventControl(_Control):

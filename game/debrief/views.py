@@ -1,5 +1,6 @@
 """After the game: the instructor's debrief page, the bot-class bands, the export download, the
-per-game delete, and each student's private report. Thin views over game.debrief/exports.
+per-game delete, and each student's private report. Thin views over analysis.py and
+exports.py.
 
 Instructor views answer 404 for another instructor's game (codes are not confirmed to
 strangers), like the console.
@@ -9,12 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import (Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse)
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from game import debrief, exports, names, services
-from game.identity import seat_cookie_name
+from game import names
+from game.actions import clock
+from game.actions.lobby import resume_seat
+from game.debrief import analysis, exports
+from game.live.identity import seat_cookie_name
 from game.models import Game, Status
 
 DEFAULT_RUNS = 20
@@ -41,7 +45,7 @@ def debrief_page(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "debrief/unavailable.html", {
             "game": game, "reason": "The game has not started: there is nothing to debrief yet."},
             status=409)
-    doc = debrief.analyse(game)
+    doc = analysis.analyse(game)
     runs = _runs(request)
     return render(request, "debrief/debrief.html", {
         "game": game, "doc": doc, "runs": runs,
@@ -62,11 +66,11 @@ def bands(request: HttpRequest, code: str) -> JsonResponse:
     if request.method == "POST":
         if game.status != Status.ENDED:
             return JsonResponse({"state": "not_ended", "done": 0, "runs": runs}, status=409)
-        status, http_status = debrief.start_bands(game, runs)
+        status, http_status = analysis.start_bands(game, runs)
     else:
-        status = debrief.bands_status(game, runs)
+        status = analysis.bands_status(game, runs)
     if status.get("state") == "done":
-        status = {**status, "class": debrief.class_path(debrief.analyse(game))}
+        status = {**status, "class": analysis.class_path(analysis.analyse(game))}
     return JsonResponse(status, status=http_status)
 
 
@@ -90,8 +94,8 @@ def export_zip(request: HttpRequest, code: str) -> HttpResponse:
 def delete_game(request: HttpRequest, code: str) -> HttpResponse:
     """Owner only, POST with the CSRF token (Django's middleware checks it)."""
     game = _owned(request, code)
-    services.delete_game(game.id)
-    debrief.purge_cache(game.id)
+    clock.delete_game(game.id)
+    analysis.purge_cache(game.id)
     return HttpResponseRedirect("/console/")
 
 
@@ -102,7 +106,7 @@ def report(request: HttpRequest, code: str) -> HttpResponse:
     code = names.normalize_code(code)
     token = request.POST.get("token", "") if request.method == "POST" else ""
     token = token or request.COOKIES.get(seat_cookie_name(code), "")
-    seat = services.resume_seat(code, token) if token else None
+    seat = resume_seat(code, token) if token else None
     if seat is None:
         return render(request, "debrief/report_login.html", {"code": code,
                       "error": "That seat token is not valid for this game." if token else ""},
@@ -111,7 +115,7 @@ def report(request: HttpRequest, code: str) -> HttpResponse:
     if game.status != Status.ENDED:
         return render(request, "debrief/unavailable.html", {
             "game": game, "reason": "Your report opens when the game is over."}, status=409)
-    data = debrief.private_report(debrief.analyse(game), seat.player)
+    data = analysis.private_report(analysis.analyse(game), seat.player)
     if data is None:
         return render(request, "debrief/unavailable.html", {
             "game": game, "reason": "Your seat never entered the game."}, status=404)
@@ -122,7 +126,7 @@ def report(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def urlpatterns_for(path: Any) -> list[Any]:
-    """The routes, for game/urls.py: `urlpatterns += debrief_views.urlpatterns_for(path)`."""
+    """The routes, for game/web/urls.py: `urlpatterns += debrief_views.urlpatterns_for(path)`."""
     return [
         path("console/<str:code>/debrief/", debrief_page, name="debrief"),
         path("console/<str:code>/debrief/bands", bands, name="debrief_bands"),

@@ -12,9 +12,13 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from game import asyncdb, broadcast, errors, identity, presence, ratelimit, services, sessions
-from game.errors import ClientError, Rejected
-from game.protocol import action_dict, parse
+from game import asyncdb, broadcast, errors, ratelimit
+from game.actions import orders
+from game.actions.control import control
+from game.actions.presence import seat_connected, seat_disconnected
+from game.errors import ClientError, Refused
+from game.live import heartbeat, identity, sessions
+from game.live.protocol import action_dict, parse
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +68,7 @@ def _opened(ident: identity.Identity) -> dict[str, Any]:
     """The first snapshot, and the seat marked present: one database call."""
     message = identity.snapshot(ident)
     if ident.kind == identity.STUDENT and ident.seat_id:
-        services.seat_connected(ident.seat_id)
+        seat_connected(ident.seat_id)
     return message
 
 
@@ -83,7 +87,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.seq = 0
         code = self.scope["url_route"]["kwargs"]["code"]
         query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
-        projector = (query.get("projector") or [None])[0]
+        projector = query["projector"][0] if query.get("projector") else None
         cookies = self.scope.get("cookies") or {}
         token = cookies.get(identity.seat_cookie_name(code.upper()))
         ip = ratelimit.client_ip(self.scope)
@@ -94,7 +98,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self.close(code=result)
             return
         self.ident = result
-        presence.ensure_running()
+        heartbeat.ensure_running()
         await self._join_groups()
         await self.accept()
         if self.ident.kind == identity.STUDENT and self.ident.seat_id:
@@ -105,7 +109,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         opening = await db(_opened)(self.ident)
         if self.ident.kind == identity.STUDENT and self.ident.seat_id:
             self.present_seat = self.ident.seat_id
-            presence.opened(self.present_seat)  # this process renews its lease from now on
+            heartbeat.opened(self.present_seat)  # this process renews its lease from now on
         await self._send(opening)
 
     async def _join_groups(self) -> None:
@@ -128,8 +132,8 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.present_seat is not None:
             seat_id, self.present_seat = self.present_seat, None
-            presence.closed(seat_id)
-            await db(services.seat_disconnected)(seat_id)
+            heartbeat.closed(seat_id)
+            await db(seat_disconnected)(seat_id)
 
     # --- inbound -------------------------------------------------------------------------------
 
@@ -161,7 +165,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             if exc.ref is None:
                 exc.ref = ref
             await self._error(exc)
-        except Rejected as exc:
+        except Refused as exc:
             await self._send({"type": "rejected", "id": ref, "code": exc.code,
                               "message": exc.message, "seq": self.seq})
         except Exception:
@@ -184,14 +188,13 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self._send(await db(identity.snapshot)(ident))
         elif msg.type == "ping":
             # No database write: the open socket itself is the seat's presence (its lease is
-            # renewed by this process's heartbeat, game/presence.py).
+            # renewed by this process's heartbeat, game/live/heartbeat.py).
             await self._send({"type": "pong", "id": msg.id, "seq": self.seq,
                               "time": time.time()})
         elif msg.type == "control":
             if ident.kind != identity.INSTRUCTOR:
                 raise ClientError("forbidden", "only the instructor can control the game")
-            fields = msg.model_dump(exclude={"type", "id", "op"})
-            result = await db(services.control)(ident.game_id, msg.op, **fields)
+            result = await db(control)(ident.game_id, msg)
             if msg.op == "foundation":  # the instructor's seat changed: re-read the identity
                 await self._refresh_identity()
             await self._send({"type": "ok", "id": msg.id, "op": msg.op, "seq": self.seq,
@@ -200,15 +203,15 @@ class GameConsumer(AsyncWebsocketConsumer):
             if ident.seat_id is None or ident.player is None:
                 raise ClientError("no_seat", "this connection has no seat to act for")
             if msg.type == "command":
-                reply = await db(services.submit_command)(ident.seat_id, msg.id,
-                                                          action_dict(msg))
+                reply = await db(orders.submit_command)(ident.seat_id, msg.id,
+                                                        action_dict(msg))
                 await self._send({**reply, "id": msg.id, "seq": self.seq})
             elif msg.type == "quote":
-                result = await db(services.quote)(ident.game_id, ident.player, action_dict(msg))
+                result = await db(orders.quote)(ident.game_id, ident.player, action_dict(msg))
                 await self._send({"type": "quote", "id": msg.id, "quote": result,
                                   "seq": self.seq})
             elif msg.type == "cancel":
-                reply = await db(services.cancel_command)(ident.seat_id, msg.command)
+                reply = await db(orders.cancel_command)(ident.seat_id, msg.command)
                 await self._send({**reply, "id": msg.id, "seq": self.seq})
 
     async def _refresh_identity(self) -> None:
@@ -267,7 +270,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         await self._send({"type": "presence", "seq": self.seq, **event["presence"]})
 
     async def session_ended(self, event: dict[str, Any]) -> None:
-        """The instructor logged out (game/sessions.py)."""
+        """The instructor logged out (game/live/sessions.py)."""
         await self.close(code=errors.CLOSE_NO_IDENTITY)
 
     async def seat_kicked(self, event: dict[str, Any]) -> None:

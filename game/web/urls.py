@@ -1,7 +1,10 @@
+"""The site's URLs (ROOT_URLCONF): the pages, the charts' past, the debrief's routes."""
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from game import debrief_views, history, sessions, views  # noqa: F401 (sessions: the logout hook)
+from game.debrief import views as debrief_views
+from game.live import history, sessions  # noqa: F401 (sessions: the logout hook)
+from game.web import views
 
 urlpatterns = [
     path("", views.join, name="home"),
@@ -20,5 +23,5 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
 ]
 
-# After the game: debrief, bands, export, delete, private report (game/debrief_views.py).
+# After the game: debrief, bands, export, delete, private report (game/debrief/views.py).
 urlpatterns += debrief_views.urlpatterns_for(path)

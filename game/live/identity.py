@@ -6,10 +6,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from game import errors, names, simapi
-from game import leaderboard as lb
+import sim
+from game import errors, leaderboard as lb, names, simapi
+from game.commandlog import order_view
 from game.models import Command, Game, Seat, SeatKind, Status
-from game.services import game_info, lobby_list, roster
+from game.readmodel import game_info, lobby_list, roster
 
 STUDENT, INSTRUCTOR, PROJECTOR = "student", "instructor", "projector"
 
@@ -50,17 +51,8 @@ def resolve(code: str, *, projector: str | None, user: Any, seat_token: str | No
     return errors.CLOSE_NO_IDENTITY
 
 
-def command_view(c: Command) -> dict[str, Any]:
-    # The order's own fields (subnet, tao, alpha, limit_price, ...) first, so a page opened on
-    # another device can describe a queued order; the seat's player id is not repeated.
-    order = {k: v for k, v in json.loads(c.action).items() if k not in ("player", "ref")}
-    return {**order, "id": c.client_id, "command": c.id, "do": c.do, "status": c.status,
-            "due_tick": c.due_tick, "tick": c.settled_tick, "reason": c.reason or None,
-            "fill": json.loads(c.fill) if c.fill else None, "actor": c.actor}
-
-
 def history_url(code: str) -> str:
-    """Where a page fetches the charts' past (game/history.py; not in the snapshot, which
+    """Where a page fetches the charts' past (game/live/history.py; not in the snapshot, which
     must not grow with the game)."""
     return f"/g/{code}/history"
 
@@ -68,7 +60,7 @@ def history_url(code: str) -> str:
 _rank_cache: dict[int, tuple[int, dict[str, dict[str, int]]]] = {}
 
 
-def _rank(game: Game, sim_game: Any, player: str) -> dict[str, int | None]:
+def _rank(game: Game, sim_game: sim.Game, player: str) -> dict[str, int | None]:
     """The seat's rank among the students now (`rank`, `rank_of`: as the tick's `private`
     message carries them), computed once per (game, tick) for all seats."""
     hit = _rank_cache.get(game.id)
@@ -97,7 +89,7 @@ def snapshot(ident: Identity) -> dict[str, Any]:
     if seat is not None:
         recent = list(Command.objects.filter(seat=seat).exclude(client_id=None)
                       .order_by("-id")[:50])
-        commands = [command_view(c) for c in reversed(recent)]
+        commands = [order_view(c) for c in reversed(recent)]
     instructor = ident.kind == INSTRUCTOR
     events = []
     for i, e in enumerate(json.loads(game.scenario).get("events", [])):
