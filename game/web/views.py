@@ -204,6 +204,9 @@ class CreateGameForm(forms.Form):
     mix_root_validator = forms.FloatField(min_value=0, max_value=100, required=False)
     bots = forms.BooleanField(required=False, initial=True)
     drop_events = forms.BooleanField(required=False)
+    registration = forms.ChoiceField(required=False, choices=(
+        ("", "as the preset says"), ("forbid", "forbidden"), ("cost", "allowed, at this cost")))
+    lock_cost = forms.FloatField(min_value=0, max_value=1e9, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -218,7 +221,8 @@ class CreateGameForm(forms.Form):
         return Overrides(
             name=d.get("name") or None, epochs=d.get("epochs"), tick_seconds=d.get("tick_seconds"),
             subnets=d.get("subnets"), starting_tao=d.get("starting_tao"), role_mix=mix or None,
-            bots=bool(d.get("bots")), drop_events=bool(d.get("drop_events")))
+            bots=bool(d.get("bots")), drop_events=bool(d.get("drop_events")),
+            registration=d.get("registration") or None, lock_cost=d.get("lock_cost"))
 
 
 @login_required

@@ -45,6 +45,7 @@ export const REASON_TEXT = {
   bad_mechanism: "invalid mechanism",
   invalid_amount: "invalid amount",
   subnet_limit: "no room for another subnet",
+  registration_closed: "registering subnets is closed in this game",
   unknown_action: "unknown action",
   game_not_started: "the game has not started",
   game_over: "the game is over",
