@@ -11,6 +11,7 @@ import segno
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
@@ -55,12 +56,10 @@ def _device(request: HttpRequest) -> str:
     value = request.COOKIES.get(DEVICE_COOKIE, "")
     if not (20 <= len(value) <= 100) or not value.isascii():
         value = names.new_token()
-    request.device_id = value
     return value
 
 
-def _keep_device(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    device = getattr(request, "device_id", None)
+def _keep_device(request: HttpRequest, response: HttpResponse, device: str) -> HttpResponse:
     if device and request.COOKIES.get(DEVICE_COOKIE) != device:
         response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_COOKIE_AGE, httponly=True,
                             samesite="Lax", secure=request.is_secure())
@@ -81,7 +80,7 @@ def _join_page(request: HttpRequest, code: str = "", error: str = "", suggestion
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, code: str = "") -> HttpResponse:
     device = _device(request)
-    return _keep_device(request, _join(request, code, device))
+    return _keep_device(request, _join(request, code, device), device)
 
 
 def _join(request: HttpRequest, code: str, device: str) -> HttpResponse:
@@ -210,7 +209,9 @@ class CreateGameForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["preset"].choices = [(p["id"], p["name"]) for p in simapi.presets()]
+        preset = self.fields["preset"]
+        assert isinstance(preset, forms.ChoiceField)
+        preset.choices = [(p["id"], p["name"]) for p in simapi.presets()]
 
     def overrides(self) -> Overrides:
         d = self.cleaned_data
@@ -225,6 +226,13 @@ class CreateGameForm(forms.Form):
             registration=d.get("registration") or None, lock_cost=d.get("lock_cost"))
 
 
+def _teacher(request: HttpRequest) -> User:
+    """The instructor logged in on a console view (login_required lets no one else in)."""
+    user = request.user
+    assert isinstance(user, User), "console views are login_required"
+    return user
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def console(request: HttpRequest) -> HttpResponse:
@@ -233,8 +241,8 @@ def console(request: HttpRequest) -> HttpResponse:
         form = CreateGameForm(request.POST)
         if form.is_valid():
             try:
-                game = create_game(request.user, form.cleaned_data["preset"],
-                                            form.overrides())
+                game = create_game(_teacher(request), form.cleaned_data["preset"],
+                                   form.overrides())
             except CreateError as exc:
                 error = str(exc)
             else:
@@ -243,7 +251,7 @@ def console(request: HttpRequest) -> HttpResponse:
             error = "Please correct the form."
     else:
         form = CreateGameForm(initial={"bots": True})
-    games = Game.objects.filter(owner=request.user).order_by("-created_at")
+    games = Game.objects.filter(owner=_teacher(request)).order_by("-created_at")
     return render(request, "console/index.html", {
         "games": games, "presets": simapi.presets(), "form": form, "error": error},
         status=400 if error else 200)
@@ -253,7 +261,7 @@ def console(request: HttpRequest) -> HttpResponse:
 @require_GET
 def console_game(request: HttpRequest, code: str) -> HttpResponse:
     # Another instructor's game is a 404, not a 403: codes are not confirmed to strangers.
-    game = get_object_or_404(Game, code=names.normalize_code(code), owner=request.user)
+    game = get_object_or_404(Game, code=names.normalize_code(code), owner=_teacher(request))
     seat = Seat.objects.filter(game=game, kind="foundation").first()
     bootstrap = {"code": game.code, "ws_url": _ws_path(game.code),
                  "role": seat.role if seat else None, "seat_id": seat.id if seat else None,
