@@ -58,6 +58,12 @@ def story(name: str, seed: int | None = None) -> dict:
                        for t in doc["ticks"]],
         "ticks_per_epoch": scn["clock"]["ticks_per_epoch"],
         "intervention": event["epoch"],
+        # sum of every subnet's moving price at each epoch's close (the launch cap binds at <= 1)
+        "moving_sum": [sum(s["moving_price"] for s in by_tick[e["tick"]]["subnets"])
+                       for e in doc["epochs"]],
+        # alpha injected into the meme subnet's pool in the last tick of each epoch, per epoch
+        "alpha_in": [r["alpha_in"] * scn["clock"]["ticks_per_epoch"] for r in rows],
+        "blocks_per_epoch": scn["clock"]["blocks_per_tick"] * scn["clock"]["ticks_per_epoch"],
     }
 
 
@@ -104,6 +110,7 @@ def test_the_story_does_not_hang_on_one_seed(seed):
     k = launch["intervention"]
     assert launch["share"][k - 1] >= 2.0 * launch["initial_share"]
     assert launch["price"][k + 2] <= 0.5 * launch["price"][k - 1]
+    k = later["intervention"]
     assert min(later["share"][k: k + 3]) >= 0.8 * later["share"][k - 1]
 
 
@@ -183,7 +190,7 @@ def test_under_the_2026_rules_the_owner_who_burns_loses_share_and_root_alpha_is_
     assert (g.st.pend_val > 0.0).all()
 
 
-@pytest.mark.parametrize("seed", [None, 101])
+@pytest.mark.parametrize("seed", [None, 101, 202])
 def test_at_launch_the_rescue_stops_the_holders_income_within_two_epochs(seed):
     """Yuma-lite pays the subnet's own validator by its agreement with consensus: once the
     Foundation's stake carries the vote, SN28's holders receive (almost) nothing."""
@@ -211,10 +218,27 @@ def test_at_launch_the_meme_subnet_climbs_into_the_top_handful_of_64(seed):
 
 
 @pytest.mark.parametrize("seed", [None, 101, 202])
-def test_at_launch_the_price_falls_within_hours_of_the_foundations_vote(seed):
-    """With the chain's 360-block tempo the first epoch after the vote (within the vote's
-    4-hour tick) pays the holders nothing; the next tick they sell: 8 chain-hours after the
-    vote the price is under 45% of the price before it."""
+def test_at_launch_the_price_falls_by_nine_tenths_within_hours_of_the_foundations_vote(seed):
+    """The essay: the price fell about 98% within hours. With the chain's 360-block tempo the
+    first chain epoch after the vote (within the vote's 4-hour tick) pays the holders nothing;
+    the next tick they sell into a pool whose alpha is mostly theirs (the launch market's
+    moving prices sum to well over 1, so SN28's injection is not capped): 8 chain-hours after
+    the vote the price is under a tenth of the price before it, and stays there."""
     s = story("launch_month", seed)
     t = s["intervention"] * s["ticks_per_epoch"]  # the vote's tick
-    assert s["tick_price"][t + 1] <= 0.45 * s["tick_price"][t - 1], s["tick_price"][t - 2: t + 6]
+    before = s["tick_price"][t - 1]
+    assert s["tick_price"][t + 1] <= 0.10 * before, s["tick_price"][t - 2: t + 6]
+    assert max(s["tick_price"][t + 1: t + 3 * s["ticks_per_epoch"]]) <= 0.10 * before
+
+
+@pytest.mark.parametrize("seed", [None, 101, 202])
+def test_at_launch_the_meme_subnets_injection_is_not_capped_before_the_vote(seed):
+    """Why the crash is deep (docs/mechanism.md "essay claim -> preset figure"): the launch
+    market's moving prices sum to well over 1 (every pool opened at price 1.0 on chain), so
+    SN28's TAO buys at most T/p < 1 alpha a block into its pool and the holders own most of the
+    alpha. At the sum the preset had before (about 0.6 by the vote) the cap bound, the pool
+    received one alpha a block, and a full sell-off took the price down only ~60%."""
+    s = story("launch_month", seed)
+    k = s["intervention"]
+    assert min(s["moving_sum"][:k]) > 1.5, s["moving_sum"]
+    assert s["alpha_in"][k - 1] < 0.5 * s["blocks_per_epoch"], s["alpha_in"]
