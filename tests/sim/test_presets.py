@@ -201,8 +201,11 @@ def test_at_launch_the_rescue_stops_the_holders_income_within_two_epochs(seed):
     assert s["holders_received"][k + 1] < 0.05 * before, s["holders_received"]
 
 
-def test_a_year_later_the_rescue_leaves_the_holders_income_in_place():
-    s = story("one_year_later")
+@pytest.mark.parametrize("seed", [None, 101, 202])
+def test_a_year_later_the_rescue_leaves_the_holders_income_in_place(seed):
+    """ρ on SN28 is about 0.2 a year on: the Foundation's stake no longer carries consensus,
+    so the holders' validator keeps its agreement and the holders keep their income."""
+    s = story("one_year_later", seed)
     k = s["intervention"]
     assert min(s["holders_received"][k: k + 3]) >= 0.8 * s["holders_received"][k - 1], s
 
