@@ -3,6 +3,10 @@ the meme subnet's share rises; root's intervention crashes it at launch and not 
 from __future__ import annotations
 
 import functools
+import json
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -29,10 +33,38 @@ def test_every_preset_loads_and_fills_the_class_fields():
 
 
 @functools.lru_cache(maxsize=None)
+def run_from_the_command_line(name: str) -> tuple[subprocess.CompletedProcess[str], dict | None]:
+    """`python -m sim run PRESET` (the preset's own seed), once per preset for the whole module:
+    its result document is the bot-only run the seed-free tests below read."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        proc = subprocess.run([sys.executable, "-m", "sim", "run", str(PRESETS / f"{name}.json"),
+                               "--out", str(out)], cwd=PRESETS.parents[1],
+                              capture_output=True, text=True, timeout=300)
+        doc = json.loads(out.read_text()) if proc.returncode == 0 else None
+    return proc, doc
+
+
+def played(name: str, seed: int | None = None) -> dict:
+    """A bot-only run's result document (with its trades): the command line's for the preset's
+    own seed, an in-process run (cached) for another seed."""
+    if seed is None:
+        proc, doc = run_from_the_command_line(name)
+        assert doc is not None, proc.stderr
+        return doc
+    return _played_with_seed(name, seed)
+
+
+@functools.lru_cache(maxsize=None)
+def _played_with_seed(name: str, seed: int) -> dict:
+    return play_scenario(load_scenario(PRESETS / f"{name}.json"), seed=seed)
+
+
+@functools.lru_cache(maxsize=None)
 def story(name: str, seed: int | None = None) -> dict:
     """Meme-subnet series of a bot-only run: share and price at the close of every epoch."""
     scn = load_scenario(PRESETS / f"{name}.json")
-    doc = play_scenario(scn, seed=seed, keep_trades=False)
+    doc = played(name, seed)
     by_tick = {t["tick"]: t for t in doc["ticks"]}
     rows = [next(s for s in by_tick[e["tick"]]["subnets"] if s["id"] == MEME)
             for e in doc["epochs"]]
@@ -117,7 +149,7 @@ def test_the_story_does_not_hang_on_one_seed(seed):
 def test_every_preset_plays_to_the_end_without_a_bot_running_out_of_funds():
     for name in ("launch_month", "one_year_later", "tao_flow_era", "sandbox", "rules_2026"):
         scn = load_scenario(PRESETS / f"{name}.json")
-        doc = play_scenario(scn)
+        doc = played(name)
         assert len(doc["epochs"]) == scn["clock"]["epochs"]
         assert doc["trades"], name
         broke = [t for t in doc["trades"] if t.get("reason") in
@@ -142,8 +174,7 @@ def test_in_the_tao_flow_era_money_flowing_in_buys_emission_and_root_cannot_stop
 def test_in_the_tao_flow_era_a_subnet_with_net_outflow_gets_nothing_at_once():
     """Non-positive flow gets no share: somewhere in the class a subnet drops to exactly zero
     share at an epoch's close, and later comes back (jumpy shares are the debrief's point)."""
-    scn = load_scenario(PRESETS / "tao_flow_era.json")
-    doc = play_scenario(scn, keep_trades=False)
+    doc = played("tao_flow_era")
     by_tick = {t["tick"]: t for t in doc["ticks"]}
     shares: dict[int, list[float]] = {}
     for e in doc["epochs"]:
@@ -155,17 +186,10 @@ def test_in_the_tao_flow_era_a_subnet_with_net_outflow_gets_nothing_at_once():
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in PRESETS.glob("*.json")))
-def test_every_preset_runs_from_the_command_line(name, tmp_path):
-    import json
-    import subprocess
-    import sys
-
-    out = tmp_path / "result.json"
-    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(PRESETS / f"{name}.json"),
-                           "--out", str(out)], cwd=PRESETS.parents[1], capture_output=True,
-                          text=True, timeout=120)
+def test_every_preset_runs_from_the_command_line(name):
+    proc, doc = run_from_the_command_line(name)
     assert proc.returncode == 0, proc.stderr
-    doc = json.loads(out.read_text())
+    assert doc is not None
     assert len(doc["epochs"]) == load_scenario(PRESETS / f"{name}.json")["clock"]["epochs"]
 
 
@@ -174,7 +198,7 @@ def test_under_the_2026_rules_the_owner_who_burns_loses_share_and_root_alpha_is_
     share is half what its moving price alone would give; the moving prices sum to under 1, so
     root's alpha is recycled (no root dividends at all)."""
     scn = load_scenario(PRESETS / "rules_2026.json")
-    doc = play_scenario(scn, keep_trades=False)
+    doc = played("rules_2026")
     first = doc["ticks"][0]["subnets"]
     m = {s["id"]: s["moving_price"] for s in first}
     plain = m[64] / sum(m.values())
