@@ -223,6 +223,8 @@ def test_at_launch_the_rescue_stops_the_holders_income_within_two_epochs(seed):
     before = s["holders_received"][k - 1]
     assert before > 0.0
     assert s["holders_received"][k + 1] < 0.05 * before, s["holders_received"]
+    # exactly: the first chain epoch after the vote (within its 4-hour tick) already pays 0
+    assert s["holders_received"][k: k + 3] == [0.0, 0.0, 0.0], s["holders_received"]
 
 
 @pytest.mark.parametrize("seed", [None, 101, 202])
