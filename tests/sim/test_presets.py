@@ -93,9 +93,10 @@ def story(name: str, seed: int | None = None) -> dict:
         # sum of every subnet's moving price at each epoch's close (the launch cap binds at <= 1)
         "moving_sum": [sum(s["moving_price"] for s in by_tick[e["tick"]]["subnets"])
                        for e in doc["epochs"]],
-        # alpha injected into the meme subnet's pool in the last tick of each epoch, per epoch
-        "alpha_in": [r["alpha_in"] * scn["clock"]["ticks_per_epoch"] for r in rows],
-        "blocks_per_epoch": scn["clock"]["blocks_per_tick"] * scn["clock"]["ticks_per_epoch"],
+        # alpha injected into the meme subnet's pool in each tick (at most one alpha a block)
+        "tick_alpha_in": [next(s for s in t["subnets"] if s["id"] == MEME)["alpha_in"]
+                          for t in doc["ticks"]],
+        "blocks_per_tick": scn["clock"]["blocks_per_tick"],
     }
 
 
@@ -269,5 +270,8 @@ def test_at_launch_the_meme_subnets_injection_is_not_capped_before_the_vote(seed
     received one alpha a block, and a full sell-off took the price down only ~60%."""
     s = story("launch_month", seed)
     k = s["intervention"]
+    t = k * s["ticks_per_epoch"]  # the vote's tick
     assert min(s["moving_sum"][:k]) > 1.5, s["moving_sum"]
-    assert s["alpha_in"][k - 1] < 0.5 * s["blocks_per_epoch"], s["alpha_in"]
+    assert max(s["tick_alpha_in"][:t]) < 0.5 * s["blocks_per_tick"], s["tick_alpha_in"][:t]
+    # after the crash the price is far under its moving price: the cap binds (one a block)
+    assert s["tick_alpha_in"][t + 2] == pytest.approx(s["blocks_per_tick"], rel=1e-9)
