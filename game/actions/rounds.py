@@ -35,7 +35,6 @@ from game.errors import ClientError
 from game.jsontext import dumps
 from game.models import Game, Seat, SeatKind, Status
 from game.sessionlist import ROUND_SUFFIX, next_round_info
-from sim import DEFAULTS
 from sim.scenario import ScenarioError, load_scenario
 
 PRACTICE_PRESET = "sandbox"
@@ -142,13 +141,9 @@ def _apply_change(scn: dict[str, Any], setting: str, value: Any) -> Any:
     if setting == "registration":
         if not isinstance(value, bool):
             raise ClientError("bad_value", "registration must be true or false")
-        params = scn.setdefault("params", {})
-        if value:
-            params["subnet_limit"] = max(int(DEFAULTS["subnet_limit"]),
-                                         len(scn["subnets"]) + 1)
-        else:  # no room for another subnet, and none pruned to make room
-            params["subnet_limit"] = len(scn["subnets"])
-            scn["rules"] = [r for r in scn["rules"] if r != "pruning"]
+        # docs/scenario-format.md `registration_open`: 0 refuses every registration
+        # (`registration_closed`), as the create form's "forbid" does (actions/setup.py).
+        scn.setdefault("params", {})["registration_open"] = 1 if value else 0
         return value
     # foundation_stake (the caller checked the name)
     if isinstance(value, bool) or not isinstance(value, (int, float)) \

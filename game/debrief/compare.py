@@ -17,8 +17,7 @@ def _setup(game: Game) -> dict[str, Any]:
     pid = foundation_player(scn)
     found = next((p for p in scn.get("players", []) if p.get("id") == pid), None)
     return {"rules": "tao_flow" if "tao_flow" in scn.get("rules", []) else "launch",
-            "registration": int(scn.get("params", {}).get("subnet_limit", 128))
-            > len(scn.get("subnets", [])),
+            "registration": bool(scn.get("params", {}).get("registration_open", 1)),
             "foundation_stake": None if found is None else found.get("root_stake")}
 
 

@@ -132,7 +132,7 @@ def test_it_switches_the_rule_and_registration_for_the_next_round(game):
     _ended(nxt)
     third = Game.objects.get(code=rounds.play_again(nxt.id, "registration", False)["code"])
     scn = json.loads(third.scenario)
-    assert scn["params"]["subnet_limit"] == 2 and "tao_flow" in scn["rules"]
+    assert scn["params"]["registration_open"] == 0 and "tao_flow" in scn["rules"]
     assert third.session_id == game.id and third.name == "Test market · round 3"
 
 
