@@ -283,7 +283,7 @@ def console(request: HttpRequest) -> HttpResponse:
         form = CreateGameForm(initial={"bots": True})
     games = Game.objects.filter(owner=_teacher(request)).order_by("-created_at")
     return render(request, "console/index.html", {
-        "games": games, "sessions": session_list(request.user),
+        "games": games, "sessions": session_list(_teacher(request)),
         "presets": simapi.presets(), "form": form, "error": error},
         status=400 if error else 200)
 
