@@ -19,9 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from game import names, ratelimit, simapi
 from game.actions.lobby import JoinError, join_game, resume_seat
+from game.actions.rounds import carry_seat
 from game.actions.setup import CreateError, Overrides, create_game
 from game.live.identity import seat_cookie_name
 from game.models import Game, Seat
+from game.sessionlist import session_list
 from game.web import grading, reach
 
 SEAT_COOKIE_AGE = 60 * 60 * 24 * 7
@@ -138,6 +140,30 @@ def resume(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
+@require_POST
+def carry(request: HttpRequest, code: str) -> HttpResponse:
+    """Move a student's page to the next round (game/actions/rounds.py): JSON {"from": the code
+    of the round the page is on, "token": optional, else that round's seat cookie}. Answers
+    {"ok": true, "redirect": "/play/<code>/"} with the new round's seat cookie, or 404
+    {"ok": false, "error": "unknown_seat"} (then the page joins as usual)."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("from"), str) \
+            or not isinstance(body.get("token", ""), str) or len(body["from"]) > 16:
+        return JsonResponse({"ok": False, "error": "invalid"}, status=400)
+    from_code = names.normalize_code(body["from"])
+    token = body.get("token") or request.COOKIES.get(seat_cookie_name(from_code), "")
+    carried = carry_seat(code, from_code, token)
+    if carried is None:
+        return JsonResponse({"ok": False, "error": "unknown_seat"}, status=404)
+    seat, new_token = carried
+    response = JsonResponse({"ok": True, "redirect": f"/play/{seat.game.code}/"})
+    _set_seat_cookie(request, response, seat.game.code, new_token)
+    return response
+
+
 @require_GET
 def play(request: HttpRequest, code: str) -> HttpResponse:
     code = names.normalize_code(code)
@@ -177,7 +203,11 @@ def qr(request: HttpRequest, code: str) -> HttpResponse:
 def projector(request: HttpRequest, code: str, token: str) -> HttpResponse:
     game = get_object_or_404(Game, code=names.normalize_code(code))
     if not secrets.compare_digest(token.encode(), game.projector_token.encode()):
-        raise Http404("no such projector")
+        # The projector of the game this one's class came from follows it (game/actions/rounds.py).
+        if not any(secrets.compare_digest(token.encode(), t.encode()) for t in
+                   game.moved_from.values_list("projector_token", flat=True)):
+            raise Http404("no such projector")
+        return HttpResponseRedirect(f"/projector/{game.code}/{game.projector_token}/")
     bootstrap = {"code": game.code, "ws_url": f"{_ws_path(game.code)}?projector={token}",
                  "role": None, "seat_id": None, "nickname": None, "is_instructor": False,
                  "is_projector": True,
@@ -253,7 +283,8 @@ def console(request: HttpRequest) -> HttpResponse:
         form = CreateGameForm(initial={"bots": True})
     games = Game.objects.filter(owner=_teacher(request)).order_by("-created_at")
     return render(request, "console/index.html", {
-        "games": games, "presets": simapi.presets(), "form": form, "error": error},
+        "games": games, "sessions": session_list(_teacher(request)),
+        "presets": simapi.presets(), "form": form, "error": error},
         status=400 if error else 200)
 
 
