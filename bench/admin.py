@@ -30,40 +30,40 @@ def create(tick_seconds: float) -> dict[str, Any]:
     from django.contrib.auth.models import User
 
     from bench.scenario import PRESET
-    from game import services
+    from game.actions.setup import Overrides, create_game
 
     user = User.objects.filter(username="bench").first() or User.objects.create_user(
         "bench", password="bench-instructor-password")
-    game = services.create_game(user, PRESET, services.Overrides(tick_seconds=tick_seconds))
+    game = create_game(user, PRESET, Overrides(tick_seconds=tick_seconds))
     return {"id": game.id, "code": game.code}
 
 
 def start(code: str) -> dict[str, Any]:
-    from game import services
+    from game.actions.start import start_game
     from game.models import Game
 
     game = Game.objects.get(code=code)
-    services.start_game(game.id)
+    start_game(game.id)
     game.refresh_from_db()
     return {"id": game.id, "status": game.status, "seq": game.seq}
 
 
 def pause(code: str) -> dict[str, Any]:
-    from game import services
+    from game.actions.clock import pause_game
     from game.models import Game
 
     game = Game.objects.get(code=code)
-    services.pause_game(game.id)
+    pause_game(game.id)
     game.refresh_from_db()
     return {"id": game.id, "status": game.status, "seq": game.seq}
 
 
 def join(code: str, n: int) -> list[dict[str, Any]]:
-    from game import services
+    from game.actions.lobby import join_game
 
     out = []
     for _ in range(n):
-        seat, token = services.join_game(code, None)
+        seat, token = join_game(code, None)
         out.append({"seat_id": seat.id, "token": token})
     return out
 

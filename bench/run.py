@@ -362,7 +362,7 @@ async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game:
         if args.join == "http":
             tokens, join_ms, join_failures = await join_all(port, codes, per_game,
                                                             args.join_concurrency)
-        else:  # straight into the database (services.join_game), no HTTP
+        else:  # straight into the database (actions.lobby.join_game), no HTTP
             seats = stack.admin("join", *[x for c in codes for x in (c, str(per_game))])
             seats = [seats] if len(codes) == 1 else seats
             tokens = {c: [s["token"] for s in ss] for c, ss in zip(codes, seats, strict=True)}

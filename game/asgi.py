@@ -18,17 +18,17 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from game import engine  # noqa: E402
-from game.httpguard import install as install_http_guards  # noqa: E402
-from game.origin import SameOriginValidator  # noqa: E402
-from game.routing import websocket_urlpatterns  # noqa: E402
-from game.transport import install as install_send_backpressure  # noqa: E402
+from game.live.httpguard import install as install_http_guards  # noqa: E402
+from game.live.origin import SameOriginValidator  # noqa: E402
+from game.live.routing import websocket_urlpatterns  # noqa: E402
+from game.live.transport import install as install_send_backpressure  # noqa: E402
 
 # Before daphne's Server.run builds its WebSocket factory (daphne CLI, `manage.py serve`,
 # `manage.py runserver` all import this module first): bound what a non-reading client can make
-# the server buffer (game/transport.py).
+# the server buffer (game/live/transport.py).
 install_send_backpressure()
 # A deadline for request headers, no `Server: daphne`, no tokens in the access log
-# (game/httpguard.py).
+# (game/live/httpguard.py).
 install_http_guards()
 
 

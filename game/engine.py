@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -24,17 +25,26 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from game import asyncdb, broadcast, participation, simapi
-from game import leaderboard as lb
-from game.models import (Actor, Command, CommandStatus, EpochRow, Game, Seat, SeatKind, Status,
-                         TickRow)
-from game.services import (_dumps, finish, game_info, leaderboard, presence_event,
-                           roster_after_tick, stand_in_due)
+import sim
+from game import asyncdb, broadcast, leaderboard as lb, participation, simapi, standin
+from game.actions.base import Frames
+from game.actions.clock import finish
+from game.commandlog import as_sim_actions, client_view
+from game.jsontext import dumps
+from game.models import (
+    Actor,
+    Command,
+    CommandStatus,
+    EpochRow,
+    Game,
+    Seat,
+    SeatKind,
+    Status,
+    TickRow,
+)
+from game.readmodel import game_info, leaderboard, roster_after_tick
 
 log = logging.getLogger(__name__)
-
-# What holds an absent student's seat: sim.bots' `holder`, which does nothing.
-STAND_IN_POLICY = "holder"
 
 
 def due_game_ids(now: Any = None, shard: tuple[int, int] | None = None) -> list[int]:
@@ -56,70 +66,6 @@ def _is_due(game: Game, now: Any) -> bool:
         return True
     return (game.status == Status.RUNNING and game.next_tick_at is not None
             and game.next_tick_at <= now)
-
-
-def _bot_policies(game: Game, seats: list[Seat], scn: dict[str, Any], now: Any) -> dict[str, str]:
-    """Who a bot plays this tick: bot seats, and (if the game has bots) students who are away
-    or were kicked. The Foundation seat is never auto-played: it is the instructor's."""
-    fill = scn.get("bot_fill", {})
-    policies: dict[str, str] = {}
-    for seat in seats:
-        if not seat.active:
-            continue
-        if seat.kind == SeatKind.BOT:
-            policies[seat.player] = seat.bot_policy
-        elif seat.kind == SeatKind.HUMAN and game.bots and seat.role in fill:
-            if seat.kicked:  # the student is gone for good: the role's bot plays the seat
-                policies[seat.player] = fill[seat.role]
-            elif stand_in_due(seat, now):  # services.seat_status: "stand_in"
-                # The stand-in holds, it does not play: it never changes the student's
-                # mechanism, weights or validator, nor spends their money (their standing
-                # choices live in the sim state and keep acting by themselves).
-                policies[seat.player] = STAND_IN_POLICY
-    return policies
-
-
-def _stand_ins(game: Game, seats: list[Seat], policies: dict[str, str], t: int, now: Any,
-               sim_game: Any) -> tuple[list[tuple[str, dict[str, Any]]], dict[int, Seat]]:
-    """Record which students' seats a bot holds from this tick (Seat.stand_in_tick, and the
-    seat's net worth then) and tell the console when that changes: a `presence` message per
-    seat that changed. Returns those frames and the seats handed back at this tick, with the
-    stand-in's start still on them (for the student's "while you were away")."""
-    frames = []
-    returned: dict[int, Seat] = {}
-    for seat in seats:
-        if seat.kind != SeatKind.HUMAN:
-            continue
-        standing = seat.player in policies
-        if standing == (seat.stand_in_tick is not None):
-            continue
-        if standing:
-            seat.stand_in_tick, seat.stand_in_worth = t, sim_game.net_worth(seat.player)
-        else:
-            returned[seat.id] = Seat(pk=seat.pk, stand_in_tick=seat.stand_in_tick,
-                                     stand_in_worth=seat.stand_in_worth)
-            seat.stand_in_tick, seat.stand_in_worth = None, None
-        Seat.objects.filter(pk=seat.pk).update(stand_in_tick=seat.stand_in_tick,
-                                               stand_in_worth=seat.stand_in_worth)
-        frames.append(presence_event(game, seat, now))
-    return frames, returned
-
-
-def _while_away(back: Seat, t: int, net_worth: float) -> dict[str, Any]:
-    """What a student is told when the stand-in hands their seat back (docs/protocol.md,
-    `private.while_away`): from when to when it held the seat, the net worth then and now, and
-    how many orders were placed for the seat meanwhile (none by a holding stand-in)."""
-    orders = Command.objects.filter(seat_id=back.pk, actor=Actor.BOT,
-                                    due_tick__gte=back.stand_in_tick, due_tick__lt=t).count()
-    return {"from_tick": back.stand_in_tick, "to_tick": t,
-            "net_worth_before": back.stand_in_worth, "net_worth_now": net_worth,
-            "orders": orders}
-
-
-def _fill_view(cmd: Command, fill: dict[str, Any] | None) -> dict[str, Any]:
-    return {"id": cmd.client_id, "command": cmd.id, "do": cmd.do, "status": cmd.status,
-            "due_tick": cmd.due_tick, "tick": cmd.settled_tick, "reason": cmd.reason or None,
-            "fill": fill, "actor": cmd.actor}
 
 
 def _test_pause_point() -> None:
@@ -154,122 +100,176 @@ def _engine_turn(game_id: int) -> bool:
 
 
 def settle_tick(game_id: int, now: Any = None) -> bool:
-    """Settle the game's next tick if it is due. True if this call settled it."""
+    """Settle the game's next tick if it is due. True if this call settled it.
+
+    Four steps in one transaction: claim the tick, settle it in the sim, persist what it did,
+    publish it (the frames leave on commit)."""
     now = now or timezone.now()
     with transaction.atomic():
-        if not _engine_turn(game_id):
+        game = claim(game_id, now)
+        if game is None:
             return False
-        game = Game.objects.select_for_update().filter(pk=game_id).first()
-        if game is None or not _is_due(game, now):  # None: deleted since it was listed
-            return False
-        t = game.tick
-        # The claim: only one settlement of (game, t) can ever match this row.
-        claimed = Game.objects.filter(pk=game_id, tick=t, status=game.status).update(tick=t + 1)
-        if claimed != 1:
-            return False
-        sim_game = simapi.fresh(game.state)
-        scn = json.loads(game.scenario)
-        seats = list(game.seats.all())
-        by_player = {s.player: s for s in seats}
-
-        policies = _bot_policies(game, seats, scn, now)
-        stand_in_frames, handed_back = _stand_ins(game, seats, policies, t, now, sim_game)
-        if policies:
-            bot_cmds = [Command(game=game, seat=by_player[a["player"]], actor=Actor.BOT,
-                                do=a.get("do", ""), action=_dumps(a), due_tick=t)
-                        for a in sim_game.bot_actions(policies) if a.get("player") in by_player]
-            Command.objects.bulk_create(bot_cmds)
-
-        cmds = list(game.commands.filter(status=CommandStatus.QUEUED, due_tick__lte=t)
-                    .order_by("id"))
-        actions = [{**json.loads(c.action), "ref": c.id} for c in cmds]
-        result = sim_game.step(actions, bots=False)
-        _test_pause_point()
-
-        fills = {f.get("ref"): f for f in result.fills}
-        settled_by_seat: dict[int, list[dict[str, Any]]] = {}
-        joined: list[int] = []
-        for c in cmds:
-            fill = fills.get(c.id)
-            c.settled_tick = t
-            if fill is None:  # the sim settled nothing for it: record that, never re-queue
-                c.status, c.reason = CommandStatus.REJECTED, "not_settled"
-            else:
-                ok = fill.get("status") == "filled"
-                c.status = CommandStatus.FILLED if ok else CommandStatus.REJECTED
-                c.reason = "" if ok else str(fill.get("reason", "rejected"))[:40]
-                c.fill = _dumps(fill)
-                if ok and c.do == "join" and c.seat_id:
-                    joined.append(c.seat_id)
-            if c.seat_id is not None:
-                settled_by_seat.setdefault(c.seat_id, []).append(_fill_view(c, fill))
-        Command.objects.bulk_update(cmds, ["status", "settled_tick", "reason", "fill"])
-        if joined:
-            Seat.objects.filter(pk__in=joined).update(active=True)
-            for seat in seats:
-                if seat.id in joined:
-                    seat.active = True
-
-        fired = [dict(e) for e in (result.events or [])]
-        # The sim tracks each scripted event (pending, fired, held, skipped); mirror it.
-        event_status = {str(i): status for i, status in enumerate(sim_game.event_status)}
-        TickRow.objects.create(game=game, tick=t, epoch=result.tick_row.get("epoch", 0),
-                               row=_dumps(result.tick_row), events=_dumps(fired))
-        public_epoch = None
-        if result.epoch_row is not None:
-            EpochRow.objects.create(game=game, epoch=result.epoch_row["epoch"], tick=t,
-                                    row=_dumps(result.epoch_row))
-            public_epoch = {k: v for k, v in result.epoch_row.items() if k != "players"}
-
-        game.tick = t + 1
-        game.state = sim_game.to_json()
-        game.event_status = event_status
-        if game.advance_ticks > 0:
-            game.advance_ticks -= 1
-        if sim_game.finished or game.tick >= game.total_ticks:
-            finish(game)
-        elif game.status == Status.RUNNING:
-            game.next_tick_at = now + timedelta(seconds=game.tick_seconds)
-
-        seat_infos = lb.seat_map(game, seats)  # loaded above: no second query
-        market = lb.label_root_validators(sim_game.public_view(), seat_infos)
-        rows = lb.standings(sim_game, seat_infos)
-        players_in_sim = {r["player"] for r in rows}
-        standing = lb.student_ranks(rows)  # a student's rank among students, by return
-        top = leaderboard(game, sim_game, settings.LEADERBOARD_TOP, rows=rows)
-        game.public = _dumps({"market": market, "leaderboard": top})
-        game.seq += 1
-        players = sum(1 for s in seats if s.kind != SeatKind.BOT and not s.kicked)
-        frames = [broadcast.frame(broadcast.game_group(game.id), broadcast.encode({
-            "type": "tick", "seq": game.seq, "tick": t, "epoch": result.tick_row.get("epoch"),
-            "game": game_info(game, players), "market": market, "row": result.tick_row,
-            "epoch_row": public_epoch, "leaderboard": top, "events": fired}), game.seq)]
-        for seat in seats:
-            if seat.kind == SeatKind.BOT or seat.kicked or not seat.active:
-                continue
-            if seat.player not in players_in_sim:
-                # Not a player in the sim (should not happen): skip it rather than fail the
-                # tick forever.
-                log.error("seat %s (%s) has no sim player", seat.id, seat.player)
-                continue
-            you = sim_game.private_view(seat.player)
-            private = {"type": "private", "seq": game.seq, "tick": t, "you": you,
-                       **lb.rank_fields(standing.get(seat.player)),
-                       "fills": settled_by_seat.get(seat.id, [])}
-            if seat.id in handed_back:
-                private["while_away"] = _while_away(handed_back[seat.id], t, you["net_worth"])
-            frames.append(broadcast.frame(broadcast.seat_group(seat.id), broadcast.encode(
-                private), game.seq))
-        frames.extend(stand_in_frames)  # after the tick: the console sees the tick first
-        frames += participation.after_tick(game, seats, cmds, t)  # the console's monitor
-        # The console's roster when a seat's status changed with this tick (a late joiner
-        # entered, a bot took an absent student's seat, the game ended).
-        frames += roster_after_tick(game, seats, now, scn.get("bot_fill") or {})
+        tick = settle(game, now)
+        persist(game, tick, now)
+        frames = publish(game, tick, now)
         game.save(update_fields=["tick", "state", "event_status", "advance_ticks", "status",
                                  "next_tick_at", "ended_at", "public", "seq"])
         broadcast.on_commit(frames)
+        sim_game = tick.sim_game
         transaction.on_commit(lambda: simapi.remember(game.id, game.tick, sim_game))
     return True
+
+
+def claim(game_id: int, now: Any) -> Game | None:
+    """Inside the tick's transaction: the locked game whose next tick this call now owns, or
+    None (another engine's turn, deleted, not due, or the tick already taken). The claim is a
+    conditional UPDATE: only one settlement of (game, tick) can ever match its row."""
+    if not _engine_turn(game_id):
+        return None
+    game = Game.objects.select_for_update().filter(pk=game_id).first()
+    if game is None or not _is_due(game, now):  # None: deleted since it was listed
+        return None
+    t = game.tick
+    claimed = Game.objects.filter(pk=game_id, tick=t, status=game.status).update(tick=t + 1)
+    return game if claimed == 1 else None
+
+
+@dataclass
+class Tick:
+    """One tick being settled: what `settle` ran and what `persist` and `publish` need."""
+    t: int
+    sim_game: sim.Game
+    scn: dict[str, Any]
+    seats: list[Seat]
+    commands: list[Command]
+    result: sim.TickResult
+    stand_in_frames: Frames
+    handed_back: dict[int, Seat]
+    fills_by_seat: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    public_epoch: dict[str, Any] | None = None
+    fired: list[dict[str, Any]] = field(default_factory=list)
+
+
+def settle(game: Game, now: Any) -> Tick:
+    """Run the claimed tick: bots play the seats they hold (their commands stored in the log),
+    then every queued command due by now goes through `sim.Game.step(..., bots=False)`."""
+    t = game.tick
+    sim_game = simapi.fresh(game.state or "")
+    scn = json.loads(game.scenario)
+    seats = list(game.seats.all())
+    by_player = {s.player: s for s in seats}
+    policies = standin.bot_policies(game, seats, scn, now)
+    stand_in_frames, handed_back = standin.stand_ins(game, seats, policies, t, now, sim_game)
+    if policies:
+        bot_cmds = [Command(game=game, seat=by_player[a["player"]], actor=Actor.BOT,
+                            do=a.get("do", ""), action=dumps(a), due_tick=t)
+                    for a in sim_game.bot_actions(policies) if a.get("player") in by_player]
+        Command.objects.bulk_create(bot_cmds)
+    cmds = list(game.commands.filter(status=CommandStatus.QUEUED, due_tick__lte=t)
+                .order_by("id"))
+    result = sim_game.step(as_sim_actions(cmds), bots=False)
+    _test_pause_point()
+    return Tick(t, sim_game, scn, seats, cmds, result, stand_in_frames, handed_back)
+
+
+def persist(game: Game, tick: Tick, now: Any) -> None:
+    """Store what the tick did: each command's outcome, the seats that joined, the tick's (and
+    epoch's) row, the game's new state and clock. The game row itself is saved by the caller."""
+    _record_commands(tick)
+    result, t = tick.result, tick.t
+    tick.fired = [dict(e) for e in (result.events or [])]
+    TickRow.objects.create(game=game, tick=t, epoch=result.tick_row.get("epoch", 0),
+                           row=dumps(result.tick_row), events=dumps(tick.fired))
+    if result.epoch_row is not None:
+        EpochRow.objects.create(game=game, epoch=result.epoch_row["epoch"], tick=t,
+                                row=dumps(result.epoch_row))
+        tick.public_epoch = {k: v for k, v in result.epoch_row.items() if k != "players"}
+    game.tick = t + 1
+    game.state = tick.sim_game.to_json()
+    # The sim tracks each scripted event (pending, fired, held, skipped); mirror it.
+    game.event_status = {str(i): status for i, status in enumerate(tick.sim_game.event_status)}
+    if game.advance_ticks > 0:
+        game.advance_ticks -= 1
+    if tick.sim_game.finished or game.tick >= game.total_ticks:
+        finish(game)
+    elif game.status == Status.RUNNING:
+        game.next_tick_at = now + timedelta(seconds=game.tick_seconds)
+
+
+def _record_commands(tick: Tick) -> None:
+    """Each settled command's status, reason and fill; seats whose `join` filled are active."""
+    fills = {f.get("ref"): f for f in tick.result.fills}
+    joined: list[int] = []
+    for c in tick.commands:
+        fill = fills.get(c.id)
+        c.settled_tick = tick.t
+        if fill is None:  # the sim settled nothing for it: record that, never re-queue
+            c.status, c.reason = CommandStatus.REJECTED, "not_settled"
+        else:
+            ok = fill.get("status") == "filled"
+            c.status = CommandStatus.FILLED if ok else CommandStatus.REJECTED
+            c.reason = "" if ok else str(fill.get("reason", "rejected"))[:40]
+            c.fill = dumps(fill)
+            if ok and c.do == "join" and c.seat_id:
+                joined.append(c.seat_id)
+        if c.seat_id is not None:
+            tick.fills_by_seat.setdefault(c.seat_id, []).append(client_view(c, fill))
+    Command.objects.bulk_update(tick.commands, ["status", "settled_tick", "reason", "fill"])
+    if joined:
+        Seat.objects.filter(pk__in=joined).update(active=True)
+        for seat in tick.seats:
+            if seat.id in joined:
+                seat.active = True
+
+
+def publish(game: Game, tick: Tick, now: Any) -> Frames:
+    """The tick for every screen: the public payload (market, leaderboard) stored on the game
+    and sent as `tick`, each active student's `private` message, the stand-in changes and the
+    console's roster if a seat's status changed. Bumps the game's seq."""
+    sim_game, t, seats = tick.sim_game, tick.t, tick.seats
+    seat_infos = lb.seat_map(game, seats)  # loaded above: no second query
+    market = lb.label_root_validators(sim_game.public_view(), seat_infos)
+    rows = lb.standings(sim_game, seat_infos)
+    top = leaderboard(game, sim_game, settings.LEADERBOARD_TOP, rows=rows)
+    game.public = dumps({"market": market, "leaderboard": top})
+    game.seq += 1
+    players = sum(1 for s in seats if s.kind != SeatKind.BOT and not s.kicked)
+    frames = [broadcast.frame(broadcast.game_group(game.id), broadcast.encode({
+        "type": "tick", "seq": game.seq, "tick": t, "epoch": tick.result.tick_row.get("epoch"),
+        "game": game_info(game, players), "market": market, "row": tick.result.tick_row,
+        "epoch_row": tick.public_epoch, "leaderboard": top, "events": tick.fired}), game.seq)]
+    frames += _private_frames(game, tick, rows)
+    frames.extend(tick.stand_in_frames)  # after the tick: the console sees the tick first
+    frames += participation.after_tick(game, seats, tick.commands, t)  # the console's monitor
+    # The console's roster when a seat's status changed with this tick (a late joiner
+    # entered, a bot took an absent student's seat, the game ended).
+    frames += roster_after_tick(game, seats, now, tick.scn.get("bot_fill") or {})
+    return frames
+
+
+def _private_frames(game: Game, tick: Tick, rows: list[dict[str, Any]]) -> Frames:
+    """Each active student's `private` message: their view, rank and this tick's fills."""
+    players_in_sim = {r["player"] for r in rows}
+    standing = lb.student_ranks(rows)  # a student's rank among students, by return
+    frames: Frames = []
+    for seat in tick.seats:
+        if seat.kind == SeatKind.BOT or seat.kicked or not seat.active:
+            continue
+        if seat.player not in players_in_sim:
+            # Not a player in the sim (should not happen): skip it rather than fail the
+            # tick forever.
+            log.error("seat %s (%s) has no sim player", seat.id, seat.player)
+            continue
+        you = tick.sim_game.private_view(seat.player)
+        private = {"type": "private", "seq": game.seq, "tick": tick.t, "you": you,
+                   **lb.rank_fields(standing.get(seat.player)),
+                   "fills": tick.fills_by_seat.get(seat.id, [])}
+        if seat.id in tick.handed_back:
+            private["while_away"] = standin.while_away(tick.handed_back[seat.id], tick.t,
+                                                you["net_worth"])
+        frames.append(broadcast.frame(broadcast.seat_group(seat.id), broadcast.encode(
+            private), game.seq))
+    return frames
 
 
 def settle_due(shard: tuple[int, int] | None = None) -> int:

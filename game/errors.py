@@ -6,8 +6,8 @@ from typing import Any
 ERROR_CODES: frozenset[str] = frozenset({
     "bad_json", "too_large", "unknown_type", "invalid", "bad_value", "rate_limited", "read_only",
     "forbidden", "no_seat", "unknown_command", "not_cancellable", "bad_state", "unknown_seat",
-    "unknown_event", "game_not_started", "game_over", "internal",
-    # running the class (game/predictions.py, game/announcements.py)
+    "unknown_event", "game_not_started", "game_over", "internal", "unknown_setting",
+    # running the class (game/actions/predictions.py, game/actions/announcements.py)
     "bad_question", "no_prediction", "unknown_question", "question_closed", "already_revealed",
     "already_answered", "bad_choice", "empty_text", "text_too_long",
 })
@@ -37,8 +37,10 @@ class ClientError(Exception):
         self.details = details
 
 
-class Rejected(Exception):
-    """A well-formed command the game refuses now: a `rejected` reply, nothing stored."""
+class Refused(Exception):
+    """A well-formed command the game refuses now (not yet started, over, seat not active): a
+    `rejected` reply, nothing stored. (The simulator's refusal of an action is
+    sim.actions.Rejected.)"""
 
     def __init__(self, code: str, message: str) -> None:
         assert code in REJECT_CODES, code

@@ -3,7 +3,7 @@
 NUL cannot be stored by PostgreSQL at all (a query carrying one fails there, while SQLite keeps
 it), and no field of this application needs a control character: the page, query string, form
 fields and cookies of an HTTP request, and the path, query string and cookies of a WebSocket
-handshake, are checked here, and the socket's messages in game/protocol.py. An HTTP request is
+handshake, are checked here, and the socket's messages in game/live/protocol.py. An HTTP request is
 answered 400 `bad_value`; a socket handshake is refused.
 """
 from __future__ import annotations
@@ -29,8 +29,16 @@ def has_control(value: Any) -> bool:
     return False
 
 
-def _multi(items: Iterable[tuple[str, list[str]]]) -> bool:
-    return any(has_control(k) or has_control(vs) for k, vs in items)
+# Form fields that are lines of text (a textarea): line breaks and tabs are the text's own,
+# every other control character is still refused. The class list's pasted names.
+MULTILINE_FIELDS = frozenset({"names"})
+LINE_BREAKS = re.compile("[\t\r\n]")
+
+
+def _multi(items: Iterable[tuple[str, list[str]]], multiline: frozenset[str] = frozenset()
+           ) -> bool:
+    return any(has_control(k) or has_control(
+        [LINE_BREAKS.sub("", v) for v in vs] if k in multiline else vs) for k, vs in items)
 
 
 def request_has_control(request: HttpRequest) -> bool:
@@ -40,7 +48,7 @@ def request_has_control(request: HttpRequest) -> bool:
         return True
     if request.method == "POST" and request.content_type in (
             "application/x-www-form-urlencoded", "multipart/form-data"):
-        return _multi(request.POST.lists())
+        return _multi(request.POST.lists(), MULTILINE_FIELDS)
     return False
 
 

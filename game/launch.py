@@ -9,7 +9,7 @@ No Django import here: the argv is built before any settings are read.
 Sizes (docs/protocol.md "Sizes"). daphne hands both flags below to autobahn, which applies
 `--websocket-max-message-size` to what a client sends (a larger message drops the connection
 before it is buffered: the client sees 1006) and also to what the server sends. Outbound
-messages are bounded separately, in game/transport.py (setting `WS_MAX_SEND_BYTES`): a snapshot
+messages are bounded separately, in game/live/transport.py (setting `WS_MAX_SEND_BYTES`): a snapshot
 stays far below the inbound limit by design (the chart history is served over HTTP), and a
 message that is too big to send is logged and the client told (close 4013) instead of an
 exception inside daphne.
@@ -50,8 +50,8 @@ def daphne_argv(*, host: str | None = None, port: int | None = None, fd: int | N
 
 def ready_lines(host: str, port: int) -> list[str]:
     """What `make run` prints once the server really listens: where to open it, and on a
-    loopback address, that phones cannot reach it (game/reach.py has the same rule)."""
-    from game import reach  # stdlib only: no Django
+    loopback address, that phones cannot reach it (game/web/reach.py has the same rule)."""
+    from game.web import reach  # stdlib only: no Django
 
     if host in ("0.0.0.0", "::", ""):
         where = ([f"http://{a}:{port}/" for a in reach.lan_addresses()]

@@ -1,11 +1,9 @@
 """The leaderboard: every player's net worth in TAO at liquidation value, boards per role.
 
-Liquidation value is what unstaking everything right now would return: each subnet's alpha is
-sold through the real swap plan (`sim.actions.plan_unstake`: fee and slippage included, and a
-position too small to sell, below the minimum stake, is worth nothing because the chain would
-refuse the sale); root stake counts at face value (root converts 1:1, no pool). Subnet pools
-are independent, so selling one subnet's alpha never moves another's price and the order of
-the sales does not matter.
+Liquidation value is what unstaking everything right now would return (the rule:
+sim/liquidation.py, which the sim's own views use too): each subnet's alpha sold through its
+pool, fee and slippage included, a position the chain would refuse to sell worth nothing, and
+root stake at face value.
 
 Ties are broken deterministically: net worth rounded to a nano-TAO (so float noise cannot
 reorder equal players), then the pseudonymous player id.
@@ -15,7 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-ROLES = ("speculator", "subnet_owner", "root_validator")
+import numpy as np
+
+from game.models import ROLES
+from sim import liquidation
+
 TIE_DECIMALS = 9
 
 
@@ -26,43 +28,16 @@ class Holding:
     value: float  # TAO the sale returns (0 when the sale would be refused)
 
 
-def _sim() -> Any:
-    from game import simapi
-
-    return simapi.sim_module()
-
-
 def holdings(sim_game: Any, player_id: str) -> list[Holding]:
     """The player's alpha per active subnet with what selling all of it returns now."""
-    actions = _sim().actions
     st = sim_game.st
     k = st.player_index(player_id)
     if k is None:
         raise KeyError(player_id)
-    out: list[Holding] = []
-    for i in range(len(st.netuid)):
-        if not st.active[i]:
-            continue
-        alpha = float(st.alpha[k, i])
-        value = 0.0
-        if alpha > 0.0:
-            try:
-                _, res = actions.plan_unstake(st, sim_game.params, sim_game.rules, i, alpha, None)
-                value = float(res.out)
-            except actions.Rejected:
-                value = 0.0  # dust below the minimum, or a sale the reserve floor refuses
-        out.append(Holding(int(st.netuid[i]), alpha, value))
-    return out
-
-
-def liquidation_value(sim_game: Any, player_id: str) -> float:
-    """TAO balance + root stake (face value) + the TAO every alpha position sells for."""
-    st = sim_game.st
-    k = st.player_index(player_id)
-    if k is None:
-        raise KeyError(player_id)
-    alpha_value = sum(h.value for h in holdings(sim_game, player_id))
-    return float(st.tao[k]) + float(st.root[k]) + alpha_value
+    values = liquidation.position_values(st, sim_game.params, sim_game.rules, k)
+    active = np.nonzero(st.active)[0]
+    return [Holding(int(st.netuid[i]), float(st.alpha[k, i]), float(v))
+            for i, v in zip(active, values, strict=True)]
 
 
 def sort_key(net_worth: float, player: str) -> tuple[float, str]:
@@ -95,7 +70,8 @@ def label_root_validators(market: dict[str, Any] | None, seats: dict[str, SeatIn
 
 def rank_rows(values: Iterable[tuple[str, str, float]]) -> list[dict[str, Any]]:
     """[(player, role, net_worth)] -> rows with overall rank and rank within the role."""
-    rows = [{"player": p, "role": r, "net_worth": float(v)} for p, r, v in values]
+    rows: list[dict[str, Any]] = [
+        {"player": p, "role": r, "net_worth": float(v)} for p, r, v in values]
     rows.sort(key=lambda row: sort_key(row["net_worth"], row["player"]))
     per_role: dict[str, int] = {}
     for rank, row in enumerate(rows, start=1):
@@ -108,8 +84,6 @@ def rank_rows(values: Iterable[tuple[str, str, float]]) -> list[dict[str, Any]]:
 def standings(sim_game: Any, seats: dict[str, SeatInfo] | None = None) -> list[dict[str, Any]]:
     """Every player of the sim state, ranked; nicknames and seat kind added when known."""
     st = sim_game.st
-    # The sim values every position at once with the same refusal rules as a real unstake
-    # (liquidation_value() is the per-position reference; tests hold the two equal).
     worth = sim_game.net_worths()
     rows = rank_rows((pid, st.roles[k], worth[pid]) for k, pid in enumerate(st.ids))
     for row in rows:

@@ -23,6 +23,9 @@ class Role(models.TextChoices):
     ROOT_VALIDATOR = "root_validator"
 
 
+ROLES: tuple[str, ...] = tuple(Role.values)  # a seat's roles, in the order forms list them
+
+
 class Game(models.Model):
     code = models.CharField(max_length=12, unique=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
@@ -55,6 +58,20 @@ class Game(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Rounds of one class session (game/rounds.py): the session's first game (null on that game
+    # itself), the game this one was made from (play again, or the real game a practice round
+    # was made for), whether it is a practice round, and the one setting changed from
+    # `previous_round` ({"setting": ..., "value": ...}, {} when none).
+    session = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="session_rounds")
+    previous_round = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="next_rounds")
+    practice = models.BooleanField(default=False)
+    round_change = models.JSONField(default=dict, blank=True)
+    # Where this game's students were sent (the next round, a practice round, or back from a
+    # practice round to the real game): their pages follow (the `next_round` message).
+    moved_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="moved_from")
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_tick_at"])]
@@ -88,10 +105,10 @@ class Seat(models.Model):
                              on_delete=models.CASCADE)
     kicked = models.BooleanField(default=False)
     active = models.BooleanField(default=False)  # a player in the sim state
-    # Presence (game/presence.py, docs/architecture.md): `sockets` counts the seat's open
+    # Presence (game/live/heartbeat.py, docs/architecture.md): `sockets` counts the seat's open
     # sockets (raised on connect, lowered on a clean close); `last_seen` is a lease that every
     # server process holding one of them renews on a timer. A seat is connected only while both
-    # hold (services.is_connected), so a counter left behind by a killed process expires.
+    # hold (readmodel.is_connected), so a counter left behind by a killed process expires.
     sockets = models.IntegerField(default=0)
     last_seen = models.DateTimeField(null=True, blank=True)
     # The tick since which a bot has played this seat for its absent (or kicked) student; null
@@ -105,6 +122,10 @@ class Seat(models.Model):
     device_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)
     other_seat_attempts = models.IntegerField(default=0)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # The seat of the round this one was carried over from (game/rounds.py): its token proves
+    # the student, so moving to the next round needs no new join.
+    from_seat = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="carried_to")
 
     class Meta:
         constraints = [
@@ -194,7 +215,17 @@ class EpochRow(models.Model):
         ]
 
 
-# --- running the class (game/predictions.py, game/announcements.py; issue #16) -----------------
+class ClassList(models.Model):
+    """A game's class list (game/classlist.py): the students' names as the teacher listed them
+    (cleaned, one per nickname key), and whether only those names may join."""
+
+    game = models.OneToOneField(Game, on_delete=models.CASCADE, related_name="class_list")
+    names = models.JSONField(default=list)
+    locked = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+# --- running the class (game/actions/predictions.py, announcements.py; issue #16) -----------
 
 class QuestionStatus(models.TextChoices):
     OPEN = "open"

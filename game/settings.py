@@ -53,7 +53,8 @@ def envint(name: str, default: int, *, lo: int | None = None, hi: int | None = N
     return value
 
 
-def envfloat(name: str, default: float, *, lo: float | None = None, hi: float | None = None) -> float:
+def envfloat(name: str, default: float, *, lo: float | None = None,
+             hi: float | None = None) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -92,7 +93,7 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 DEBUG = envbool("DEBUG", False)
 # Classrooms connect over the LAN: set ALLOWED_HOSTS=192.168.1.20,localhost (the address the
-# students type). Also admits WebSocket origins from those hosts (see game/origin.py).
+# students type). Also admits WebSocket origins from those hosts (see game/live/origin.py).
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 
@@ -113,8 +114,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # NUL and other control characters in a path, query, form field or cookie: 400 bad_value.
     "game.inputguard.ControlCharacterMiddleware",
-    # Content-Security-Policy, and no-store on every page (game/headers.py).
-    "game.headers.SecurityHeadersMiddleware",
+    # Content-Security-Policy, and no-store on every page (game/web/headers.py).
+    "game.web.headers.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -125,7 +126,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "game.urls"
+ROOT_URLCONF = "game.web.urls"
 ASGI_APPLICATION = "game.asgi.application"
 TEMPLATES = [
     {
@@ -212,8 +213,8 @@ if REDIS_URL:
         CHANNEL_LAYERS = {
             "default": {
                 # channels_redis' core layer, with connections that reconnect after a Redis
-                # restart (game/layers.py)
-                "BACKEND": "game.layers.RedisChannelLayer",
+                # restart (game/live/layers.py)
+                "BACKEND": "game.live.layers.RedisChannelLayer",
                 "CONFIG": {
                     "hosts": [_redis_host],
                     "prefix": envstr("CHANNELS_PREFIX", "dtao"),
@@ -289,7 +290,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
-        else "game.storage.ForgivingManifestStorage",
+        else "game.web.staticfiles.ForgivingManifestStorage",
     },
 }
 WHITENOISE_USE_FINDERS = True
@@ -306,23 +307,23 @@ LOGGING = {
 # --- the game -------------------------------------------------------------------------------
 ENGINE_IN_PROCESS = envbool("ENGINE_IN_PROCESS", True)
 ENGINE_POLL_SECONDS = envfloat("ENGINE_POLL_SECONDS", 0.25, lo=0.01, hi=10)
-# Seconds a connection has to send a request's complete headers (game/httpguard.py; 0: off).
+# Seconds a connection has to send a request's complete headers (game/live/httpguard.py; 0: off).
 HTTP_HEADER_TIMEOUT_SECONDS = envfloat("HTTP_HEADER_TIMEOUT_SECONDS", 10.0, lo=0, hi=3600)
 WS_MAX_MESSAGE_BYTES = envint("WS_MAX_MESSAGE_BYTES", 4096, lo=256)
 WS_RATE_PER_SECOND = envfloat("WS_RATE_PER_SECOND", 10.0, lo=0.1)
 WS_RATE_BURST = envint("WS_RATE_BURST", 20, lo=1)
 WS_RATE_STRIKES = envint("WS_RATE_STRIKES", 50, lo=1)
 # Bytes a socket may have queued for it while its client is not reading (the send buffer is over
-# Twisted's 64 KiB) before the connection is aborted; game/transport.py.
+# Twisted's 64 KiB) before the connection is aborted; game/live/transport.py.
 WS_SEND_BUFFER_MAX_BYTES = envint("WS_SEND_BUFFER_MAX_BYTES", 1024 * 1024, lo=4096, hi=1 << 30)
-# The largest message the server sends (bytes; game/transport.py). Snapshots stay far below it
+# The largest message the server sends (bytes; game/live/transport.py). Snapshots stay far below it
 # (docs/protocol.md "Sizes"); a larger message is not sent: logged, and the socket closed (4013).
 WS_MAX_SEND_BYTES = envint("WS_MAX_SEND_BYTES", 1024 * 1024, lo=1024, hi=1 << 30)
 LEADERBOARD_TOP = envint("LEADERBOARD_TOP", 10, lo=1, hi=1000)
 LOBBY_BROADCAST_MAX = envint("LOBBY_BROADCAST_MAX", 100, lo=1)
 BOT_TAKEOVER_SECONDS = envfloat("BOT_TAKEOVER_SECONDS", 15.0, lo=0)
 # How long a seat's presence lease lasts (renewed every third of it by the process holding its
-# socket; capped at BOT_TAKEOVER_SECONDS): game/presence.py, docs/architecture.md.
+# socket; capped at BOT_TAKEOVER_SECONDS): game/live/heartbeat.py, docs/architecture.md.
 PRESENCE_TIMEOUT_SECONDS = envfloat("PRESENCE_TIMEOUT_SECONDS", 10.0, lo=1)
 SCENARIOS_DIR = Path(envstr("SCENARIOS_DIR", str(BASE_DIR / "sim" / "scenarios")))
 # The address printed on join URLs and QR codes (e.g. http://192.168.1.20:8000); default: the
@@ -333,7 +334,7 @@ JOIN_RATE_PER_IP = envint("JOIN_RATE_PER_IP", 600, lo=0)  # joins a minute from 
 JOIN_RATE_PER_GAME = envint("JOIN_RATE_PER_GAME", 600, lo=0)  # joins a minute into one game
 CODE_MISSES_PER_IP = envint("CODE_MISSES_PER_IP", 60, lo=0)  # unknown codes a minute, per address
 GAME_MAX_SEATS = envint("GAME_MAX_SEATS", 1000, lo=1)  # students in one game (the lobby cap)
-# "Your class vs N bot classes" (game/bands.py): jobs running at once on this machine (every
+# "Your class vs N bot classes" (game/debrief/bands.py): jobs running at once on this machine (every
 # process sharing VAR_DIR counts against it), and jobs waiting per process beyond that.
 BANDS_MAX_JOBS = envint("BANDS_MAX_JOBS", 1, lo=1, hi=64)
 BANDS_QUEUE_MAX = envint("BANDS_QUEUE_MAX", 20, lo=0, hi=10_000)

@@ -15,23 +15,19 @@ from typing import Any
 
 from django.conf import settings
 
+import sim
+
 _CACHE_SIZE = 64
-_cache: "OrderedDict[tuple[int, int], Any]" = OrderedDict()
+_cache: OrderedDict[tuple[int, int], sim.Game] = OrderedDict()
 _lock = threading.Lock()
-
-
-def sim_module() -> Any:
-    import sim  # imported lazily: the sim core may land after the server
-
-    return sim
 
 
 @lru_cache(maxsize=1)
 def presets() -> tuple[dict[str, str], ...]:
     """The preset scenarios, sorted by name: [{"id": file stem, "name", "description", and what
     the create form shows of it: "epochs", "ticks_per_epoch", "tick_seconds", "minutes" (the
-    game's length at that tick), "subnets", "events" [{"epoch", "title"}]}]."""
-    sim = sim_module()
+    game's length at that tick), "subnets", "registration_open", "lock_min" (the registration
+    lock cost's floor), "events" [{"epoch", "title"}]}]."""
     out = []
     for path in sorted(Path(settings.SCENARIOS_DIR).glob("*.json")):
         try:
@@ -45,6 +41,8 @@ def presets() -> tuple[dict[str, str], ...]:
                     "tick_seconds": clock["tick_seconds"],
                     "minutes": round(ticks * clock["tick_seconds"] / 60),
                     "subnets": len(scn["subnets"]),
+                    "registration_open": bool(scn["params"].get("registration_open", 1)),
+                    "lock_min": scn["params"].get("lock_min"),
                     "events": [{"epoch": e["epoch"], "title": e["title"]}
                                for e in scn.get("events", [])]})
     return tuple(sorted(out, key=lambda p: p["name"]))
@@ -54,19 +52,19 @@ def load_preset(preset_id: str) -> dict[str, Any]:
     ids = {p["id"] for p in presets()}
     if preset_id not in ids:
         raise KeyError(preset_id)
-    return sim_module().load_scenario(Path(settings.SCENARIOS_DIR) / f"{preset_id}.json")
+    return sim.load_scenario(Path(settings.SCENARIOS_DIR) / f"{preset_id}.json")
 
 
-def new_sim(scenario: dict[str, Any], seed: int) -> Any:
-    return sim_module().Game.from_scenario(scenario, seed=seed)
+def new_sim(scenario: dict[str, Any], seed: int) -> sim.Game:
+    return sim.Game.from_scenario(scenario, seed=seed)
 
 
-def fresh(state: str) -> Any:
+def fresh(state: str) -> sim.Game:
     """A private, mutable sim.Game from stored state text."""
-    return sim_module().Game.from_json(state)
+    return sim.Game.from_json(state)
 
 
-def cached(game_id: int, tick: int, state: str) -> Any:
+def cached(game_id: int, tick: int, state: str) -> sim.Game:
     """A shared read-only sim.Game for (game, tick): snapshots, quotes, views."""
     key = (game_id, tick)
     with _lock:
@@ -79,7 +77,7 @@ def cached(game_id: int, tick: int, state: str) -> Any:
     return obj
 
 
-def remember(game_id: int, tick: int, obj: Any) -> None:
+def remember(game_id: int, tick: int, obj: sim.Game) -> None:
     with _lock:
         _cache[(game_id, tick)] = obj
         _cache.move_to_end((game_id, tick))

@@ -39,6 +39,7 @@ REASONS: tuple[str, ...] = (
     "missing_field",
     "same_subnet",  # a move needs two different subnets
     "subnet_limit",  # no room for another subnet (and nothing prunable)
+    "registration_closed",  # the game forbids registering subnets (`registration_open` 0)
     "subnet_taken",  # the subnet already has an owner
     "player_exists",  # join with an id already in the game
     "unknown_event",
@@ -131,16 +132,32 @@ def plan_unstake(st: State, params: Params, rules: frozenset[str], i: int, alpha
             if cap <= 0.0 or tau * cap / (x + cap) < params.min_stake:
                 raise Rejected("limit_not_met")
             alpha = cap
-    if "percent_fee" in rules:
-        res = swap.unstake_percent(tau, x, alpha, alpha * params.percent_fee_rate * fee_scale,
-                                   fee_out="percent_fee_out" in rules)
-    else:
-        res = swap.unstake_flat(tau, x, alpha, params.stake_fee * fee_scale)
-    if res.gross < params.min_stake or res.out <= 0.0:
+    res = unstake_swap(tau, x, alpha, params, rules, fee_scale)
+    below_minimum, below_floor = unstake_refusals(res, params)
+    if below_minimum:
         raise Rejected("below_minimum")
-    if res.tao < params.reserve_floor:
+    if below_floor:
         raise Rejected("reserve_floor")
     return alpha, res
+
+
+def unstake_swap(tau: float, x: float, alpha: float, params: Params, rules: frozenset[str],
+                 fee_scale: float = 1.0) -> swap.SwapResult:
+    """Selling `alpha` into the pool (tau, x) with the rules' fee: flat TAO, or a share of the
+    alpha under `percent_fee`. Plain arithmetic, so numpy arrays go through it elementwise
+    (sim/liquidation.py values every position at once with it)."""
+    if "percent_fee" in rules:
+        return swap.unstake_percent(tau, x, alpha, alpha * params.percent_fee_rate * fee_scale,
+                                    fee_out="percent_fee_out" in rules)
+    return swap.unstake_flat(tau, x, alpha, params.stake_fee * fee_scale)
+
+
+def unstake_refusals(res: swap.SwapResult, params: Params) -> tuple[bool, bool]:
+    """Why the chain refuses an unstake swap: (below_minimum: under the minimum stake or
+    nothing after the fee, reserve_floor: a TAO reserve left under the floor). Elementwise on
+    numpy arrays too."""
+    return ((res.gross < params.min_stake) | (res.out <= 0.0),
+            res.tao < params.reserve_floor)
 
 
 def _held_alpha(st: State, k: int, i: int, alpha: float) -> float:
@@ -449,6 +466,8 @@ def _do_register_subnet(st: State, params: Params, rules: frozenset[str], a: dic
     name = a.get("name")
     if name is not None and not isinstance(name, str):
         raise Rejected("missing_field")
+    if not params.registration_open:
+        raise Rejected("registration_closed")
     cost = lock_cost(st, params)
     if cost > st.tao[k]:
         raise Rejected("insufficient_tao")
@@ -462,17 +481,32 @@ def _do_register_subnet(st: State, params: Params, rules: frozenset[str], a: dic
     if victim is not None:
         fill["pruned"] = int(st.netuid[victim])
         prune(st, victim)
-    seed = min(params.pool_seed, cost)
-    burned = cost - seed  # chain: the lock beyond the pool seed is burned, lowering issuance
+    seed, alpha = _opening_pool(st, rules, params, cost)
+    burned = cost - seed  # launch: the lock beyond the pool seed is burned, lowering issuance
     st.tao[k] -= cost
     st.tao_burned += burned
     st.tao_issued -= burned
     st.lock_last, st.lock_block = cost, st.block
     netuid = st.next_netuid
-    i = st.add_subnet(netuid=netuid, name=name or f"Subnet {netuid}", tau=seed, x=seed, o=0.0,
+    i = st.add_subnet(netuid=netuid, name=name or f"Subnet {netuid}", tau=seed, x=alpha, o=0.0,
                       m=0.0, mech=MECHANISMS.index(mech), age=0, owner=k, reg_block=st.block)
-    fill.update(subnet=netuid, tao=cost, alpha=0.0, burned=burned, price_before=1.0,
+    fill.update(subnet=netuid, tao=cost, alpha=0.0, burned=burned, price_before=seed / alpha,
                 price_after=_price(st, i))
+
+
+def _opening_pool(st: State, rules: frozenset[str], params: Params,
+                  cost: float) -> tuple[float, float]:
+    """(TAO, alpha) a new subnet's pool opens with. launch: pool_seed of each (price 1), the
+    rest of the lock burned. `lock_in_pool` (subnets/subnet.rs `do_register_network`, 2026-04):
+    the whole lock stays in the pool as TAO, the alpha reserve sized at the median spot price
+    of the active subnets, so a new subnet opens at the market's middle price, not at 1."""
+    if "lock_in_pool" not in rules:
+        seed = min(params.pool_seed, cost)
+        return seed, seed
+    tao = max(cost, params.lock_min)
+    live = np.nonzero(st.active)[0]
+    median = float(np.median(st.tau[live] / st.x[live])) if live.size else 1.0
+    return tao, tao / median if median > 0 else tao
 
 
 def _do_join(st: State, params: Params, rules: frozenset[str], a: dict[str, Any],

@@ -19,6 +19,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from sim.game import Game
+from sim.headless import play_scenario
 from sim.scenario import load_scenario
 
 PRESETS = Path(__file__).resolve().parent / "scenarios"
@@ -39,7 +41,7 @@ class Size:
     day_blocks: int
 
 
-# 7,200 blocks a tick (a chain day): the issue's fast-vs-exact target is for blocks_per_tick >= 7,200.
+# 7,200 blocks a tick (a chain day): the fast-vs-exact target is for blocks_per_tick >= 7,200.
 FULL = Size(subnets=64, players=1000, orders=500, blocks_per_tick=7200, ticks_per_epoch=10,
             fast_repeats=15, exact_repeats=3, epoch_repeats=3,
             presets=("launch_month", "one_year_later", "tao_flow_era"), day_blocks=7200)
@@ -67,15 +69,13 @@ def bench_scenario(size: Size) -> dict[str, Any]:
     })
 
 
-def random_orders(game: Any, n: int, rng: np.random.Generator) -> list[dict]:
+def random_orders(game: Game, n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
     """n affordable orders from distinct random players: stakes, unstakes and moves."""
     pub = game.public_view()
     ids = [int(s["id"]) for s in pub["subnets"]]
-    roster = [p["id"] for p in game.scenario["players"]] if hasattr(game, "scenario") else None
-    if roster is None:
-        roster = [f"p{k}" for k in range(n)]
+    roster = [p["id"] for p in game.scenario["players"]]
     who = rng.choice(len(roster), size=min(n, len(roster)), replace=False)
-    orders: list[dict] = []
+    orders: list[dict[str, Any]] = []
     for k in who:
         pid = roster[int(k)]
         priv = game.private_view(pid)
@@ -98,7 +98,7 @@ def random_orders(game: Any, n: int, rng: np.random.Generator) -> list[dict]:
     return orders
 
 
-def _time_ticks(game: Any, size: Size, repeats: int, exact: bool, rng: np.random.Generator,
+def _time_ticks(game: Game, size: Size, repeats: int, exact: bool, rng: np.random.Generator,
                 epoch_ticks: bool) -> list[float]:
     """Wall times of `repeats` ticks; only ticks that do (or do not) close an epoch count."""
     times: list[float] = []
@@ -118,9 +118,6 @@ def _ms(x: float) -> str:
 
 
 def run_bench(quick: bool = False, out: TextIO = sys.stdout) -> dict[str, float]:
-    from sim.game import Game
-    from sim.cli import play_scenario
-
     size = QUICK if quick else FULL
     rng = np.random.default_rng(12345)
     scn = bench_scenario(size)

@@ -14,13 +14,16 @@ The observation (a plain dict; subnet ids are ints):
     alpha: {sid: amount}                         its alpha per subnet
     subnet: sid | None                           the subnet it owns (subnet owners)
     revenue: float                               its subnet's outside TAO revenue (owners)
-    my_weights: {sid: weights | None}            root validators' current overrides, when known
+    my_weights: {sid: weights}                   its own weight overrides (absent: it follows)
     subnets: [{id, price, moving_price, share, tao, alpha, alpha_out, mechanism, root_prop,
                owner, incentive: {workers, holders, owner} | None, alpha_dividends | None}]
                                                  incentive/dividends: the last epoch's payout
     history: {"price": {sid: [..]}, "share": {sid: [..]}}   oldest first, current last
     min_stake, stake_fee                         so bots never place a trade the engine refuses
-    bot_params: {...}                            the seat's optional `bot_params` (extra field)
+    bot_params: {...}                            the seat's `bot_params` ({} when it has none)
+
+`observe()` reads the fields Game.public_view() and private_view() send, by their names: a view
+without one is a KeyError (a test fails), never a bot quietly trading on a default.
 
 Every policy only ever spends TAO it has and sells alpha it holds (amounts are clipped to the
 observation's balances, minus a margin for fees), and stays above the minimum stake.
@@ -43,57 +46,31 @@ MIN_TRADE_ALPHA = 1e-6
 
 # --- building observations --------------------------------------------------------------------
 
-def _g(d: Mapping[str, Any] | None, *names: str, default: Any = None) -> Any:
-    """First present key among `names` (the views' field names are the engine's to choose)."""
-    if not d:
-        return default
-    for n in names:
-        if n in d and d[n] is not None:
-            return d[n]
-    return default
-
-
-def _alpha_map(raw: Any) -> dict[int, float]:
-    out: dict[int, float] = {}
-    if isinstance(raw, Mapping):
-        for k, v in raw.items():
-            try:
-                out[int(k)] = float(v)
-            except (TypeError, ValueError):
-                continue
-    elif isinstance(raw, list):  # [{"subnet": 1, "alpha": 3.0}, ...]
-        for row in raw:
-            if isinstance(row, Mapping) and "subnet" in row:
-                out[int(row["subnet"])] = float(_g(row, "alpha", "amount", default=0.0))
-    return out
-
-
 def _subnet_row(s: Mapping[str, Any]) -> dict[str, Any]:
-    tao = float(_g(s, "tao", "tao_reserve", default=0.0))
-    alpha = float(_g(s, "alpha", "alpha_reserve", default=0.0))
-    price = float(_g(s, "price", default=(tao / alpha if alpha > 0 else 0.0)))
-    inc = _g(s, "incentive", "last_incentive")
+    """One subnet of Game.public_view() as an observation carries it (docs/architecture.md: the
+    fields the simulator sends; a missing one is a KeyError, not a silent default)."""
+    inc = s["incentive"]
     return {
         "id": int(s["id"]),
-        "price": price,
-        "moving_price": float(_g(s, "moving_price", default=0.0)),
-        "share": float(_g(s, "share", default=0.0)),
-        "tao": tao,
-        "alpha": alpha,
-        "alpha_out": float(_g(s, "alpha_out", "alpha_outstanding", default=0.0)),
-        "mechanism": str(_g(s, "mechanism", default="ai_work")),
-        "root_prop": float(_g(s, "root_prop", default=0.0)),
-        "owner": _g(s, "owner"),
-        "incentive": dict(inc) if isinstance(inc, Mapping) else None,
-        "alpha_dividends": _g(s, "alpha_dividends", "last_alpha_dividends"),
-        "revenue": float(_g(s, "revenue", default=0.0)),
+        "price": float(s["price"]),
+        "moving_price": float(s["moving_price"]),
+        "share": float(s["share"]),
+        "tao": float(s["tao"]),
+        "alpha": float(s["alpha"]),
+        "alpha_out": float(s["alpha_out"]),
+        "mechanism": str(s["mechanism"]),
+        "root_prop": float(s["root_prop"]),
+        "owner": s["owner"],
+        "incentive": dict(inc) if inc is not None else None,
+        "alpha_dividends": s["alpha_dividends"],
+        "revenue": float(s["revenue"]),
     }
 
 
 def public_rows(public: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The public view's subnet rows as observations carry them, sorted by id. A caller
     observing many bots over one view converts it once and passes the rows to observe()."""
-    rows = [_subnet_row(s) for s in _g(public, "subnets", default=[])]
+    rows = [_subnet_row(s) for s in public["subnets"]]
     rows.sort(key=lambda r: r["id"])
     return rows
 
@@ -103,61 +80,48 @@ def update_history(history: Mapping[str, Any] | None, public: Mapping[str, Any],
     """A new history with the public view's prices and shares appended (the input is unchanged)."""
     old = history or {}
     out: dict[str, dict[int, list[float]]] = {"price": {}, "share": {}}
-    for s in _g(public, "subnets", default=[]):
-        row = _subnet_row(s)
-        sid = row["id"]
+    for s in public["subnets"]:
+        sid = int(s["id"])
         for key in ("price", "share"):
             prev = list((old.get(key) or {}).get(sid, []))
-            prev.append(row[key])
+            prev.append(float(s[key]))
             out[key][sid] = prev[-maxlen:]
     return out
 
 
-def observe(game_or_views: Any, player_id: str, history: Mapping[str, Any] | None = None,
-            bot_params: Mapping[str, Any] | None = None,
+def observe(views: tuple[Mapping[str, Any], Mapping[str, Any]], player_id: str,
+            history: Mapping[str, Any] | None = None,
             rows: list[dict[str, Any]] | None = None) -> Observation:
-    """The observation of `player_id`: from a Game (its public_view/private_view), or from a
-    (public_view, private_view) pair. `history` is what the caller carried from earlier ticks
-    (see update_history); without it the history holds the current point only. `rows`:
-    public_rows() of the same public view, if the caller has them (each observation gets its
-    own copies)."""
-    if isinstance(game_or_views, tuple):
-        public, private = game_or_views
-    else:
-        public = game_or_views.public_view()
-        private = game_or_views.private_view(player_id)
+    """The observation of `player_id` from its game's (public_view, private_view). `history` is
+    what the caller carried from earlier ticks (see update_history); without it the history
+    holds the current point only. `rows`: public_rows() of the same public view, if the caller
+    has them (each observation gets its own copies)."""
+    public, private = views
     subnets = [dict(r, incentive=dict(r["incentive"]) if r["incentive"] else r["incentive"])
                for r in (public_rows(public) if rows is None else rows)]
     if history is None:
         history = update_history(None, public)
-    params = _g(public, "params", default={}) or {}
-    weights_raw = _g(private, "weights", "my_weights", default=None)
-    my_weights = None
-    if isinstance(weights_raw, Mapping):
-        my_weights = {int(k): (dict(v) if isinstance(v, Mapping) else None)
-                      for k, v in weights_raw.items()}
-    owned = _g(private, "subnet", "owned_subnet")
-    clock = _g(public, "clock", default={}) or {}
+    params = public["params"]
+    owned = private["subnet"]
     return {
-        "tick": int(_g(public, "tick", default=0)),
-        "epoch": int(_g(public, "epoch", default=0)),
-        "total_ticks": int(_g(public, "total_ticks", default=_g(clock, "total_ticks", default=0))),
-        "ticks_per_epoch": int(_g(public, "ticks_per_epoch",
-                                  default=_g(clock, "ticks_per_epoch", default=1))),
+        "tick": int(public["tick"]),
+        "epoch": int(public["epoch"]),
+        "total_ticks": int(public["total_ticks"]),
+        "ticks_per_epoch": int(public["ticks_per_epoch"]),
         "player": player_id,
-        "role": str(_g(private, "role", default="speculator")),
-        "tao": float(_g(private, "tao", default=0.0)),
-        "root_stake": float(_g(private, "root_stake", default=0.0)),
-        "alpha": _alpha_map(_g(private, "alpha", default={})),
+        "role": str(private["role"]),
+        "tao": float(private["tao"]),
+        "root_stake": float(private["root_stake"]),
+        "alpha": {int(k): float(v) for k, v in private["alpha"].items()},
         "subnet": int(owned) if owned is not None else None,
-        "revenue": float(_g(private, "revenue", default=0.0)),
-        "my_weights": my_weights,
+        "revenue": float(private["revenue"]),
+        "my_weights": {int(k): dict(v) for k, v in private["weights"].items()},
         "subnets": subnets,
         "history": {"price": dict(history.get("price", {})),
                     "share": dict(history.get("share", {}))},
-        "min_stake": float(_g(params, "min_stake", default=0.0005)),
-        "stake_fee": float(_g(params, "stake_fee", default=0.00005)),
-        "bot_params": dict(bot_params or _g(private, "bot_params", default={}) or {}),
+        "min_stake": float(params["min_stake"]),
+        "stake_fee": float(params["stake_fee"]),
+        "bot_params": dict(private["bot_params"]),
     }
 
 
@@ -215,10 +179,8 @@ class _Wallet:
 
 
 def subnet(obs: Observation, sid: int) -> dict[str, Any] | None:
-    for s in obs.get("subnets", []):
-        if s["id"] == sid:
-            return s
-    return None
+    rows: list[dict[str, Any]] = obs["subnets"]
+    return next((s for s in rows if s["id"] == sid), None)
 
 
 def _ret(obs: Observation, sid: int, lookback: int) -> float:
@@ -230,7 +192,7 @@ def _ret(obs: Observation, sid: int, lookback: int) -> float:
     now = hist[-1]
     if past <= 0:
         return 0.0
-    return now / past - 1.0
+    return float(now / past - 1.0)
 
 
 def holder_yield(s: Mapping[str, Any]) -> float:
@@ -378,15 +340,11 @@ def diligent_root(obs: Observation, rng: np.random.Generator) -> list[Action]:
     """Root validator that runs "custom validator code": on any subnet whose mechanism is not AI
     work it pays the workers; elsewhere it follows the subnet's own mechanism."""
     w = _Wallet(obs)
-    known = obs.get("my_weights")
-    first_of_epoch = int(obs.get("tick", 0)) % max(int(obs.get("ticks_per_epoch", 1)), 1) == 0
-    for s in obs.get("subnets", []):
+    known = obs["my_weights"]
+    for s in obs["subnets"]:
         want = None if s["mechanism"] == "ai_work" else {"workers": 1.0}
-        if known is not None:
-            # Only send what changes: a set_weights every tick would flood the trade log.
-            if not _same_weights(known.get(s["id"]), want):
-                w.add({"do": "set_weights", "subnet": s["id"], "weights": want})
-        elif first_of_epoch and want is not None:
+        # Only send what changes: a set_weights every tick would flood the trade log.
+        if not _same_weights(known.get(s["id"]), want):
             w.add({"do": "set_weights", "subnet": s["id"], "weights": want})
     return w.actions
 
@@ -396,10 +354,10 @@ def meme_owner(obs: Observation, rng: np.random.Generator) -> list[Action]:
     until the last epoch paid its holders nothing while hold-to-earn (validators overruled the
     mechanism): then the game is up, and it cashes out its alpha a slice per tick."""
     w = _Wallet(obs)
-    sid = obs.get("subnet")
+    sid: int | None = obs["subnet"]
     bp = obs["bot_params"]
     row = subnet(obs, sid) if sid is not None else None
-    if row is None or int(obs.get("epoch", 0)) < int(bp.get("switch_epoch", 0)):
+    if sid is None or row is None or int(obs["epoch"]) < int(bp.get("switch_epoch", 0)):
         return []
     if row["mechanism"] != "hold_to_earn":
         w.add({"do": "set_mechanism", "subnet": sid, "mechanism": "hold_to_earn"})
@@ -416,10 +374,11 @@ def ai_owner(obs: Observation, rng: np.random.Generator) -> list[Action]:
     """Honest owner: keeps its subnet on AI work, spends outside revenue on buybacks, and now and
     then sells a little owner alpha to pay the bills."""
     w = _Wallet(obs)
-    sid = obs.get("subnet")
-    if sid is None or subnet(obs, sid) is None:
+    sid: int | None = obs["subnet"]
+    row = subnet(obs, sid) if sid is not None else None
+    if sid is None or row is None:
         return []
-    if subnet(obs, sid)["mechanism"] != "ai_work":
+    if row["mechanism"] != "ai_work":
         w.add({"do": "set_mechanism", "subnet": sid, "mechanism": "ai_work"})
     if w.revenue > 0:
         w.buyback(sid, w.revenue)

@@ -21,6 +21,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from sim.bench import run_bench
+from sim.headless import play_scenario
+from sim.montecarlo import bands
 from sim.scenario import ScenarioError, load_scenario
 
 EXIT_USAGE = 2
@@ -45,36 +48,6 @@ def dumps_result(doc: Mapping[str, Any]) -> str:
     top-level section would be nicer to diff but one document per line keeps it byte-stable."""
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       allow_nan=False, default=_plain) + "\n"
-
-
-def play_scenario(scenario: Mapping[str, Any], seed: int | None = None, exact: bool = False,
-                  keep_trades: bool = True) -> dict[str, Any]:
-    """Play a (normalized) scenario to its end with bots and scripted actions; return the result
-    document of docs/scenario-format.md."""
-    from sim.game import Game
-
-    scn = dict(scenario)
-    if seed is not None:
-        scn["seed"] = int(seed)
-    game = Game.from_scenario(scn, seed=scn["seed"])
-    scripted: dict[int, list[dict]] = {}
-    if not getattr(Game, "PLAYS_SCRIPTED_ACTIONS", False):
-        # Scripted actions are the caller's to submit, at their tick, as the server submits its
-        # stored commands; events are the Game's (they fire at epoch ends).
-        for a in scn.get("actions", []):
-            act = {k: v for k, v in a.items() if k != "tick"}
-            scripted.setdefault(int(a["tick"]), []).append(act)
-    ticks: list[dict] = []
-    epochs: list[dict] = []
-    trades: list[dict] = []
-    while not game.finished:
-        res = game.step(scripted.get(game.tick, []), exact=exact, bots=True)
-        ticks.append(res.tick_row)
-        if res.epoch_row is not None:
-            epochs.append(res.epoch_row)
-        if keep_trades:
-            trades.extend(res.fills)
-    return {"scenario": scn, "ticks": ticks, "epochs": epochs, "trades": trades}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -165,13 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             doc = play_scenario(scn, seed=args.seed, exact=args.exact)
             _write(args.out, dumps_result(doc))
         elif args.command == "montecarlo":
-            from sim.montecarlo import bands
             scn = load_scenario(args.scenario)
             doc = bands(scn, runs=args.runs, seed_base=args.seed_base, workers=args.workers,
                         exact=args.exact)
             _write(args.out, dumps_result(doc))
         elif args.command == "bench":
-            from sim.bench import run_bench
             run_bench(quick=args.quick, out=sys.stdout)
         return 0
     except _UsageError as exc:

@@ -15,7 +15,8 @@ Two paths advance a tick's blocks, both vectorised across subnets:
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple, cast
 
 import numpy as np
 
@@ -59,7 +60,7 @@ def price_shares(m: np.ndarray) -> np.ndarray:
     total = m.sum()
     if total <= 0.0:
         return np.zeros_like(m)
-    return m / total
+    return cast(np.ndarray, m / total)
 
 
 def price_burn_shares(m: np.ndarray, burned: np.ndarray) -> np.ndarray:
@@ -70,7 +71,7 @@ def price_burn_shares(m: np.ndarray, burned: np.ndarray) -> np.ndarray:
     total = weighted.sum()
     if total <= 0.0:
         return base
-    return weighted / total
+    return cast(np.ndarray, weighted / total)
 
 
 def flow_shares(S: np.ndarray, cutoff: float = 0.0, exponent: float = 1.0) -> np.ndarray:
@@ -88,7 +89,7 @@ def flow_shares(S: np.ndarray, cutoff: float = 0.0, exponent: float = 1.0) -> np
     total = z.sum()
     if total <= 0.0:
         return np.zeros_like(S)
-    return z / total
+    return cast(np.ndarray, z / total)
 
 
 def net_flow(S: np.ndarray, S_proto: np.ndarray) -> np.ndarray:
@@ -217,31 +218,54 @@ def inject_blocks(tau: np.ndarray, x: np.ndarray, T: np.ndarray, a: np.ndarray, 
 
 def ema_update(m: np.ndarray, p: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
     """m <- (1 - alpha) m + alpha min(p, 1): the cap bounds what a thin pumped pool can claim."""
-    return m + alpha * (np.minimum(p, 1.0) - m)
+    return cast(np.ndarray, m + alpha * (np.minimum(p, 1.0) - m))
 
 
 def ema_alpha(params: Params, age: np.ndarray, age_ramp: bool) -> np.ndarray | float:
     """`ema_age_ramp`: young subnets' EMA moves slower, alpha * t / (t + H)."""
     if not age_ramp:
         return params.moving_alpha
-    return params.moving_alpha * age / (age + params.ema_halving_blocks)
+    return cast(np.ndarray, params.moving_alpha * age / (age + params.ema_halving_blocks))
 
 
 # ---- the tick's blocks -----------------------------------------------------------------------
+@dataclass
 class _Work:
     """Compact copies of the emitting subnets' arrays for one tick, written back at the end."""
 
-    FIELDS = ("tau", "x", "o", "m", "S", "S_proto", "pend_owner", "pend_miner", "pend_val",
-              "pend_root_alpha", "pend_root_tao", "alpha_issued", "ep_alpha_out",
-              "tick_tao_in", "tick_alpha_in")
+    idx: np.ndarray  # the emitting subnets' slots
+    tau: np.ndarray
+    x: np.ndarray
+    o: np.ndarray
+    m: np.ndarray
+    S: np.ndarray
+    S_proto: np.ndarray
+    pend_owner: np.ndarray
+    pend_miner: np.ndarray
+    pend_val: np.ndarray
+    pend_root_alpha: np.ndarray
+    pend_root_tao: np.ndarray
+    alpha_issued: np.ndarray
+    ep_alpha_out: np.ndarray
+    tick_tao_in: np.ndarray
+    tick_alpha_in: np.ndarray
+    age: np.ndarray
+    flow: np.ndarray
+    burn: np.ndarray
 
-    def __init__(self, st: State) -> None:
-        self.idx = np.nonzero(st.active & st.emitting)[0]
-        for f in self.FIELDS:
-            setattr(self, f, getattr(st, f)[self.idx].astype(np.float64))
-        self.age = st.age[self.idx].astype(np.float64)
-        self.flow = st.flow[self.idx].copy()
-        self.burn = np.clip(st.miner_burn[self.idx].astype(np.float64), 0.0, 1.0)
+    # what write_back() copies into the State's arrays of the same names
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "tau", "x", "o", "m", "S", "S_proto", "pend_owner", "pend_miner", "pend_val",
+        "pend_root_alpha", "pend_root_tao", "alpha_issued", "ep_alpha_out", "tick_tao_in",
+        "tick_alpha_in")
+
+    @classmethod
+    def take(cls, st: State) -> _Work:
+        idx = np.nonzero(st.active & st.emitting)[0]
+        copies = {f: getattr(st, f)[idx].astype(np.float64) for f in cls.FIELDS}
+        return cls(idx=idx, **copies, age=st.age[idx].astype(np.float64),
+                   flow=st.flow[idx].copy(),
+                   burn=np.clip(st.miner_burn[idx].astype(np.float64), 0.0, 1.0))
 
     def write_back(self, st: State, n: int) -> None:
         for f in self.FIELDS:
@@ -273,11 +297,25 @@ def _start_tick(st: State, n: int) -> "_Work | None":
     count advanced) when there is nothing to step."""
     st.tick_tao_in[:] = 0.0
     st.tick_alpha_in[:] = 0.0
-    w = _Work(st)
+    w = _Work.take(st)
     if w.idx.size == 0 or n <= 0:
         st.block += max(n, 0)
         return None
     return w
+
+
+def _share_weights(rg: Regime, m: np.ndarray, S: np.ndarray, S_proto: np.ndarray,
+                   burn: np.ndarray) -> np.ndarray:
+    """The exact path's share of each subnet before normalising (T_i = weight_i * E / sum)."""
+    if rg.shares == "flow":
+        if rg.netting or rg.cutoff != 0.0 or rg.exponent != 1.0:
+            return flow_shares(net_flow(S, S_proto) if rg.netting else S, rg.cutoff,
+                               rg.exponent)
+        # the plain rule: max(S, 0) (L is 0 with cutoff 0)
+        return cast(np.ndarray, np.maximum(S, 0.0))
+    if rg.shares == "price_burn":
+        return price_burn_shares(m, burn)
+    return m
 
 
 def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -> None:
@@ -339,15 +377,7 @@ def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -
                 wRr2 = wR * r2
         if rg.shares == "flow":  # 2. shares
             S = (1.0 - beta) * S + beta * w.flow if b == 0 else S * (1.0 - beta)
-            if rg.netting or rg.cutoff != 0.0 or rg.exponent != 1.0:
-                share_of = flow_shares(net_flow(S, Sp) if rg.netting else S, rg.cutoff,
-                                       rg.exponent)
-            else:  # the plain rule: max(S, 0), normalised below (L is 0 with cutoff 0)
-                share_of = np.maximum(S, 0.0)
-        elif rg.shares == "price_burn":
-            share_of = price_burn_shares(m, burn)
-        else:
-            share_of = m
+        share_of = _share_weights(rg, m, S, Sp, burn)
         tot = float(share_of.sum())
         if tot > 0.0 and E > 0.0:  # 3. injection, T_i = s_i * E
             np.multiply(share_of, E / tot, out=T)
@@ -486,7 +516,8 @@ def run_blocks_fast(st: State, params: Params, rules: frozenset[str], n: int,
             p_now = np.minimum(tau / x, 1.0)
             al = ema_alpha(params, age, rg.ramp)
 
-            def flag_after(k: int) -> bool:
+            def flag_after(k: int, p_now: np.ndarray = p_now, m: np.ndarray = m,
+                           al: np.ndarray | float = al) -> bool:
                 return float((p_now + (m - p_now) * (1.0 - al) ** k).sum()) > 1.0
 
             if flag_after(h) != flag0:
@@ -532,7 +563,7 @@ def run_blocks_fast(st: State, params: Params, rules: frozenset[str], n: int,
         q = rho * r2 * h
         burned = r2 * h * burn
         o = o + a * h - burned
-        dt = 0.0
+        dt: np.ndarray | float = 0.0
         if not flag0:  # `root_sell_flag`: recycled, neither sold nor paid
             o = o - q
             q_paid = 0.0 * q

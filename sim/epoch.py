@@ -130,7 +130,8 @@ def consensus_many(values: np.ndarray, stake: np.ndarray, kappa: float) -> np.nd
                ).sum(axis=2)  # [n, V(candidate), M]
     total = stake.sum(axis=1)[:, None, None]
     ok = (support > kappa * total) & (total > 0.0)
-    return np.where(ok, values, 0.0).max(axis=1)
+    consensus: np.ndarray = np.where(ok, values, 0.0).max(axis=1)
+    return consensus
 
 
 def run_epoch(st: State, params: Params, rules: frozenset[str],
@@ -258,7 +259,7 @@ def run_epoch(st: State, params: Params, rules: frozenset[str],
     workers = pay[:, 0]
     st.net_alpha[idx] += workers
     if params.miner_sell_fraction > 0.0:
-        for i, a in zip(idx[workers > 0.0], workers[workers > 0.0]):
+        for i, a in zip(idx[workers > 0.0], workers[workers > 0.0], strict=True):
             sell(int(i), min(float(a) * params.miner_sell_fraction, float(st.net_alpha[i])))
     ai = np.array([MECHANISMS[int(m)] == "ai_work" for m in st.mech[idx]]) & (workers > 0.0)
     revenue = params.work_revenue_ratio * workers * p

@@ -9,16 +9,14 @@ command log reproduces the state exactly.
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from sim import actions as act
-from sim import coinbase, epoch
+from sim import actions as act, bots, coinbase, epoch, liquidation
 from sim.invariants import check_all, check_k
-from sim.params import (CLOCK_DEFAULTS, MECHANISMS, MINER_CLASSES, RULES, Params)
+from sim.params import CLOCK_DEFAULTS, MECHANISMS, MINER_CLASSES, RULES, Params
 from sim.state import PLAYER_SUBNET_TOTALS, PLAYER_TOTALS, State, digest, dumps
 
 FORMAT_VERSION = 1
@@ -32,19 +30,7 @@ class TickResult(NamedTuple):
     events: list[dict[str, Any]]
 
 
-def _load_bots() -> Any:
-    """sim.bots is optional for the core: without it, bot seats simply do nothing."""
-    try:
-        return importlib.import_module("sim.bots")
-    except ImportError:
-        return None
-
-
 class Game:
-    # step() settles the scenario's scripted `actions` due at each tick itself: callers pass
-    # only their own commands (sim.cli checks this flag).
-    PLAYS_SCRIPTED_ACTIONS = True
-
     def __init__(self, scenario: dict[str, Any], seed: int, state: State,
                  event_status: list[str], extra: dict[str, Any] | None = None) -> None:
         self.scenario = scenario
@@ -178,7 +164,7 @@ class Game:
         # copies, so callers' dicts are never touched (anything else is rejected on apply)
         batch += [dict(a) if isinstance(a, dict) else a for a in (actions or [])]
         if bots:
-            seats = {pid: b for pid, b in zip(st.ids, st.bots) if b}
+            seats = {pid: b for pid, b in zip(st.ids, st.bots, strict=True) if b}
             batch += self.bot_actions(seats)
         # settlement order: a per-tick generator from (seed, tick), nothing stored
         order = np.random.default_rng([self.seed, t, 0]).permutation(len(batch))
@@ -204,11 +190,12 @@ class Game:
         totals add up over the pieces."""
         st = self.st
         run = coinbase.run_blocks_exact if exact else coinbase.run_blocks_fast
-        tao_in = alpha_in = None
+        tao_in: np.ndarray | None = None
+        alpha_in: np.ndarray | None = None
         while n > 0:
             seg = min(n, self.tempo_blocks - st.block % self.tempo_blocks)
             run(st, self.params, self.rules, seg)
-            if tao_in is None:
+            if tao_in is None or alpha_in is None:
                 tao_in, alpha_in = st.tick_tao_in.copy(), st.tick_alpha_in.copy()
             else:  # a subnet registered mid-tick has no earlier piece
                 tao_in = np.append(tao_in, np.zeros(st.n_subnets - tao_in.size))
@@ -274,8 +261,8 @@ class Game:
         skip (never fires)."""
         fill = act.new_fill(a, self.st.tick)
         reason = None
-        idx = a.get("event")
-        op = a.get("op")
+        idx: Any = a.get("event")
+        op: Any = a.get("op")
         if a.get("player") != "instructor":
             reason = "not_instructor"
         elif isinstance(idx, bool) or not isinstance(idx, int) or not (
@@ -328,25 +315,28 @@ class Game:
     def _active(self) -> list[int]:
         return [int(i) for i in np.nonzero(self.st.active)[0]]
 
-    def _tick_row(self, t: int) -> dict[str, Any]:
+    def _pools(self) -> list[tuple[int, dict[str, Any]]]:
+        """Each active subnet's slot, with its pool as the tick rows and the market show it:
+        reserves, prices, emission share, root proportion."""
         st = self.st
         R = st.root_total()
         w = self.params.tao_weight
         shares = coinbase.current_shares(st, self.rules, self.params)
-        subnets = []
-        for i in self._active():
-            A = float(st.x[i] + st.o[i])
-            subnets.append({
-                "id": int(st.netuid[i]), "tao": float(st.tau[i]), "alpha": float(st.x[i]),
-                "alpha_out": float(st.o[i]), "price": float(st.tau[i] / st.x[i]),
-                "moving_price": float(st.m[i]), "share": float(shares[i]),
-                "tao_in": float(st.tick_tao_in[i]), "alpha_in": float(st.tick_alpha_in[i]),
-                "root_prop": float(coinbase.root_proportion(w, R, A)),
-            })
+        return [(i, {"id": int(st.netuid[i]), "tao": float(st.tau[i]), "alpha": float(st.x[i]),
+                     "alpha_out": float(st.o[i]), "price": float(st.tau[i] / st.x[i]),
+                     "moving_price": float(st.m[i]), "share": float(shares[i]),
+                     "root_prop": float(coinbase.root_proportion(w, R,
+                                                                 float(st.x[i] + st.o[i])))})
+                for i in self._active()]
+
+    def _tick_row(self, t: int) -> dict[str, Any]:
+        st = self.st
+        subnets = [{**pool, "tao_in": float(st.tick_tao_in[i]),
+                    "alpha_in": float(st.tick_alpha_in[i])} for i, pool in self._pools()]
         return {"tick": t, "epoch": t // self.ticks_per_epoch, "block": st.block,
                 "tao_emission": coinbase.halving_emission(st.tao_issued,
                                                           self.params.block_emission),
-                "tao_issued": st.tao_issued, "root_stake": R, "subnets": subnets}
+                "tao_issued": st.tao_issued, "root_stake": st.root_total(), "subnets": subnets}
 
     def _player_rows(self) -> list[dict[str, Any]]:
         st = self.st
@@ -356,49 +346,14 @@ class Game:
         rows = []
         for k, pid in enumerate(st.ids):
             held = st.alpha[k, active].tolist()
-            rows.append({"id": pid, "tao": float(st.tao[k]), "alpha": dict(zip(keys, held)),
+            rows.append({"id": pid, "tao": float(st.tao[k]),
+                         "alpha": dict(zip(keys, held, strict=True)),
                          "root_stake": float(st.root[k]), "net_worth": float(worth[k])})
         return rows
 
     # ---- views -----------------------------------------------------------------------------------
-    def _sale_values(self, tau: Any, x: Any, alpha: Any) -> Any:
-        """TAO that selling `alpha` into pools (tau, x) returns, slippage and fee included,
-        elementwise over numpy arrays. A sale the chain would refuse (sim.actions.plan_unstake:
-        below the minimum, nothing after the fee, or a TAO reserve left under the floor) is
-        worth 0, so a net worth is always what unstaking everything would really return."""
-        alpha = np.asarray(alpha, dtype=np.float64)
-        if "percent_fee" in self.rules:
-            res = act.swap.unstake_percent(tau, x, alpha, alpha * self.params.percent_fee_rate)
-        else:
-            res = act.swap.unstake_flat(tau, x, alpha, self.params.stake_fee)
-        ok = ((alpha > 0.0) & (res.gross >= self.params.min_stake) & (res.out > 0.0)
-              & (res.tao >= self.params.reserve_floor))
-        return np.where(ok, res.out, 0.0)
-
-    def _liquidation(self, i: int, alpha: float) -> float:
-        """TAO from selling `alpha` on i now (0 where the chain would refuse the sale)."""
-        if alpha <= 0.0:
-            return 0.0
-        return float(self._sale_values(float(self.st.tau[i]), float(self.st.x[i]), alpha))
-
     def _net_worths(self) -> np.ndarray:
-        """Every player's liquidation value at once: TAO, root stake at face value, and each
-        subnet's alpha sold alone into the current pool (pools are independent, so the order
-        of the sales does not matter)."""
-        st = self.st
-        active = st.active
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = self._sale_values(st.tau[active][None, :], st.x[active][None, :],
-                                    st.alpha[:, active])
-        return st.tao + st.root + out.sum(axis=1)
-
-    def _net_worth(self, k: int) -> float:
-        """One player's liquidation value (as _net_worths, for that row only)."""
-        st = self.st
-        active = st.active
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = self._sale_values(st.tau[active], st.x[active], st.alpha[k, active])
-        return float(st.tao[k] + st.root[k] + out.sum())
+        return liquidation.net_worths(self.st, self.params, self.rules)
 
     def _index(self, player_id: str) -> int:
         k = self.st.player_index(player_id)
@@ -407,36 +362,21 @@ class Game:
         return k
 
     def net_worth(self, player_id: str) -> float:
-        return self._net_worth(self._index(player_id))
+        """One player's liquidation value (sim/liquidation.py)."""
+        return liquidation.net_worth(self.st, self.params, self.rules, self._index(player_id))
 
     def net_worths(self) -> dict[str, float]:
         """Every player's liquidation value, computed at once (what a leaderboard needs)."""
-        return dict(zip(self.st.ids, map(float, self._net_worths())))
-
-    def leaderboard(self) -> list[dict[str, Any]]:
-        worth = self._net_worths()
-        rows = [{"player": pid, "role": self.st.roles[k], "net_worth": float(worth[k])}
-                for k, pid in enumerate(self.st.ids)]
-        rows.sort(key=lambda r: (-r["net_worth"], r["player"]))
-        for rank, r in enumerate(rows, start=1):
-            r["rank"] = rank
-        return rows
+        return dict(zip(self.st.ids, map(float, self._net_worths()), strict=True))
 
     def public_view(self) -> dict[str, Any]:
         st = self.st
-        R = st.root_total()
-        w = self.params.tao_weight
-        shares = coinbase.current_shares(st, self.rules, self.params)
         subnets = []
-        for i in self._active():
+        for i, pool in self._pools():
             owner = int(st.owner[i])
             last = self.last_epoch.get(str(int(st.netuid[i])), {})
             subnets.append({
-                "id": int(st.netuid[i]), "name": st.names[i],
-                "price": float(st.tau[i] / st.x[i]), "moving_price": float(st.m[i]),
-                "share": float(shares[i]), "tao": float(st.tau[i]), "alpha": float(st.x[i]),
-                "alpha_out": float(st.o[i]),
-                "root_prop": float(coinbase.root_proportion(w, R, float(st.x[i] + st.o[i]))),
+                **pool, "name": st.names[i],
                 "mechanism": MECHANISMS[int(st.mech[i])],
                 "owner": st.ids[owner] if owner >= 0 else None,
                 "revenue": float(st.revenue[i]), "age_blocks": int(st.age[i]),
@@ -457,7 +397,8 @@ class Game:
             "blocks_per_tick": self.blocks_per_tick, "finished": self.finished,
             "params": self.params.as_dict(),
             "tao_emission": coinbase.halving_emission(st.tao_issued, self.params.block_emission),
-            "tao_issued": st.tao_issued, "root_stake": R, "root_network": st.root_network,
+            "tao_issued": st.tao_issued, "root_stake": st.root_total(),
+            "root_network": st.root_network,
             "lock_cost": act.lock_cost(st, self.params), "rules": sorted(self.rules),
             "subnets": subnets, "root_validators": validators,
             "events": [{"index": j, "epoch": ev.get("epoch"), "title": ev.get("title", ""),
@@ -466,13 +407,6 @@ class Game:
                        if self.event_status[j] == "fired"],
         }
 
-    def events_view(self) -> list[dict[str, Any]]:
-        """Every scripted event with its status (pending, held, fired, skipped): the
-        instructor's console; public_view() shows fired events only."""
-        return [{"index": j, "epoch": ev.get("epoch"), "title": ev.get("title", ""),
-                 "text": ev.get("text", ""), "status": self.event_status[j]}
-                for j, ev in enumerate(self.events_def)]
-
     def private_view(self, player_id: str) -> dict[str, Any]:
         st = self.st
         k = self._index(player_id)
@@ -480,14 +414,13 @@ class Game:
         active = self._active()
         keys = [str(int(st.netuid[i])) for i in active]
         held = st.alpha[k, active]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sale = self._sale_values(st.tau[active], st.x[active], held)
-        alpha = dict(zip(keys, held.tolist()))
-        value = dict(zip(keys, sale.tolist()))
-        nw = float(st.tao[k] + st.root[k] + sale.sum())
+        sale = liquidation.position_values(st, self.params, self.rules, k)
+        alpha = dict(zip(keys, held.tolist(), strict=True))
+        value = dict(zip(keys, sale.tolist(), strict=True))
+        nw = liquidation.net_worth(st, self.params, self.rules, k, sale)
         owns = [int(st.netuid[i]) for i in self._active() if int(st.owner[i]) == k]
         weights = {str(int(st.netuid[i])): dict(zip(MINER_CLASSES,
-                                                    map(float, st.weights[k, i])))
+                                                    map(float, st.weights[k, i]), strict=True))
                    for i in self._active() if st.wset[k, i]}
         # Income so far (sim/epoch.py books it as it is credited): the owner cut per subnet
         # (every subnet owned now, and any pruned one that paid it), root dividends in TAO and,
@@ -524,31 +457,22 @@ class Game:
         """What a bot policy sees: sim.bots.observe() over this game's views and its carried
         price/share history (subnet ids as ints there). `public` may be passed in when many
         bots observe the same tick."""
-        bots = _load_bots()
         history = {name: {int(k): list(v) for k, v in series.items()}
                    for name, series in self.history.items()}
         public = public if public is not None else self.public_view()
-        private = self.private_view(player_id)
-        if bots is not None and hasattr(bots, "observe"):
-            return bots.observe((public, private), player_id, history=history,
-                                bot_params=self.bot_params.get(player_id), rows=rows)
-        return {"tick": self.st.tick, "epoch": self.epoch, "player": player_id,
-                "public": public, "private": private, "history": history}
+        return bots.observe((public, self.private_view(player_id)), player_id, history=history,
+                            rows=rows)
 
     def bot_actions(self, policies: dict[str, str]) -> list[dict[str, Any]]:
         """What these bots want to do at the current tick. Each bot draws from its own stream
         (seed, tick, 1, player index), never the settlement stream."""
-        bots = _load_bots()
-        if bots is None:
-            return []
-        table = getattr(bots, "POLICIES", {})
         out: list[dict[str, Any]] = []
         public = self.public_view() if policies else None
         # one conversion of the shared public view for every bot of the tick
-        rows = bots.public_rows(public) if public and hasattr(bots, "public_rows") else None
+        rows = bots.public_rows(public) if public else None
         for pid in sorted(policies):
             k = self.st.player_index(pid)
-            fn = table.get(policies[pid])
+            fn = bots.POLICIES.get(policies[pid])
             if k is None or fn is None:
                 continue
             rng = np.random.default_rng([self.seed, self.st.tick, 1, k])

@@ -24,7 +24,7 @@ import json
 import math
 import tomllib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from sim import params as engine_params
 
@@ -60,6 +60,7 @@ _PARAM_RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "flow_beta": (0.0, 1.0, False, True),
     "lock_min": (0.0, 1e9, True, True),
     "lock_interval": (1, 1e12, True, True),
+    "registration_open": (0, 1, True, True),
     "pool_seed": (0.0, 1e9, False, True),
     "subnet_limit": (1, 65_535, True, True),
     "immunity_blocks": (0, 1e12, True, True),
@@ -143,13 +144,13 @@ def _str(v: Any, field: str, *, nonempty: bool = True) -> str:
     return v
 
 
-def _obj(v: Any, field: str) -> dict:
+def _obj(v: Any, field: str) -> dict[str, Any]:
     if not isinstance(v, Mapping):
         raise ScenarioError(field, f"expected an object, got {_tname(v)}")
     return dict(v)
 
 
-def _list(v: Any, field: str) -> list:
+def _list(v: Any, field: str) -> list[Any]:
     if not isinstance(v, list):
         raise ScenarioError(field, f"expected a list, got {_tname(v)}")
     return v
@@ -173,7 +174,7 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def _require(d: Mapping, key: str, field: str) -> Any:
+def _require(d: Mapping[str, Any], key: str, field: str) -> Any:
     if key not in d:
         raise ScenarioError(f"{field}.{key}" if field else key, "is required")
     return d[key]
@@ -181,7 +182,7 @@ def _require(d: Mapping, key: str, field: str) -> Any:
 
 # --- the loader -------------------------------------------------------------------------------
 
-def read_scenario_file(path: str | Path) -> dict:
+def read_scenario_file(path: str | Path) -> dict[str, Any]:
     """Parse a scenario file (JSON, or TOML by extension) without validating it."""
     p = Path(path)
     try:
@@ -205,7 +206,7 @@ def read_scenario_file(path: str | Path) -> dict:
     return data
 
 
-def load_scenario(source: str | Path | Mapping[str, Any]) -> dict:
+def load_scenario(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     """Validate a scenario (a path to JSON/TOML, or a dict) and return it normalized."""
     if isinstance(source, Mapping):
         data = copy.deepcopy(dict(source))
@@ -214,7 +215,7 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> dict:
     return normalize(data)
 
 
-def normalize(data: dict) -> dict:
+def normalize(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = dict(data)  # extra top-level fields pass through untouched
 
     out["name"] = _str(data.get("name", "Untitled scenario"), "name")
@@ -252,7 +253,7 @@ def normalize(data: dict) -> dict:
     return out
 
 
-def _iter_all_actions(data: dict):
+def _iter_all_actions(data: dict[str, Any]) -> Iterator[Any]:
     acts = data.get("actions", [])
     if isinstance(acts, list):
         yield from acts
@@ -331,9 +332,9 @@ def _root(v: Any) -> dict[str, Any]:
     return out
 
 
-def _subnets(v: Any) -> list[dict]:
+def _subnets(v: Any) -> list[dict[str, Any]]:
     items = _list(v, "subnets")
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     seen: dict[int, int] = {}
     for i, s in enumerate(items):
         f = f"subnets[{i}]"
@@ -366,9 +367,9 @@ def _subnets(v: Any) -> list[dict]:
     return out
 
 
-def _players(v: Any, subnet_ids: set[int]) -> list[dict]:
+def _players(v: Any, subnet_ids: set[int]) -> list[dict[str, Any]]:
     items = _list(v, "players")
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     owners: dict[int, str] = {}
     policies = policy_names()
@@ -388,47 +389,61 @@ def _players(v: Any, subnet_ids: set[int]) -> list[dict]:
         n["tao"] = _amount(p.get("tao", 0.0), f"{f}.tao")
         n["root_stake"] = _amount(p.get("root_stake", 0.0), f"{f}.root_stake")
         if role == "subnet_owner":
-            sid = _int(_require(p, "subnet", f), f"{f}.subnet", lo=1)
-            if sid not in subnet_ids:
-                raise ScenarioError(f"{f}.subnet", f"unknown subnet {sid}")
-            if sid in owners:
-                raise ScenarioError(f"{f}.subnet", f"subnet {sid} already owned by {owners[sid]!r}")
-            owners[sid] = pid
-            n["subnet"] = sid
+            n["subnet"] = _owned_subnet(p, f, pid, subnet_ids, owners)
         elif "subnet" in p and p["subnet"] is not None:
             raise ScenarioError(f"{f}.subnet",
                                 f"only a subnet_owner owns a subnet (role is {role})")
         if "alpha" in p:  # starting alpha holdings {subnet id: amount} (extra field)
-            holdings = _obj(p["alpha"], f"{f}.alpha")
-            norm: dict[str, float] = {}
-            for k, a in holdings.items():
-                try:
-                    sid = int(k)
-                except (TypeError, ValueError):
-                    raise ScenarioError(f"{f}.alpha.{k}", "expected a subnet id") from None
-                if sid not in subnet_ids:
-                    raise ScenarioError(f"{f}.alpha.{k}", f"unknown subnet {sid}")
-                norm[str(sid)] = _amount(a, f"{f}.alpha.{k}")
-            n["alpha"] = norm
+            n["alpha"] = _holdings(p["alpha"], f"{f}.alpha", subnet_ids)
         if p.get("root_seats") is not None:  # root validator: subnets it holds a seat on
             if role != "root_validator":
                 raise ScenarioError(f"{f}.root_seats",
                                     f"only a root_validator holds root seats (role is {role})")
-            seats = _list(p["root_seats"], f"{f}.root_seats")
-            norm_seats: list[int] = []
-            for j, x in enumerate(seats):
-                sid = _int(x, f"{f}.root_seats[{j}]", lo=1)
-                if sid not in subnet_ids:
-                    raise ScenarioError(f"{f}.root_seats[{j}]", f"unknown subnet {sid}")
-                if sid not in norm_seats:
-                    norm_seats.append(sid)
-            n["root_seats"] = sorted(norm_seats)
+            n["root_seats"] = _root_seats(p["root_seats"], f"{f}.root_seats", subnet_ids)
         if p.get("bot") is not None:
             n["bot"] = _choice(p["bot"], f"{f}.bot", policies, "bot policy")
         else:
             n.pop("bot", None)
         out.append(n)
     return out
+
+
+def _owned_subnet(p: Mapping[str, Any], f: str, pid: str, subnet_ids: set[int],
+                  owners: dict[int, str]) -> int:
+    """A subnet owner's subnet: one that exists and nobody else owns (noted in `owners`)."""
+    sid = _int(_require(p, "subnet", f), f"{f}.subnet", lo=1)
+    if sid not in subnet_ids:
+        raise ScenarioError(f"{f}.subnet", f"unknown subnet {sid}")
+    if sid in owners:
+        raise ScenarioError(f"{f}.subnet", f"subnet {sid} already owned by {owners[sid]!r}")
+    owners[sid] = pid
+    return sid
+
+
+def _holdings(v: Any, f: str, subnet_ids: set[int]) -> dict[str, float]:
+    """Starting alpha {subnet id: amount}, keys normalised to the id's text."""
+    norm: dict[str, float] = {}
+    for k, a in _obj(v, f).items():
+        try:
+            sid = int(k)
+        except (TypeError, ValueError):
+            raise ScenarioError(f"{f}.{k}", "expected a subnet id") from None
+        if sid not in subnet_ids:
+            raise ScenarioError(f"{f}.{k}", f"unknown subnet {sid}")
+        norm[str(sid)] = _amount(a, f"{f}.{k}")
+    return norm
+
+
+def _root_seats(v: Any, f: str, subnet_ids: set[int]) -> list[int]:
+    """A root validator's seats: known subnet ids, sorted, each once."""
+    seats: list[int] = []
+    for j, x in enumerate(_list(v, f)):
+        sid = _int(x, f"{f}[{j}]", lo=1)
+        if sid not in subnet_ids:
+            raise ScenarioError(f"{f}[{j}]", f"unknown subnet {sid}")
+        if sid not in seats:
+            seats.append(sid)
+    return sorted(seats)
 
 
 _NEEDS: dict[str, tuple[str, ...]] = {
@@ -448,7 +463,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 
 
 def _action(a: Any, f: str, player_ids: set[str], subnet_ids: set[int], total_ticks: int,
-            *, with_tick: bool) -> dict:
+            *, with_tick: bool) -> dict[str, Any]:
     a = _obj(a, f)
     n = dict(a)
     if with_tick:
@@ -459,22 +474,27 @@ def _action(a: Any, f: str, player_ids: set[str], subnet_ids: set[int], total_ti
     do = _choice(_require(a, "do", f), f"{f}.do", ACTIONS, "action")
     for key in _NEEDS[do]:
         _require(a, key, f)
-
-    def subnet(key: str) -> int:
-        sid = _int(a[key], f"{f}.{key}", lo=1)
-        if sid not in subnet_ids:
-            raise ScenarioError(f"{f}.{key}", f"unknown subnet {sid}")
-        return sid
-
     for key in ("subnet", "from", "to"):
         if key in _NEEDS[do]:
-            n[key] = subnet(key)
+            sid = _int(a[key], f"{f}.{key}", lo=1)
+            if sid not in subnet_ids:
+                raise ScenarioError(f"{f}.{key}", f"unknown subnet {sid}")
+            n[key] = sid
     for key in ("tao", "alpha"):
         if key in _NEEDS[do]:
             n[key] = _amount(a[key], f"{f}.{key}", positive=True)
+    _action_options(a, f, do, player_ids, n)
+    return n
+
+
+def _action_options(a: Mapping[str, Any], f: str, do: str, player_ids: set[str],
+                    n: dict[str, Any]) -> None:
+    """Into `n`, an action's fields beyond its subnets and amounts, checked in this order:
+    limit price, burn fraction, a move's two subnets differ, weights, mechanism, and a root
+    stake's validator must be a player."""
     if "limit_price" in a and a["limit_price"] is not None:
         if do not in ("stake", "unstake"):
-            raise ScenarioError(f"{f}.limit_price", f"only stake and unstake take a limit price")
+            raise ScenarioError(f"{f}.limit_price", "only stake and unstake take a limit price")
         n["limit_price"] = _num(a["limit_price"], f"{f}.limit_price", lo=0.0, lo_incl=False,
                                 hi=MAX_AMOUNT)
     if do == "set_miner_burn":
@@ -489,7 +509,6 @@ def _action(a: Any, f: str, player_ids: set[str], subnet_ids: set[int], total_ti
         v = _str(a["validator"], f"{f}.validator")
         if v not in player_ids:
             raise ScenarioError(f"{f}.validator", f"unknown player {v!r}")
-    return n
 
 
 def _weights(v: Any, f: str) -> dict[str, float] | None:
@@ -507,9 +526,10 @@ def _weights(v: Any, f: str) -> dict[str, float] | None:
     return out
 
 
-def _events(v: Any, player_ids: set[str], subnet_ids: set[int], epochs: int) -> list[dict]:
+def _events(v: Any, player_ids: set[str], subnet_ids: set[int], epochs: int
+            ) -> list[dict[str, Any]]:
     items = _list(v, "events")
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for i, e in enumerate(items):
         f = f"events[{i}]"
         e = _obj(e, f)
@@ -610,10 +630,3 @@ def _bot_fill(v: Any) -> dict[str, str]:
         out[role] = _choice(given.get(role, defaults[role]), f"bot_fill.{role}", policies,
                             "bot policy")
     return out
-
-
-def dumps_canonical(obj: Any) -> str:
-    """The project's canonical JSON text: sorted keys, repr floats, no NaN (byte-stable)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
-

@@ -227,15 +227,15 @@ class State:
         for name in ("alpha",) + PLAYER_SUBNET_TOTALS:
             m = getattr(self, name)
             ks, js = np.nonzero(m)
-            d[name] = [[int(k), int(j), float(m[k, j])] for k, j in zip(ks, js)]
+            d[name] = [[int(k), int(j), float(m[k, j])] for k, j in zip(ks, js, strict=True)]
         for name in PLAYER_TOTALS:
             d[name] = [float(v) for v in getattr(self, name)]
         ks, js = np.nonzero(self.wset)
         d["weights"] = [[int(k), int(j), *map(float, self.weights[k, j])]
-                        for k, j in zip(ks, js)]
+                        for k, j in zip(ks, js, strict=True)]
         if self.no_seat.any():  # absent when every root validator is seated everywhere
             ks, js = np.nonzero(self.no_seat)
-            d["no_seat"] = [[int(k), int(j)] for k, j in zip(ks, js)]
+            d["no_seat"] = [[int(k), int(j)] for k, j in zip(ks, js, strict=True)]
         d["names"] = list(self.names)
         d["ids"] = list(self.ids)
         d["roles"] = list(self.roles)

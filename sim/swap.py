@@ -58,18 +58,6 @@ def unstake_percent(tau: float, x: float, alpha_in: float, fee_alpha: float,
     return SwapResult(gross, fee_alpha, tau - gross, x + alpha_in, gross)
 
 
-def protocol_sell(tau: float, x: float, alpha_in: float) -> tuple[float, float, float]:
-    """Fee-free sale (root dividends, chain buys' counterpart): returns (tao_out, tau, x)."""
-    gross = tau * alpha_in / (x + alpha_in)
-    return gross, tau - gross, x + alpha_in
-
-
-def protocol_buy(tau: float, x: float, tao_in: float) -> tuple[float, float, float]:
-    """Fee-free purchase (`chain_buys` surplus): returns (alpha_out, tau, x)."""
-    d_alpha = x * tao_in / (tau + tao_in)
-    return d_alpha, tau + tao_in, x - d_alpha
-
-
 def max_buy_for_limit(tau: float, x: float, limit: float) -> float:
     """Largest TAO input keeping the post-trade price <= limit: sqrt(L*tau*x) - tau. With a fee
     the post-trade price is lower still, so the bound holds."""

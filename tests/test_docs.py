@@ -46,3 +46,39 @@ def test_it_finds_a_reference_to_a_missing_document(tmp_path):
     page.write_text("See docs/protocol.md, protocol.md, and docs/nowhere.md (https://x.org/a.md)"
                     "\n")
     assert dangling(page) == ["page.md:1: protocol.md", "page.md:1: docs/nowhere.md"]
+
+
+def _game_table() -> str:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    return text.split("## game/: the server", 1)[1].split("\n## ", 1)[0]
+
+
+def _named_in(table: str) -> set[str]:
+    """The module paths the map's game/ table names (first column, relative to game/)."""
+    named: set[str] = set()
+    for row in table.splitlines():
+        first = row.split("|")[1] if row.startswith("|") else ""
+        named |= set(re.findall(r"`([\w/]+\.py)`", first))
+    return named
+
+
+def _modules(game: Path) -> set[str]:
+    return {str(p.relative_to(game)) for p in game.rglob("*.py")
+            if p.name != "__init__.py" and "migrations" not in p.parts}
+
+
+def test_the_architecture_map_names_every_module_of_game_and_no_other():
+    named = _named_in(_game_table())
+    commands = {f"management/commands/{name}" for name in named if "/" not in name
+                and (ROOT / "game" / "management" / "commands" / name).is_file()}
+    named = {n for n in named if f"management/commands/{n}" not in commands} | commands
+    assert named == _modules(ROOT / "game")
+
+
+def test_it_notices_a_module_the_map_leaves_out(tmp_path):
+    (tmp_path / "live").mkdir()
+    (tmp_path / "live" / "consumers.py").write_text("")
+    (tmp_path / "live" / "stray.py").write_text("")
+    table = "| module | what |\n|---|---|\n| `live/consumers.py` | the socket |\n"
+    assert _named_in(table) != _modules(tmp_path)
+    assert _modules(tmp_path) - _named_in(table) == {"live/stray.py"}

@@ -64,12 +64,14 @@ export function explainShare(s, subnets, rules) {
             : "Under TAO flow, subnets that people sell out of get nothing. S moves slowly (a 30-day half-life).",
       };
     }
-    const sum = subnets.reduce((acc, t) => acc + (isNum(t.moving_price) ? t.moving_price : 0), 0);
+    const moving = subnets.map((t) => (isNum(t.moving_price) ? t.moving_price : 0));
+    const sum = moving.reduce((acc, m) => acc + m, 0);
+    const mine = priceShares(moving)[subnets.findIndex((t) => t.id === s.id)];
     return {
       title: `Emission share of ${s.name || "subnet " + s.id}`,
       formula: "share = m_i / Σ m_j   (m = moving average of min(price, 1))",
       inputs: [["m_i (this subnet)", fmt(s.moving_price, 6)], ["Σ m (all subnets)", fmt(sum, 6)]],
-      result: pct(s.share, 2) + (sum > 0 ? ` (check: ${pct(s.moving_price / sum, 2)})` : ""),
+      result: pct(s.share, 2) + (sum > 0 && isNum(mine) ? ` (check: ${pct(mine, 2)})` : ""),
       note: "The moving price lags the spot price: a pump raises emission only slowly, and the cap at 1.0 limits thin pools.",
     };
   };

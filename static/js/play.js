@@ -9,7 +9,7 @@ import {
   el, $, $all, replace, bootstrap, fmt, tao, alpha, pct, signed, changeNode, isNum, Explain, figure,
   toast, bindConnectionPill, once, parseAmount, floorAmount,
 } from "./ui.js";
-import { priceChange, updateCtx, newCtx } from "./views.js";
+import { priceChange, updateCtx, newCtx, subnetNameOf } from "./views.js";
 import { explainPrice, explainShare, explainRho, explainDividend, explainQuote } from "./explain.js";
 import { startClock, NewsBanner, secondsToTick, describeCommand } from "./common.js";
 import { LinesChart } from "./charts.js";
@@ -82,7 +82,7 @@ function renderPortfolio() {
   pf.tao.set(tao(me.tao));
   pf.worth.set(tao(me.net_worth));
   const pnl = me.pnl;
-  pf.pnl.set(isNum(pnl) ? el("span", { class: pnl > 0 ? "good" : pnl < 0 ? "bad" : "" }, signed(pnl) + " τ" + (isNum(me.pnl_pct) ? ` (${pct(me.pnl_pct)})` : "")) : "–");
+  pf.pnl.set(isNum(pnl) ? el("span", { class: pnl > 0 ? "good" : pnl < 0 ? "bad" : "" }, signed(pnl) + " τ") : "–");
   // Holdings with what each would fetch if sold now (the sim's liquidation value).
   const items = Object.entries(me.alpha || {}).filter(([, a]) => a > 0).map(([sid, a]) => {
     const s = ctx.byId.get(Number(sid));
@@ -511,7 +511,7 @@ function ensureRolePanel() {
 }
 
 let drawClock = () => {};
-const news = new NewsBanner();
+const news = new NewsBanner(undefined, (id) => subnetNameOf(S().market)(id));
 
 function renderStarting() {
   const st = S();

@@ -4,12 +4,12 @@
 // by tick with the rows `tick` messages bring meanwhile. The history is also kept in
 // sessionStorage, so a reloaded page draws at once while the fetch is under way.
 
-const HISTORY_MAX = 2000;     // ticks kept (= game/history.py MAX_TICKS)
+const HISTORY_MAX = 2000;     // ticks kept (= game/live/history.py MAX_TICKS)
 const HISTORY_BLOCK = 64;     // ticks per request: a settled block is cached by the browser
 const HISTORY_RETRY_MS = [1000, 3000, 8000];
 const SUBNET_FIELDS = ["price", "moving_price", "share", "root_prop"];
 
-// A roster row as sent leaves out the fields that have these values (game/services.py
+// A roster row as sent leaves out the fields that have these values (game/readmodel.py
 // ROSTER_DEFAULTS, docs/protocol.md "roster"); the state holds every field.
 const ROSTER_DEFAULTS = { bot: null, subnet: null, connected: false, kicked: false, active: false,
   role_by_hand: false, stand_in: false, other_seat_attempts: 0, away_since: null };
@@ -83,7 +83,7 @@ export class Store extends EventTarget {
       game: null, you: null, market: null, leaderboard: null, private: null, rank: null,
       commands: [], events: [], lobby: [], roster: null, players: 0,
       history: this._load("history"), epochs: this._load("epochs"), news: null, lastFills: [],
-      historyLoading: false, historyError: false,
+      historyLoading: false, historyError: false, nextRound: null,
       // Running the class (docs/protocol.md "question", "announcement", "participation").
       question: null, answers: null, myAnswer: null, announcement: null, eyesUp: false,
       participation: null,
@@ -102,6 +102,7 @@ export class Store extends EventTarget {
         s.events = msg.events || [];
         s.lobby = msg.lobby || []; s.roster = fullRoster(msg.roster);
         s.players = (msg.game && msg.game.players) || s.lobby.length;
+        s.nextRound = msg.next_round || null;
         if (msg.rank !== undefined) { s.rank = msg.rank; s.rankOf = msg.rank_of; }
         if (s.game) this._trimHistory(s.game.tick);
         s.question = msg.question || null; s.answers = msg.answers || null;
@@ -152,6 +153,12 @@ export class Store extends EventTarget {
         this._emit("private", { fills, whileAway: msg.while_away || null });
         break;
       }
+      case "next_round":
+        // Where the class went (a practice round, the real game, the next round): the page
+        // follows it (static/js/rounds.js).
+        s.nextRound = msg.next_round || null;
+        this._emit("next_round");
+        break;
       case "roster":
         s.roster = fullRoster(msg.roster);
         this._emit("roster");

@@ -1,122 +1,92 @@
-// Reading the sim's public and private views (sim Game.public_view / private_view) into the
-// shapes the pages use. All field-name knowledge about those views lives here.
+// Reading the sim's public and private views (sim Game.public_view / private_view, as the server
+// sends them: docs/protocol.md) into the shapes the pages use. All field-name knowledge about
+// those views lives here, under the names the simulator sends: a view without one of them is a
+// bug, so `need` throws (tests/js/views.test.mjs fails) instead of a page drawing "–".
 
-import { isNum } from "./ui.js";
+import { isNum, subnetLabel } from "./ui.js";
 
-function g(d, ...names) {
-  if (!d) return undefined;
-  for (const n of names) if (d[n] !== undefined && d[n] !== null) return d[n];
-  return undefined;
+function need(d, key) {
+  if (d === null || typeof d !== "object" || !(key in d)) throw new Error(`view without "${key}"`);
+  return d[key];
 }
 const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
-
-export function subnetsOf(market) {
-  const list = (market && market.subnets) || [];
-  return list.filter((s) => s && s.active !== false).map((s) => {
-    const tao = num(g(s, "tao", "tao_reserve", "tau"));
-    const alpha = num(g(s, "alpha", "alpha_reserve", "x"));
-    return {
-      id: s.id ?? s.netuid,
-      name: g(s, "name") || "SN" + (s.id ?? s.netuid),
-      price: num(g(s, "price")) ?? (isNum(tao) && alpha > 0 ? tao / alpha : undefined),
-      moving_price: num(g(s, "moving_price", "m")),
-      share: num(g(s, "share")),
-      tao, alpha,
-      alpha_out: num(g(s, "alpha_out", "o")),
-      root_prop: num(g(s, "root_prop", "rho")),
-      mechanism: g(s, "mechanism"),
-      owner: g(s, "owner"),
-      owner_nickname: g(s, "owner_nickname"),
-      incentive: g(s, "incentive", "last_incentive"),
-      alpha_dividends: num(g(s, "alpha_dividends")),
-      root_dividends_tao: num(g(s, "root_dividends_tao")),
-      revenue: num(g(s, "revenue")),
-      // S, the `tao_flow` EMA of net user TAO flow (the share under that rule follows it)
-      flow: num(g(s, "flow_ema", "flow", "S", "tao_flow")),
-      emitting: g(s, "emitting"),
-    };
-  });
-}
-
-export function rootStakeOf(market) {
-  if (!market) return undefined;
-  const r = g(market, "root_stake", "root_total");
-  if (isNum(r)) return r;
-  if (market.root && isNum(market.root.stake)) return market.root.stake;
-  return undefined;
-}
-
-export function paramsOf(market) {
-  const p = (market && (market.params || {})) || {};
-  return {
-    tao_weight: num(g(p, "tao_weight")) ?? num(g(market || {}, "tao_weight")) ?? 0.18,
-    owner_cut: num(g(p, "owner_cut")) ?? num(g(market || {}, "owner_cut")) ?? 0.18,
-    stake_fee: num(g(p, "stake_fee")) ?? 0.00005,
-    rules: (market && (market.rules || (market.params && market.params.rules))) || ["launch"],
-    lock_cost: num(g(market || {}, "lock_cost", "registration_cost")),
-    min_stake: num(g(p, "min_stake")) ?? 0.0005,
-    validator_take: num(g(p, "validator_take")) ?? 0.18,
-  };
-}
+const as = (v) => v;
 
 /** {"netuid": amount} -> {netuid: amount} (numbers only). */
 function bySubnet(d) {
   const out = {};
-  if (d && typeof d === "object") for (const [k, v] of Object.entries(d)) if (isNum(v)) out[Number(k)] = v;
+  for (const [k, v] of Object.entries(d)) if (isNum(v)) out[Number(k)] = v;
   return out;
 }
 
-/** Root-validator players a root staker may choose: [{id, nickname, root_stake, stake}]. */
+/** The page's names for a view's fields: {page name: [view field, convert]}, every field required. */
+function read(d, fields) {
+  const out = {};
+  for (const [name, [key, convert]] of Object.entries(fields)) out[name] = convert(need(d, key));
+  return out;
+}
+
+const SUBNET = {
+  id: ["id", as], name: ["name", as], mechanism: ["mechanism", as], owner: ["owner", as],
+  price: ["price", num], moving_price: ["moving_price", num], share: ["share", num],
+  tao: ["tao", num], alpha: ["alpha", num], alpha_out: ["alpha_out", num],
+  root_prop: ["root_prop", num], revenue: ["revenue", num],
+  incentive: ["incentive", as], alpha_dividends: ["alpha_dividends", num], // null before its first epoch
+  flow: ["flow_ema", num], // S, the `tao_flow` EMA of net user TAO flow (that rule's share follows it)
+};
+const PARAMS = {
+  tao_weight: ["tao_weight", as], owner_cut: ["owner_cut", as], stake_fee: ["stake_fee", as],
+  min_stake: ["min_stake", as], validator_take: ["validator_take", as],
+};
+const NO_MARKET = { tao_weight: 0.18, owner_cut: 0.18, stake_fee: 0.00005, min_stake: 0.0005, validator_take: 0.18 };
+// Root-validator players a root staker may choose (the server labels each with its nickname);
+// seats: the subnets where its root stake votes and earns.
+const VALIDATOR = { id: ["id", as], nickname: ["nickname", as], root_stake: ["root_stake", num], stake: ["stake", num], seats: ["seats", as] };
+const PRIVATE = {
+  player: ["id", as], role: ["role", as], tao: ["tao", num], alpha: ["alpha", bySubnet],
+  alpha_value: ["alpha_value", as], root_stake: ["root_stake", num], net_worth: ["net_worth", num],
+  pnl: ["pnl", num], start: ["contributed", num], subnet: ["subnet", as], subnets_owned: ["owns", as],
+  // Income received so far (the sim books it as it is credited): owner cut per subnet, root
+  // dividends in TAO, and per subnet where root is paid in alpha.
+  owner_cut: ["owner_cut", bySubnet], revenue: ["revenue", num], revenue_by_subnet: ["revenue_by_subnet", as],
+  root_dividends: ["root_dividends_tao", num], root_dividends_alpha: ["root_dividends_alpha", bySubnet],
+  nominated: ["nominated", num], weights: ["weights", as], validator: ["root_validator", as],
+  root_seats: ["root_seats", as],
+};
+
+/** The subnets as the pages show them: `name` is the label every page writes, "SN28 · TAO
+ *  Accumulation Corp" (ui.js subnetLabel); `plain` the subnet's own name. */
+export function subnetsOf(market) {
+  return market ? need(market, "subnets").map((s) => {
+    const v = read(s, SUBNET);
+    return { ...v, plain: v.name, name: subnetLabel(v.id, v.name) };
+  }) : [];
+}
+
+/** id → the subnet's own name in `market` (undefined if it has none): for labelMentions. */
+export function subnetNameOf(market) {
+  return (id) => {
+    const s = ((market && market.subnets) || []).find((x) => x.id === id);
+    return s ? s.name : undefined;
+  };
+}
+
+export function rootStakeOf(market) {
+  return market ? num(need(market, "root_stake")) : undefined;
+}
+
+export function paramsOf(market) {
+  if (!market) return { ...NO_MARKET, rules: ["launch"], lock_cost: undefined, registration_open: true };
+  return { ...read(need(market, "params"), PARAMS), rules: need(market, "rules"), lock_cost: num(need(market, "lock_cost")),
+    registration_open: need(need(market, "params"), "registration_open") !== 0 };
+}
+
 export function rootValidatorsOf(market) {
-  const list = (market && market.root_validators) || [];
-  return list.filter((v) => v && typeof v.id === "string").map((v) => ({
-    id: v.id,
-    nickname: typeof v.nickname === "string" && v.nickname ? v.nickname : v.id,
-    root_stake: num(v.root_stake),
-    stake: num(v.stake),
-    // Subnets where this validator holds a seat (its stake counts only there); absent from an
-    // older server: seated everywhere.
-    seats: Array.isArray(v.seats) ? v.seats : null,
-  }));
+  return market ? need(market, "root_validators").map((v) => read(v, VALIDATOR)) : [];
 }
 
 export function privateOf(p) {
-  if (!p) return null;
-  const alphaRaw = g(p, "alpha", "holdings") || {};
-  const alpha = {};
-  if (Array.isArray(alphaRaw)) {
-    for (const r of alphaRaw) if (r && r.subnet !== undefined) alpha[r.subnet] = r.alpha ?? r.amount ?? 0;
-  } else {
-    for (const [k, v] of Object.entries(alphaRaw)) alpha[Number(k)] = v;
-  }
-  const worth = num(g(p, "net_worth"));
-  const start = num(g(p, "start_net_worth", "initial_net_worth", "contributed"));
-  return {
-    player: g(p, "player", "id"),
-    role: g(p, "role"),
-    tao: num(g(p, "tao")),
-    alpha,
-    alpha_value: g(p, "alpha_value") || {},
-    root_stake: num(g(p, "root_stake", "root")),
-    net_worth: worth,
-    pnl: num(g(p, "pnl")) ?? (isNum(worth) && isNum(start) ? worth - start : undefined),
-    pnl_pct: num(g(p, "pnl_pct")),
-    start,
-    subnet: g(p, "subnet", "owned_subnet"),
-    subnets_owned: g(p, "owns", "owned_subnets"),
-    // Income received so far (the sim books it as it is credited): owner cut per subnet,
-    // root dividends in TAO, and per subnet where root is paid in alpha.
-    owner_cut: bySubnet(g(p, "owner_cut")),
-    revenue: num(g(p, "revenue")),
-    revenue_by_subnet: g(p, "revenue_by_subnet") || {},
-    dividends: g(p, "dividends", "last_dividends"),
-    root_dividends: num(g(p, "root_dividends_tao", "root_dividends")),
-    root_dividends_alpha: bySubnet(g(p, "root_dividends_alpha")),
-    nominated: num(g(p, "nominated")),
-    weights: g(p, "weights", "my_weights") || {},
-    validator: g(p, "validator", "root_validator"),
-    root_seats: Array.isArray(p.root_seats) ? p.root_seats : null,
-  };
+  return p ? read(p, PRIVATE) : null;
 }
 
 /** Relative price change over the last `epochs` epochs from the tick history. */

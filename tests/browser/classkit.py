@@ -20,12 +20,12 @@ from urllib.parse import urlencode
 import orjson
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from wsclient import ProtocolClient
 
 from bench import http
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
-PUBLIC = {"lobby", "status", "tick"}
 FIRST_MESSAGE_TIMEOUT = 30.0  # s: a fresh snapshot on a loaded 2-core machine; never asserted
 
 
@@ -251,36 +251,33 @@ class Hub:
                 pass
 
 
-class Identity:
-    """One student, the console or the projector: a protocol client that follows
-    docs/protocol.md (seq rule, gap → snapshot, resend unanswered commands with the same id)
-    and checks that every connect starts with a fresh snapshot."""
+class Identity(ProtocolClient):
+    """One student, the console or the projector: a protocol client (tests/wsclient.py: seq
+    rule, gap → snapshot, resend unanswered commands with the same id) that checks that every
+    connect starts with a fresh snapshot."""
 
     def __init__(self, hub: Hub, who: str, kind: str, url: str, origin: str,
                  cookie: str | None = None) -> None:
-        self.hub, self.who, self.kind, self.url, self.origin = hub, who, kind, url, origin
+        super().__init__(who)
+        self.hub, self.kind, self.url, self.origin = hub, kind, url, origin
         self.cookie = cookie
-        self.ws: Any = None
-        self.reader: asyncio.Task | None = None
-        self.last_seq = -1
-        self.awaiting = True
         self.game: dict[str, Any] = {}
         self.market: dict[str, Any] | None = None
         self.snapshot: dict[str, Any] | None = None   # the last one received
         self.you: dict[str, Any] = {}
-        self.counter = 0
-        self.sent: dict[str, dict[str, Any]] = {}      # client id -> command sent
-        self.answers: dict[str, dict[str, Any]] = {}   # client id -> first answer
         self.settled: dict[str, set[int]] = {}          # client id -> ticks it settled at
         self.problems: list[str] = []                   # conflicting answers, odd messages
         self.replies: dict[str, dict[str, Any]] = {}    # control/ping ids -> reply
         self.players = 0
-        self.gaps = 0
         self.closed: int | None = None       # the last socket's close code, once closed
         self.last_heard: tuple[float, str, int] | None = None  # (when, type, seq) of the last
         self.broken: BaseException | None = None  # a message this client could not handle
 
     # -- state --
+
+    @property
+    def who(self) -> str:
+        return self.name
 
     @property
     def tick(self) -> int:
@@ -299,7 +296,7 @@ class Identity:
                  f"{time.monotonic() - self.last_heard[0]:.1f} s ago ({self.last_heard[1]}, "
                  f"seq {self.last_heard[2]})")
         return (f"{self.who}: tick {self.tick}, seq {self.last_seq}, awaiting a snapshot "
-                f"{self.awaiting}, gaps {self.gaps}, socket live {self.live}, closed with "
+                f"{self.awaiting_snapshot}, gaps {self.gaps}, socket live {self.live}, closed with "
                 f"{self.closed}, client error {self.broken!r}, last message {heard}")
 
     async def probe(self, timeout: float = 10.0) -> str:
@@ -326,7 +323,7 @@ class Identity:
         headers = {"Cookie": self.cookie} if self.cookie else {}
         self.ws = None
         self.closed = None
-        self.awaiting = True
+        self.awaiting_snapshot = True
         first: asyncio.Future = asyncio.get_running_loop().create_future()
         try:
             ws = await connect(self.url, origin=self.origin, additional_headers=headers,
@@ -364,7 +361,7 @@ class Identity:
                 if not first.done():
                     first.set_result((msg, len(raw)))
                 self.last_heard = (time.monotonic(), msg["type"], msg.get("seq", 0))
-                self._handle(msg, len(raw))
+                self.handle(msg, len(raw))
                 self.hub.notify()
             code = ws.close_code or 1005
         except ConnectionClosed as exc:
@@ -394,25 +391,10 @@ class Identity:
     async def close(self) -> None:
         await self.drop(abrupt=False)
 
-    async def send(self, msg: dict[str, Any]) -> bool:
-        try:
-            await self.ws.send(orjson.dumps(msg).decode())
-            return True
-        except (ConnectionClosed, AttributeError):
-            return False
-
     # -- messages --
 
-    def _handle(self, msg: dict[str, Any], size: int) -> None:
-        kind, seq = msg["type"], msg.get("seq", 0)
-        if kind == "snapshot":
-            self._on_snapshot(msg, size, seq)
-            return
-        if kind in PUBLIC:
-            self._on_public(msg, kind, seq)
-            return
-        if seq > self.last_seq and not self.awaiting:
-            self._gap()
+    def on_reply(self, msg: dict[str, Any]) -> None:
+        kind = msg["type"]
         if kind in ("accepted", "rejected"):
             self._answer(msg["id"], msg)
         elif kind == "error":
@@ -422,11 +404,10 @@ class Identity:
         elif kind in ("ok", "pong"):
             self.replies[msg.get("id")] = msg
 
-    def _on_snapshot(self, msg: dict[str, Any], size: int, seq: int) -> None:
+    def on_snapshot(self, msg: dict[str, Any], size: int) -> None:
         self.hub.snapshots.append((self.kind, size, (msg.get("game") or {}).get("tick")))
         self.hub.saw(msg)
         self.snapshot = msg
-        self.last_seq, self.awaiting = seq, False
         self.game, self.market, self.you = msg["game"], msg.get("market"), msg["you"] or {}
         self.players = msg["game"].get("players") or 0
         for c in msg.get("commands") or []:
@@ -438,19 +419,13 @@ class Identity:
             if cid in self.sent and c.get("tick") is not None:
                 self.settled.setdefault(cid, set()).add(c["tick"])
 
-    def _on_public(self, msg: dict[str, Any], kind: str, seq: int) -> None:
-        if self.awaiting or seq <= self.last_seq:
-            return
-        if seq != self.last_seq + 1:
-            self._gap()
-            return
-        self.last_seq = seq
+    def on_public(self, msg: dict[str, Any]) -> None:
         self.hub.saw(msg)
         if "game" in msg:
             self.game = msg["game"]
-        if kind == "tick":
+        if msg["type"] == "tick":
             self.market = msg["market"]
-        if kind == "lobby":
+        if msg["type"] == "lobby":
             self.players = msg["players"]
 
     def _on_error(self, msg: dict[str, Any]) -> None:
@@ -474,25 +449,7 @@ class Identity:
                                                or msg["command"] != first["command"]):
             self.problems.append(f"{cid}: answered {first} then {msg}")
 
-    def _gap(self) -> None:
-        self.gaps += 1
-        self.awaiting = True
-        asyncio.get_running_loop().create_task(self.send({"type": "snapshot"}))
-
     # -- acting --
-
-    async def command(self, **action: Any) -> str:
-        self.counter += 1
-        cid = f"{self.who}-{self.counter}"
-        msg = {"type": "command", "id": cid, **action}
-        self.sent[cid] = msg
-        await self.send(msg)
-        return cid
-
-    async def resend_unanswered(self) -> None:
-        for cid, msg in list(self.sent.items()):
-            if cid not in self.answers:
-                await self.send(msg)
 
     async def control(self, op: str, timeout: float = 30.0, **fields: Any) -> dict[str, Any]:
         self.counter += 1

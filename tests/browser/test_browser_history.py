@@ -49,11 +49,13 @@ print(g.tick, g.status)
 BUILD = """
 import json
 from django.contrib.auth.models import User
-from game import services
+from game.actions.lobby import join_game
+from game.actions.setup import Overrides, create_game
+from game.actions.start import start_game
 user = User.objects.create_user("history-teacher", password="history-long-password-42")
-game = services.create_game(user, "long_market", services.Overrides())
-seat, token = services.join_game(game.code, "Reloader")
-services.start_game(game.id)
+game = create_game(user, "long_market", Overrides())
+seat, token = join_game(game.code, "Reloader")
+start_game(game.id)
 print(json.dumps({"code": game.code, "projector": game.projector_token, "token": token}))
 """
 

@@ -1,4 +1,4 @@
-"""Every page keeps to its Content-Security-Policy (game/headers.py) in a real Chromium: no
+"""Every page keeps to its Content-Security-Policy (game/web/headers.py) in a real Chromium: no
 inline script, style or handler is blocked on the login, console, join, play and projector
 pages, and the policy is really enforced (an injected inline script does not run)."""
 from __future__ import annotations

@@ -8,7 +8,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from game import engine, services
+from game import engine
+from game.actions.clock import scripted_event
+from game.actions.lobby import join_game, set_role
+from game.actions.orders import submit_command
+from game.actions.setup import Overrides, create_game
+from game.actions.start import start_game
 from game.models import Game, Seat
 
 LATE_NICK = "Late Lou"
@@ -71,13 +76,13 @@ def settle_one(game_id: int) -> None:
 def play_finished_game(owner: Any, preset: str = "debrief_market",
                        nicknames: tuple[str, ...] = EVIL_NICKS,
                        stop_at: int | None = None) -> tuple[Game, dict[str, tuple[Seat, str]]]:
-    game = services.create_game(owner, preset, services.Overrides(seed=SCENARIO["seed"]))
+    game = create_game(owner, preset, Overrides(seed=SCENARIO["seed"]))
     seats: dict[str, tuple[Seat, str]] = {}
     for nick in nicknames:
-        seat, token = services.join_game(game.code, nick)
+        seat, token = join_game(game.code, nick)
         seats[nick] = (seat, token)
-    services.set_role(game.id, seats[nicknames[2]][0].id, "root_validator")
-    services.start_game(game.id)
+    set_role(game.id, seats[nicknames[2]][0].id, "root_validator")
+    start_game(game.id)
     game.refresh_from_db()
     n = 0
     while True:
@@ -87,13 +92,13 @@ def play_finished_game(owner: Any, preset: str = "debrief_market",
         for tick, who, action in ORDERS:
             if tick == game.tick and who < len(nicknames):
                 seat = seats[nicknames[who]][0]
-                services.submit_command(seat.id, f"c{tick}-{who}", action)
+                submit_command(seat.id, f"c{tick}-{who}", action)
         if game.tick == 3:
-            services.scripted_event(game.id, 1, "fire")  # fired early by the instructor
+            scripted_event(game.id, 1, "fire")  # fired early by the instructor
         if game.tick == 4 and stop_at is None:
-            seats[LATE_NICK] = services.join_game(game.code, LATE_NICK)  # a late joiner
+            seats[LATE_NICK] = join_game(game.code, LATE_NICK)  # a late joiner
         if game.tick == 6 and LATE_NICK in seats:
-            services.submit_command(seats[LATE_NICK][0].id, "late-1",
+            submit_command(seats[LATE_NICK][0].id, "late-1",
                                     {"do": "stake", "subnet": 2, "tao": 100.0})
         settle_one(game.id)
         n += 1

@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from gamekit import play_finished_game
 
-from game import bands, debrief
+from game.debrief import analysis, bands
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +36,7 @@ class HeldSlots:
     """The test holds every machine-wide slot, so jobs stay queued until it lets go."""
 
     def __init__(self, count: int) -> None:
-        slots = debrief.cache_dir() / "slots"
+        slots = analysis.cache_dir() / "slots"
         slots.mkdir(parents=True, exist_ok=True)
         self.fds = []
         for k in range(count):
@@ -102,7 +102,7 @@ def test_jobs_past_the_cap_wait_in_a_queue_and_run_one_after_the_other(finished_
 
 
 def _files_of(game_id: int) -> list[Path]:
-    return sorted(debrief.cache_dir().glob(f"g{game_id}-*"))
+    return sorted(analysis.cache_dir().glob(f"g{game_id}-*"))
 
 
 def test_deleting_a_game_cancels_its_queued_job(finished):
@@ -122,7 +122,7 @@ def test_deleting_a_game_kills_its_running_job_and_nothing_is_written_again(fini
     client = _client(game)
     game_id = game.id
     assert client.post(_url(game, 50)).json()["state"] in ("queued", "running")
-    status = debrief.cache_dir() / f"g{game_id}-{game.code}-bands" / "runs-50.json"
+    status = analysis.cache_dir() / f"g{game_id}-{game.code}-bands" / "runs-50.json"
     while '"running"' not in status.read_text():  # the child has begun writing
         time.sleep(0.05)
     child = bands.JOBS.children()[0]

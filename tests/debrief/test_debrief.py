@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.test import Client
 from gamekit import EVIL_NICKS, SCENARIO, play_finished_game
 
-from game import bands, debrief
+from game.debrief import analysis, bands
 from game.models import Command, Game, TickRow
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
 def test_the_analysis_replays_the_stored_game_exactly(finished):
     game, _ = finished
-    doc = debrief.analyse(game)
+    doc = analysis.analyse(game)
     assert doc["replay_ok"] is True
     stored = [json.loads(t.row) for t in TickRow.objects.filter(game=game).order_by("tick")]
     assert doc["ticks"] == stored
@@ -33,7 +33,7 @@ def test_the_analysis_replays_the_stored_game_exactly(finished):
 
 def test_every_players_pnl_breakdown_adds_up_to_their_pnl(finished):
     game, seats = finished
-    doc = debrief.analyse(game)
+    doc = analysis.analyse(game)
     for p in doc["players"]:
         b = p["breakdown"]
         parts = (b["price_moves"] + b["income"] + b["fees_slippage"] + b["exit_slippage"]
@@ -50,7 +50,7 @@ def test_every_players_pnl_breakdown_adds_up_to_their_pnl(finished):
 
 def test_emission_is_attributed_per_subnet_and_per_role(finished):
     game, _ = finished
-    em = debrief.analyse(game)["emission"]
+    em = analysis.analyse(game)["emission"]
     assert set(em["by_subnet"]) == {"1", "2"}
     for v in em["by_subnet"].values():
         assert v["total"] > 0
@@ -128,7 +128,7 @@ def test_the_bot_classes_run_in_the_background_and_give_bands(finished):
 
 def test_bots_only_puts_a_bot_in_every_seat(finished):
     game, _ = finished
-    scn = debrief.bots_only(json.loads(game.scenario))
+    scn = analysis.bots_only(json.loads(game.scenario))
     fill = scn["bot_fill"]
     for p in scn["players"]:
         assert p.get("bot") or not fill.get(p["role"])
@@ -136,8 +136,8 @@ def test_bots_only_puts_a_bot_in_every_seat(finished):
 
 def test_the_owner_deletes_a_game_with_a_csrf_protected_post(finished, django_user_model):
     game, _ = finished
-    debrief.analyse(game)
-    assert list(debrief.cache_dir().glob(f"g{game.id}-*"))
+    analysis.analyse(game)
+    assert list(analysis.cache_dir().glob(f"g{game.id}-*"))
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(game.owner)
     assert strict.post(f"/console/{game.code}/delete").status_code == 403  # no CSRF token
@@ -153,7 +153,7 @@ def test_the_owner_deletes_a_game_with_a_csrf_protected_post(finished, django_us
     assert r.status_code == 302 and r["Location"] == "/console/"
     assert not Game.objects.filter(pk=game.pk).exists()
     assert not Command.objects.filter(game_id=game.pk).exists()
-    assert not list(debrief.cache_dir().glob(f"g{game.id}-*"))
+    assert not list(analysis.cache_dir().glob(f"g{game.id}-*"))
 
 
 def test_purge_games_deletes_finished_games_older_than_the_limit(finished, debrief_presets,
@@ -175,7 +175,7 @@ def test_a_late_joiner_is_ranked_from_the_epoch_they_joined(finished):
     from gamekit import LATE_NICK
 
     game, seats = finished
-    doc = debrief.analyse(game)
+    doc = analysis.analyse(game)
     late = next(p for p in doc["players"] if p["nickname"] == LATE_NICK)
     assert late["rank_by_epoch"][0] is None and late["rank_by_epoch"][-1] is not None
     assert late["net_worth_by_tick"][0] is None and late["net_worth_by_tick"][-1] > 0
@@ -188,10 +188,10 @@ def test_a_late_joiner_is_ranked_from_the_epoch_they_joined(finished):
 def test_nothing_to_debrief_or_export_before_the_start(debrief_presets, teacher):
     from django.core.management.base import CommandError
 
-    from game import services
+    from game.actions.setup import Overrides, create_game
 
-    game = services.create_game(teacher, "debrief_market",
-                                services.Overrides(seed=SCENARIO["seed"]))
+    game = create_game(teacher, "debrief_market",
+                                Overrides(seed=SCENARIO["seed"]))
     c = Client()
     c.force_login(teacher)
     assert c.get(f"/console/{game.code}/debrief/").status_code == 409

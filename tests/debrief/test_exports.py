@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 from gamekit import EVIL_NICKS
 
-from game import exports
+from game.debrief import exports
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 

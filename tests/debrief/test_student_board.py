@@ -58,7 +58,7 @@ def test_a_seat_that_is_no_students_has_no_rank():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_played_game_ranks_its_students_and_tells_each_one(finished):
-    from game import identity
+    from game.live import identity
 
     game, seats = finished
     sim_game = simapi.fresh(game.state)

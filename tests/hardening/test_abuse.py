@@ -16,7 +16,12 @@ from django.test import Client
 from django.utils import timezone
 from serverkit import WAIT, closed_with, open_socket, session_cookie, student_socket
 
-from game import engine, errors, names, services
+from game import engine, errors, names
+from game.actions.clock import end_game
+from game.actions.lobby import JoinError, join_game
+from game.actions.orders import submit_command
+from game.actions.setup import Overrides, create_game
+from game.actions.start import start_game
 from game.models import Game, Seat
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
@@ -44,7 +49,7 @@ def test_it_rate_limits_joins_from_one_address(game: Any, settings: Any) -> None
 
 def test_it_rate_limits_joins_into_one_game(game: Any, settings: Any, instructor: Any) -> None:
     settings.JOIN_RATE_PER_GAME = 2
-    other = services.create_game(instructor, "test_market", services.Overrides(seed=3))
+    other = create_game(instructor, "test_market", Overrides(seed=3))
     codes = [_join(Client(REMOTE_ADDR=f"10.0.0.{i}"), game.code).status_code for i in range(3)]
     assert codes == [302, 302, 429]
     assert _join(Client(REMOTE_ADDR="10.0.1.1"), other.code).status_code == 302
@@ -56,8 +61,8 @@ def test_it_caps_the_lobby(game: Any, settings: Any) -> None:
     assert _join(Client(), game.code, "Bob").status_code == 302
     full = _join(Client(), game.code, "Cy")
     assert full.status_code == 400 and b"This game is full." in full.content
-    with pytest.raises(services.JoinError) as exc:
-        services.join_game(game.code, "Dee")
+    with pytest.raises(JoinError) as exc:
+        join_game(game.code, "Dee")
     assert exc.value.code == "full"
 
 
@@ -160,13 +165,13 @@ def test_it_escapes_hostile_names_on_every_page_and_export(preset_dir: Any, inst
              "console index": teacher.get("/console/"),
              "console game (lobby)": teacher.get(f"/console/{game.code}/"),
              "projector (lobby)": Client().get(f"/projector/{game.code}/{game.projector_token}/")}
-    services.start_game(game.id)
+    start_game(game.id)
     for _ in range(2):
         engine.settle_tick(game.id, timezone.now() + timedelta(hours=1))
     pages.update({"play": student.get(f"/play/{game.code}/"),
                   "console game": teacher.get(f"/console/{game.code}/"),
                   "projector": Client().get(f"/projector/{game.code}/{game.projector_token}/")})
-    services.end_game(game.id)
+    end_game(game.id)
     pages.update({"debrief": teacher.get(f"/console/{game.code}/debrief/"),
                   "report": student.get(f"/report/{game.code}/"),
                   "bands": teacher.get(f"/console/{game.code}/debrief/bands")})
@@ -191,9 +196,9 @@ def test_it_escapes_hostile_names_on_every_page_and_export(preset_dir: Any, inst
 def test_it_neutralises_spreadsheet_formulas_in_exported_nicknames(game: Any) -> None:
     teacher = Client()
     teacher.force_login(game.owner)
-    seat, _token = services.join_game(game.code, "=HYPERLINK(1)")
-    services.start_game(game.id)
-    services.submit_command(seat.id, "c-1", {"do": "stake", "subnet": 1, "tao": 1.0})
+    seat, _token = join_game(game.code, "=HYPERLINK(1)")
+    start_game(game.id)
+    submit_command(seat.id, "c-1", {"do": "stake", "subnet": 1, "tao": 1.0})
     for _ in range(2):  # a whole epoch: its per-player rows carry nicknames too
         engine.settle_tick(game.id, timezone.now() + timedelta(hours=1))
     exported = teacher.get(f"/console/{game.code}/export.zip?nicknames=1")
@@ -207,8 +212,8 @@ def test_it_neutralises_spreadsheet_formulas_in_exported_nicknames(game: Any) ->
 # --- CSRF ---------------------------------------------------------------------------------------
 
 def test_every_form_refuses_a_post_without_its_csrf_token(game: Any, instructor: Any) -> None:
-    services.start_game(game.id)
-    services.end_game(game.id)
+    start_game(game.id)
+    end_game(game.id)
     teacher = Client(enforce_csrf_checks=True)
     teacher.force_login(instructor)
     student = Client(enforce_csrf_checks=True)
@@ -237,7 +242,7 @@ def test_every_form_refuses_a_post_without_its_csrf_token(game: Any, instructor:
 async def test_it_refuses_a_socket_from_a_foreign_origin(game: Any) -> None:
     from game.asgi import application
 
-    seat, token = await db(services.join_game)(game.code, "Ann")
+    seat, token = await db(join_game)(game.code, "Ann")
     for origin in ("http://evil.example", "null", "http://testserver.evil.example",
                    "file://", "https://localhost.evil.example"):
         comm = WebsocketCommunicator(application, f"/ws/game/{game.code}/", headers=[

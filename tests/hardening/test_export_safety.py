@@ -15,7 +15,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from game import engine, exports, services
+from game import engine
+from game.actions.lobby import join_game, set_role
+from game.actions.orders import submit_command
+from game.actions.start import start_game
+from game.debrief import exports
 from game.models import Command, Game
 
 pytestmark = pytest.mark.django_db
@@ -25,12 +29,12 @@ SUBNET_NAME = "Ours;=HYPERLINK(1);x"
 
 
 def _played(game: Game) -> None:
-    seats = [services.join_game(game.code, nick)[0] for nick in NICKS]
-    services.set_role(game.id, seats[0].id, "subnet_owner")
-    services.start_game(game.id)
-    services.submit_command(seats[0].id, "reg", {"do": "register_subnet", "name": SUBNET_NAME})
+    seats = [join_game(game.code, nick)[0] for nick in NICKS]
+    set_role(game.id, seats[0].id, "subnet_owner")
+    start_game(game.id)
+    submit_command(seats[0].id, "reg", {"do": "register_subnet", "name": SUBNET_NAME})
     for k, seat in enumerate(seats[1:]):
-        services.submit_command(seat.id, f"c-{k}", {"do": "stake", "subnet": 1, "tao": 1.0})
+        submit_command(seat.id, f"c-{k}", {"do": "stake", "subnet": 1, "tao": 1.0})
     for _ in range(2):  # a whole epoch: its per-player rows are in the export too
         now = timezone.now()
         Game.objects.filter(pk=game.id).update(next_tick_at=now)

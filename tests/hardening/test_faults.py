@@ -18,7 +18,10 @@ from django.db import connection
 from django.utils import timezone
 from serverkit import write_preset
 
-from game import engine, services
+from game import engine
+from game.actions.lobby import join_game
+from game.actions.orders import submit_command
+from game.actions.start import start_game
 from game.models import Command, Game, TickRow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,13 +55,16 @@ def _manage(tmp: Path, *args: str, **extra: str) -> str:
 SETUP = """
 from django.contrib.auth.models import User
 from django.utils import timezone
-from game import services
+from game.actions.lobby import join_game
+from game.actions.orders import submit_command
+from game.actions.setup import Overrides, create_game
+from game.actions.start import start_game
 from game.models import Game
 owner = User.objects.create_user("teacher", password="a-long-test-password")
-game = services.create_game(owner, "test_market", services.Overrides(seed=3))
-seat, _token = services.join_game(game.code, "Ann")
-services.start_game(game.id)
-services.submit_command(seat.id, "c-1", {"do": "stake", "subnet": 1, "tao": 10.0})
+game = create_game(owner, "test_market", Overrides(seed=3))
+seat, _token = join_game(game.code, "Ann")
+start_game(game.id)
+submit_command(seat.id, "c-1", {"do": "stake", "subnet": 1, "tao": 10.0})
 Game.objects.filter(pk=game.id).update(next_tick_at=timezone.now())
 print(game.id)
 """
@@ -108,9 +114,9 @@ def test_an_engine_killed_in_the_middle_of_a_tick_settles_it_exactly_once_after_
 def test_a_tick_that_meets_a_locked_database_is_retried_not_lost(game: Any) -> None:
     if connection.vendor != "sqlite":
         pytest.skip("an SQLite lock drill")
-    seat, _token = services.join_game(game.code, "Ann")
-    services.start_game(game.id)
-    services.submit_command(seat.id, "c-1", {"do": "stake", "subnet": 1, "tao": 10.0})
+    seat, _token = join_game(game.code, "Ann")
+    start_game(game.id)
+    submit_command(seat.id, "c-1", {"do": "stake", "subnet": 1, "tao": 10.0})
     Game.objects.filter(pk=game.id).update(next_tick_at=timezone.now())
     with connection.cursor() as cur:
         cur.execute("PRAGMA busy_timeout=300")  # give up quickly while the lock is held
@@ -140,7 +146,7 @@ def test_a_tick_that_meets_a_locked_database_is_retried_not_lost(game: Any) -> N
 def test_a_tick_waits_for_a_briefly_busy_database(game: Any) -> None:
     if connection.vendor != "sqlite":
         pytest.skip("an SQLite lock drill")
-    services.start_game(game.id)
+    start_game(game.id)
     Game.objects.filter(pk=game.id).update(next_tick_at=timezone.now())
     holder = sqlite3.connect(connection.settings_dict["NAME"], timeout=1,
                              check_same_thread=False, isolation_level=None)

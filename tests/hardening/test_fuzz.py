@@ -19,7 +19,7 @@ from channels.db import database_sync_to_async
 from hypothesis import given, strategies as st
 from serverkit import WAIT, join, open_socket
 
-from game import services
+from game.actions.start import start_game
 from game.errors import ERROR_CODES, REJECT_CODES
 from game.models import Command, Game, Seat
 
@@ -177,7 +177,7 @@ async def neighbour_check(neighbour: Any) -> None:
 @pytest.fixture
 def running_game(game: Any, settings: Any) -> Any:
     settings.WS_RATE_BURST = 10_000  # the fuzzer tests parsing here, not the rate limit
-    services.start_game(game.id)
+    start_game(game.id)
     return Game.objects.get(pk=game.id)
 
 

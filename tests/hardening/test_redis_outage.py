@@ -20,7 +20,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from serverkit import WAIT, open_socket, student_socket
 
 from bench.stack import RedisServer
-from game import engine, services
+from game import engine
+from game.actions.start import start_game
 from game.models import Game
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,7 +85,7 @@ RESTARTED = "the server process restarted after the outage"
 SAME = "the same server process"
 
 
-# [core-SAME] failed before game/layers.py: channels_redis' core layer gives redis-py a pool
+# [core-SAME] failed before game/live/layers.py: channels_redis' core layer gives redis-py a pool
 # whose connections never retry, so the new socket's group_add met a connection the dead server
 # had closed ("Connection closed by server") and its consumer died in connect (under daphne:
 # HTTP 500, or a handshake that hangs).
@@ -95,7 +96,7 @@ async def test_a_redis_outage_pauses_broadcasts_and_clients_resync_by_snapshot(
     if layer == "core":
         _use_layer(settings, "core", own_redis.port)
     seat, token, comm, _snap = await student_socket(game.code, "Ann")
-    await db(services.start_game)(game.id)
+    await db(start_game)(game.id)
     await _settle(game.id)
     tick = await _next(comm, "tick")
     assert tick is not None and tick["tick"] == 0

@@ -11,9 +11,10 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from serverkit import WAIT, closed_with, open_socket
 
-from game import errors, services
+from game import errors
+from game.actions.lobby import join_game
+from game.live.origin import origin_allowed
 from game.models import Game
-from game.origin import origin_allowed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 db = database_sync_to_async
@@ -88,7 +89,7 @@ def test_the_origin_must_match_scheme_host_and_port(settings, origin, host, sche
 async def test_a_page_on_another_port_of_the_same_host_cannot_open_a_socket(game):
     from game.asgi import application
 
-    _seat, token = await db(services.join_game)(game.code, "Ann")
+    _seat, token = await db(join_game)(game.code, "Ann")
     for origin in (b"http://127.0.0.1:9999", b"http://localhost:1234"):
         comm = WebsocketCommunicator(application, f"/ws/game/{game.code}/", headers=[
             (b"host", b"127.0.0.1:8000"), (b"origin", origin),

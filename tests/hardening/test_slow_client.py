@@ -7,7 +7,7 @@ TCP client that completes the WebSocket handshake and then never reads a byte:
   socket is closed after `--ping-interval` + `--ping-timeout`;
 - one that keeps *sending* (snapshot requests, within the rate limit; a snapshot is the largest
   reply). daphne resets its ping clock on every inbound message, so on its own it would never
-  ping this client while its replies pile up in the server's send buffer. game/transport.py
+  ping this client while its replies pile up in the server's send buffer. game/live/transport.py
   stops reading a client whose send buffer is full (so its messages stop resetting the clock and
   the keepalive drops it) and aborts it once more than WS_SEND_BUFFER_MAX_BYTES are queued.
 
@@ -41,7 +41,7 @@ from twisted.internet.abstract import FileDescriptor
 from twisted.internet.address import IPv4Address
 
 from bench.stack import free_port, stop_process
-from game import transport as backpressure
+from game.live import transport as backpressure
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -54,14 +54,16 @@ SEND_CAP = 1024 * 1024  # WS_SEND_BUFFER_MAX_BYTES for the daphne under test (th
 
 SETUP = """
 from django.contrib.auth.models import User
-from game import services
+from game.actions.lobby import join_game
+from game.actions.setup import Overrides, create_game
+from game.actions.start import start_game
 owner = User.objects.create_user("teacher", password="a-long-test-password")
-game = services.create_game(owner, "test_market", services.Overrides(epochs=1000, tick_seconds=1,
+game = create_game(owner, "test_market", Overrides(epochs=1000, tick_seconds=1,
                                                                    seed=3))
 for i in range({fillers}):
-    services.join_game(game.code, f"Filler {{i}}")
-tokens = [services.join_game(game.code, nick)[1] for nick in ("Slow", "Reader")]
-services.start_game(game.id)
+    join_game(game.code, f"Filler {{i}}")
+tokens = [join_game(game.code, nick)[1] for nick in ("Slow", "Reader")]
+start_game(game.id)
 print(game.code, *tokens)
 """
 
@@ -414,7 +416,7 @@ def test_a_client_is_aborted_once_the_cap_is_queued_while_it_does_not_read(
         settings: Any, caplog: Any) -> None:
     settings.WS_SEND_BUFFER_MAX_BYTES = 100_000
     protocol, transport = _open_socket()
-    caplog.set_level(logging.WARNING, logger="game.transport")
+    caplog.set_level(logging.WARNING, logger="game.live.transport")
     for _ in range(7 + 10):  # past 64 KiB (7 messages: the client is no longer read), then the cap
         _send(protocol, 10_000)
     assert not transport.reading

@@ -34,8 +34,17 @@ from hypothesis.stateful import (
 )
 from storejs import StoreJS, Tab
 
-from game import announcements, broadcast, engine, identity, predictions, services, simapi
-from game.errors import ClientError, Rejected
+from game import broadcast, engine, simapi
+from game.actions import announcements, predictions
+from game.actions.clock import advance
+from game.actions.control import SIMPLE
+from game.actions.lobby import JoinError, join_game, resume_seat
+from game.actions.orders import cancel_command, submit_command
+from game.actions.presence import presence_beat, seat_connected, seat_disconnected
+from game.actions.rounds import play_again
+from game.actions.setup import Overrides, create_game
+from game.errors import ClientError, Refused
+from game.live import identity
 from game.models import Command, CommandStatus, Game, Seat, TickRow
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db, pytest.mark.slow]
@@ -63,7 +72,7 @@ class ServerMachine(RuleBasedStateMachine):
     def create(self, started: bool) -> None:
         simapi.clear_cache()
         self.captured.clear()
-        self.game = services.create_game(self.owner, "test_market", services.Overrides(seed=3))
+        self.game = create_game(self.owner, "test_market", Overrides(seed=3))
         self.seats: list[tuple[int, str]] = []       # (seat id, token)
         self.connected: set[int] = set()
         self.answers: dict[tuple[int, str], dict] = {}  # (seat, client id) → first reply
@@ -97,7 +106,7 @@ class ServerMachine(RuleBasedStateMachine):
     def _settle(self) -> bool:
         """The tick's time has come (the clock moved on; presence stays fresh: the
         connected seats' sockets are this process's, and its heartbeat renews them)."""
-        services.presence_beat(sorted(self.connected))
+        presence_beat(sorted(self.connected))
         Game.objects.filter(pk=self.game.id, status="running").update(
             next_tick_at=timezone.now())
         return engine.settle_tick(self.game.id, timezone.now())
@@ -113,12 +122,12 @@ class ServerMachine(RuleBasedStateMachine):
     def join(self, named: bool) -> None:
         self.n += 1
         try:
-            seat, token = services.join_game(self.game.code, f"Kid {self.n}" if named else None)
-        except services.JoinError as exc:
+            seat, token = join_game(self.game.code, f"Kid {self.n}" if named else None)
+        except JoinError as exc:
             assert self._g().status == "ended" and exc.code == "ended"
             return
         self.seats.append((seat.id, token))
-        services.seat_connected(seat.id)
+        seat_connected(seat.id)
         self.connected.add(seat.id)
         if self.observer is None:
             self._pump()  # everything up to now is in the snapshot
@@ -133,9 +142,9 @@ class ServerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def rejoin(self, data: Any) -> None:
         seat_id, token = data.draw(st.sampled_from(self.seats))
-        seat = services.resume_seat(self.game.code, token)
+        seat = resume_seat(self.game.code, token)
         assert seat is not None and seat.id == seat_id
-        assert services.resume_seat(self.game.code, token[:-1] + "A") is None or \
+        assert resume_seat(self.game.code, token[:-1] + "A") is None or \
             token.endswith("A")
 
     @precondition(lambda self: self.seats)
@@ -145,8 +154,8 @@ class ServerMachine(RuleBasedStateMachine):
         seat_id, _token = data.draw(st.sampled_from(self.seats))
         key = (seat_id, client_id)
         try:
-            reply = services.submit_command(seat_id, client_id, action)
-        except Rejected as exc:
+            reply = submit_command(seat_id, client_id, action)
+        except Refused as exc:
             assert key not in self.answers, "a stored id is answered, never rejected"
             assert not Command.objects.filter(seat_id=seat_id, client_id=client_id).exists()
             assert exc.code in ("game_not_started", "game_over", "seat_not_active")
@@ -165,7 +174,7 @@ class ServerMachine(RuleBasedStateMachine):
         seat_id, client_id = data.draw(st.sampled_from(sorted(self.answers)))
         before = Command.objects.get(seat_id=seat_id, client_id=client_id).status
         try:
-            services.cancel_command(seat_id, client_id)
+            cancel_command(seat_id, client_id)
         except ClientError as exc:
             assert exc.code == "not_cancellable" and before != CommandStatus.QUEUED
         else:
@@ -175,7 +184,7 @@ class ServerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def disconnect(self, data: Any) -> None:
         seat_id = data.draw(st.sampled_from(sorted(self.connected)))
-        services.seat_disconnected(seat_id)
+        seat_disconnected(seat_id)
         self.connected.discard(seat_id)
 
     @precondition(lambda self: len(self.connected) < len(self.seats))
@@ -183,16 +192,16 @@ class ServerMachine(RuleBasedStateMachine):
     def reconnect(self, data: Any) -> None:
         away = sorted({s for s, _ in self.seats} - self.connected)
         seat_id = data.draw(st.sampled_from(away))
-        services.seat_connected(seat_id)
+        seat_connected(seat_id)
         self.connected.add(seat_id)
 
     @precondition(lambda self: self.seats)
-    @rule(op=st.sampled_from(["start", "pause", "resume", "end"]))
+    @rule(op=st.sampled_from(["start", "pause", "resume", "end", "play_again"]))
     def control(self, op: str) -> None:
         if op == "end" and self._g().tick < 2:
             op = "pause"  # keep most runs playing
         try:
-            services.control(self.game.id, op)
+            (play_again if op == "play_again" else SIMPLE[op])(self.game.id)
         except ClientError as exc:
             assert exc.code == "bad_state"
         self._pump()
@@ -202,7 +211,7 @@ class ServerMachine(RuleBasedStateMachine):
         g = self._g()
         if g.status == "paused":
             try:
-                services.control(g.id, "advance", unit="tick")
+                advance(g.id, unit="tick")
             except ClientError:
                 return
         away = {s for s, _ in self.seats} - self.connected
@@ -367,6 +376,7 @@ class ServerMachine(RuleBasedStateMachine):
         have, fresh = tab.state(), tab.reloaded(snap)
         assert have["game"] == fresh["game"]
         assert have["lobby"][-100:] == fresh["lobby"][-100:]
+        assert have["nextRound"] == fresh["nextRound"]  # play again: where the class went
         for key in ("question", "myAnswer", "announcement", "eyesUp"):
             assert have[key] == fresh[key], key
         if tab.ticked:  # the market reaches a page with the first tick after the start

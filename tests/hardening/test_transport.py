@@ -17,7 +17,7 @@ from typing import Iterator
 import pytest
 
 from bench.stack import free_port, stop_process, wait_for_port
-from game import httpguard
+from game.live import httpguard
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -151,7 +151,7 @@ def test_files_under_var_are_readable_by_their_owner_only(server: Server) -> Non
 
 
 def test_cache_files_are_written_for_their_owner_only(tmp_path: Path) -> None:
-    from game import bands
+    from game.debrief import bands
 
     target = tmp_path / "g1-ABC-t3-v2.json"
     bands.write_atomic(target, "{}")

@@ -23,12 +23,12 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from wsclient import ProtocolClient
 
 from bench.stack import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
-PUBLIC = {"lobby", "status", "tick"}
 
 
 class LiveServer:
@@ -224,32 +224,28 @@ def join(server: LiveServer, code: str, nickname: str) -> Browser:
     return student
 
 
-class Client:
-    """A protocol client: applies public messages in seq order, heals gaps with a snapshot,
-    remembers every answer, resends unanswered commands after a reconnect."""
+class Client(ProtocolClient):
+    """A protocol client (tests/wsclient.py) of one seat or the console over a real socket:
+    keeps the game's status and players, the ticks it applied, every fill and error, and fails
+    when a repeated command gets a different answer."""
 
-    def __init__(self, server: LiveServer, code: str, browser: Browser, name: str) -> None:
-        self.server, self.code, self.browser, self.name = server, code, browser, name
-        self.ws: Any = None
-        self.last_seq = -1
-        self.awaiting_snapshot = True
+    def __init__(self, server: LiveServer, code: str, browser: Browser, name: str,
+                 query: str = "") -> None:
+        super().__init__(name)
+        self.server, self.code, self.browser = server, code, browser
+        self.query = query  # the socket URL's query string ("?projector=…"), if any
         self.snapshots = 0
-        self.gaps = 0
         self.applied: list[int] = []
         self.ticks_seen: set[int] = set()
         self.status = "lobby"
         self.players = 0
-        self.answers: dict[str, dict[str, Any]] = {}
-        self.sent: dict[str, dict[str, Any]] = {}
         self.fills: dict[str, list[dict[str, Any]]] = {}
         self.errors: list[dict[str, Any]] = []
         self.closed_codes: list[int] = []
         self.changed = asyncio.Event()
-        self.reader: asyncio.Task | None = None
-        self.counter = 0
 
     async def connect(self) -> None:
-        url = f"ws://127.0.0.1:{self.server.port}/ws/game/{self.code}/"
+        url = f"ws://127.0.0.1:{self.server.port}/ws/game/{self.code}/{self.query}"
         self.ws = await connect(url, origin=f"http://127.0.0.1:{self.server.port}",
                                 additional_headers={"Cookie": self.browser.ws_cookie_header()},
                                 proxy=None, open_timeout=20, ping_interval=None)
@@ -269,7 +265,7 @@ class Client:
     async def _read(self, ws: Any) -> None:
         try:
             async for text in ws:
-                self._handle(orjson.loads(text))
+                self.handle(orjson.loads(text))
                 self.changed.set()
         except ConnectionClosed as exc:
             if exc.rcvd is not None:
@@ -277,23 +273,16 @@ class Client:
         finally:
             self.changed.set()
 
-    def _handle(self, msg: dict[str, Any]) -> None:
-        kind, seq = msg["type"], msg["seq"]
-        if kind == "snapshot":
-            self.snapshots += 1
-            self.awaiting_snapshot = False
-            self.last_seq = seq  # a snapshot replaces all client state
-            self.status = msg["game"]["status"]
-            self.players = msg["game"]["players"]
-            for c in msg["commands"]:  # answers lost in a crash are recovered from here
-                if c["id"] and c["status"] != "queued":
-                    self.fills.setdefault(c["id"], [])
-            return
-        if kind in PUBLIC:
-            self._public(msg)
-            return
-        if seq > self.last_seq and not self.awaiting_snapshot:
-            self._gap()  # a reply from the future: a public message went missing
+    def on_snapshot(self, msg: dict[str, Any], size: int) -> None:
+        self.snapshots += 1
+        self.status = msg["game"]["status"]
+        self.players = msg["game"]["players"]
+        for c in msg["commands"]:  # answers lost in a crash are recovered from here
+            if c["id"] and c["status"] != "queued":
+                self.fills.setdefault(c["id"], [])
+
+    def on_reply(self, msg: dict[str, Any]) -> None:
+        kind = msg["type"]
         if kind in ("accepted", "rejected"):
             self.answers.setdefault(msg["id"], msg)
             if msg["id"] in self.answers and self.answers[msg["id"]].get("command") != msg.get(
@@ -306,46 +295,15 @@ class Client:
         elif kind == "error":
             self.errors.append(msg)
 
-    def _public(self, msg: dict[str, Any]) -> None:
-        kind, seq = msg["type"], msg["seq"]
-        if self.awaiting_snapshot or seq <= self.last_seq:
-            return  # old news, or covered by the snapshot on its way
-        if seq != self.last_seq + 1:
-            self._gap()
-            return
-        self.last_seq = seq
-        self.applied.append(seq)
+    def on_public(self, msg: dict[str, Any]) -> None:
+        kind = msg["type"]
+        self.applied.append(msg["seq"])
         if kind == "lobby":
             self.players = msg["players"]
         if kind in ("status", "tick"):
             self.status = msg["game"]["status"]
         if kind == "tick":
             self.ticks_seen.add(msg["tick"])
-
-    def _gap(self) -> None:
-        self.gaps += 1
-        self.awaiting_snapshot = True
-        asyncio.get_running_loop().create_task(self.send({"type": "snapshot"}))
-
-    async def send(self, msg: dict[str, Any]) -> bool:
-        try:
-            await self.ws.send(orjson.dumps(msg).decode())
-            return True
-        except (ConnectionClosed, AttributeError):
-            return False
-
-    async def command(self, **action: Any) -> str:
-        self.counter += 1
-        cid = f"{self.name}-{self.counter}"
-        msg = {"type": "command", "id": cid, **action}
-        self.sent[cid] = msg
-        await self.send(msg)
-        return cid
-
-    async def resend_unanswered(self) -> None:
-        for cid, msg in self.sent.items():
-            if cid not in self.answers:
-                await self.send(msg)
 
     async def wait_for(self, predicate: Any, timeout: float) -> None:
         deadline = time.monotonic() + timeout

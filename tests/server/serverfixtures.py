@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from serverkit import SCENARIO, write_preset
 
-from game import services, simapi
+from game import simapi
+from game.actions.setup import Overrides, create_game
 
 
 @pytest.fixture
@@ -40,8 +41,17 @@ def instructor(db: Any) -> Any:
 
 @pytest.fixture
 def game(preset_dir: Path, instructor: Any) -> Any:
-    return services.create_game(instructor, "test_market",
-                                services.Overrides(seed=SCENARIO["seed"]))
+    return create_game(instructor, "test_market", Overrides(seed=SCENARIO["seed"]))
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: Any):
+    """A migrated database that each live-server test of a module clones (livekit.Template)."""
+    from livekit import Template
+
+    made = Template(tmp_path_factory.mktemp("live-template"))
+    yield made
+    made.close()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from game import services
+from game.actions.lobby import join_game
 
 # How long a test waits for a socket message: generous, as the machine may be busy; a passing
 # test never waits this long.
@@ -67,7 +67,7 @@ async def open_socket(code: str, *, cookies: dict[str, str] | None = None, query
 
 
 async def join(code: str, nickname: str | None = None) -> tuple[Any, str]:
-    return await database_sync_to_async(services.join_game)(code, nickname)
+    return await database_sync_to_async(join_game)(code, nickname)
 
 
 async def student_socket(code: str, nickname: str | None = None):

@@ -11,8 +11,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "tests" / "js" / "store_driver.mjs"
-# numbered 1, 2, 3… for everyone (docs/protocol.md)
-PUBLIC = ("lobby", "status", "tick", "question", "announcement", "eyes_up")
+# Numbered 1, 2, 3… for everyone (docs/protocol.md).
+PUBLIC = ("lobby", "status", "tick", "next_round", "question", "announcement", "eyes_up")
 # Left out of the comparison: the chart history and its loading state (it has its own path and
 # its own tests), and what *just* happened (the last tick's banner and fills), which a fresh
 # snapshot does not replay.

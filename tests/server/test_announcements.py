@@ -10,7 +10,9 @@ import pytest
 from channels.db import database_sync_to_async as db
 from serverkit import open_socket, receive_until, session_cookie, student_socket
 
-from game import announcements, services
+from game.actions import announcements
+from game.actions.clock import end_game, pause_game
+from game.actions.start import start_game
 from game.errors import ClientError
 from game.models import Classroom, Game
 
@@ -54,7 +56,7 @@ def test_an_announcement_at_the_limit_is_taken(game):
 
 
 def test_eyes_up_pauses_a_running_game_and_lifting_it_resumes(game, frames):
-    services.start_game(game.id)
+    start_game(game.id)
     assert announcements.eyes_up(game.id, True) == {"eyes_up": True, "status": "paused"}
     assert Game.objects.get(pk=game.id).next_tick_at is None
     before = _state(game.id)
@@ -69,15 +71,15 @@ def test_eyes_up_pauses_a_running_game_and_lifting_it_resumes(game, frames):
 
 
 def test_lifting_eyes_up_leaves_a_game_the_teacher_had_paused_paused(game):
-    services.start_game(game.id)
-    services.pause_game(game.id)
+    start_game(game.id)
+    pause_game(game.id)
     announcements.eyes_up(game.id, True)
     assert announcements.eyes_up(game.id, False) == {"eyes_up": False, "status": "paused"}
 
 
 def test_eyes_up_is_refused_after_the_end(game):
-    services.start_game(game.id)
-    services.end_game(game.id)
+    start_game(game.id)
+    end_game(game.id)
     before = _state(game.id)
     with pytest.raises(ClientError) as err:
         announcements.eyes_up(game.id, True)

@@ -7,7 +7,11 @@ import pytest
 from channels.db import database_sync_to_async
 from serverkit import WAIT, closed_with, open_socket, session_cookie, student_socket
 
-from game import services
+from game.actions.clock import end_game
+from game.actions.lobby import join_game
+from game.actions.orders import submit_command
+from game.actions.setup import Overrides, create_game
+from game.actions.start import start_game
 from game.models import Command, Game, Seat
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -91,10 +95,10 @@ def _fingerprint(game_id: int) -> tuple:
 async def test_it_answers_bad_input_with_its_code_and_changes_nothing(
         game, instructor, case, who, text, kind, code):
     seat, _t, student, _ = await student_socket(game.code, "Alice")
-    other, _t2 = await db(services.join_game)(game.code, "Bob")
-    await db(services.start_game)(game.id)
+    other, _t2 = await db(join_game)(game.code, "Bob")
+    await db(start_game)(game.id)
     # Bob has a queued command "other-1": Alice must not be able to touch it.
-    await db(services.submit_command)(other.id, "other-1", {"do": "stake", "subnet": 1,
+    await db(submit_command)(other.id, "other-1", {"do": "stake", "subnet": 1,
                                                             "tao": 1.0})
     if who == "student":
         comm = student
@@ -121,8 +125,8 @@ async def test_it_answers_bad_input_with_its_code_and_changes_nothing(
 async def test_it_rejects_a_well_formed_command_outside_play(game, moment, code):
     _seat, _t, comm, _ = await student_socket(game.code, "Alice")
     if moment == "after the end":
-        await db(services.start_game)(game.id)
-        await db(services.end_game)(game.id)
+        await db(start_game)(game.id)
+        await db(end_game)(game.id)
     before = await db(_fingerprint)(game.id)
     await comm.send_json_to(STAKE)
     while (reply := await comm.receive_json_from(timeout=WAIT))["type"] != "rejected":
@@ -133,9 +137,9 @@ async def test_it_rejects_a_well_formed_command_outside_play(game, moment, code)
 
 
 async def test_it_refuses_a_seat_token_from_another_game(game, instructor):
-    other_game = await db(services.create_game)(instructor, "test_market",
-                                                services.Overrides(seed=3))
-    _seat, token = await db(services.join_game)(other_game.code, "Mallory")
+    other_game = await db(create_game)(instructor, "test_market",
+                                                Overrides(seed=3))
+    _seat, token = await db(join_game)(other_game.code, "Mallory")
     comm, _ = await open_socket(game.code, cookies={f"seat_{game.code}": token},
                                 expect_snapshot=False)
     assert await closed_with(comm) == 4001

@@ -1,4 +1,4 @@
-"""What the console says about each seat comes from one server rule (services.seat_status),
+"""What the console says about each seat comes from one server rule (seat_status),
 the same one the engine follows to hand an absent student's seat to a bot; the roster reaches
 the console when a tick changes a status; any game can be deleted by its owner."""
 from __future__ import annotations
@@ -12,28 +12,32 @@ from django.test import Client
 from django.utils import timezone
 from serverkit import open_socket, receive_until, session_cookie, student_socket
 
-from game import engine, services
+from game import engine, standin
+from game.actions.clock import advance, delete_game, end_game, pause_game
+from game.actions.lobby import join_game, kick
+from game.actions.start import start_game
 from game.models import Command, Game, Seat, Status
+from game.readmodel import roster, roster_after_tick, seat_status
 
 db = database_sync_to_async
 
 
 def _seat(game, nickname):
-    seat, _token = services.join_game(game.code, nickname)
+    seat, _token = join_game(game.code, nickname)
     return Seat.objects.get(pk=seat.pk)
 
 
 def _policies(game, now):
     game.refresh_from_db()
-    return engine._bot_policies(game, list(game.seats.all()), json.loads(game.scenario), now)
+    return standin.bot_policies(game, list(game.seats.all()), json.loads(game.scenario), now)
 
 
 @pytest.mark.django_db
 def test_a_seats_status_follows_one_rule_the_engine_follows_too(game, settings):
     settings.BOT_TAKEOVER_SECONDS = 15.0
     ada = _seat(game, "Ada")
-    assert services.seat_status(game, ada, timezone.now()) == "lobby"
-    services.start_game(game.id)
+    assert seat_status(game, ada, timezone.now()) == "lobby"
+    start_game(game.id)
     game.refresh_from_db()
     ada.refresh_from_db()
     now = timezone.now()
@@ -41,7 +45,7 @@ def test_a_seats_status_follows_one_rule_the_engine_follows_too(game, settings):
     def status_at(last_seen, sockets):
         Seat.objects.filter(pk=ada.pk).update(last_seen=last_seen, sockets=sockets)
         ada.refresh_from_db()
-        return services.seat_status(game, ada, now)
+        return seat_status(game, ada, now)
 
     assert status_at(now, 1) == "playing"
     assert ada.player not in _policies(game, now)
@@ -54,7 +58,7 @@ def test_a_seats_status_follows_one_rule_the_engine_follows_too(game, settings):
     # Without bots the seat is only away.
     Game.objects.filter(pk=game.pk).update(bots=False)
     game.refresh_from_db()
-    assert services.seat_status(game, ada, now) == "away"
+    assert seat_status(game, ada, now) == "away"
     assert ada.player not in _policies(game, now)
     # A late joiner is "joining" until the tick that settles their join, then playing.
     Game.objects.filter(pk=game.pk).update(bots=True)
@@ -62,29 +66,29 @@ def test_a_seats_status_follows_one_rule_the_engine_follows_too(game, settings):
     late = _seat(game, "Late")
     Seat.objects.filter(pk=late.pk).update(sockets=1, last_seen=timezone.now())
     late.refresh_from_db()
-    assert services.seat_status(game, late, timezone.now()) == "joining"
-    services.advance(game.id, "tick")
+    assert seat_status(game, late, timezone.now()) == "joining"
+    advance(game.id, "tick")
     assert engine.settle_tick(game.id)
     game.refresh_from_db()
     late.refresh_from_db()
-    assert services.seat_status(game, late, timezone.now()) == "playing"
+    assert seat_status(game, late, timezone.now()) == "playing"
     # Kicked, and after the end: no bot words any more.
-    services.kick(game.id, late.pk)
+    kick(game.id, late.pk)
     late.refresh_from_db()
-    assert services.seat_status(game, late, timezone.now()) == "removed"
-    services.end_game(game.id)
+    assert seat_status(game, late, timezone.now()) == "removed"
+    end_game(game.id)
     game.refresh_from_db()
     Seat.objects.filter(pk=ada.pk).update(sockets=0, last_seen=now - timedelta(seconds=60))
     ada.refresh_from_db()
-    assert services.seat_status(game, ada, timezone.now()) == "left"
-    rows = {r["nickname"]: r["status"] for r in services.roster(game) if r["kind"] == "human"}
+    assert seat_status(game, ada, timezone.now()) == "left"
+    rows = {r["nickname"]: r["status"] for r in roster(game) if r["kind"] == "human"}
     assert rows == {"Ada": "left", "Late": "removed"}
-    assert {r["status"] for r in services.roster(game) if r["kind"] == "bot"} == {"bot"}
+    assert {r["status"] for r in roster(game) if r["kind"] == "bot"} == {"bot"}
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_the_console_gets_the_roster_when_a_tick_changes_a_status(game, instructor):
-    await db(services.start_game)(game.id)
+    await db(start_game)(game.id)
     cookie = await db(session_cookie)(instructor)
     console, _snap = await open_socket(game.code, cookies={"sessionid": cookie})
     seat, _t, phone, _ = await student_socket(game.code, "Late Lucy")
@@ -93,7 +97,7 @@ async def test_the_console_gets_the_roster_when_a_tick_changes_a_status(game, in
         == [("Late Lucy", "joining")]
     here = await receive_until(console, "presence")
     assert (here["seat_id"], here["connected"], here["status"]) == (seat.id, True, "joining")
-    await db(services.advance)(game.id, "tick")
+    await db(advance)(game.id, "tick")
     assert await db(engine.settle_tick)(game.id)
     tick = await receive_until(console, "tick")
     after = await receive_until(console, "roster")  # the tick made her a player
@@ -101,7 +105,7 @@ async def test_the_console_gets_the_roster_when_a_tick_changes_a_status(game, in
     assert [(r["nickname"], r["status"]) for r in after["roster"] if r["kind"] == "human"] \
         == [("Late Lucy", "playing")]
     # A tick that changes no status sends no roster.
-    await db(services.advance)(game.id, "tick")
+    await db(advance)(game.id, "tick")
     assert await db(engine.settle_tick)(game.id)
     await receive_until(console, "tick")
     await phone.disconnect()
@@ -125,11 +129,11 @@ def test_the_owner_deletes_any_game_from_the_games_list(game, instructor, django
     ada = _seat(game, "Ada")
     if how != "lobby":
         if how == "ended_from_lobby":
-            services.end_game(game.id)
+            end_game(game.id)
         else:
-            services.start_game(game.id)
+            start_game(game.id)
             if how == "paused":
-                services.pause_game(game.id)
+                pause_game(game.id)
             Command.objects.create(game=game, seat=ada, do="stake", action="{}", due_tick=0)
     client, token = _csrf_client(instructor)
     listing = client.get("/console/").content.decode()
@@ -151,10 +155,10 @@ def test_the_owner_deletes_any_game_from_the_games_list(game, instructor, django
 
 @pytest.mark.django_db(transaction=True)
 async def test_deleting_a_running_game_tells_its_sockets_and_the_engine_skips_it(game):
-    await db(services.start_game)(game.id)
+    await db(start_game)(game.id)
     _seat, _t, phone, _ = await student_socket(game.code, "Ada")
-    await db(services.advance)(game.id, "tick")
-    await db(services.delete_game)(game.id)
+    await db(advance)(game.id, "tick")
+    await db(delete_game)(game.id)
     status = await receive_until(phone, "status")
     assert (status["reason"], status["game"]["status"]) == ("deleted", Status.ENDED)
     # The engine had listed it as due: it finds no game and settles nothing (no traceback).
@@ -169,14 +173,14 @@ def test_a_new_absence_reaches_the_console_even_when_the_status_reads_the_same(g
     the tick's roster must say so, although the previous tick's roster said "stand_in" too."""
     settings.BOT_TAKEOVER_SECONDS = 15.0
     ada = _seat(game, "Ada")
-    services.start_game(game.id)
+    start_game(game.id)
     game.refresh_from_db()
     now = timezone.now()
     fill = json.loads(game.scenario)["bot_fill"]
 
     def tick_roster(last_seen):
         Seat.objects.filter(pk=ada.pk).update(sockets=0, last_seen=last_seen)
-        frames = services.roster_after_tick(game, list(game.seats.all()), now, fill)
+        frames = roster_after_tick(game, list(game.seats.all()), now, fill)
         return [json.loads(event["text"]) for _group, event in frames]
 
     first = tick_roster(now - timedelta(seconds=40))

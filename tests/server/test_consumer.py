@@ -12,7 +12,11 @@ from serverkit import (
     student_socket,
 )
 
-from game import engine, errors, services
+from game import engine, errors
+from game.actions import orders
+from game.actions.clock import advance, end_game
+from game.actions.lobby import JoinError, join_game, kick
+from game.actions.start import start_game
 from game.models import Command, Game, Seat
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,11 +24,11 @@ db = database_sync_to_async
 
 
 async def _start(game_id: int) -> None:
-    await db(services.start_game)(game_id)
+    await db(start_game)(game_id)
 
 
 async def _settle(game_id: int) -> None:
-    await db(services.advance)(game_id, "tick")
+    await db(advance)(game_id, "tick")
     assert await db(engine.settle_tick)(game_id)
 
 
@@ -67,7 +71,7 @@ async def test_it_refuses_a_foreign_origin_and_admits_the_same_origin(game, sett
     from game.asgi import application
 
     settings.ALLOWED_HOSTS = ["*"]  # even with a wildcard, another site may not connect
-    _seat, token = await db(services.join_game)(game.code, "Eve")
+    _seat, token = await db(join_game)(game.code, "Eve")
     foreign = WebsocketCommunicator(application, f"/ws/game/{game.code}/", headers=[
         (b"host", b"192.168.1.20:8000"), (b"origin", b"http://evil.example"),
         (b"cookie", f"seat_{game.code}={token}".encode())])
@@ -81,7 +85,7 @@ async def test_it_refuses_a_foreign_origin_and_admits_the_same_origin(game, sett
 
 async def test_it_gives_the_instructor_the_roster_and_the_projector_no_private_data(
         game, instructor):
-    await db(services.join_game)(game.code, "Bob")
+    await db(join_game)(game.code, "Bob")
     comm, snap = await _instructor(game, instructor)
     assert snap["you"]["kind"] == "instructor"
     assert [r["nickname"] for r in snap["roster"]] == ["Bob"]
@@ -157,7 +161,7 @@ async def test_it_rejects_commands_before_start_and_after_the_end(game):
     early = await comm.receive_json_from(timeout=WAIT)
     assert early["type"] == "rejected" and early["code"] == "game_not_started"
     await _start(game.id)
-    await db(services.end_game)(game.id)
+    await db(end_game)(game.id)
     await comm.send_json_to({"type": "command", "id": "c-1", "do": "stake", "subnet": 1,
                              "tao": 1.0})
     late = await receive_until(comm, "rejected")
@@ -250,8 +254,8 @@ async def test_it_runs_every_control_op(game, instructor):
     assert (await op("auto_roles"))["type"] == "ok"
     assert (await op("foundation", on=True))["type"] == "ok"
     assert (await op("lock"))["type"] == "ok"
-    with pytest.raises(services.JoinError):
-        await db(services.join_game)(game.code, "Late")
+    with pytest.raises(JoinError):
+        await db(join_game)(game.code, "Late")
     assert (await op("unlock"))["type"] == "ok"
     assert (await op("kick", seat_id=other.id))["type"] == "ok"
     assert await _closed_with(kicked) == errors.CLOSE_KICKED
@@ -281,7 +285,7 @@ async def test_it_runs_every_control_op(game, instructor):
 
 async def test_it_closes_a_kicked_students_socket_with_4010(game, instructor):
     seat, token, comm, _ = await student_socket(game.code, "Alice")
-    await db(services.kick)(game.id, seat.id)
+    await db(kick)(game.id, seat.id)
     assert await _closed_with(comm) == errors.CLOSE_KICKED
     again, _ = await open_socket(game.code, cookies={f"seat_{game.code}": token},
                                  expect_snapshot=False)
@@ -347,7 +351,7 @@ async def test_it_rejects_a_late_joiners_command_until_their_join_settles(game):
 async def test_it_refuses_a_quote_after_the_end(game):
     _seat, _t, comm, _ = await student_socket(game.code, "Alice")
     await _start(game.id)
-    await db(services.end_game)(game.id)
+    await db(end_game)(game.id)
     await comm.send_json_to({"type": "quote", "id": "q-1", "do": "stake", "subnet": 1,
                              "tao": 1.0})
     reply = await receive_until(comm, "error")
@@ -362,7 +366,7 @@ async def test_it_answers_a_server_fault_with_internal_and_keeps_the_socket(game
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(services, "submit_command", broken)
+    monkeypatch.setattr(orders, "submit_command", broken)
     await comm.send_json_to({"type": "command", "id": "c-1", "do": "stake", "subnet": 1,
                              "tao": 1.0})
     reply = await receive_until(comm, "error")
@@ -376,7 +380,7 @@ async def test_it_caps_the_broadcast_lobby_list_but_not_the_count(game, settings
     settings.LOBBY_BROADCAST_MAX = 2
     _seat, _t, comm, _ = await student_socket(game.code, "Alice")
     for name in ("Bob", "Cy"):
-        await db(services.join_game)(game.code, name)
+        await db(join_game)(game.code, name)
     await receive_until(comm, "lobby")
     lobby = await receive_until(comm, "lobby")
     assert lobby["players"] == 3

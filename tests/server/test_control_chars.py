@@ -7,7 +7,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from game import services
+from game.actions.lobby import join_game
 from game.models import Seat
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,7 +29,7 @@ def test_the_join_form_refuses_control_characters(game, field, value):
 
 
 def test_a_seat_token_with_a_nul_is_refused_on_resume_and_report(game):
-    services.join_game(game.code, "Dana")
+    join_game(game.code, "Dana")
     resume = Client().post(f"/join/{game.code}/resume", {"token": "abc\x00def"})
     report = Client().post(f"/report/{game.code}/", {"token": "abc\x00def"})
     cookie = Client()

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from livekit import Browser, Client, LiveServer, Template, join
-from websockets.asyncio.client import connect
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -30,38 +29,22 @@ GRACE = 4.0  # BOT_TAKEOVER_SECONDS in this test (the presence lease follows it:
 KILL_AT = 118
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    made = Template(tmp_path_factory.mktemp("crash-template"))
-    yield made
-    made.close()
-
-
 class Watcher(Client):
     """A protocol client that also keeps the console's roster, applying `presence` messages."""
 
-    def __init__(self, *args: Any, query: str = "", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.query = query
         self.roster: dict[int, dict[str, Any]] = {}
         self.presence_seen = 0
 
-    async def connect(self) -> None:
-        url = f"ws://127.0.0.1:{self.server.port}/ws/game/{self.code}/{self.query}"
-        self.ws = await connect(url, origin=f"http://127.0.0.1:{self.server.port}",
-                                additional_headers={"Cookie": self.browser.ws_cookie_header()},
-                                proxy=None, open_timeout=20, ping_interval=None)
-        self.awaiting_snapshot = True
-        self.reader = asyncio.create_task(self._read(self.ws))
-
-    def _handle(self, msg: dict[str, Any]) -> None:
+    def handle(self, msg: dict[str, Any], size: int = 0) -> None:
         if msg["type"] == "snapshot" and msg.get("roster") is not None:
             self.roster = {r["seat_id"]: dict(r) for r in msg["roster"]}
         elif msg["type"] == "presence":
             self.presence_seen += 1
             row = self.roster.setdefault(msg["seat_id"], {})
             row.update(connected=msg["connected"], stand_in=msg["stand_in"])
-        super()._handle(msg)
+        super().handle(msg, size)
 
 
 SEATS = """

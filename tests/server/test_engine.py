@@ -12,7 +12,13 @@ from django.db import connection
 from django.utils import timezone
 from serverkit import write_preset
 
-from game import engine, services, simapi
+from game import engine, simapi
+from game.actions.clock import advance, pause_game, scripted_event
+from game.actions.lobby import join_game, kick, set_role
+from game.actions.orders import submit_command
+from game.actions.presence import seat_connected
+from game.actions.setup import Overrides, create_game
+from game.actions.start import start_game
 from game.models import Command, Game, Seat, TickRow
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,7 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _settle_all(game_id: int) -> int:
     n = 0
     while True:
-        services.advance(game_id, "tick")
+        advance(game_id, "tick")
         if not engine.settle_tick(game_id):
             return n
         n += 1
@@ -34,8 +40,8 @@ def _present(seat: Seat) -> None:
 
 
 def test_it_settles_a_due_tick_once_even_when_two_engines_race(game):
-    services.start_game(game.id)
-    services.advance(game.id, "tick")
+    start_game(game.id)
+    advance(game.id, "tick")
     results: list[int] = []
     failures: list[BaseException] = []
 
@@ -64,8 +70,8 @@ def test_an_engine_skips_a_game_another_engine_is_settling_instead_of_waiting(ga
     lock; once the first is done, the game is settled as usual."""
     if connection.vendor != "postgresql":
         pytest.skip("advisory locks are PostgreSQL's (the PostgreSQL pass of `make test`)")
-    services.start_game(game.id)
-    services.advance(game.id, "tick")
+    start_game(game.id)
+    advance(game.id, "tick")
     holding, release = threading.Event(), threading.Event()
     outcome: list[object] = []
 
@@ -105,12 +111,12 @@ def test_an_engine_skips_a_game_another_engine_is_settling_instead_of_waiting(ga
 
 
 def test_it_does_not_settle_a_paused_game_unless_asked(game):
-    services.start_game(game.id)
+    start_game(game.id)
     Game.objects.filter(pk=game.id).update(next_tick_at=timezone.now() - timedelta(seconds=1))
-    services.pause_game(game.id)
+    pause_game(game.id)
     assert engine.due_game_ids() == []
     assert engine.settle_tick(game.id) is False
-    services.advance(game.id, "tick")
+    advance(game.id, "tick")
     assert engine.due_game_ids() == [game.id]
     assert engine.settle_tick(game.id) is True
     g = Game.objects.get(pk=game.id)
@@ -125,17 +131,17 @@ def test_it_plays_bot_seats_and_removed_students_and_only_holds_away_ones(
     # early_exiter always buys at the first tick: a bot that is sure to act if it plays.
     write_preset(preset_dir, "exiters", bot_fill={"speculator": "early_exiter"})
     simapi.presets.cache_clear()
-    game = services.create_game(instructor, "exiters", services.Overrides(seed=3))
-    away, _ = services.join_game(game.code, "Away")
-    here, _ = services.join_game(game.code, "Here")
-    gone, _ = services.join_game(game.code, "Gone")
+    game = create_game(instructor, "exiters", Overrides(seed=3))
+    away, _ = join_game(game.code, "Away")
+    here, _ = join_game(game.code, "Here")
+    gone, _ = join_game(game.code, "Gone")
     for seat in (away, here, gone):
-        services.set_role(game.id, seat.id, "speculator")
-    services.start_game(game.id)
-    services.kick(game.id, gone.id)
+        set_role(game.id, seat.id, "speculator")
+    start_game(game.id)
+    kick(game.id, gone.id)
     for _ in range(4):
         _present(here)
-        services.advance(game.id, "tick")
+        advance(game.id, "tick")
         assert engine.settle_tick(game.id)
     bots = Command.objects.filter(game=game, actor="bot")
     assert bots.filter(seat__kind="bot").exists()
@@ -148,38 +154,38 @@ def test_it_plays_bot_seats_and_removed_students_and_only_holds_away_ones(
 
 def test_it_hands_a_seat_back_when_the_student_returns(game, settings):
     settings.BOT_TAKEOVER_SECONDS = 0
-    seat, _ = services.join_game(game.code, "Sleepy")
-    services.start_game(game.id)
-    services.seat_connected(seat.id)
-    services.advance(game.id, "epoch")
+    seat, _ = join_game(game.code, "Sleepy")
+    start_game(game.id)
+    seat_connected(seat.id)
+    advance(game.id, "epoch")
     engine.settle_tick(game.id)
     engine.settle_tick(game.id)
     assert not Command.objects.filter(seat=seat, actor="bot").exists()
 
 
 def test_it_lets_a_late_joiner_in_at_the_next_tick(game):
-    services.start_game(game.id)
-    seat, _ = services.join_game(game.code, "Late")
+    start_game(game.id)
+    seat, _ = join_game(game.code, "Late")
     assert not seat.active
     join = Command.objects.get(seat=seat)
     assert (join.do, join.actor, join.due_tick) == ("join", "system", 0)
     with pytest.raises(Exception) as refused:
-        services.submit_command(seat.id, "c-1", {"do": "stake", "subnet": 1, "tao": 1.0})
+        submit_command(seat.id, "c-1", {"do": "stake", "subnet": 1, "tao": 1.0})
     assert getattr(refused.value, "code", None) == "seat_not_active"
-    services.advance(game.id, "tick")
+    advance(game.id, "tick")
     assert engine.settle_tick(game.id)
     seat.refresh_from_db()
     assert seat.active
     g = Game.objects.get(pk=game.id)
     view = simapi.fresh(g.state).private_view(seat.player)
     assert view["role"] == seat.role and view["tao"] > 0
-    reply = services.submit_command(seat.id, "c-1", {"do": "stake", "subnet": 1, "tao": 1.0})
+    reply = submit_command(seat.id, "c-1", {"do": "stake", "subnet": 1, "tao": 1.0})
     assert reply["type"] == "accepted" and reply["due_tick"] == 1
 
 
 def test_it_ends_the_game_after_the_last_tick(game):
-    seat, _ = services.join_game(game.code, "Ada")
-    services.start_game(game.id)
+    seat, _ = join_game(game.code, "Ada")
+    start_game(game.id)
     assert _settle_all(game.id) == game.total_ticks
     g = Game.objects.get(pk=game.id)
     assert (g.status, g.tick, g.next_tick_at) == ("ended", g.total_ticks, None)
@@ -190,15 +196,15 @@ def test_it_ends_the_game_after_the_last_tick(game):
 
 
 def test_it_replays_the_command_log_to_the_stored_state(game):
-    a, _ = services.join_game(game.code, "Ada")
-    b, _ = services.join_game(game.code, "Bo")
-    services.start_game(game.id)
-    services.submit_command(a.id, "c-1", {"do": "stake", "subnet": 1, "tao": 50.0})
-    services.submit_command(b.id, "c-1", {"do": "stake", "subnet": 2, "tao": 20.0})
-    services.scripted_event(game.id, 0, "fire")
-    services.advance(game.id, "tick")
+    a, _ = join_game(game.code, "Ada")
+    b, _ = join_game(game.code, "Bo")
+    start_game(game.id)
+    submit_command(a.id, "c-1", {"do": "stake", "subnet": 1, "tao": 50.0})
+    submit_command(b.id, "c-1", {"do": "stake", "subnet": 2, "tao": 20.0})
+    scripted_event(game.id, 0, "fire")
+    advance(game.id, "tick")
     engine.settle_tick(game.id)
-    services.submit_command(a.id, "c-2", {"do": "unstake", "subnet": 1, "alpha": 100.0})
+    submit_command(a.id, "c-2", {"do": "unstake", "subnet": 1, "alpha": 100.0})
     _settle_all(game.id)
     out = io.StringIO()
     call_command("verify_replay", game.code.lower(), stdout=out)
@@ -213,8 +219,8 @@ def test_it_replays_the_command_log_to_the_stored_state(game):
 
 
 def test_run_engine_settles_due_games_once_per_pass(game):
-    services.start_game(game.id)
-    services.advance(game.id, "epoch")
+    start_game(game.id)
+    advance(game.id, "epoch")
     out = io.StringIO()
     call_command("run_engine", "--once", stdout=out)
     assert "settled 1 tick(s)" in out.getvalue()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from game import services
+from game.actions.lobby import join_game
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def test_pages_with_tokens_are_not_cached_and_carry_the_policy(game, instructor):
-    _seat, token = services.join_game(game.code, "Ann")
+    _seat, token = join_game(game.code, "Ann")
     student = Client()
     student.cookies[f"seat_{game.code}"] = token
     teacher = Client()

@@ -1,4 +1,4 @@
-"""GET /g/<code>/history: the charts' past over HTTP (game/history.py, docs/pages.md): who may
+"""GET /g/<code>/history: the charts' past over HTTP (game/live/history.py, docs/pages.md): who may
 read it, that its columns are the stored tick rows, its ranges, gzip and caching."""
 from __future__ import annotations
 
@@ -10,18 +10,23 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from game import engine, services
-from game.history import MAX_TICKS, SUBNET_FIELDS
+from game import engine
+from game.actions.clock import advance
+from game.actions.lobby import join_game, kick
+from game.actions.orders import submit_command
+from game.actions.setup import Overrides, create_game
+from game.actions.start import start_game
+from game.live.history import MAX_TICKS, SUBNET_FIELDS
 from game.models import EpochRow, TickRow
 
 pytestmark = pytest.mark.django_db
 
 
 def _play(game: Any, ticks: int) -> tuple[Any, str]:
-    seat, token = services.join_game(game.code, "Alice")
-    services.start_game(game.id)
+    seat, token = join_game(game.code, "Alice")
+    start_game(game.id)
     for _ in range(ticks):
-        services.advance(game.id, "tick")
+        advance(game.id, "tick")
         assert engine.settle_tick(game.id)
     game.refresh_from_db()
     return seat, token
@@ -64,8 +69,8 @@ def test_it_refuses_a_request_without_an_identity_for_the_game(game: Any, instru
     # The projector token is a header, not a query parameter (it stays out of access logs).
     assert _get(Client(), game.code, f"projector={game.projector_token}").status_code == 403
     # A seat of another game, under that game's cookie name or this one's.
-    other = services.create_game(instructor, "test_market", services.Overrides())
-    _other_seat, other_token = services.join_game(other.code, "Bob")
+    other = create_game(instructor, "test_market", Overrides())
+    _other_seat, other_token = join_game(other.code, "Bob")
     assert _get(_student(other.code, other_token), game.code).status_code == 403
     assert _get(_student(game.code, other_token), game.code).status_code == 403
     # Another instructor; an unknown game answers the same (no code is confirmed).
@@ -76,7 +81,7 @@ def test_it_refuses_a_request_without_an_identity_for_the_game(game: Any, instru
     assert unknown.status_code == 403 and unknown.json()["error"] == "forbidden"
     # A kicked seat is no longer the game's.
     assert _get(_student(game.code, token), game.code).status_code == 200
-    services.kick(game.id, _seat.id)
+    kick(game.id, _seat.id)
     assert _get(_student(game.code, token), game.code).status_code == 403
 
 
@@ -107,9 +112,9 @@ def test_its_columns_are_the_stored_tick_and_epoch_rows(game: Any) -> None:
 
 def test_a_subnet_registered_mid_game_is_null_before_it_existed(game: Any) -> None:
     seat, token = _play(game, 1)
-    services.submit_command(seat.id, "reg-1", {"do": "register_subnet", "name": "Late"})
+    submit_command(seat.id, "reg-1", {"do": "register_subnet", "name": "Late"})
     for _ in range(2):
-        services.advance(game.id, "tick")
+        advance(game.id, "tick")
         assert engine.settle_tick(game.id)
     body = _get(_student(game.code, token), game.code).json()
     stored = _stored(game, 0, 2)
@@ -139,7 +144,7 @@ def test_it_serves_ranges_and_refuses_bad_ones(game: Any) -> None:
 
 
 def test_it_caps_one_answer_at_max_ticks(game: Any, monkeypatch: Any) -> None:
-    from game import history
+    from game.live import history
 
     monkeypatch.setattr(history, "MAX_TICKS", 2)
     _seat, token = _play(game, 5)

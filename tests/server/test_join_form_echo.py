@@ -8,7 +8,8 @@ import re
 import pytest
 from django.test import Client
 
-from game import ratelimit, services
+from game import ratelimit
+from game.actions.lobby import set_locked
 from game.models import Seat
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +64,7 @@ def test_a_taken_nickname_comes_back_next_to_the_suggestion(game):
 
 
 def test_a_locked_game_keeps_the_typed_nickname(game):
-    services.set_locked(game.id, True)
+    set_locked(game.id, True)
     status, page, _ = _post({"code": game.code.lower(), "nickname": "Late Larry"})
     assert status == 400 and "locked" in page
     assert _value(page, "id_nickname") == "Late Larry"

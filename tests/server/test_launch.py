@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from bench.stack import free_port, stop_process
-from game import launch, reach
+from game import launch
+from game.web import reach
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from game import services
-from game.identity import seat_cookie_name
+from game import readmodel
+from game.actions.lobby import kick
+from game.live.identity import seat_cookie_name
 from game.models import Seat
 
 pytestmark = pytest.mark.django_db
@@ -29,14 +30,14 @@ def test_a_device_that_has_a_seat_gets_it_back_instead_of_a_second(game):
     seats = list(Seat.objects.filter(game=game, kind="human"))
     assert [(s.nickname, s.other_seat_attempts) for s in seats] == [("Ann", 1)]
     assert phone.get(f"/play/{game.code}/").status_code == 200   # the new seat cookie works
-    roster = {r["nickname"]: r for r in services.roster(game)}
+    roster = {r["nickname"]: r for r in readmodel.roster(game)}
     assert roster["Ann"]["other_seat_attempts"] == 1
 
 
 def test_a_kicked_device_stays_out_and_its_name_is_free_for_another(game):
     phone = Client()
     _join(phone, game.code, "Ann")
-    services.kick(game.id, Seat.objects.get(game=game, nickname="Ann").id)
+    kick(game.id, Seat.objects.get(game=game, nickname="Ann").id)
     refused = _join(phone, game.code, "Ann again")
     assert refused.status_code == 400
     assert "You were removed from this game." in refused.content.decode()

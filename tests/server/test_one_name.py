@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from game import names, services
+from game import names
+from game.actions.lobby import JoinError, join_game, kick
 from game.models import Seat
 
 pytestmark = pytest.mark.django_db
@@ -15,34 +16,34 @@ pytestmark = pytest.mark.django_db
     ("Otto", "0tto"), ("Corn", "Com"), ("Zoë", "Zoe"), ("Ivy", "Ivy\u200b"),
 ])
 def test_it_refuses_a_nickname_that_reads_like_one_taken(game, first, second):
-    services.join_game(game.code, first)
-    with pytest.raises(services.JoinError) as refused:
-        services.join_game(game.code, second)
+    join_game(game.code, first)
+    with pytest.raises(JoinError) as refused:
+        join_game(game.code, second)
     assert refused.value.code == "nickname"
     suggestion = refused.value.suggestion
     assert names.nickname_key(suggestion) != names.nickname_key(first)
-    services.join_game(game.code, suggestion)  # the suggestion itself is free
+    join_game(game.code, suggestion)  # the suggestion itself is free
 
 
 @pytest.mark.parametrize("first,second", [("Ann", "Anne"), ("Ali 2", "Ali 3"), ("Sam", "Pam")])
 def test_it_accepts_names_that_read_differently(game, first, second):
-    services.join_game(game.code, first)
-    seat, _ = services.join_game(game.code, second)
+    join_game(game.code, first)
+    seat, _ = join_game(game.code, second)
     assert seat.nickname == second
 
 
 def test_it_keeps_the_foundations_name_for_the_foundation(game):
-    with pytest.raises(services.JoinError):
-        services.join_game(game.code, "The Foundati0n")
+    with pytest.raises(JoinError):
+        join_game(game.code, "The Foundati0n")
 
 
 def test_kicking_is_a_state_not_a_rename_and_frees_the_name(game):
-    ann, _ = services.join_game(game.code, "Ann")
-    services.kick(game.id, ann.id)
+    ann, _ = join_game(game.code, "Ann")
+    kick(game.id, ann.id)
     ann.refresh_from_db()
     assert (ann.kicked, ann.nickname) == (True, "Ann")
-    again, _ = services.join_game(game.code, "ann")  # free again for someone else
-    services.kick(game.id, again.id)                 # and that seat can be removed too
+    again, _ = join_game(game.code, "ann")  # free again for someone else
+    kick(game.id, again.id)                 # and that seat can be removed too
     assert sorted(Seat.objects.filter(game=game, kicked=True).values_list("nickname", flat=True)
                   ) == ["Ann", "ann"]
 
@@ -50,9 +51,9 @@ def test_kicking_is_a_state_not_a_rename_and_frees_the_name(game):
 def test_it_kicks_a_seat_whose_old_removed_label_another_seat_took(game):
     """The old rename ("<nick> (removed <id>)") collided with a seat that had taken that text as
     its nickname, and the kick failed with `internal`."""
-    ann, _ = services.join_game(game.code, "Ann")
-    services.join_game(game.code, f"Ann (removed {ann.id})")
-    services.kick(game.id, ann.id)
+    ann, _ = join_game(game.code, "Ann")
+    join_game(game.code, f"Ann (removed {ann.id})")
+    kick(game.id, ann.id)
     ann.refresh_from_db()
     assert ann.kicked
 
@@ -67,7 +68,7 @@ def test_subnet_names_pass_the_nickname_filter(raw):
 
 
 def _register(name: str) -> dict:
-    from game.protocol import action_dict, parse
+    from game.live.protocol import action_dict, parse
 
     msg = parse('{"type": "command", "id": "r1", "do": "register_subnet", "name": %s}'
                 % __import__("json").dumps(name))

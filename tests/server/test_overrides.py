@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from game import services, simapi
+from game import simapi
+from game.actions.setup import CreateError, Overrides, create_game
 from game.models import Game
 
 pytestmark = pytest.mark.django_db
@@ -27,8 +28,8 @@ def shipped(settings):
 
 
 def test_a_shorter_game_that_would_lose_the_foundations_rescue_is_refused(shipped, instructor):
-    with pytest.raises(services.CreateError) as refused:
-        services.create_game(instructor, "one_year_later", services.Overrides(epochs=6))
+    with pytest.raises(CreateError) as refused:
+        create_game(instructor, "one_year_later", Overrides(epochs=6))
     message = str(refused.value)
     assert "\u201cThe Foundation steps in\u201d (epoch 12) would never fire" in message
     assert "game ends after epoch 5" in message
@@ -37,16 +38,16 @@ def test_a_shorter_game_that_would_lose_the_foundations_rescue_is_refused(shippe
 
 
 def test_fewer_subnets_that_orphan_sn28s_events_are_refused(shipped, instructor):
-    with pytest.raises(services.CreateError) as refused:
-        services.create_game(instructor, "tao_flow_era", services.Overrides(subnets=3))
+    with pytest.raises(CreateError) as refused:
+        create_game(instructor, "tao_flow_era", Overrides(subnets=3))
     message = str(refused.value)
     assert "\u201cSN28 pays its holders again\u201d (epoch 2) is about SN28" in message
     assert "\u201cThe Foundation steps in\u201d (epoch 12) acts on a subnet or player" in message
 
 
 def test_the_teacher_can_drop_the_events_explicitly(shipped, instructor):
-    game = services.create_game(instructor, "tao_flow_era",
-                                services.Overrides(subnets=3, drop_events=True))
+    game = create_game(instructor, "tao_flow_era",
+                                Overrides(subnets=3, drop_events=True))
     titles = [e["title"] for e in json.loads(game.scenario)["events"]]
     assert "SN28 pays its holders again" not in titles
     assert "The Foundation steps in" not in titles
@@ -54,9 +55,9 @@ def test_the_teacher_can_drop_the_events_explicitly(shipped, instructor):
 
 
 def test_overrides_that_keep_every_event_need_no_confirmation(shipped, instructor):
-    game = services.create_game(instructor, "launch_month",
-                                services.Overrides(epochs=20, tick_seconds=3))
-    assert [e["epoch"] for e in json.loads(game.scenario)["events"]] == [0, 2, 12]
+    game = create_game(instructor, "launch_month",
+                                Overrides(epochs=20, tick_seconds=3))
+    assert [e["epoch"] for e in json.loads(game.scenario)["events"]] == [0, 2, 6]
 
 
 def test_the_form_shows_the_presets_length_and_events_and_the_refusal(shipped, instructor):

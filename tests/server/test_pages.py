@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from game import services
+from game.actions.lobby import join_game, set_locked
 from game.models import Game, Seat
 
 pytestmark = pytest.mark.django_db
@@ -61,13 +61,13 @@ def test_it_refuses_a_taken_nickname_and_suggests_another(game):
 
 def test_it_refuses_an_unknown_code_and_a_locked_game(game):
     assert Client().post("/join", {"code": "NOPE22", "nickname": "Ada"}).status_code == 400
-    services.set_locked(game.id, True)
+    set_locked(game.id, True)
     response = Client().post("/join", {"code": game.code, "nickname": "Ada"})
     assert response.status_code == 400 and "locked" in response.context["error"]
 
 
 def test_it_resumes_a_seat_from_its_token_in_another_tab(game):
-    seat, token = services.join_game(game.code, "Ada")
+    seat, token = join_game(game.code, "Ada")
     tab = Client()
     response = tab.post(f"/join/{game.code}/resume", data=json.dumps({"token": token}),
                         content_type="application/json")

@@ -11,7 +11,11 @@ import pytest
 from channels.db import database_sync_to_async as db
 from serverkit import WAIT, open_socket, session_cookie
 
-from game import engine, services
+from game import engine
+from game.actions.clock import advance
+from game.actions.lobby import join_game, kick
+from game.actions.orders import submit_command
+from game.actions.start import start_game
 from game.models import Command, Game
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,15 +62,15 @@ class Console:
 
 
 async def _tick(game_id: int) -> None:
-    await db(services.advance)(game_id, "tick")
+    await db(advance)(game_id, "tick")
     assert await db(engine.settle_tick)(game_id)
 
 
 async def test_the_monitor_counts_what_the_command_log_holds(game, store_js):
-    seats = [(await db(services.join_game)(game.code, name))[0]
+    seats = [(await db(join_game)(game.code, name))[0]
              for name in ("Alice", "Bob", "Carol")]
     alice, bob, carol = seats
-    await db(services.start_game)(game.id)
+    await db(start_game)(game.id)
     cookie = await db(session_cookie)(game.owner)
     comm, snap = await open_socket(game.code, cookies={"sessionid": cookie})
     console = Console(store_js, game.code, comm, snap)
@@ -81,9 +85,9 @@ async def test_the_monitor_counts_what_the_command_log_holds(game, store_js):
     ]
     for t, orders in enumerate(plan):
         for i, (seat, order) in enumerate(orders):
-            await db(services.submit_command)(seat.id, f"c-{t}-{i}", order)
+            await db(submit_command)(seat.id, f"c-{t}-{i}", order)
         if t == 3:
-            await db(services.kick)(game.id, carol.id)  # the role's bot plays Carol's seat
+            await db(kick)(game.id, carol.id)  # the role's bot plays Carol's seat
         await _tick(game.id)
         await console.drain()
         assert console.monitor() == await db(_from_the_log)(game.id), f"after tick {t}"

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 from serverkit import SCENARIO, WAIT, open_socket, receive_until, session_cookie, write_preset
 
-from game import engine, predictions, replay, services
+from game import engine
+from game.actions import predictions
+from game.actions.clock import advance
+from game.actions.lobby import join_game
+from game.actions.setup import CreateError, Overrides, create_game
+from game.actions.start import start_game
+from game.debrief import analysis, predictions as after_the_game, replay
 from game.errors import ClientError
 from game.models import Answer, Command, Game, Question
 
@@ -24,11 +30,11 @@ def pgame(preset_dir: Any, instructor: Any) -> Game:
     """The test market with a prediction on its scripted event."""
     events = [{**SCENARIO["events"][0], "prediction": PREDICTION}]
     write_preset(preset_dir, "predict", events=events)
-    return services.create_game(instructor, "predict", services.Overrides(seed=3))
+    return create_game(instructor, "predict", Overrides(seed=3))
 
 
 def _tick(game_id: int) -> None:
-    services.advance(game_id, "tick")
+    advance(game_id, "tick")
     assert engine.settle_tick(game_id)
 
 
@@ -47,9 +53,9 @@ def _code(fn: Any, *args: Any, **kw: Any) -> str:
 
 
 def test_it_asks_the_events_question_and_counts_answers_per_choice(pgame, frames):
-    alice, _ = services.join_game(pgame.code, "Alice")
-    bob, _ = services.join_game(pgame.code, "Bob")
-    services.start_game(pgame.id)
+    alice, _ = join_game(pgame.code, "Alice")
+    bob, _ = join_game(pgame.code, "Bob")
+    start_game(pgame.id)
     asked = predictions.ask(pgame.id, event=0)
     q = Question.objects.get(pk=asked["question"])
     assert (q.text, q.choices, q.subnet, q.event, q.status) == (
@@ -103,10 +109,10 @@ def test_an_event_without_a_prediction_has_no_question_to_ask(game):
 
 
 def test_bad_answers_are_refused_with_stable_codes_and_change_nothing(pgame, instructor):
-    alice, _ = services.join_game(pgame.code, "Alice")
-    services.start_game(pgame.id)
+    alice, _ = join_game(pgame.code, "Alice")
+    start_game(pgame.id)
     q = predictions.ask(pgame.id, event=0)["question"]
-    other = services.create_game(instructor, "predict", services.Overrides(seed=3))
+    other = create_game(instructor, "predict", Overrides(seed=3))
     elsewhere = predictions.ask(other.id, text="Elsewhere?", choices=["a", "b"])["question"]
     predictions.answer(alice.id, q, 1)
     before = _state(pgame.id)
@@ -116,7 +122,7 @@ def test_bad_answers_are_refused_with_stable_codes_and_change_nothing(pgame, ins
     assert _code(predictions.answer, alice.id, elsewhere, 0) == "unknown_question"
     assert _state(pgame.id) == before
     predictions.close(pgame.id, q)
-    bob, _ = services.join_game(pgame.code, "Bob")
+    bob, _ = join_game(pgame.code, "Bob")
     before = _state(pgame.id)
     assert _code(predictions.answer, bob.id, q, 0) == "question_closed"
     assert _code(predictions.close, pgame.id, q) == "question_closed"
@@ -128,15 +134,15 @@ def test_bad_answers_are_refused_with_stable_codes_and_change_nothing(pgame, ins
 
 
 def test_a_choice_out_of_range_is_refused(pgame):
-    alice, _ = services.join_game(pgame.code, "Alice")
+    alice, _ = join_game(pgame.code, "Alice")
     q = predictions.ask(pgame.id, event=0)["question"]
     assert _code(predictions.answer, alice.id, q, 3) == "bad_choice"
     assert not Answer.objects.exists()
 
 
 def test_answers_change_no_economic_state(pgame):
-    alice, _ = services.join_game(pgame.code, "Alice")
-    services.start_game(pgame.id)
+    alice, _ = join_game(pgame.code, "Alice")
+    start_game(pgame.id)
     _tick(pgame.id)
     log_before = Command.objects.count()
     q = predictions.ask(pgame.id, event=0)["question"]
@@ -151,8 +157,8 @@ def test_answers_change_no_economic_state(pgame):
 async def test_a_student_answers_over_the_socket_and_another_seat_cannot_be_named(pgame):
     from channels.db import database_sync_to_async as db
 
-    alice, token = await db(services.join_game)(pgame.code, "Alice")
-    await db(services.start_game)(pgame.id)
+    alice, token = await db(join_game)(pgame.code, "Alice")
+    await db(start_game)(pgame.id)
     q = (await db(predictions.ask)(pgame.id, event=0))["question"]
     comm, snap = await open_socket(pgame.code, cookies={f"seat_{pgame.code}": token})
     assert snap["question"]["id"] == q and snap["my_answer"] is None
@@ -194,9 +200,9 @@ async def test_the_console_cannot_answer_and_the_projector_cannot_ask(pgame):
 
 
 def _finished_with_a_prediction(pgame: Game) -> tuple[Any, Any, int]:
-    alice, alice_token = services.join_game(pgame.code, "Alice")
-    bob, _ = services.join_game(pgame.code, "Bob")
-    services.start_game(pgame.id)
+    alice, alice_token = join_game(pgame.code, "Alice")
+    bob, _ = join_game(pgame.code, "Bob")
+    start_game(pgame.id)
     for _ in range(3):
         _tick(pgame.id)
     q = predictions.ask(pgame.id, event=0)["question"]  # the event fires at tick 4 (epoch 2)
@@ -218,12 +224,10 @@ def _price(game: Game, tick: int, subnet: int) -> float:
 
 
 def test_the_debrief_sets_the_answers_beside_what_then_happened(pgame, settings, tmp_path):
-    from game import debrief
-
     settings.VAR_DIR = tmp_path
     _finished_with_a_prediction(pgame)
     game = Game.objects.get(pk=pgame.id)
-    [item] = predictions.debrief(game, debrief.analyse(game))
+    [item] = after_the_game.debrief(game, analysis.analyse(game))
     assert [(c["text"], c["count"]) for c in item["choices"]] == [
         ("It rises", 0), ("It stays", 0), ("It falls", 2)]
     assert (item["event_title"], item["answered"], item["asked_tick"]) == ("Boom", 2, 3)
@@ -264,9 +268,9 @@ def test_an_override_that_drops_the_questions_subnet_names_the_event(preset_dir,
     quiet = {**SCENARIO["events"][0], "title": "Quiet", "text": "Nothing named.",
              "prediction": {**PREDICTION, "text": "And its price?"}}  # only its `subnet`: 2
     write_preset(preset_dir, "quiet", events=[quiet])
-    with pytest.raises(services.CreateError) as err:
-        services.create_game(instructor, "quiet", services.Overrides(subnets=1))
+    with pytest.raises(CreateError) as err:
+        create_game(instructor, "quiet", Overrides(subnets=1))
     assert "Quiet" in str(err.value) and "SN2" in str(err.value)
-    game = services.create_game(instructor, "quiet", services.Overrides(subnets=1,
+    game = create_game(instructor, "quiet", Overrides(subnets=1,
                                                                          drop_events=True))
     assert json.loads(game.scenario)["events"] == []

@@ -15,8 +15,14 @@ from django.db.models import F
 from django.utils import timezone
 from serverkit import WAIT, open_socket, receive_until, session_cookie, student_socket, write_preset
 
-from game import broadcast, engine, services, simapi
+from game import broadcast, engine, simapi
+from game.actions.clock import advance
+from game.actions.lobby import join_game
+from game.actions.presence import presence_beat, seat_connected
+from game.actions.setup import Overrides, create_game
+from game.actions.start import start_game
 from game.models import Game, Seat
+from game.readmodel import heartbeat_seconds, is_connected, presence_timeout, timestamp
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 db = database_sync_to_async
@@ -36,19 +42,19 @@ def _stale(seat: Seat, *, sockets: int, age: float, now: Any) -> None:
 
 
 def test_a_socket_count_left_by_a_killed_server_expires_with_its_lease(game, settings):
-    seat, _ = services.join_game(game.code, "Ghost")
+    seat, _ = join_game(game.code, "Ghost")
     now = timezone.now()
     # Defaults: a 10 s lease, renewed every third of it, within the 15 s bot grace.
-    assert (services.presence_timeout(), services.heartbeat_seconds()) == (10.0, 10.0 / 3)
+    assert (presence_timeout(), heartbeat_seconds()) == (10.0, 10.0 / 3)
     _stale(seat, sockets=3, age=9.5, now=now)
-    assert services.is_connected(Seat.objects.get(pk=seat.pk), now)
+    assert is_connected(Seat.objects.get(pk=seat.pk), now)
     _stale(seat, sockets=3, age=10.0, now=now)  # three sockets claimed, none renewed: gone
-    assert not services.is_connected(Seat.objects.get(pk=seat.pk), now)
+    assert not is_connected(Seat.objects.get(pk=seat.pk), now)
     # The lease never outlasts the bot grace, whatever PRESENCE_TIMEOUT_SECONDS says.
     settings.BOT_TAKEOVER_SECONDS = 3
-    assert services.presence_timeout() == 3.0
+    assert presence_timeout() == 3.0
     _stale(seat, sockets=1, age=3.0, now=now)
-    assert not services.is_connected(Seat.objects.get(pk=seat.pk), now)
+    assert not is_connected(Seat.objects.get(pk=seat.pk), now)
 
 
 def test_a_bot_stands_in_at_the_first_tick_bot_takeover_seconds_after_a_crash(
@@ -56,14 +62,14 @@ def test_a_bot_stands_in_at_the_first_tick_bot_takeover_seconds_after_a_crash(
     settings.BOT_TAKEOVER_SECONDS = 15
     write_preset(preset_dir, "filled", bot_fill=FILL)
     simapi.presets.cache_clear()
-    game = services.create_game(instructor, "filled", services.Overrides())
-    seat, _ = services.join_game(game.code, "Crashed")
-    services.start_game(game.id)
+    game = create_game(instructor, "filled", Overrides())
+    seat, _ = join_game(game.code, "Crashed")
+    start_game(game.id)
     t0 = timezone.now()
     _stale(seat, sockets=1, age=0, now=t0)  # its server was killed at t0, the counter left at 1
 
     def tick(at: float) -> int:
-        services.advance(game.id, "tick")
+        advance(game.id, "tick")
         assert engine.settle_tick(game.id, now=t0 + timedelta(seconds=at))
         return Game.objects.get(pk=game.id).tick - 1
 
@@ -76,14 +82,14 @@ def test_a_bot_stands_in_at_the_first_tick_bot_takeover_seconds_after_a_crash(
     assert Seat.objects.get(pk=seat.pk).stand_in_tick == stood
     assert _presence(frames) == [(broadcast.instructor_group(game.id),
                                   {"seat_id": seat.id, "connected": False, "status": "stand_in",
-                                   "stand_in": True, "away_since": services.timestamp(
+                                   "stand_in": True, "away_since": timestamp(
                                        Seat.objects.get(pk=seat.pk).last_seen)})]
     tick(16.0)  # still away: nothing new to tell
     assert Seat.objects.get(pk=seat.pk).stand_in_tick == stood
     assert len(_presence(frames)) == 1
     # The student comes back (on the restarted server): handed back at the next tick.
     Seat.objects.filter(pk=seat.pk).update(sockets=0)  # swept meanwhile
-    services.seat_connected(seat.id)
+    seat_connected(seat.id)
     Seat.objects.filter(pk=seat.pk).update(last_seen=t0 + timedelta(seconds=16.5))  # its time
     frames.clear()
     tick(17.0)
@@ -94,23 +100,23 @@ def test_a_bot_stands_in_at_the_first_tick_bot_takeover_seconds_after_a_crash(
 
 
 def test_a_heartbeat_renews_its_own_seats_and_sweeps_lapsed_ones_once(game, frames):
-    crashed, _ = services.join_game(game.code, "Crashed")
-    live, _ = services.join_game(game.code, "Live")
-    ours, _ = services.join_game(game.code, "Ours")
+    crashed, _ = join_game(game.code, "Crashed")
+    live, _ = join_game(game.code, "Live")
+    ours, _ = join_game(game.code, "Ours")
     now = timezone.now()
     _stale(crashed, sockets=2, age=60, now=now)  # its sockets were in a killed process
     _stale(live, sockets=1, age=1, now=now)  # another process renews it
     _stale(ours, sockets=0, age=60, now=now)  # swept while this process was too busy to renew
     frames.clear()
-    assert services.presence_beat([ours.id], now=now) == [crashed.id]
+    assert presence_beat([ours.id], now=now) == [crashed.id]
     state = {s.nickname: (s.sockets, s.last_seen) for s in Seat.objects.filter(game=game)}
     assert state == {"Crashed": (0, now - timedelta(seconds=60)),
                      "Live": (1, now - timedelta(seconds=1)), "Ours": (1, now)}
     assert _presence(frames) == [(broadcast.instructor_group(game.id),
                                   {"seat_id": crashed.id, "connected": False,
                                    "status": "lobby", "stand_in": False,
-                                   "away_since": services.timestamp(now - timedelta(seconds=60))})]
-    assert services.presence_beat([], now=now) == []  # told once
+                                   "away_since": timestamp(now - timedelta(seconds=60))})]
+    assert presence_beat([], now=now) == []  # told once
     assert len(_presence(frames)) == 1
 
 
@@ -122,7 +128,7 @@ async def test_an_open_socket_keeps_its_seat_present_by_heartbeat(game, settings
 
     def renewed() -> bool:
         s = Seat.objects.get(pk=seat.pk)
-        return s.sockets == 1 and s.last_seen > old and services.is_connected(s)
+        return s.sockets == 1 and s.last_seen > old and is_connected(s)
 
     deadline = time.monotonic() + WAIT
     while not await db(renewed)():
@@ -135,7 +141,7 @@ async def test_an_open_socket_keeps_its_seat_present_by_heartbeat(game, settings
 async def test_a_presence_message_never_runs_ahead_of_the_public_seq(game, instructor):
     console, snap = await open_socket(game.code,
                                       cookies={"sessionid": await db(session_cookie)(instructor)})
-    seat, token = await db(services.join_game)(game.code, "Quick")
+    seat, token = await db(join_game)(game.code, "Quick")
     lobby = await receive_until(console, "lobby")
     assert lobby["seq"] == snap["seq"] + 1
     # A tick (or any public message) committed: the database's seq is one ahead of every

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from game import engine, identity, services, simapi
+from game import engine, simapi
+from game.actions.clock import advance
+from game.actions.lobby import join_game, set_foundation
+from game.actions.orders import submit_command
+from game.actions.setup import Overrides, create_game
+from game.actions.start import start_game
+from game.debrief.replay import replay
+from game.live import identity
 from game.models import Game, Seat
-from game.replay import replay
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PRESETS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "sim" / "scenarios")
@@ -31,11 +37,11 @@ def test_the_console_offers_every_shipped_preset(shipped):
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_it_runs_a_shipped_preset(shipped, instructor, preset):
-    game = services.create_game(instructor, preset, services.Overrides(
+    game = create_game(instructor, preset, Overrides(
         epochs=2, drop_events=True, seed=simapi.load_preset(preset)["seed"]))
-    seats = [services.join_game(game.code, f"Student {i}")[0] for i in range(10)]
-    services.set_foundation(game.id, True)
-    services.start_game(game.id)
+    seats = [join_game(game.code, f"Student {i}")[0] for i in range(10)]
+    set_foundation(game.id, True)
+    start_game(game.id)
     game.refresh_from_db()
     scn = json.loads(game.scenario)
     roles = {p["id"]: p["role"] for p in scn["players"]}
@@ -45,10 +51,10 @@ def test_it_runs_a_shipped_preset(shipped, instructor, preset):
     foundation = Seat.objects.get(game=game, kind="foundation")
     assert roles[foundation.player] == "root_validator"
     for seat in seats[:3]:
-        services.submit_command(seat.id, "c-1", {"do": "stake", "subnet": scn["subnets"][0]["id"],
+        submit_command(seat.id, "c-1", {"do": "stake", "subnet": scn["subnets"][0]["id"],
                                                  "tao": 10.0})
     for _ in range(3):
-        services.advance(game.id, "tick")
+        advance(game.id, "tick")
         assert engine.settle_tick(game.id)
     game.refresh_from_db()
     snap = identity.snapshot(identity.Identity("student", game.id, game.code, seats[0].id,

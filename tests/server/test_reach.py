@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from game import reach
+from game.web import reach
 
 pytestmark = pytest.mark.django_db
 

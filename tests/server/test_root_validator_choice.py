@@ -9,7 +9,12 @@ import json
 import pytest
 from django.core.management import call_command
 
-from game import engine, identity, services
+from game import engine
+from game.actions.clock import advance
+from game.actions.lobby import join_game, set_role
+from game.actions.orders import submit_command
+from game.actions.start import start_game
+from game.live import identity
 from game.models import Game, Seat
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,16 +24,16 @@ VERA = '<b>Vera</b> "V"'
 
 def _settle(game_id: int, ticks: int = 1) -> None:
     for _ in range(ticks):
-        services.advance(game_id, "tick")
+        advance(game_id, "tick")
         assert engine.settle_tick(game_id)
 
 
 def _start(game):
-    vera, _ = services.join_game(game.code, VERA)
-    nomi, _ = services.join_game(game.code, "Nomi")
-    services.set_role(game.id, vera.id, "root_validator")
-    services.set_role(game.id, nomi.id, "speculator")
-    services.start_game(game.id)
+    vera, _ = join_game(game.code, VERA)
+    nomi, _ = join_game(game.code, "Nomi")
+    set_role(game.id, vera.id, "root_validator")
+    set_role(game.id, nomi.id, "speculator")
+    start_game(game.id)
     return Seat.objects.get(pk=vera.id), Seat.objects.get(pk=nomi.id)
 
 
@@ -59,7 +64,7 @@ def test_the_market_names_the_root_validators_with_their_seats_nicknames(game):
     assert _student_snapshot(nomi)["market"]["root_validators"] == expected
 
     # Nomi root-stakes with Vera; after the tick every copy of the market carries the label.
-    services.submit_command(nomi.id, "c-1", {"do": "root_stake", "tao": 10.0,
+    submit_command(nomi.id, "c-1", {"do": "root_stake", "tao": 10.0,
                                              "validator": vera.player})
     _settle(game.id)
     public = json.loads(Game.objects.get(pk=game.id).public)["market"]
@@ -75,7 +80,7 @@ def test_the_market_names_the_root_validators_with_their_seats_nicknames(game):
 
 def test_the_private_view_reports_root_dividends_received(game):
     vera, nomi = _start(game)
-    services.submit_command(nomi.id, "c-1", {"do": "root_stake", "tao": 10.0,
+    submit_command(nomi.id, "c-1", {"do": "root_stake", "tao": 10.0,
                                              "validator": vera.player})
     _settle(game.id, 4)  # two epochs of two ticks
     for seat in (vera, nomi):
@@ -86,7 +91,7 @@ def test_the_private_view_reports_root_dividends_received(game):
 
 def test_a_game_stored_before_the_income_totals_still_verifies_by_replay(game):
     vera, nomi = _start(game)
-    services.submit_command(nomi.id, "c-1", {"do": "stake", "subnet": 1, "tao": 20.0})
+    submit_command(nomi.id, "c-1", {"do": "stake", "subnet": 1, "tao": 20.0})
     _settle(game.id, 3)
     g = Game.objects.get(pk=game.id)
     state = json.loads(g.state)
@@ -111,13 +116,13 @@ def test_a_game_stored_before_the_income_totals_still_verifies_by_replay(game):
 
 def test_a_root_validator_takes_and_gives_up_seats_through_the_protocol(game):
     from game.errors import ClientError
-    from game.protocol import action_dict, parse
+    from game.live.protocol import action_dict, parse
 
     vera, nomi = _start(game)
     assert _student_snapshot(vera)["private"]["root_seats"] == [1, 2]
 
     def command(seat, cid, text):
-        return services.submit_command(seat.id, cid, action_dict(parse(text)))
+        return submit_command(seat.id, cid, action_dict(parse(text)))
 
     command(vera, "s-1", '{"type": "command", "id": "s-1", "do": "root_deregister", "subnet": 2}')
     command(nomi, "s-2", '{"type": "command", "id": "s-2", "do": "root_register", "subnet": 2}')

@@ -98,7 +98,7 @@ def test_it_switches_to_postgres_and_redis_from_urls(tmp_path):
         "django.db.backends.postgresql 0 20",
         "channels_redis.pubsub.RedisPubSubChannelLayer redis://r:6379/0 None 10000"]
     core = _load({**urls, "CHANNEL_LAYER": "core"}, tmp_path, code)
-    assert core.stdout.split("\n")[1].startswith("game.layers.RedisChannelLayer ")  # retrying
+    assert core.stdout.split("\n")[1].startswith("game.live.layers.RedisChannelLayer ")  # retrying
     unpooled = _load({**urls, "DB_POOL_MAX": "0"}, tmp_path, code)
     assert unpooled.stdout.split("\n")[0] == "django.db.backends.postgresql 0 None"  # opt-out
     sized = _load({**urls, "DB_POOL_MAX": "5", "DB_POOL_MIN": "6"}, tmp_path, code)

@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from game import broadcast, engine, history, identity, launch, services, simapi
+from game import broadcast, engine, launch, simapi
+from game.actions.lobby import join_game
+from game.actions.orders import submit_command
+from game.actions.setup import Overrides, create_game
+from game.actions.start import start_game
+from game.live import history, identity
 from game.models import Game, Seat
 
 SEATS = 60
@@ -37,9 +42,9 @@ def test_the_first_message_of_a_long_class_stays_under_64_kb(instructor: Any, se
     settings.ENGINE_IN_PROCESS = False
     simapi.presets.cache_clear()
     preset = _longest_preset()
-    game = services.create_game(instructor, preset, services.Overrides())
-    seats = [services.join_game(game.code, None)[0] for _ in range(SEATS)]
-    services.start_game(game.id)
+    game = create_game(instructor, preset, Overrides())
+    seats = [join_game(game.code, None)[0] for _ in range(SEATS)]
+    start_game(game.id)
     game.refresh_from_db()
     busy = seats[0]
     largest: dict[str, int] = {}
@@ -47,7 +52,7 @@ def test_the_first_message_of_a_long_class_stays_under_64_kb(instructor: Any, se
         now = timezone.now()
         Seat.objects.filter(game=game, kind="human").update(last_seen=now, sockets=1)
         # One student orders every tick, each with a limit: the snapshot lists their last 50.
-        services.submit_command(busy.id, f"c{game.tick}",
+        submit_command(busy.id, f"c{game.tick}",
                                 {"do": "stake", "subnet": 1, "tao": 1.0, "limit_price": 1e6})
         Game.objects.filter(pk=game.id).update(next_tick_at=now)
         assert engine.settle_tick(game.id, now=now)
@@ -73,5 +78,5 @@ def test_the_first_message_of_a_long_class_stays_under_64_kb(instructor: Any, se
     assert largest["student"] < launch.WS_INBOUND_MAX_BYTES
     assert largest["projector"] < launch.WS_INBOUND_MAX_BYTES
     # The console's roster has a row per seat, bots included (launch_month: a bot owner per
-    # subnet), each without its default-valued fields (services.ROSTER_DEFAULTS).
+    # subnet), each without its default-valued fields (ROSTER_DEFAULTS).
     assert largest["instructor"] < launch.WS_INBOUND_MAX_BYTES

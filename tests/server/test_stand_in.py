@@ -11,7 +11,12 @@ import pytest
 from django.utils import timezone
 from serverkit import write_preset
 
-from game import broadcast, engine, services, simapi
+from game import broadcast, engine, simapi
+from game.actions.clock import advance
+from game.actions.lobby import join_game, set_role
+from game.actions.presence import seat_connected
+from game.actions.setup import Overrides, create_game
+from game.actions.start import start_game
 from game.models import Command, Game, Seat
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
@@ -33,15 +38,15 @@ def test_the_stand_in_holds_the_seat_and_tells_the_student_on_return(
     settings.BOT_TAKEOVER_SECONDS = 15
     write_preset(preset_dir, "filled", bot_fill=FILL)
     simapi.presets.cache_clear()
-    game = services.create_game(instructor, "filled", services.Overrides(seed=3))
-    seat, _ = services.join_game(game.code, "Sleepy")
-    services.set_role(game.id, seat.id, role)
-    services.start_game(game.id)
+    game = create_game(instructor, "filled", Overrides(seed=3))
+    seat, _ = join_game(game.code, "Sleepy")
+    set_role(game.id, seat.id, role)
+    start_game(game.id)
     t0 = timezone.now()
     Seat.objects.filter(pk=seat.pk).update(sockets=0, last_seen=t0)
 
     def tick(at: float) -> int:
-        services.advance(game.id, "tick")
+        advance(game.id, "tick")
         assert engine.settle_tick(game.id, now=t0 + timedelta(seconds=at))
         return Game.objects.get(pk=game.id).tick - 1
 
@@ -56,7 +61,7 @@ def test_the_stand_in_holds_the_seat_and_tells_the_student_on_return(
     for field in ("mech", "owner", "root_val", "weights"):  # their standing choices
         assert after["state"][field] == before["state"][field], field
     frames.clear()
-    services.seat_connected(seat.id)          # back
+    seat_connected(seat.id)          # back
     Seat.objects.filter(pk=seat.pk).update(last_seen=t0 + timedelta(seconds=34))
     back_at = tick(35)
     assert Seat.objects.get(pk=seat.pk).stand_in_tick is None

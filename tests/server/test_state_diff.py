@@ -13,7 +13,8 @@ from channels.db import database_sync_to_async
 from serverkit import WAIT, open_socket, session_cookie, student_socket
 from storejs import differences
 
-from game import engine, services
+from game import engine
+from game.actions.clock import advance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 db = database_sync_to_async
@@ -87,7 +88,7 @@ class Table:
         await asyncio.gather(*(page.drain() for page in self.pages))
 
     async def tick(self) -> None:
-        await db(services.advance)(self.game.id, "tick")
+        await db(advance)(self.game.id, "tick")
         assert await db(engine.settle_tick)(self.game.id)
 
     async def control(self, op: str, **fields: Any) -> dict[str, Any]:
@@ -199,6 +200,14 @@ async def test_end(table):
     t = await table.open(started=True)
     await t.verify(lambda: t.control("end"), changes=("alice", "bob", "console", "projector"))
 
+
+
+async def test_play_again(table):
+    t = await table.open(started=True)
+    await t.control("end")
+    await t.settle_down()
+    await t.verify(lambda: t.control("play_again", setting="rules", value="tao_flow"),
+                   changes=("alice", "bob", "console", "projector"))
 
 
 # --- running the class (issue #16) ---------------------------------------------------------------

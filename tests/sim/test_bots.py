@@ -13,18 +13,21 @@ from sim.scenario import ACTIONS, MECHANISMS, MINER_CLASSES
 def public_view(prices=(0.1, 0.05, 0.02), mechanisms=("ai_work", "ai_work", "hold_to_earn")):
     return {
         "tick": 6, "epoch": 1, "total_ticks": 40, "ticks_per_epoch": 4,
+        "params": {"min_stake": 0.0005, "stake_fee": 0.00005},
         "subnets": [
             {"id": i + 1, "price": p, "moving_price": p * 0.9, "share": 1 / len(prices),
              "tao": 1000.0 * p, "alpha": 1000.0, "alpha_out": 500.0, "mechanism": m,
-             "root_prop": 0.9, "owner": "owner" if i == 2 else None}
+             "root_prop": 0.9, "owner": "owner" if i == 2 else None, "incentive": None,
+             "alpha_dividends": None, "revenue": 0.0}
             for i, (p, m) in enumerate(zip(prices, mechanisms, strict=True))
         ],
     }
 
 
 def private_view(pid="p", role="speculator", tao=100.0, alpha=None, subnet=None):
-    return {"player": pid, "role": role, "tao": tao, "root_stake": 0.0,
-            "alpha": alpha if alpha is not None else {"1": 20.0, "3": 5.0}, "subnet": subnet}
+    return {"id": pid, "role": role, "tao": tao, "root_stake": 0.0,
+            "alpha": alpha if alpha is not None else {"1": 20.0, "3": 5.0}, "subnet": subnet,
+            "revenue": 0.0, "weights": {}, "bot_params": {}}
 
 
 def sample_observation(policy: str, **kw) -> dict:
@@ -157,7 +160,7 @@ def test_the_ai_owner_spends_its_subnets_revenue_on_buybacks():
 
 
 def test_every_policy_trades_in_a_real_game_and_never_runs_out_of_funds():
-    from sim.cli import play_scenario
+    from sim.headless import play_scenario
     from sim.scenario import load_scenario
 
     roles = {"meme_owner": ("subnet_owner", 2), "ai_owner": ("subnet_owner", 1),

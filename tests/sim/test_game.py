@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _helpers import classroom, make_scenario
+from _helpers import classroom
 
 from sim import Game, swap
 from sim.actions import apply_action, lock_cost
@@ -134,14 +134,14 @@ def test_it_lets_the_instructor_hold_or_skip_an_event(op, fires_at_epoch):
     g = Game.from_scenario(classroom(events=[{"epoch": 1, "title": "E", "actions": []}]))
     fill = g.step([{"do": "event", "player": "instructor", "event": 0, "op": op}]).fills[0]
     assert fill["status"] == "filled"
-    assert g.events_view()[0]["status"] == ("held" if op == "hold" else "skipped")
+    assert g.event_status[0] == ("held" if op == "hold" else "skipped")
     assert g.public_view()["events"] == []
     for _ in range(3):
         assert g.step([]).events == []
     res = g.step([{"do": "event", "player": "instructor", "event": 0, "op": "fire"}])
     if op == "hold":
         assert [e["title"] for e in res.events] == ["E"]
-        assert g.events_view()[0]["status"] == "fired"
+        assert g.event_status[0] == "fired"
     else:
         assert res.fills[0]["reason"] == "event_closed" and res.events == []
 
@@ -279,16 +279,6 @@ def test_it_values_players_at_liquidation_with_slippage_and_fees():
     out = swap.unstake_flat(float(st.tau[0]), float(st.x[0]), a, 0.00005).out
     assert g.net_worth("alice") == pytest.approx(500.0 + out, rel=REL)
     assert out < a * float(st.tau[0] / st.x[0])  # slippage
-
-
-def test_it_ranks_the_leaderboard_by_net_worth_then_player_id():
-    g = Game.from_scenario(make_scenario(
-        subnets=[{"id": 1, "tao": 100.0, "alpha": 100.0, "moving_price": 0.5}],
-        players=[{"id": "zoe", "tao": 10.0}, {"id": "amy", "tao": 10.0},
-                 {"id": "max", "tao": 20.0}]))
-    board = g.leaderboard()
-    assert [(r["player"], r["rank"]) for r in board] == [("max", 1), ("amy", 2), ("zoe", 3)]
-    assert set(board[0]) == {"player", "role", "net_worth", "rank"}
 
 
 def test_it_shows_the_market_and_a_players_seat():

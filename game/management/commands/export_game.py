@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from game import exports, names
+from game import names
+from game.debrief import exports
 from game.models import Game
 
 

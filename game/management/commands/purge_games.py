@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from game import debrief
+from game.debrief import analysis
 from game.models import Game, Status
 
 
@@ -38,5 +38,5 @@ class Command(BaseCommand):
             self.stdout.write(f"{'would delete' if dry_run else 'deleting'} {code}")
             if not dry_run:
                 Game.objects.filter(pk=game_id).delete()
-                debrief.purge_cache(game_id)
+                analysis.purge_cache(game_id)
         self.stdout.write(f"{len(games)} game(s) {'to delete' if dry_run else 'deleted'}")

@@ -6,8 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from game import names
+from game.debrief.replay import replay
 from game.models import Game
-from game.replay import replay
 
 
 class Command(BaseCommand):

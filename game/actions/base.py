@@ -1,0 +1,63 @@
+"""What every action shares: the game-row lock, the state check, and the frames an action sends
+once its transaction commits.
+
+Each action (game/actions/*.py) is one transaction that starts by locking the game row (`lock`):
+all writers of one game queue there, so "one writer per game" holds across processes on
+PostgreSQL, and SQLite's IMMEDIATE transactions serialize them anyway. Broadcasts are queued with
+`broadcast.on_commit` (`save_and_send`) and leave only if the transaction commits.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from game import broadcast
+from game.errors import ClientError
+from game.models import Game
+from game.readmodel import game_info, lobby_list, roster
+
+Frames = list[tuple[str, dict[str, Any]]]
+
+
+def lock(game_id: int) -> Game:
+    """The game row, locked until the transaction ends: every writer of a game queues here."""
+    return Game.objects.select_for_update().get(pk=game_id)
+
+
+def public_frames(game: Game, message: dict[str, Any]) -> Frames:
+    """Stamp a public message with the next seq (bumped on the locked row) and frame it."""
+    game.seq += 1
+    message["seq"] = game.seq
+    return [broadcast.frame(broadcast.game_group(game.id), broadcast.encode(message), game.seq)]
+
+
+def roster_frame(game: Game) -> tuple[str, dict[str, Any]]:
+    return broadcast.frame(broadcast.instructor_group(game.id), broadcast.encode(
+        {"type": "roster", "seq": game.seq, "roster": roster(game)}), game.seq)
+
+
+def status_frames(game: Game, reason: str) -> Frames:
+    return public_frames(game, {"type": "status", "game": game_info(game), "reason": reason})
+
+
+def lobby_frames(game: Game) -> Frames:
+    lobby = lobby_list(game)
+    # Every join reaches every socket: past a class-sized lobby, send only the newest entries
+    # (the count stays exact) so 300 joins do not cost 300 x 300 full lists.
+    shown = lobby[-settings.LOBBY_BROADCAST_MAX:]
+    frames = public_frames(game, {"type": "lobby", "players": len(lobby), "lobby": shown})
+    frames.append(roster_frame(game))
+    return frames
+
+
+def need(game: Game, *statuses: str) -> None:
+    """Refuse (bad_state) unless the game is in one of `statuses`."""
+    if game.status not in statuses:
+        raise ClientError("bad_state", f"not allowed while the game is {game.status}")
+
+
+def save_and_send(game: Game, frames: Frames, *fields: str) -> None:
+    """Save the game's `fields` (and its seq) and send `frames` once the transaction commits."""
+    game.save(update_fields=list({"seq", *fields}))
+    broadcast.on_commit(frames)

@@ -1,0 +1,289 @@
+"""The game socket (/ws/game/<code>/): thin. Authenticate once at connect, then for each message:
+check size and rate, parse it into its schema, call one service, answer on the same socket.
+Broadcasts arrive pre-encoded as `frame.send` events and are sent verbatim.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from game import asyncdb, broadcast, errors, ratelimit
+from game.actions import orders, predictions
+from game.actions.control import control
+from game.actions.presence import seat_connected, seat_disconnected
+from game.errors import ClientError, Refused
+from game.live import heartbeat, identity, sessions
+from game.live.protocol import action_dict, parse
+
+log = logging.getLogger(__name__)
+
+
+def db(fn: Any) -> Any:
+    """A database call from this consumer: on the loop's thread pool, its connection closed
+    (or back in the pool) when it returns (game/asyncdb.py)."""
+    return asyncdb.call(fn)
+
+
+class TokenBucket:
+    """Per-socket rate limit: `rate` messages a second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+def _admit(ip: str, code: str, projector: str | None, user: Any, token: str | None
+           ) -> identity.Identity | int:
+    """Who is connecting, or the close code: one database call per handshake (a reconnect
+    storm of a whole class is hundreds of handshakes at once). The code-guessing limit applies
+    only to a socket that proves no identity: a class behind one NAT address shares the count,
+    and its students' seat cookies, the console's session and the projector's token must keep
+    working whatever strangers on that address guessed (docs/security.md)."""
+    result = identity.resolve(code, projector=projector, user=user, seat_token=token)
+    if isinstance(result, identity.Identity):
+        return result
+    if ratelimit.guessing(ip):
+        # Existing game or not, the same answer: past the limit codes cannot be enumerated.
+        return errors.CLOSE_FLOODING
+    if result == errors.CLOSE_NO_GAME:
+        ratelimit.note_miss(ip)
+    return result
+
+
+def _opened(ident: identity.Identity) -> dict[str, Any]:
+    """The first snapshot, and the seat marked present: one database call."""
+    message = identity.snapshot(ident)
+    if ident.kind == identity.STUDENT and ident.seat_id:
+        seat_connected(ident.seat_id)
+    return message
+
+
+class GameConsumer(AsyncWebsocketConsumer):
+    ident: identity.Identity | None = None
+    present_seat: int | None = None  # the seat this socket holds a presence lease for
+
+    async def connect(self) -> None:
+        self.ident = None
+        self.present_seat = None
+        self.groups_joined: list[str] = []
+        self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
+        self.strikes = 0
+        # The highest seq this socket has sent. Replies carry it rather than the database's
+        # seq, which may be ahead of a broadcast still in flight (a false gap for the client).
+        self.seq = 0
+        code = self.scope["url_route"]["kwargs"]["code"]
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        projector = query["projector"][0] if query.get("projector") else None
+        cookies = self.scope.get("cookies") or {}
+        token = cookies.get(identity.seat_cookie_name(code.upper()))
+        ip = ratelimit.client_ip(self.scope)
+        result = await db(_admit)(ip, code, projector, self.scope.get("user"), token)
+        if isinstance(result, int):
+            # Accept first so the browser sees our close code (a refused handshake is opaque).
+            await self.accept()
+            await self.close(code=result)
+            return
+        self.ident = result
+        heartbeat.ensure_running()
+        await self._join_groups()
+        await self.accept()
+        if self.ident.kind == identity.STUDENT and self.ident.seat_id:
+            # One device per seat: the newest socket wins; the seat's older sockets are told
+            # (close 4011) rather than both playing the seat.
+            await self.channel_layer.group_send(broadcast.seat_group(self.ident.seat_id), {
+                "type": "seat.replaced", "by": self.channel_name})
+        opening = await db(_opened)(self.ident)
+        if self.ident.kind == identity.STUDENT and self.ident.seat_id:
+            self.present_seat = self.ident.seat_id
+            heartbeat.opened(self.present_seat)  # this process renews its lease from now on
+        await self._send(opening)
+
+    async def _join_groups(self) -> None:
+        ident = self.ident
+        assert ident is not None
+        wanted = [broadcast.game_group(ident.game_id)]
+        if ident.kind == identity.INSTRUCTOR:
+            wanted.append(broadcast.instructor_group(ident.game_id))
+        if ident.kind in (identity.INSTRUCTOR, identity.PROJECTOR):
+            wanted.append(predictions.screens_group(ident.game_id))
+        if ident.seat_id is not None:
+            wanted.append(broadcast.seat_group(ident.seat_id))
+        if ident.kind == identity.INSTRUCTOR and (session_key := self._session_key()):
+            wanted.append(sessions.session_group(session_key))  # closed at logout
+        for group in wanted:
+            if group not in self.groups_joined:
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.groups_joined.append(group)
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.present_seat is not None:
+            seat_id, self.present_seat = self.present_seat, None
+            heartbeat.closed(seat_id)
+            await db(seat_disconnected)(seat_id)
+
+    # --- inbound -------------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.ident is None:
+            return
+        size = len(bytes_data) if bytes_data is not None else len((text_data or "").encode())
+        if size > settings.WS_MAX_MESSAGE_BYTES:
+            await self._error(ClientError(
+                "too_large", f"messages are limited to {settings.WS_MAX_MESSAGE_BYTES} bytes"))
+            await self.close(code=errors.CLOSE_TOO_LARGE)
+            return
+        if not self.bucket.take():
+            self.strikes += 1
+            if self.strikes >= settings.WS_RATE_STRIKES:
+                await self.close(code=errors.CLOSE_FLOODING)
+            else:
+                await self._error(ClientError("rate_limited", "too many messages; slow down"))
+            return
+        self.strikes = 0
+        ref = None
+        try:
+            if bytes_data is not None:
+                raise ClientError("bad_json", "binary frames are not accepted")
+            msg = parse(text_data or "")
+            ref = getattr(msg, "id", None)
+            await self._dispatch(msg)
+        except ClientError as exc:
+            if exc.ref is None:
+                exc.ref = ref
+            await self._error(exc)
+        except Refused as exc:
+            await self._send({"type": "rejected", "id": ref, "code": exc.code,
+                              "message": exc.message, "seq": self.seq})
+        except Exception:
+            log.exception("message from %s failed", self.ident)
+            await self._error(ClientError("internal", "server error; retry", ref=ref))
+
+    def _session_key(self) -> str | None:
+        return (self.scope.get("cookies") or {}).get(settings.SESSION_COOKIE_NAME)
+
+    async def _dispatch(self, msg: Any) -> None:
+        ident = self.ident
+        assert ident is not None
+        if ident.kind == identity.INSTRUCTOR and not await db(sessions.still_logged_in)(
+                self._session_key(), self.scope.get("user")):
+            await self.close(code=errors.CLOSE_NO_IDENTITY)  # logged out, expired
+            return
+        if ident.kind == identity.PROJECTOR and msg.type not in ("snapshot", "ping"):
+            raise ClientError("read_only", "the projector view cannot send this")
+        if msg.type == "snapshot":
+            await self._send(await db(identity.snapshot)(ident))
+        elif msg.type == "ping":
+            # No database write: the open socket itself is the seat's presence (its lease is
+            # renewed by this process's heartbeat, game/live/heartbeat.py).
+            await self._send({"type": "pong", "id": msg.id, "seq": self.seq,
+                              "time": time.time()})
+        elif msg.type == "control":
+            if ident.kind != identity.INSTRUCTOR:
+                raise ClientError("forbidden", "only the instructor can control the game")
+            result = await db(control)(ident.game_id, msg)
+            if msg.op == "foundation":  # the instructor's seat changed: re-read the identity
+                await self._refresh_identity()
+            await self._send({"type": "ok", "id": msg.id, "op": msg.op, "seq": self.seq,
+                              "result": result})
+        elif msg.type == "answer":
+            if ident.kind != identity.STUDENT or ident.seat_id is None:
+                raise ClientError("forbidden", "only a student's seat answers questions")
+            reply = await db(predictions.answer)(ident.seat_id, msg.question, msg.choice)
+            await self._send({**reply, "id": msg.id, "seq": self.seq})
+        else:
+            if ident.seat_id is None or ident.player is None:
+                raise ClientError("no_seat", "this connection has no seat to act for")
+            if msg.type == "command":
+                reply = await db(orders.submit_command)(ident.seat_id, msg.id,
+                                                        action_dict(msg))
+                await self._send({**reply, "id": msg.id, "seq": self.seq})
+            elif msg.type == "quote":
+                result = await db(orders.quote)(ident.game_id, ident.player, action_dict(msg))
+                await self._send({"type": "quote", "id": msg.id, "quote": result,
+                                  "seq": self.seq})
+            elif msg.type == "cancel":
+                reply = await db(orders.cancel_command)(ident.seat_id, msg.command)
+                await self._send({**reply, "id": msg.id, "seq": self.seq})
+
+    async def _refresh_identity(self) -> None:
+        assert self.ident is not None
+        result = await db(identity.resolve)(
+            self.ident.code, projector=None, user=self.scope.get("user"), seat_token=None)
+        if isinstance(result, identity.Identity):
+            old_seat = self.ident.seat_id
+            self.ident = result
+            if old_seat is not None and old_seat != result.seat_id:
+                group = broadcast.seat_group(old_seat)
+                await self.channel_layer.group_discard(group, self.channel_name)
+                self.groups_joined.remove(group)
+            await self._join_groups()
+
+    # --- outbound ------------------------------------------------------------------------------
+
+    send_failed = False
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        self.seq = max(self.seq, message.get("seq") or 0)
+        await self._send_text(broadcast.encode(message), message.get("type"))
+
+    async def _send_text(self, text: str, kind: Any) -> None:
+        """Send, or (once) log one line and close with 4013: the client then missed a message
+        and must not carry on as if it had not (docs/protocol.md "Sizes")."""
+        if self.send_failed:
+            return
+        try:
+            await self.send(text_data=text)
+        except Exception as exc:
+            self.send_failed = True
+            log.warning("could not send a %s message (%d bytes) to %s: %s: %s; closing with %d",
+                        kind, len(text.encode()), self.ident, type(exc).__name__, exc,
+                        errors.CLOSE_SEND_FAILED)
+            try:
+                await self.close(code=errors.CLOSE_SEND_FAILED)
+            except Exception:  # the connection is gone as well: nothing more to tell it
+                pass
+
+    async def _error(self, exc: ClientError) -> None:
+        message: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message,
+                                   "ref": exc.ref, "seq": self.seq}
+        if exc.details:
+            message["details"] = exc.details
+        await self._send(message)
+
+    async def frame_send(self, event: dict[str, Any]) -> None:
+        """A broadcast: the text was encoded once for every socket; send it as it is."""
+        self.seq = max(self.seq, event.get("seq", 0))
+        await self._send_text(event["text"], "broadcast")
+
+    async def presence_send(self, event: dict[str, Any]) -> None:
+        """A seat's presence, for a console: stamped with the highest seq this socket has sent,
+        so it never carries a seq the client has not seen (docs/protocol.md)."""
+        await self._send({"type": "presence", "seq": self.seq, **event["presence"]})
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """The instructor logged out (game/live/sessions.py)."""
+        await self.close(code=errors.CLOSE_NO_IDENTITY)
+
+    async def seat_kicked(self, event: dict[str, Any]) -> None:
+        await self.close(code=errors.CLOSE_KICKED)
+
+    async def seat_replaced(self, event: dict[str, Any]) -> None:
+        if event.get("by") != self.channel_name and self.ident is not None \
+                and self.ident.kind == identity.STUDENT:
+            await self.close(code=errors.CLOSE_REPLACED)

@@ -1,0 +1,122 @@
+"""Who is on a socket, and what they may see (snapshots are built here: read-only)."""
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import sim
+from game import classroom, errors, leaderboard as lb, names, simapi
+from game.commandlog import order_view
+from game.models import Command, Game, Seat, SeatKind, Status
+from game.readmodel import game_info, lobby_list, roster
+from game.sessionlist import next_round_info
+
+STUDENT, INSTRUCTOR, PROJECTOR = "student", "instructor", "projector"
+
+
+@dataclass(frozen=True)
+class Identity:
+    kind: str
+    game_id: int
+    code: str
+    seat_id: int | None = None
+    player: str | None = None
+    user_id: int | None = None
+
+
+def seat_cookie_name(code: str) -> str:
+    return f"seat_{code}"
+
+
+def resolve(code: str, *, projector: str | None, user: Any, seat_token: str | None
+            ) -> Identity | int:
+    """The socket's identity, or a close code (docs/protocol.md, first match wins)."""
+    game = Game.objects.filter(code=names.normalize_code(code)).first()
+    if game is None:
+        return errors.CLOSE_NO_GAME
+    if projector is not None:
+        if secrets.compare_digest(projector.encode(), game.projector_token.encode()):
+            return Identity(PROJECTOR, game.id, game.code)
+        return errors.CLOSE_NO_IDENTITY
+    if user is not None and getattr(user, "is_authenticated", False) and user.pk == game.owner_id:
+        seat = game.seats.filter(kind=SeatKind.FOUNDATION).first()
+        return Identity(INSTRUCTOR, game.id, game.code, seat_id=seat.id if seat else None,
+                        player=seat.player if seat else None, user_id=user.pk)
+    if seat_token:
+        seat = Seat.objects.filter(game=game, token_hash=names.token_hash(seat_token),
+                                   kicked=False).first()
+        if seat is not None:
+            return Identity(STUDENT, game.id, game.code, seat_id=seat.id, player=seat.player)
+    return errors.CLOSE_NO_IDENTITY
+
+
+def history_url(code: str) -> str:
+    """Where a page fetches the charts' past (game/live/history.py; not in the snapshot, which
+    must not grow with the game)."""
+    return f"/g/{code}/history"
+
+
+_rank_cache: dict[int, tuple[int, dict[str, dict[str, int]]]] = {}
+
+
+def _rank(game: Game, sim_game: sim.Game, player: str) -> dict[str, int | None]:
+    """The seat's rank among the students now (`rank`, `rank_of`: as the tick's `private`
+    message carries them), computed once per (game, tick) for all seats."""
+    hit = _rank_cache.get(game.id)
+    if hit is None or hit[0] != game.tick:
+        rows = lb.standings(sim_game, lb.seat_map(game))
+        if len(_rank_cache) > 256:
+            _rank_cache.clear()
+        hit = _rank_cache[game.id] = (game.tick, lb.student_ranks(rows))
+    return lb.rank_fields(hit[1].get(player))
+
+
+def snapshot(ident: Identity) -> dict[str, Any]:
+    game = Game.objects.get(pk=ident.game_id)
+    seat = Seat.objects.filter(pk=ident.seat_id).first() if ident.seat_id else None
+    public = json.loads(game.public) if game.public else {}
+    private = None
+    rank: dict[str, int | None] = lb.rank_fields(None)
+    if seat is not None and seat.active and game.state is not None:
+        sim_game = simapi.cached(game.id, game.tick, game.state)
+        try:
+            private = sim_game.private_view(seat.player)
+            rank = _rank(game, sim_game, seat.player)
+        except KeyError:  # not (yet) a player in the sim: the page shows the public market
+            private = None
+    commands: list[dict[str, Any]] = []
+    if seat is not None:
+        recent = list(Command.objects.filter(seat=seat).exclude(client_id=None)
+                      .order_by("-id")[:50])
+        commands = [order_view(c) for c in reversed(recent)]
+    instructor = ident.kind == INSTRUCTOR
+    events = []
+    for i, e in enumerate(json.loads(game.scenario).get("events", [])):
+        item = {"index": i, "epoch": e.get("epoch"), "title": e.get("title"),
+                "status": game.event_status.get(str(i), "pending")}
+        if instructor:
+            item["text"] = e.get("text", "")
+            if e.get("prediction"):
+                item["prediction"] = e["prediction"]  # the console can ask it (issue #16)
+        events.append(item)
+    market = public.get("market") if game.status != Status.LOBBY else None
+    if market and any("nickname" not in v for v in market.get("root_validators") or []):
+        # a game started before the start labelled its validators too (stored unlabelled)
+        lb.label_root_validators(market, lb.seat_map(game))
+    lobby = lobby_list(game)
+    return {
+        "type": "snapshot", "seq": game.seq, "game": game_info(game, len(lobby)),
+        "you": {"kind": ident.kind, "seat_id": seat.id if seat else None,
+                "nickname": seat.nickname if seat else None, "role": seat.role if seat else None,
+                "player": seat.player if seat else None,
+                "active": bool(seat and seat.active)},
+        "market": market,
+        "leaderboard": public.get("leaderboard") if game.status != Status.LOBBY else None,
+        "private": private, **rank, "commands": commands, "events": events, "lobby": lobby,
+        "roster": roster(game) if instructor else None,
+        "history_url": history_url(game.code),
+        "next_round": next_round_info(game),
+        **classroom.snapshot_fields(game, seat, ident.kind),
+    }
