@@ -20,7 +20,7 @@ from game import names, ratelimit, simapi
 from game.actions.lobby import JoinError, join_game, resume_seat
 from game.actions.setup import CreateError, Overrides, create_game
 from game.live.identity import seat_cookie_name
-from game.models import Game, Seat
+from game.models import CustomScenario, Game, Seat
 from game.web import grading, reach
 
 SEAT_COOKIE_AGE = 60 * 60 * 24 * 7
@@ -192,6 +192,16 @@ def projector(request: HttpRequest, code: str, token: str) -> HttpResponse:
 
 # --- the instructor's console --------------------------------------------------------------------
 
+def _custom(owner: Any) -> list[CustomScenario]:
+    """The instructor's own presets (game/customscenarios.py), for the create form."""
+    if owner is None:
+        return []
+    mine = list(CustomScenario.objects.filter(owner=owner).order_by("name", "pk"))
+    for c in mine:
+        c.choice = f"custom:{c.pk}"
+    return mine
+
+
 class CreateGameForm(forms.Form):
     preset = forms.ChoiceField(choices=())
     name = forms.CharField(max_length=200, required=False)
@@ -205,9 +215,10 @@ class CreateGameForm(forms.Form):
     bots = forms.BooleanField(required=False, initial=True)
     drop_events = forms.BooleanField(required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, owner: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["preset"].choices = [(p["id"], p["name"]) for p in simapi.presets()]
+        self.fields["preset"].choices = [(p["id"], p["name"]) for p in simapi.presets()] + [
+            (c.choice, c.name) for c in _custom(owner)]
 
     def overrides(self) -> Overrides:
         d = self.cleaned_data
@@ -226,7 +237,7 @@ class CreateGameForm(forms.Form):
 def console(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
-        form = CreateGameForm(request.POST)
+        form = CreateGameForm(request.POST, owner=request.user)
         if form.is_valid():
             try:
                 game = create_game(request.user, form.cleaned_data["preset"],
@@ -238,10 +249,11 @@ def console(request: HttpRequest) -> HttpResponse:
         else:
             error = "Please correct the form."
     else:
-        form = CreateGameForm(initial={"bots": True})
+        form = CreateGameForm(initial={"bots": True}, owner=request.user)
     games = Game.objects.filter(owner=request.user).order_by("-created_at")
     return render(request, "console/index.html", {
-        "games": games, "presets": simapi.presets(), "form": form, "error": error},
+        "games": games, "presets": simapi.presets(), "form": form, "error": error,
+        "custom": _custom(request.user)},
         status=400 if error else 200)
 
 

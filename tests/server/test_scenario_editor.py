@@ -1,0 +1,244 @@
+"""The scenario editor: an instructor makes their own preset from a preset or a blank one,
+edits it field by field (every field validated by the simulator, the error beside the field,
+nothing saved), dry-runs it with bots, saves, duplicates, renames, deletes, imports and exports
+it as the JSON file `python -m sim run` reads, and creates a game from it. Another instructor's
+scenario is not found, and bad files change nothing."""
+from __future__ import annotations
+
+import html
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+import sim
+from game import customscenarios as cs
+from game.actions.setup import CreateError, Overrides, create_game
+from game.models import CustomScenario, Game
+from sim.headless import play_scenario
+
+pytestmark = [pytest.mark.server, pytest.mark.django_db]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _client(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _form(obj: CustomScenario, **changes: str) -> dict[str, str]:
+    """The editor's form as the page posts it, from the stored body, with `changes`."""
+    body = obj.body
+    post: dict[str, str] = {"name": body["name"], "description": body["description"],
+                            "rules.present": "1", "players": json.dumps(body["players"]),
+                            "subnets.count": str(len(body["subnets"])),
+                            "events.count": str(len(body["events"]))}
+    for key, value in body["clock"].items():
+        post[f"clock.{key}"] = str(value)
+    for i, s in enumerate(body["subnets"]):
+        for key in ("id", "name", "tao", "alpha", "mechanism"):
+            post[f"subnets[{i}].{key}"] = str(s[key])
+    for i, e in enumerate(body["events"]):
+        post.update({f"events[{i}].epoch": str(e["epoch"]), f"events[{i}].title": e["title"],
+                     f"events[{i}].text": e["text"],
+                     f"events[{i}].actions": json.dumps(e["actions"])})
+    post.update(changes)
+    return post
+
+
+@pytest.fixture
+def other(db) -> User:
+    return User.objects.create_user("other-teacher", password="another-long-password")
+
+
+@pytest.fixture
+def mine(instructor) -> CustomScenario:
+    return cs.create(instructor, "sandbox")
+
+
+def test_it_makes_a_scenario_from_a_preset_or_a_blank_one(instructor):
+    client = _client(instructor)
+    res = client.post("/console/scenarios/", {"op": "new", "start": "sandbox"})
+    obj = CustomScenario.objects.get(owner=instructor)
+    assert res.status_code == 302 and res["Location"] == f"/console/scenarios/{obj.pk}/edit"
+    assert obj.name == "Sandbox (my copy)"
+    preset = sim.load_scenario(ROOT / "sim/scenarios/sandbox.json")
+    assert obj.body == {**preset, "name": "Sandbox (my copy)"}
+    client.post("/console/scenarios/", {"op": "new", "start": "blank"})
+    blank = CustomScenario.objects.get(owner=instructor, name="New scenario")
+    assert [s["name"] for s in blank.body["subnets"]] == ["Subnet 1", "Subnet 2"]
+    page = client.get("/console/scenarios/").content.decode()
+    assert "Sandbox (my copy)" in page and "New scenario" in page
+
+
+def test_it_adds_a_subnet_and_an_event_and_saves_them(instructor, mine):
+    client = _client(instructor)
+    res = client.post(f"/console/scenarios/{mine.pk}/edit", _form(mine, add="subnet"))
+    assert res.status_code == 200
+    page = res.content.decode()
+    assert 'name="subnets[4].name" value="Subnet 5"' in page
+    assert "Not saved yet" in page
+    assert len(CustomScenario.objects.get(pk=mine.pk).body["subnets"]) == 4  # not saved yet
+    post = _form(mine, **{"subnets.count": "5", "subnets[4].id": "5",
+                          "subnets[4].name": "Weather", "subnets[4].tao": "2500",
+                          "subnets[4].alpha": "20000", "subnets[4].mechanism": "ai_work",
+                          "events.count": "2", "events[1].epoch": "7",
+                          "events[1].title": "Weather halving", "events[1].text": "Watch SN5.",
+                          "events[1].actions": "[]", "events[1].note": "Ask: who gains?",
+                          "clock.epochs": "12", "role_defaults.speculator.tao": "750",
+                          "role_mix.speculator": "3", "bot_fill.speculator": "momentum",
+                          "params.lock_min": "250", "guide.goal": "See dilution."})
+    res = client.post(f"/console/scenarios/{mine.pk}/edit", post)
+    assert res.status_code == 200 and "Saved." in res.content.decode()
+    body = CustomScenario.objects.get(pk=mine.pk).body
+    assert body["subnets"][4] == {"id": 5, "name": "Weather", "tao": 2500.0, "alpha": 20000.0,
+                                  "alpha_out": 0.0, "moving_price": 0.125,
+                                  "mechanism": "ai_work", "age_blocks": 0}
+    assert body["events"][1] == {"epoch": 7, "title": "Weather halving", "text": "Watch SN5.",
+                                 "actions": [], "note": "Ask: who gains?"}
+    assert body["clock"]["epochs"] == 12
+    assert body["role_defaults"]["speculator"]["tao"] == 750.0
+    assert body["role_mix"]["speculator"] == 3.0
+    assert body["bot_fill"]["speculator"] == "momentum"
+    assert body["params"]["lock_min"] == 250.0
+    assert body["guide"] == {"goal": "See dilution."}
+    assert body == sim.load_scenario(body)  # what is stored is the simulator's normal form
+
+
+@pytest.mark.parametrize("changes,field,message", [
+    ({"subnets[0].mechanism": "meme"}, "subnets[0].mechanism", "unknown mechanism 'meme'"),
+    ({"clock.epochs": "abc"}, "clock.epochs", "Type a number."),
+    ({"clock.epochs": "NaN"}, "clock.epochs", "Type a finite number."),
+    ({"subnets[1].tao": "1e999"}, "subnets[1].tao", "Type a finite number."),
+    ({"clock.epochs": "9" * 40}, "clock.epochs", "must be <= 100000"),
+    ({"subnets[2].tao": "-5"}, "subnets[2].tao", "must be >= 0.01, got -5"),
+    ({"events[0].epoch": "16"}, "events[0].epoch", "must be <= 15, got 16"),
+    ({"events[0].actions": "[{\"do\": \"fly\", \"player\": \"n1\"}]"}, "events[0].actions",
+     "events[0].actions[0].do: unknown action 'fly'"),
+    ({"events[0].actions": "[1,"}, "events[0].actions", "Not valid JSON"),
+    ({"players": "[{\"id\": \"o9\", \"role\": \"subnet_owner\", \"subnet\": 99}]"}, "players",
+     "99"),
+    ({"role_mix.speculator": "-1"}, "role_mix.speculator", "must be >= 0"),
+])
+def test_a_bad_value_is_shown_beside_its_field_and_nothing_is_saved(instructor, mine, changes,
+                                                                       field, message):
+    before = CustomScenario.objects.get(pk=mine.pk).body
+    res = _client(instructor).post(f"/console/scenarios/{mine.pk}/edit", _form(mine, **changes))
+    assert res.status_code == 400
+    page = res.content.decode()
+    start = page.index(f'data-field="{field}"')
+    assert message in html.unescape(page[start:page.index("</span>", start)])
+    assert CustomScenario.objects.get(pk=mine.pk).body == before
+
+
+def test_the_dry_run_plays_the_unsaved_form_through_the_headless_path(instructor, mine):
+    res = _client(instructor).post(f"/console/scenarios/{mine.pk}/dry-run",
+                                   _form(mine, **{"clock.epochs": "3"}))
+    assert res.status_code == 200
+    doc = res.json()
+    played = play_scenario({**mine.body, "clock": {**mine.body["clock"], "epochs": 3}},
+                           seed=mine.body["seed"], keep_trades=False)
+    assert doc["ticks"] == list(range(18)) and doc["epochs_played"] == 3
+    assert [s["id"] for s in doc["subnets"]] == [1, 2, 3, 4]
+    assert doc["subnets"][0]["price"] == [round(r["subnets"][0]["price"], 6)
+                                          for r in played["ticks"]]
+    assert doc["subnets"][3]["share"] == [round(r["subnets"][3]["share"], 6)
+                                          for r in played["ticks"]]
+    assert CustomScenario.objects.get(pk=mine.pk).body["clock"]["epochs"] == 16  # unsaved
+
+
+def test_the_dry_run_of_a_bad_form_names_the_field(instructor, mine):
+    res = _client(instructor).post(f"/console/scenarios/{mine.pk}/dry-run",
+                                   _form(mine, **{"subnets[0].mechanism": "meme"}))
+    assert res.status_code == 400
+    assert res.json()["errors"] == {"subnets[0].mechanism": "unknown mechanism 'meme' "
+                                    "(expected one of ai_work, hold_to_earn, owner_mined)"}
+
+
+def test_it_duplicates_renames_and_deletes(instructor, mine):
+    client = _client(instructor)
+    assert client.post(f"/console/scenarios/{mine.pk}/duplicate").status_code == 302
+    copy = CustomScenario.objects.get(owner=instructor, name="Sandbox (my copy) (copy)")
+    assert copy.body == {**mine.body, "name": "Sandbox (my copy) (copy)"}
+    client.post(f"/console/scenarios/{copy.pk}/rename", {"name": "  Week 3   market "})
+    copy.refresh_from_db()
+    assert copy.name == "Week 3 market" and copy.body["name"] == "Week 3 market"
+    res = client.post(f"/console/scenarios/{copy.pk}/rename", {"name": "   "})
+    assert res.status_code == 400 and "Give the scenario a name." in res.content.decode()
+    client.post(f"/console/scenarios/{copy.pk}/delete")
+    assert list(CustomScenario.objects.filter(owner=instructor)) == [mine]
+
+
+def test_another_instructors_scenario_is_not_found_and_unchanged(instructor, other, mine):
+    client = _client(other)
+    base = f"/console/scenarios/{mine.pk}"
+    assert client.get(f"{base}/edit").status_code == 404
+    assert client.post(f"{base}/edit", _form(mine, name="Stolen")).status_code == 404
+    assert client.post(f"{base}/dry-run", _form(mine)).status_code == 404
+    assert client.get(f"{base}/export.json").status_code == 404
+    for op in ("duplicate", "rename", "delete"):
+        assert client.post(f"{base}/{op}", {"name": "x"}).status_code == 404
+    res = client.post("/console/", {"preset": f"custom:{mine.pk}", "bots": "on"})
+    assert res.status_code == 400
+    with pytest.raises(CreateError, match="unknown preset"):
+        create_game(other, f"custom:{mine.pk}", Overrides(seed=1))
+    assert not Game.objects.exists()
+    assert CustomScenario.objects.get(pk=mine.pk).body == mine.body
+    assert CustomScenario.objects.filter(owner=other).count() == 0
+
+
+def test_a_game_is_created_from_the_instructors_own_scenario(instructor, mine):
+    client = _client(instructor)
+    assert f'value="custom:{mine.pk}"' in client.get("/console/").content.decode()
+    res = client.post("/console/", {"preset": f"custom:{mine.pk}", "bots": "on"})
+    game = Game.objects.get(owner=instructor)
+    assert res.status_code == 302 and res["Location"] == f"/console/{game.code}/"
+    scn = json.loads(game.scenario)
+    assert game.preset == f"custom:{mine.pk}" and game.name == "Sandbox (my copy)"
+    assert scn == {**mine.body, "seed": game.seed}
+
+
+@pytest.mark.parametrize("raw,code,message", [
+    (b"{\"name\": ", "bad_json", "The file is not valid JSON"),
+    (b"{\"name\": \"x\", \"seed\": NaN}", "bad_json", "NaN is not a number JSON allows."),
+    (b"[1, 2]", "bad_scenario", "A scenario is a JSON object."),
+    (b"{\"name\": \"x\", \"colour\": \"red\"}", "unknown_field", "Unknown field 'colour'"),
+    (b"{\"name\": \"x\", \"clock\": {\"epochs\": 1e300}}", "bad_scenario",
+     "must be <= 100000, got 1000000000000000052504760255"),
+    (b"\xff\xfe{}", "bad_json", "The file is not UTF-8 text."),
+    (b" " * (cs.MAX_BODY + 1), "too_large", "The file is too large: at most 256 KB."),
+])
+def test_a_bad_import_is_refused_with_a_clear_error(instructor, raw, code, message):
+    res = _client(instructor).post("/console/scenarios/", {
+        "op": "import", "file": SimpleUploadedFile("s.json", raw, "application/json")})
+    assert res.status_code == 400
+    page = html.unescape(res.content.decode())
+    assert f'data-code="{code}"' in page and message in page
+    assert not CustomScenario.objects.exists()
+
+
+def test_an_exported_file_imports_back_and_runs_with_the_cli(instructor, mine, tmp_path):
+    client = _client(instructor)
+    res = client.get(f"/console/scenarios/{mine.pk}/export.json")
+    assert res["Content-Disposition"] == f'attachment; filename="scenario-{mine.pk}.json"'
+    path = tmp_path / "mine.json"
+    path.write_bytes(res.content)
+    assert json.loads(res.content) == mine.body
+    res = client.post("/console/scenarios/", {
+        "op": "import", "file": SimpleUploadedFile("mine.json", path.read_bytes())})
+    again = CustomScenario.objects.exclude(pk=mine.pk).get(owner=instructor)
+    assert res["Location"] == f"/console/scenarios/{again.pk}/edit"
+    assert again.body == mine.body
+    out = tmp_path / "result.json"
+    subprocess.run([sys.executable, "-m", "sim", "run", str(path), "--out", str(out)],
+                   cwd=ROOT, check=True, capture_output=True)
+    result = json.loads(out.read_text())
+    assert result["scenario"]["name"] == "Sandbox (my copy)"
+    assert len(result["ticks"]) == 16 * 6
