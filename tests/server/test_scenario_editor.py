@@ -242,3 +242,20 @@ def test_an_exported_file_imports_back_and_runs_with_the_cli(instructor, mine, t
     result = json.loads(out.read_text())
     assert result["scenario"]["name"] == "Sandbox (my copy)"
     assert len(result["ticks"]) == 16 * 6
+
+
+def test_an_events_text_keeps_its_line_breaks_and_a_control_character_is_refused(instructor,
+                                                                                   mine):
+    client = _client(instructor)
+    res = client.post(f"/console/scenarios/{mine.pk}/edit",
+                      _form(mine, **{"events[0].text": "First line.\r\nSecond line."}))
+    assert res.status_code == 200
+    saved = CustomScenario.objects.get(pk=mine.pk).body
+    assert saved["events"][0]["text"] == "First line.\r\nSecond line."
+    res = client.post(f"/console/scenarios/{mine.pk}/edit",
+                      _form(mine, **{"events[0].text": "Bell\x07"}))
+    assert res.status_code == 400
+    res = client.post(f"/console/scenarios/{mine.pk}/edit",
+                      _form(mine, **{"clock.epochs": "12\n"}))
+    assert res.status_code == 400
+    assert CustomScenario.objects.get(pk=mine.pk).body == saved
