@@ -14,6 +14,7 @@ import math
 import re
 from typing import Any, Mapping
 
+from game.actions.lobby import foundation_player
 from game.customscenarios import EditError
 from sim.scenario import MECHANISMS, ROLES, RULES, policy_names
 
@@ -25,7 +26,9 @@ CLOCK = (("clock.blocks_per_tick", "Blocks per tick", "int"),
          ("clock.tick_seconds", "Seconds per tick", "num"))
 REGISTRATION = (("params.lock_min", "Registration cost: the least TAO locked", "num"),
                 ("params.subnet_limit", "Subnet limit (a new subnet may register below it)",
-                 "int"))
+                 "int"),
+                ("root.stake", "Root stake of the rest of the network (TAO)", "num"))
+FOUNDATION = "foundation.root_stake"
 SUBNET_FIELDS = (("id", "Id", "int"), ("name", "Name", "text"), ("tao", "Pool TAO", "num"),
                  ("alpha", "Pool alpha", "num"), ("mechanism", "Mechanism", "mechanism"))
 EVENT_FIELDS = (("epoch", "Epoch", "int"), ("title", "Title", "text"), ("text", "Text", "area"),
@@ -155,6 +158,7 @@ def read(body: dict[str, Any], post: Mapping[str, Any]) -> Parsed:
                 out.errors[path] = exc.message
     if post.get("players") is not None:
         _read(out, scn, "players", "players", post.get("players"), "json")
+    _foundation(out, post.get(FOUNDATION))
     scn["subnets"] = _rows(post, "subnets", body.get("subnets", []), SUBNET_FIELDS, out)
     scn["events"] = _rows(post, "events", body.get("events", []), EVENT_FIELDS, out)
     goal = post.get("guide.goal")
@@ -165,6 +169,42 @@ def read(body: dict[str, Any], post: Mapping[str, Any]) -> Parsed:
         if not scn["guide"]:
             scn.pop("guide")
     return out
+
+
+def _seat(scn: dict[str, Any]) -> dict[str, Any] | None:
+    """The Foundation's player in the scenario (game.actions.lobby.foundation_player), or None."""
+    players = scn.get("players")
+    if not isinstance(players, list):
+        return None
+    ids = [p.get("id") for p in players if isinstance(p, dict)]
+    if not all(isinstance(i, str) for i in ids):
+        return None
+    wanted = foundation_player({**scn, "players": [p for p in players if isinstance(p, dict)]})
+    return next((p for p in players if isinstance(p, dict) and p.get("id") == wanted), None)
+
+
+def _foundation(out: Parsed, raw: str | None) -> None:
+    """The Foundation seat's root stake (it wins over the players box): empty = no Foundation
+    player in the scenario (the instructor who takes the seat then gets a quarter of the
+    network's root stake)."""
+    players = out.scn.get("players")
+    if raw is None or not isinstance(players, list) or "players" in out.errors:
+        return
+    seat = _seat(out.scn)
+    if not raw.strip():
+        if seat is not None:
+            players.remove(seat)
+        return
+    try:
+        stake = _number(raw, "num")
+    except EditError as exc:
+        out.errors[FOUNDATION] = exc.message
+        return
+    if seat is None:
+        players.append({"id": "foundation", "role": "root_validator", "tao": 0.0,
+                        "root_stake": stake})
+    else:
+        seat["root_stake"] = stake
 
 
 def add_row(scn: dict[str, Any], what: str) -> None:
@@ -249,6 +289,8 @@ def layout(scn: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
         "registration": [f(p, label, k, _get(scn, p)) for p, label, k in REGISTRATION],
         "roles": roles,
         "roles_error": errors.get("role_mix", "") or errors.get("role_defaults", ""),
+        "foundation": f(FOUNDATION, "The Foundation seat's root stake (TAO; empty: none)",
+                        "num", (_seat(scn) or {}).get("root_stake")),
         "players": f("players", "Players: bots, subnet owners and the Foundation seat (JSON)",
                      "json", scn.get("players")),
         "subnets": rows("subnets", SUBNET_FIELDS),
@@ -261,14 +303,19 @@ def layout(scn: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
 def field_names(page: dict[str, Any]) -> list[str]:
     names = [x["name"] for k in ("basics", "clock", "registration") for x in page[k]]
     names += [x["name"] for r in page["roles"] for x in r["fields"]]
-    names += ["players", "guide.goal"]
+    names += ["players", "guide.goal", FOUNDATION]
     names += [x["name"] for k in ("subnets", "events") for r in page[k] for x in r["fields"]]
     return names
 
 
-def place_error(page: dict[str, Any], field: str, message: str) -> str:
+def place_error(page: dict[str, Any], field: str, message: str,
+                scn: dict[str, Any] | None = None) -> str:
     """Put a validation error beside the field whose path is the longest prefix of `field`
     (`players[3].subnet` → the players box); return the path used ('' if none matched)."""
+    seat = _seat(scn) if scn is not None else None
+    if seat is not None and scn is not None and \
+            field == f"players[{scn['players'].index(seat)}].root_stake":
+        return FOUNDATION
     best = ""
     for name in field_names(page):
         if (field == name or field.startswith(name + ".") or field.startswith(name + "[")) \

@@ -124,7 +124,7 @@ def _check(parsed: scenario_form.Parsed) -> tuple[dict[str, Any] | None, str]:
         return cs.validate(parsed.scn), ""
     except cs.EditError as exc:
         page = scenario_form.layout(parsed.scn, {})
-        where = scenario_form.place_error(page, exc.field, exc.message)
+        where = scenario_form.place_error(page, exc.field, exc.message, parsed.scn)
         if where:
             parsed.errors[where] = exc.message if where == exc.field else \
                 f"{exc.field}: {exc.message}"

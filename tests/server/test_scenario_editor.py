@@ -259,3 +259,20 @@ def test_an_events_text_keeps_its_line_breaks_and_a_control_character_is_refused
                       _form(mine, **{"clock.epochs": "12\n"}))
     assert res.status_code == 400
     assert CustomScenario.objects.get(pk=mine.pk).body == saved
+
+
+def test_the_foundation_seat_is_set_removed_and_checked_beside_its_field(instructor, mine):
+    client = _client(instructor)
+    url = f"/console/scenarios/{mine.pk}/edit"
+    assert client.post(url, _form(mine, **{"foundation.root_stake": "250000"})).status_code == 200
+    body = CustomScenario.objects.get(pk=mine.pk).body
+    seat = next(p for p in body["players"] if p["id"] == "foundation")
+    assert seat["root_stake"] == 250000.0 and "bot" not in seat
+    res = client.post(url, _form(mine, **{"foundation.root_stake": "-1"}))
+    assert res.status_code == 400
+    page = html.unescape(res.content.decode())
+    start = page.index('data-field="foundation.root_stake"')
+    assert page[start:page.index("</span>", start)].endswith("must be >= 0, got -1")
+    assert client.post(url, _form(mine, **{"foundation.root_stake": ""})).status_code == 200
+    body = CustomScenario.objects.get(pk=mine.pk).body
+    assert [p["id"] for p in body["players"]] == ["n1", "n2", "n3", "n4", "m1", "y1", "o1"]
