@@ -114,8 +114,18 @@ def _rows(post: Mapping[str, Any], name: str, old: list[Any], fields: tuple[tupl
     except (TypeError, ValueError):
         count = len(old)
     rows = []
+    by_id = {str(r.get("id")): r for r in old if isinstance(r, dict) and "id" in r}
     for i in range(count):
-        base = old[i] if i < len(old) and isinstance(old[i], dict) else {}
+        if name == "subnets":  # a subnet's other fields (moving price, age …) follow its id
+            base = by_id.get(str(post.get(f"{name}[{i}].id", "")).strip(), {})
+        elif post.get(f"{name}[{i}].extra") is not None:  # an event's other fields, kept
+            try:
+                base = _json(post.get(f"{name}[{i}].extra") or "{}")
+            except EditError:
+                base = {}
+            base = base if isinstance(base, dict) else {}
+        else:
+            base = old[i] if i < len(old) and isinstance(old[i], dict) else {}
         row = copy.deepcopy(base)
         for key, _label, kind in fields:
             _read(out, row, key, f"{name}[{i}].{key}", post.get(f"{name}[{i}].{key}"),
@@ -158,9 +168,10 @@ def read(body: dict[str, Any], post: Mapping[str, Any]) -> Parsed:
                 out.errors[path] = exc.message
     if post.get("players") is not None:
         _read(out, scn, "players", "players", post.get("players"), "json")
-    _foundation(out, post.get(FOUNDATION))
     scn["subnets"] = _rows(post, "subnets", body.get("subnets", []), SUBNET_FIELDS, out)
     scn["events"] = _rows(post, "events", body.get("events", []), EVENT_FIELDS, out)
+    _foundation(out, post.get(FOUNDATION))
+    _owners(out, post)
     goal = post.get("guide.goal")
     if goal is not None:
         guide = dict(scn.get("guide") or {})
@@ -207,6 +218,38 @@ def _foundation(out: Parsed, raw: str | None) -> None:
         seat["root_stake"] = stake
 
 
+KEEP, NO_OWNER = "", "none"
+
+
+def owner_of(scn: dict[str, Any], sid: Any) -> dict[str, Any] | None:
+    players = scn.get("players")
+    return next((p for p in players if isinstance(p, dict) and p.get("role") == "subnet_owner"
+                 and p.get("subnet") == sid), None) if isinstance(players, list) else None
+
+
+def _owners(out: Parsed, post: Mapping[str, Any]) -> None:
+    """Each subnet row's owner choice (it wins over the players box): "" keeps the players
+    box's owner, "none" removes it, a bot policy makes (or sets) a bot owner `owner<id>`."""
+    players = out.scn.get("players")
+    if not isinstance(players, list) or "players" in out.errors:
+        return
+    for i, row in enumerate(out.scn["subnets"]):
+        choice = post.get(f"subnets[{i}].owner")
+        sid = row.get("id")
+        if not choice or not isinstance(sid, int):
+            continue
+        seat = owner_of(out.scn, sid)
+        if choice == NO_OWNER:
+            if seat is not None:
+                players.remove(seat)
+        elif seat is not None:
+            seat["bot"] = choice
+        else:
+            tao = (out.scn.get("role_defaults") or {}).get("subnet_owner", {}).get("tao", 1000.0)
+            players.append({"id": f"owner{sid}", "role": "subnet_owner", "subnet": sid,
+                            "tao": tao, "bot": choice})
+
+
 def add_row(scn: dict[str, Any], what: str) -> None:
     if what == "subnet" and len(scn["subnets"]) < MAX_ROWS:
         ids = [s["id"] for s in scn["subnets"] if isinstance(s.get("id"), int)]
@@ -218,10 +261,14 @@ def add_row(scn: dict[str, Any], what: str) -> None:
 
 
 def remove_row(scn: dict[str, Any], what: str) -> None:
-    """`what` is "subnets.3" or "events.0"."""
+    """`what` is "subnets.3" or "events.0"; a removed subnet's owner goes with it."""
     name, _, index = what.partition(".")
     if name in ("subnets", "events") and index.isdigit() and int(index) < len(scn[name]):
-        del scn[name][int(index)]
+        gone = scn[name].pop(int(index))
+        if name == "subnets" and isinstance(gone, dict) and isinstance(scn.get("players"), list):
+            scn["players"] = [p for p in scn["players"] if not (
+                isinstance(p, dict) and p.get("role") == "subnet_owner"
+                and p.get("subnet") == gone.get("id"))]
 
 
 # --- the page's layout ---------------------------------------------------------------------------
@@ -276,7 +323,16 @@ def layout(scn: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
             for key, label, kind in spec:
                 k, choices = _kind_choices(kind)
                 cells.append(f(f"{name}[{i}].{key}", label, k, row.get(key), choices))
-            out.append({"index": i, "fields": cells, "row": row})
+            if name == "subnets":
+                seat = owner_of(scn, row.get("id"))
+                label = ("Owner: keep " + (f"{seat.get('id')} ({seat.get('bot') or 'a seat'})"
+                                           if seat else "none"))
+                cells.append(f(f"{name}[{i}].owner", "Owner (a bot, or none)", "owner",
+                               "", (KEEP, NO_OWNER, *policy_names())) | {"keep": label})
+            keys = {key for key, _label, _kind in spec}
+            extra = json.dumps({k: v for k, v in row.items() if k not in keys},
+                               ensure_ascii=False)
+            out.append({"index": i, "fields": cells, "row": row, "extra": extra})
         return out
 
     return {

@@ -33,9 +33,10 @@ def _client(user: User) -> Client:
     return client
 
 
-def _form(obj: CustomScenario, **changes: str) -> dict[str, str]:
-    """The editor's form as the page posts it, from the stored body, with `changes`."""
-    body = obj.body
+def _form(obj: CustomScenario | dict, **changes: str) -> dict[str, str]:
+    """The editor's form as the page posts it, from the stored body (or a body as the page
+    shows it), with `changes`."""
+    body = obj.body if isinstance(obj, CustomScenario) else obj
     post: dict[str, str] = {"name": body["name"], "description": body["description"],
                             "rules.present": "1", "players": json.dumps(body["players"]),
                             "subnets.count": str(len(body["subnets"])),
@@ -48,7 +49,9 @@ def _form(obj: CustomScenario, **changes: str) -> dict[str, str]:
     for i, e in enumerate(body["events"]):
         post.update({f"events[{i}].epoch": str(e["epoch"]), f"events[{i}].title": e["title"],
                      f"events[{i}].text": e["text"],
-                     f"events[{i}].actions": json.dumps(e["actions"])})
+                     f"events[{i}].actions": json.dumps(e["actions"]),
+                     f"events[{i}].extra": json.dumps({k: v for k, v in e.items() if k not in (
+                         "epoch", "title", "text", "actions", "note")})})
     post.update(changes)
     return post
 
@@ -276,3 +279,40 @@ def test_the_foundation_seat_is_set_removed_and_checked_beside_its_field(instruc
     assert client.post(url, _form(mine, **{"foundation.root_stake": ""})).status_code == 200
     body = CustomScenario.objects.get(pk=mine.pk).body
     assert [p["id"] for p in body["players"]] == ["n1", "n2", "n3", "n4", "m1", "y1", "o1"]
+
+
+def test_a_removed_subnet_takes_its_owner_and_the_others_keep_their_fields(instructor, mine):
+    client = _client(instructor)
+    url = f"/console/scenarios/{mine.pk}/edit"
+    res = client.post(url, _form(mine, remove="subnets.0"))
+    page = res.content.decode()
+    assert res.status_code == 200 and 'name="subnets[0].name" value="Image generation"' in page
+    shown = {**mine.body, "subnets": mine.body["subnets"][1:],
+             "players": [p for p in mine.body["players"] if p["id"] != "o1"]}
+    assert client.post(url, _form(shown)).status_code == 200
+    body = CustomScenario.objects.get(pk=mine.pk).body
+    assert body["subnets"] == mine.body["subnets"][1:]  # moving prices, ages: their own
+    assert "o1" not in [p["id"] for p in body["players"]]
+
+
+def test_a_subnet_rows_owner_choice_makes_or_removes_a_bot_owner(instructor, mine):
+    client = _client(instructor)
+    url = f"/console/scenarios/{mine.pk}/edit"
+    res = client.post(url, _form(mine, **{"subnets[0].owner": "none",
+                                          "subnets[1].owner": "meme_owner"}))
+    assert res.status_code == 200
+    owners = [p for p in CustomScenario.objects.get(pk=mine.pk).body["players"]
+              if p["role"] == "subnet_owner"]
+    assert owners == [{"id": "owner2", "role": "subnet_owner", "subnet": 2, "tao": 300.0,
+                       "root_stake": 0.0, "bot": "meme_owner"}]
+
+
+def test_an_events_other_fields_survive_removing_the_event_before_it(instructor):
+    obj = cs.create(instructor, "launch_month")
+    client = _client(instructor)
+    url = f"/console/scenarios/{obj.pk}/edit"
+    assert client.post(url, _form(obj, remove="events.0")).status_code == 200
+    shown = {**obj.body, "events": obj.body["events"][1:]}
+    assert client.post(url, _form(shown)).status_code == 200
+    assert CustomScenario.objects.get(pk=obj.pk).body["events"] == obj.body["events"][1:]
+    assert any("intervention" in e for e in obj.body["events"][1:])
