@@ -101,7 +101,9 @@ def test_an_instructor_builds_dry_runs_saves_exports_and_plays_a_scenario(
     phone = browser.new_context(viewport=PHONE).new_page()
     watch.attach(phone, "phone")
     phone.context.add_cookies(page.context.cookies())
-    for url in (edit_url, base + "/console/scenarios/"):
+    for url, where in ((edit_url, "scenario-editor-360"), (base + "/console/scenarios/",
+                                                            "scenarios-360")):
         phone.goto(url)
         assert phone.evaluate(FITS), f"{url} is wider than a phone: {phone.evaluate(WIDE)}"
+        problems += _scan(phone, axe_source, where, shots)
     assert problems == []
