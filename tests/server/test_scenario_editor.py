@@ -316,3 +316,30 @@ def test_an_events_other_fields_survive_removing_the_event_before_it(instructor)
     assert client.post(url, _form(shown)).status_code == 200
     assert CustomScenario.objects.get(pk=obj.pk).body["events"] == obj.body["events"][1:]
     assert any("intervention" in e for e in obj.body["events"][1:])
+
+
+def test_a_game_from_an_edited_scenario_plays_its_new_subnet_and_event(instructor, mine,
+                                                                        settings, tmp_path):
+    from game import engine
+    from game.actions import clock, lobby, start
+    from game.models import TickRow
+
+    settings.VAR_DIR = tmp_path / "var"
+    settings.ENGINE_IN_PROCESS = False
+    client = _client(instructor)
+    post = _form(mine, **{"subnets.count": "5", "subnets[4].id": "5",
+                          "subnets[4].name": "Weather", "subnets[4].tao": "2500",
+                          "subnets[4].alpha": "20000", "subnets[4].mechanism": "ai_work",
+                          "events[0].title": "Weather halving"})
+    assert client.post(f"/console/scenarios/{mine.pk}/edit", post).status_code == 200
+    game = create_game(instructor, f"custom:{mine.pk}", Overrides(seed=7))
+    lobby.join_game(game.code, "Ada Student")
+    start.start_game(game.id)
+    clock.advance(game.id, "epoch")
+    settled = 0
+    while engine.settle_tick(game.id):
+        settled += 1
+    rows = [json.loads(r.row) for r in TickRow.objects.filter(game=game).order_by("tick")]
+    assert settled == 6 and [s["id"] for s in rows[-1]["subnets"]] == [1, 2, 3, 4, 5]
+    fired = [e for r in TickRow.objects.filter(game=game) for e in json.loads(r.events)]
+    assert [e["title"] for e in fired] == ["Weather halving"]
