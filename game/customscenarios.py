@@ -23,6 +23,7 @@ MAX_PER_OWNER = 200
 MAX_BODY = 256 * 1024          # bytes of JSON: far above any preset (the largest is ~10 KB)
 MAX_NAME = 200
 DRY_RUN_TICKS = 240            # the dry run plays at most this many ticks (a few seconds)
+DRY_RUN_PLAYERS = 200          # … with at most this many players (the presets have 30 or fewer)
 BLANK_ID = "blank"
 # The top-level fields of docs/scenario-format.md, this project's additions
 # (sim/scenario.py) and the teacher's guide of a custom preset; an import naming any other is
@@ -205,6 +206,9 @@ def dry_run(body: dict[str, Any]) -> dict[str, Any]:
         raise EditError("too_long", f"The dry run plays at most {DRY_RUN_TICKS} ticks: an "
                         f"epoch of {clock['ticks_per_epoch']} ticks is longer.",
                         "clock.ticks_per_epoch")
+    if len(scn["players"]) > DRY_RUN_PLAYERS:
+        raise EditError("too_long", f"The dry run plays at most {DRY_RUN_PLAYERS} players: "
+                        f"this scenario has {len(scn['players'])}.", "players")
     short = dict(scn)
     short["clock"] = {**clock, "epochs": epochs}
     result = simapi.play_headless(short, seed=scn["seed"])

@@ -343,3 +343,17 @@ def test_a_game_from_an_edited_scenario_plays_its_new_subnet_and_event(instructo
     assert settled == 6 and [s["id"] for s in rows[-1]["subnets"]] == [1, 2, 3, 4, 5]
     fired = [e for r in TickRow.objects.filter(game=game) for e in json.loads(r.events)]
     assert [e["title"] for e in fired] == ["Weather halving"]
+
+
+def test_the_dry_run_refuses_a_scenario_too_big_to_play_in_seconds(instructor, mine):
+    client = _client(instructor)
+    url = f"/console/scenarios/{mine.pk}/dry-run"
+    res = client.post(url, _form(mine, **{"clock.ticks_per_epoch": "241"}))
+    assert res.status_code == 400 and res.json()["code"] == "too_long"
+    assert res.json()["error"] == ("The dry run plays at most 240 ticks: an epoch of 241 "
+                                   "ticks is longer.")
+    crowd = [{"id": f"b{k}", "role": "speculator", "tao": 1, "bot": "noise_trader"}
+             for k in range(201)]
+    res = client.post(url, _form(mine, players=json.dumps(crowd)))
+    assert res.status_code == 400
+    assert res.json()["error"] == "The dry run plays at most 200 players: this scenario has 201."
