@@ -357,3 +357,14 @@ def test_the_dry_run_refuses_a_scenario_too_big_to_play_in_seconds(instructor, m
     res = client.post(url, _form(mine, players=json.dumps(crowd)))
     assert res.status_code == 400
     assert res.json()["error"] == "The dry run plays at most 200 players: this scenario has 201."
+
+
+def test_every_scenario_page_needs_a_login(mine):
+    anonymous = Client()
+    base = f"/console/scenarios/{mine.pk}"
+    for method, url in (("get", "/console/scenarios/"), ("get", f"{base}/edit"),
+                        ("post", f"{base}/edit"), ("post", f"{base}/dry-run"),
+                        ("get", f"{base}/export.json"), ("post", f"{base}/delete")):
+        res = getattr(anonymous, method)(url)
+        assert res.status_code == 302 and res["Location"].startswith("/login/?next=")
+    assert CustomScenario.objects.get(pk=mine.pk).body == mine.body
