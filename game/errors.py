@@ -6,7 +6,7 @@ from typing import Any
 ERROR_CODES: frozenset[str] = frozenset({
     "bad_json", "too_large", "unknown_type", "invalid", "bad_value", "rate_limited", "read_only",
     "forbidden", "no_seat", "unknown_command", "not_cancellable", "bad_state", "unknown_seat",
-    "unknown_event", "game_not_started", "game_over", "internal",
+    "unknown_event", "game_not_started", "game_over", "internal", "unknown_setting",
 })
 # Codes of a `rejected` reply to a well-formed command.
 REJECT_CODES: frozenset[str] = frozenset({"game_not_started", "game_over", "seat_not_active"})

@@ -58,6 +58,20 @@ class Game(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Rounds of one class session (game/rounds.py): the session's first game (null on that game
+    # itself), the game this one was made from (play again, or the real game a practice round
+    # was made for), whether it is a practice round, and the one setting changed from
+    # `previous_round` ({"setting": ..., "value": ...}, {} when none).
+    session = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="session_rounds")
+    previous_round = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="next_rounds")
+    practice = models.BooleanField(default=False)
+    round_change = models.JSONField(default=dict, blank=True)
+    # Where this game's students were sent (the next round, a practice round, or back from a
+    # practice round to the real game): their pages follow (the `next_round` message).
+    moved_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="moved_from")
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_tick_at"])]
@@ -108,6 +122,10 @@ class Seat(models.Model):
     device_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)
     other_seat_attempts = models.IntegerField(default=0)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # The seat of the round this one was carried over from (game/rounds.py): its token proves
+    # the student, so moving to the next round needs no new join.
+    from_seat = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="carried_to")
 
     class Meta:
         constraints = [

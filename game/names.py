@@ -139,3 +139,26 @@ def clean_subnet_name(raw: str) -> str:
     """A student-chosen subnet name reaches every phone and the projector: the same filter as a
     nickname (NicknameError)."""
     return _clean(raw, "subnet name", SUBNET_NAME_MAX)
+
+
+# --- one name per subnet ---------------------------------------------------------------------
+
+_SN_MENTION = re.compile(r"\bSN ?(\d+)\b(?! ·)")
+
+
+def subnet_label(netuid: int, name: str | None) -> str:
+    """A subnet as every page, report and export writes it: "SN28 · TAO Accumulation Corp"
+    (the number alone when it has no name of its own, or only "Subnet 28"). The JavaScript twin
+    is static/js/ui.js `subnetLabel`."""
+    n = (name or "").strip()
+    sn = f"SN{int(netuid)}"
+    return sn if not n or n in (sn, f"Subnet {int(netuid)}") else f"{sn} · {n}"
+
+
+def label_mentions(text: str, names: dict[int, str]) -> str:
+    """`text` ("SN28 pays its holders") with each "SN<id>" of a subnet in `names` written as
+    its label (static/js/ui.js `labelMentions`)."""
+    def one(m: re.Match[str]) -> str:
+        netuid = int(m.group(1))
+        return subnet_label(netuid, names[netuid]) if netuid in names else m.group(0)
+    return _SN_MENTION.sub(one, text)

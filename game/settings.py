@@ -53,7 +53,8 @@ def envint(name: str, default: int, *, lo: int | None = None, hi: int | None = N
     return value
 
 
-def envfloat(name: str, default: float, *, lo: float | None = None, hi: float | None = None) -> float:
+def envfloat(name: str, default: float, *, lo: float | None = None,
+             hi: float | None = None) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default

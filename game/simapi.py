@@ -26,7 +26,8 @@ _lock = threading.Lock()
 def presets() -> tuple[dict[str, str], ...]:
     """The preset scenarios, sorted by name: [{"id": file stem, "name", "description", and what
     the create form shows of it: "epochs", "ticks_per_epoch", "tick_seconds", "minutes" (the
-    game's length at that tick), "subnets", "events" [{"epoch", "title"}]}]."""
+    game's length at that tick), "subnets", "registration_open", "lock_min" (the registration
+    lock cost's floor), "events" [{"epoch", "title"}]}]."""
     out = []
     for path in sorted(Path(settings.SCENARIOS_DIR).glob("*.json")):
         try:
@@ -40,6 +41,8 @@ def presets() -> tuple[dict[str, str], ...]:
                     "tick_seconds": clock["tick_seconds"],
                     "minutes": round(ticks * clock["tick_seconds"] / 60),
                     "subnets": len(scn["subnets"]),
+                    "registration_open": bool(scn["params"].get("registration_open", 1)),
+                    "lock_min": scn["params"].get("lock_min"),
                     "events": [{"epoch": e["epoch"], "title": e["title"]}
                                for e in scn.get("events", [])]})
     return tuple(sorted(out, key=lambda p: p["name"]))

@@ -39,6 +39,7 @@ REASONS: tuple[str, ...] = (
     "missing_field",
     "same_subnet",  # a move needs two different subnets
     "subnet_limit",  # no room for another subnet (and nothing prunable)
+    "registration_closed",  # the game forbids registering subnets (`registration_open` 0)
     "subnet_taken",  # the subnet already has an owner
     "player_exists",  # join with an id already in the game
     "unknown_event",
@@ -465,6 +466,8 @@ def _do_register_subnet(st: State, params: Params, rules: frozenset[str], a: dic
     name = a.get("name")
     if name is not None and not isinstance(name, str):
         raise Rejected("missing_field")
+    if not params.registration_open:
+        raise Rejected("registration_closed")
     cost = lock_cost(st, params)
     if cost > st.tao[k]:
         raise Rejected("insufficient_tao")
@@ -478,17 +481,32 @@ def _do_register_subnet(st: State, params: Params, rules: frozenset[str], a: dic
     if victim is not None:
         fill["pruned"] = int(st.netuid[victim])
         prune(st, victim)
-    seed = min(params.pool_seed, cost)
-    burned = cost - seed  # chain: the lock beyond the pool seed is burned, lowering issuance
+    seed, alpha = _opening_pool(st, rules, params, cost)
+    burned = cost - seed  # launch: the lock beyond the pool seed is burned, lowering issuance
     st.tao[k] -= cost
     st.tao_burned += burned
     st.tao_issued -= burned
     st.lock_last, st.lock_block = cost, st.block
     netuid = st.next_netuid
-    i = st.add_subnet(netuid=netuid, name=name or f"Subnet {netuid}", tau=seed, x=seed, o=0.0,
+    i = st.add_subnet(netuid=netuid, name=name or f"Subnet {netuid}", tau=seed, x=alpha, o=0.0,
                       m=0.0, mech=MECHANISMS.index(mech), age=0, owner=k, reg_block=st.block)
-    fill.update(subnet=netuid, tao=cost, alpha=0.0, burned=burned, price_before=1.0,
+    fill.update(subnet=netuid, tao=cost, alpha=0.0, burned=burned, price_before=seed / alpha,
                 price_after=_price(st, i))
+
+
+def _opening_pool(st: State, rules: frozenset[str], params: Params,
+                  cost: float) -> tuple[float, float]:
+    """(TAO, alpha) a new subnet's pool opens with. launch: pool_seed of each (price 1), the
+    rest of the lock burned. `lock_in_pool` (subnets/subnet.rs `do_register_network`, 2026-04):
+    the whole lock stays in the pool as TAO, the alpha reserve sized at the median spot price
+    of the active subnets, so a new subnet opens at the market's middle price, not at 1."""
+    if "lock_in_pool" not in rules:
+        seed = min(params.pool_seed, cost)
+        return seed, seed
+    tao = max(cost, params.lock_min)
+    live = np.nonzero(st.active)[0]
+    median = float(np.median(st.tau[live] / st.x[live])) if live.size else 1.0
+    return tao, tao / median if median > 0 else tao
 
 
 def _do_join(st: State, params: Params, rules: frozenset[str], a: dict[str, Any],

@@ -69,13 +69,11 @@ def bench_scenario(size: Size) -> dict[str, Any]:
     })
 
 
-def random_orders(game: Any, n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+def random_orders(game: Game, n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
     """n affordable orders from distinct random players: stakes, unstakes and moves."""
     pub = game.public_view()
     ids = [int(s["id"]) for s in pub["subnets"]]
-    roster = [p["id"] for p in game.scenario["players"]] if hasattr(game, "scenario") else None
-    if roster is None:
-        roster = [f"p{k}" for k in range(n)]
+    roster = [p["id"] for p in game.scenario["players"]]
     who = rng.choice(len(roster), size=min(n, len(roster)), replace=False)
     orders: list[dict[str, Any]] = []
     for k in who:
@@ -100,7 +98,7 @@ def random_orders(game: Any, n: int, rng: np.random.Generator) -> list[dict[str,
     return orders
 
 
-def _time_ticks(game: Any, size: Size, repeats: int, exact: bool, rng: np.random.Generator,
+def _time_ticks(game: Game, size: Size, repeats: int, exact: bool, rng: np.random.Generator,
                 epoch_ticks: bool) -> list[float]:
     """Wall times of `repeats` ticks; only ticks that do (or do not) close an epoch count."""
     times: list[float] = []

@@ -76,7 +76,8 @@ def _band(matrix: np.ndarray) -> dict[str, list[float | None]]:
     for q in PERCENTILES:
         col: list[float | None] = [None] * matrix.shape[1]
         if have.any():
-            vals = np.nanpercentile(matrix[:, have], q, axis=0)
+            with np.errstate(invalid="ignore"):  # an infinite value: not finite, null below
+                vals = np.nanpercentile(matrix[:, have], q, axis=0)
             for j, v in zip(np.nonzero(have)[0], vals, strict=True):
                 col[int(j)] = float(v) if math.isfinite(v) else None
         out[f"p{q}"] = col

@@ -59,6 +59,7 @@ class Params:
     flow_beta: float = 3.209e-6  # `tao_flow`: EMA step of net TAO flow (30-day half-life)
     lock_min: float = 1.0  # minimum subnet lock cost (TAO)
     lock_interval: int = 100_800  # blocks over which a doubled lock cost decays back
+    registration_open: int = 1  # 0: no player may register a subnet (`registration_closed`)
     pool_seed: float = 1.0  # a new subnet's pool opens at tau = alpha = pool_seed
     subnet_limit: int = 128  # most active subnets (`pruning` removes one to make room)
     immunity_blocks: int = 50_400  # a newer subnet than this cannot be pruned (7 days)
@@ -115,6 +116,7 @@ LATER_RULES: tuple[str, ...] = (
     "move_one_fee",  # a move pays the fee on its unstake only (Jul 2025 on)
     "chain_owner_cut",  # owner cut 11,796/65,535 instead of the worked examples' 0.18
     "root_restake",  # root dividends in TAO are staked on root, not paid liquid (launch chain)
+    "lock_in_pool",  # a registration's whole lock seeds the pool, at the median subnet price
 )
 RULES = RULES + LATER_RULES
 
@@ -140,6 +142,7 @@ RULE_DATES: dict[str, str] = {
     "move_half_fee": "2025-02-13",
     "chain_owner_cut": "2025-02-13",
     "root_restake": "2025-02-13",
+    "lock_in_pool": "2026-04",
 }
 
 # The rule sets the chain has run, oldest first: (label, from, rules). A scenario's `rules`

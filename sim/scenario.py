@@ -60,6 +60,7 @@ _PARAM_RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "flow_beta": (0.0, 1.0, False, True),
     "lock_min": (0.0, 1e9, True, True),
     "lock_interval": (1, 1e12, True, True),
+    "registration_open": (0, 1, True, True),
     "pool_seed": (0.0, 1e9, False, True),
     "subnet_limit": (1, 65_535, True, True),
     "immunity_blocks": (0, 1e12, True, True),

@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 from websockets.exceptions import ConnectionClosed
 
-PUBLIC = frozenset({"lobby", "status", "tick"})  # numbered 1, 2, 3… for everyone
+# Numbered 1, 2, 3… for everyone (docs/protocol.md).
+PUBLIC = frozenset({"lobby", "status", "tick", "next_round"})
 
 
 class ProtocolClient:

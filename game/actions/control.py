@@ -6,12 +6,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from game.actions import clock, lobby, start
+from game.actions import clock, lobby, rounds, start
 from game.live.protocol import (
     AdvanceControl,
     EventControl,
     FoundationControl,
     KickControl,
+    PlayAgainControl,
+    RoundControl,
     SetRoleControl,
     SimpleControl,
     TickSecondsControl,
@@ -47,6 +49,10 @@ def control(game_id: int, msg: Any) -> dict[str, Any]:
             return clock.scripted_event(game_id, event=msg.event, action=msg.action)
         case FoundationControl():
             lobby.set_foundation(game_id, on=msg.on)
+        case PlayAgainControl():
+            return rounds.play_again(game_id, setting=msg.setting, value=msg.value)
+        case RoundControl():
+            return rounds.practice(game_id) if msg.op == "practice" else rounds.to_real(game_id)
         case _:
             raise TypeError(f"not a control message: {msg!r}")
     return {}

@@ -34,6 +34,10 @@ class Overrides:
     # Create the game without the scripted events the other overrides would drop or orphan
     # (otherwise such overrides are refused, naming the events).
     drop_events: bool = False
+    # Registering subnets: None keeps the preset's setting, "forbid" closes it, "cost" opens
+    # it with `lock_cost` as the lock cost's floor (docs/scenario-format.md `registration_open`).
+    registration: str | None = None
+    lock_cost: float | None = None
     # None (the console): a fresh random seed for every game, so bot moves and settlement order
     # cannot be read from the preset in the public repository. Tests and tools pass one.
     seed: int | None = None
@@ -122,6 +126,7 @@ def apply_overrides(scn: dict[str, Any], o: Overrides) -> dict[str, Any]:
                 subnets.append(extra)
     if o.role_mix:
         scn["role_mix"] = dict(o.role_mix)
+    registration_override(scn, o)
     prune(scn)
     problems = event_problems(before, scn)
     if problems and not o.drop_events:
@@ -130,6 +135,20 @@ def apply_overrides(scn: dict[str, Any], o: Overrides) -> dict[str, Any]:
                           + " Change the settings, or tick \u201cdrop these events\u201d.")
     scn["events"] = [e for i, e in enumerate(scn.get("events", [])) if i not in problems]
     return scn
+
+
+def registration_override(scn: dict[str, Any], o: Overrides) -> None:
+    """The teacher's registration setting on the scenario's params: "forbid" sets
+    `registration_open` 0 (a registration is refused `registration_closed`); "cost" opens it
+    with `lock_cost` as `lock_min`, the floor the chain's doubling-and-decay rule starts from."""
+    params = scn.setdefault("params", {})
+    if o.registration == "forbid":
+        params["registration_open"] = 0
+    elif o.registration == "cost":
+        if o.lock_cost is None:
+            raise CreateError("Give the lock cost (in TAO) a registration should start at.")
+        params["registration_open"] = 1
+        params["lock_min"] = float(o.lock_cost)
 
 
 MAX_SEED = 2 ** 53  # exact in JSON and in the browser's numbers

@@ -33,6 +33,7 @@ from game.commandlog import Replay
 from game.debrief import bands, ledger
 from game.debrief.replay import digests as replay_digests
 from game.models import ROLES, Game, Seat
+from game.names import subnet_label
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,8 @@ def _analyse(game: Game) -> dict[str, Any]:
                  "epochs": clock.get("epochs"), "seed": game.seed,
                  "scenario": scn.get("name", ""), "lesson": list(scn.get("lesson") or [])},
         "replay_ok": replay_ok,
-        "subnets": [{"id": sid, "name": name} for sid, name in sorted(names.subnets.items())],
+        "subnets": [{"id": sid, "name": name, "label": subnet_label(sid, name)}
+                    for sid, name in sorted(names.subnets.items())],
         "ticks": story.ticks,
         "epochs": story.epochs,
         "events": story.events,

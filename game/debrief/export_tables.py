@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from game import leaderboard
+from game import leaderboard, names
 from game.models import Command, Game, Seat
 
 
@@ -36,6 +36,22 @@ class Who:
             pid for pid, seat in self.seats.items() if pid == f"p{seat.id}")
         self.roles = {p["id"]: p.get("role") for p in scn.get("players", [])}
         self.scenario_bots = {p["id"] for p in scn.get("players", []) if p.get("bot")}
+        # Subnet names the export may show: the scenario's; a subnet a student registered keeps
+        # its written name only in a nicknames export (`learn_subnets`).
+        self.subnet_names = {int(s["id"]): str(s.get("name") or "")
+                             for s in scn.get("subnets", [])}
+
+    def learn_subnets(self, doc: dict[str, Any]) -> None:
+        if self.nicknames:
+            for s in doc["subnets"]:
+                self.subnet_names.setdefault(int(s["id"]), s["name"])
+
+    def label(self, netuid: Any) -> str | None:
+        """A subnet as the pages write it (game.names.subnet_label): "SN28 · TAO Accumulation
+        Corp"; None for no subnet."""
+        if netuid is None:
+            return None
+        return names.subnet_label(int(netuid), self.subnet_names.get(int(netuid)))
 
     def nick(self, pid: str | None) -> str | None:
         if not self.nicknames or pid is None or pid not in self.seats:
@@ -82,7 +98,9 @@ def trades(doc: dict[str, Any], who: Who) -> list[dict[str, Any]]:
         "tick": f["tick"], "seat": f["player"], "nickname": who.nick(f["player"]),
         "role": who.role(f["player"]), "source": _SOURCES.get(f["source"], f["source"]),
         "type": f["do"], "subnet": f["subnet"] if f["subnet"] is not None else f["from"],
-        "to_subnet": f["to"], "tao": f["tao"], "alpha": f["alpha"],
+        "subnet_label": who.label(f["subnet"] if f["subnet"] is not None else f["from"]),
+        "to_subnet": f["to"], "to_subnet_label": who.label(f["to"]),
+        "tao": f["tao"], "alpha": f["alpha"],
         "alpha_received": f["alpha_received"], "fee": f["fee"],
         "price_before": f["price_before"], "price_after": f["price_after"],
         "limit_price": f["limit_price"], "status": f["status"], "reason": f["reason"],
@@ -112,17 +130,18 @@ def players_by_epoch(epoch_rows: list[dict[str, Any]], subnet_ids: list[int], wh
 
 
 def epochs(game: Game, epoch_rows: list[dict[str, Any]],
-           tick_events: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+           tick_events: dict[int, list[dict[str, Any]]], who: Who) -> list[dict[str, Any]]:
     """epochs.csv: each subnet's incentive and dividends per epoch, with the events fired in
-    the epoch."""
+    the epoch (each "SN28" in their titles written as the subnet's label)."""
     out = []
     for e in epoch_rows:
         t0 = e["tick"] - game.ticks_per_epoch + 1
-        fired = [ev.get("title", "") for t in range(t0, e["tick"] + 1)
-                 for ev in tick_events.get(t, [])]
+        fired = [names.label_mentions(ev.get("title", ""), who.subnet_names)
+                 for t in range(t0, e["tick"] + 1) for ev in tick_events.get(t, [])]
         for s in e["subnets"]:
             out.append({"epoch": e["epoch"], "tick": e["tick"],
                         "network_health": e["network_health"], "subnet": s["id"],
+                        "subnet_label": who.label(s["id"]),
                         "incentive_workers": s["incentive"].get("workers"),
                         "incentive_holders": s["incentive"].get("holders"),
                         "incentive_owner": s["incentive"].get("owner"),

@@ -64,7 +64,9 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
                    "event (actions of a scripted event)"),
         ("type", "stake, unstake, move, buyback, root_stake, root_unstake, register_subnet"),
         ("subnet", "subnet of the trade (the source subnet of a move)"),
+        ("subnet_label", "that subnet as the pages write it: \"SN28 · TAO Accumulation Corp\""),
         ("to_subnet", "destination subnet of a move"),
+        ("to_subnet_label", "the destination subnet as the pages write it"),
         ("tao", "TAO paid (stake, buyback, register) or received (unstake, move's leg)"),
         ("alpha", "alpha received (stake, buyback) or sold (unstake, move)"),
         ("alpha_received", "alpha received on the destination subnet of a move"),
@@ -113,12 +115,14 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("tick", "tick closing the epoch"),
         ("network_health", "share of the epoch's emission (TAO value) paying AI work"),
         ("subnet", "subnet id"),
+        ("subnet_label", "the subnet as the pages write it: \"SN28 · TAO Accumulation Corp\""),
         ("incentive_workers", "alpha paid to external AI-work miners"),
         ("incentive_holders", "alpha paid to alpha holders (hold-to-earn)"),
         ("incentive_owner", "alpha paid to the owner's miners"),
         ("alpha_dividends", "alpha paid to validators (alpha and root)"),
         ("root_dividends_tao", "TAO paid to root stakers from this subnet"),
-        ("events", "titles of scripted events fired during the epoch (JSON list)"),
+        ("events", "titles of scripted events fired during the epoch (JSON list), each "
+                   "\"SN28\" in them written as its label"),
     ],
 }
 
@@ -229,11 +233,12 @@ def build(game: Game, nicknames: bool = False) -> dict[str, Any]:
     tick_events = {t.tick: json.loads(t.events) for t in TickRow.objects.filter(game=game)}
     epoch_rows = [json.loads(e.row) for e in EpochRow.objects.filter(game=game).order_by("epoch")]
     doc = analysis.analyse(game)
+    who.learn_subnets(doc)
     commands = tables.commands(game, who)
     trades = tables.trades(doc, who)
     subnet_ids = sorted({int(k) for e in epoch_rows for p in e["players"] for k in p["alpha"]})
     players_by_epoch = tables.players_by_epoch(epoch_rows, subnet_ids, who)
-    epochs = tables.epochs(game, epoch_rows, tick_events)
+    epochs = tables.epochs(game, epoch_rows, tick_events, who)
     pbe_header = [c for c, _ in COLUMNS["players_by_epoch.csv"] if c not in (
         "alpha_<subnet>", "net_worth", "rank")] + [f"alpha_{s}" for s in subnet_ids] + [
         "net_worth", "rank"]

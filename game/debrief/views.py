@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from game import names
 from game.actions import clock
 from game.actions.lobby import resume_seat
-from game.debrief import analysis, exports
+from game.debrief import analysis, compare, exports
 from game.live.identity import seat_cookie_name
 from game.models import Game, Status
 
@@ -48,7 +48,7 @@ def debrief_page(request: HttpRequest, code: str) -> HttpResponse:
     doc = analysis.analyse(game)
     runs = _runs(request)
     return render(request, "debrief/debrief.html", {
-        "game": game, "doc": doc, "runs": runs,
+        "game": game, "doc": doc, "runs": runs, "compare": compare.comparison(game),
         "boot": {"code": game.code, "runs": runs, "ended": game.status == Status.ENDED,
                  "bands_url": f"/console/{game.code}/debrief/bands?runs={runs}"},
         "projector_url": f"/projector/{game.code}/{game.projector_token}/"})

@@ -11,6 +11,7 @@ from game import errors, leaderboard as lb, names, simapi
 from game.commandlog import order_view
 from game.models import Command, Game, Seat, SeatKind, Status
 from game.readmodel import game_info, lobby_list, roster
+from game.sessionlist import next_round_info
 
 STUDENT, INSTRUCTOR, PROJECTOR = "student", "instructor", "projector"
 
@@ -114,4 +115,5 @@ def snapshot(ident: Identity) -> dict[str, Any]:
         "private": private, **rank, "commands": commands, "events": events, "lobby": lobby,
         "roster": roster(game) if instructor else None,
         "history_url": history_url(game.code),
+        "next_round": next_round_info(game),
     }

@@ -207,9 +207,22 @@ class FoundationControl(_Control):
     on: bool
 
 
+class PlayAgainControl(_Control):
+    """The next round of an ended game (game/rounds.py); `setting` is checked there, so an
+    unknown one gets its own code (unknown_setting) rather than `invalid`."""
+    op: Literal["play_again"]
+    setting: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    value: bool | Annotated[float, Field(allow_inf_nan=False)] | Annotated[
+        str, Field(max_length=40)] | None = None
+
+
+class RoundControl(_Control):
+    op: Literal["practice", "to_real"]
+
+
 ControlMsg = Annotated[
     Union[SimpleControl, TickSecondsControl, AdvanceControl, KickControl, SetRoleControl,
-          EventControl, FoundationControl],
+          EventControl, FoundationControl, PlayAgainControl, RoundControl],
     Field(discriminator="op"),
 ]
 

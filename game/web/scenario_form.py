@@ -24,7 +24,8 @@ CLOCK = (("clock.blocks_per_tick", "Blocks per tick", "int"),
          ("clock.ticks_per_epoch", "Ticks per epoch", "int"),
          ("clock.epochs", "Epochs (rounds)", "int"),
          ("clock.tick_seconds", "Seconds per tick", "num"))
-REGISTRATION = (("params.lock_min", "Registration cost: the least TAO locked", "num"),
+REGISTRATION = (("params.registration_open", "Registration allowed (1 yes, 0 no)", "int"),
+                ("params.lock_min", "Registration cost: the least TAO locked", "num"),
                 ("params.subnet_limit", "Subnet limit (a new subnet may register below it)",
                  "int"),
                 ("root.stake", "Root stake of the rest of the network (TAO)", "num"))

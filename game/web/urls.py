@@ -11,6 +11,7 @@ urlpatterns = [
     path("join", views.join, name="join"),
     re_path(r"^join/(?P<code>[A-Za-z0-9\-]{1,16})/?$", views.join, name="join_code"),
     re_path(r"^join/(?P<code>[A-Za-z0-9\-]{1,16})/resume/?$", views.resume, name="resume"),
+    re_path(r"^join/(?P<code>[A-Za-z0-9\-]{1,16})/carry/?$", views.carry, name="carry"),
     path("play/<str:code>/", views.play, name="play"),
     re_path(r"^qr/(?P<code>[A-Za-z0-9]{1,12})\.svg$", views.qr, name="qr"),
     path("projector/<str:code>/<str:token>/", views.projector, name="projector"),

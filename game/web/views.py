@@ -11,6 +11,7 @@ import segno
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
@@ -18,9 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from game import names, ratelimit, simapi
 from game.actions.lobby import JoinError, join_game, resume_seat
+from game.actions.rounds import carry_seat
 from game.actions.setup import CreateError, Overrides, create_game
 from game.live.identity import seat_cookie_name
 from game.models import CustomScenario, Game, Seat
+from game.sessionlist import session_list
 from game.web import grading, reach
 
 SEAT_COOKIE_AGE = 60 * 60 * 24 * 7
@@ -55,12 +58,10 @@ def _device(request: HttpRequest) -> str:
     value = request.COOKIES.get(DEVICE_COOKIE, "")
     if not (20 <= len(value) <= 100) or not value.isascii():
         value = names.new_token()
-    request.device_id = value
     return value
 
 
-def _keep_device(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    device = getattr(request, "device_id", None)
+def _keep_device(request: HttpRequest, response: HttpResponse, device: str) -> HttpResponse:
     if device and request.COOKIES.get(DEVICE_COOKIE) != device:
         response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_COOKIE_AGE, httponly=True,
                             samesite="Lax", secure=request.is_secure())
@@ -81,7 +82,7 @@ def _join_page(request: HttpRequest, code: str = "", error: str = "", suggestion
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, code: str = "") -> HttpResponse:
     device = _device(request)
-    return _keep_device(request, _join(request, code, device))
+    return _keep_device(request, _join(request, code, device), device)
 
 
 def _join(request: HttpRequest, code: str, device: str) -> HttpResponse:
@@ -139,6 +140,30 @@ def resume(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
+@require_POST
+def carry(request: HttpRequest, code: str) -> HttpResponse:
+    """Move a student's page to the next round (game/actions/rounds.py): JSON {"from": the code
+    of the round the page is on, "token": optional, else that round's seat cookie}. Answers
+    {"ok": true, "redirect": "/play/<code>/"} with the new round's seat cookie, or 404
+    {"ok": false, "error": "unknown_seat"} (then the page joins as usual)."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("from"), str) \
+            or not isinstance(body.get("token", ""), str) or len(body["from"]) > 16:
+        return JsonResponse({"ok": False, "error": "invalid"}, status=400)
+    from_code = names.normalize_code(body["from"])
+    token = body.get("token") or request.COOKIES.get(seat_cookie_name(from_code), "")
+    carried = carry_seat(code, from_code, token)
+    if carried is None:
+        return JsonResponse({"ok": False, "error": "unknown_seat"}, status=404)
+    seat, new_token = carried
+    response = JsonResponse({"ok": True, "redirect": f"/play/{seat.game.code}/"})
+    _set_seat_cookie(request, response, seat.game.code, new_token)
+    return response
+
+
 @require_GET
 def play(request: HttpRequest, code: str) -> HttpResponse:
     code = names.normalize_code(code)
@@ -178,7 +203,11 @@ def qr(request: HttpRequest, code: str) -> HttpResponse:
 def projector(request: HttpRequest, code: str, token: str) -> HttpResponse:
     game = get_object_or_404(Game, code=names.normalize_code(code))
     if not secrets.compare_digest(token.encode(), game.projector_token.encode()):
-        raise Http404("no such projector")
+        # The projector of the game this one's class came from follows it (game/actions/rounds.py).
+        if not any(secrets.compare_digest(token.encode(), t.encode()) for t in
+                   game.moved_from.values_list("projector_token", flat=True)):
+            raise Http404("no such projector")
+        return HttpResponseRedirect(f"/projector/{game.code}/{game.projector_token}/")
     bootstrap = {"code": game.code, "ws_url": f"{_ws_path(game.code)}?projector={token}",
                  "role": None, "seat_id": None, "nickname": None, "is_instructor": False,
                  "is_projector": True,
@@ -192,14 +221,14 @@ def projector(request: HttpRequest, code: str, token: str) -> HttpResponse:
 
 # --- the instructor's console --------------------------------------------------------------------
 
-def _custom(owner: Any) -> list[CustomScenario]:
-    """The instructor's own presets (game/customscenarios.py), for the create form."""
+def _custom(owner: Any) -> list[dict[str, str]]:
+    """The instructor's own presets (game/customscenarios.py), for the create form:
+    [{"choice": "custom:<id>", "name", "description"}]."""
     if owner is None:
         return []
-    mine = list(CustomScenario.objects.filter(owner=owner).order_by("name", "pk"))
-    for c in mine:
-        c.choice = f"custom:{c.pk}"
-    return mine
+    return [{"choice": f"custom:{c.pk}", "name": c.name,
+             "description": str(c.body.get("description", ""))}
+            for c in CustomScenario.objects.filter(owner=owner).order_by("name", "pk")]
 
 
 class CreateGameForm(forms.Form):
@@ -214,11 +243,16 @@ class CreateGameForm(forms.Form):
     mix_root_validator = forms.FloatField(min_value=0, max_value=100, required=False)
     bots = forms.BooleanField(required=False, initial=True)
     drop_events = forms.BooleanField(required=False)
+    registration = forms.ChoiceField(required=False, choices=(
+        ("", "as the preset says"), ("forbid", "forbidden"), ("cost", "allowed, at this cost")))
+    lock_cost = forms.FloatField(min_value=0, max_value=1e9, required=False)
 
     def __init__(self, *args: Any, owner: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["preset"].choices = [(p["id"], p["name"]) for p in simapi.presets()] + [
-            (c.choice, c.name) for c in _custom(owner)]
+        preset = self.fields["preset"]
+        assert isinstance(preset, forms.ChoiceField)
+        preset.choices = [(p["id"], p["name"]) for p in simapi.presets()] + [
+            (c["choice"], c["name"]) for c in _custom(owner)]
 
     def overrides(self) -> Overrides:
         d = self.cleaned_data
@@ -229,7 +263,15 @@ class CreateGameForm(forms.Form):
         return Overrides(
             name=d.get("name") or None, epochs=d.get("epochs"), tick_seconds=d.get("tick_seconds"),
             subnets=d.get("subnets"), starting_tao=d.get("starting_tao"), role_mix=mix or None,
-            bots=bool(d.get("bots")), drop_events=bool(d.get("drop_events")))
+            bots=bool(d.get("bots")), drop_events=bool(d.get("drop_events")),
+            registration=d.get("registration") or None, lock_cost=d.get("lock_cost"))
+
+
+def _teacher(request: HttpRequest) -> User:
+    """The instructor logged in on a console view (login_required lets no one else in)."""
+    user = request.user
+    assert isinstance(user, User), "console views are login_required"
+    return user
 
 
 @login_required
@@ -237,11 +279,11 @@ class CreateGameForm(forms.Form):
 def console(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
-        form = CreateGameForm(request.POST, owner=request.user)
+        form = CreateGameForm(request.POST, owner=_teacher(request))
         if form.is_valid():
             try:
-                game = create_game(request.user, form.cleaned_data["preset"],
-                                            form.overrides())
+                game = create_game(_teacher(request), form.cleaned_data["preset"],
+                                   form.overrides())
             except CreateError as exc:
                 error = str(exc)
             else:
@@ -249,11 +291,12 @@ def console(request: HttpRequest) -> HttpResponse:
         else:
             error = "Please correct the form."
     else:
-        form = CreateGameForm(initial={"bots": True}, owner=request.user)
-    games = Game.objects.filter(owner=request.user).order_by("-created_at")
+        form = CreateGameForm(initial={"bots": True}, owner=_teacher(request))
+    games = Game.objects.filter(owner=_teacher(request)).order_by("-created_at")
     return render(request, "console/index.html", {
-        "games": games, "presets": simapi.presets(), "form": form, "error": error,
-        "custom": _custom(request.user)},
+        "games": games, "sessions": session_list(_teacher(request)),
+        "presets": simapi.presets(), "form": form, "error": error,
+        "custom": _custom(_teacher(request))},
         status=400 if error else 200)
 
 
@@ -261,7 +304,7 @@ def console(request: HttpRequest) -> HttpResponse:
 @require_GET
 def console_game(request: HttpRequest, code: str) -> HttpResponse:
     # Another instructor's game is a 404, not a 403: codes are not confirmed to strangers.
-    game = get_object_or_404(Game, code=names.normalize_code(code), owner=request.user)
+    game = get_object_or_404(Game, code=names.normalize_code(code), owner=_teacher(request))
     seat = Seat.objects.filter(game=game, kind="foundation").first()
     bootstrap = {"code": game.code, "ws_url": _ws_path(game.code),
                  "role": seat.role if seat else None, "seat_id": seat.id if seat else None,

@@ -2,6 +2,7 @@
 // Colour-blind-safe for up to 16 subnets: the Okabe–Ito palette, then Paul Tol's "muted" scheme,
 // and every series also differs by its marker (shape, filled or hollow, turned) and its dash
 // pattern, so nothing depends on telling two colours apart.
+import { subnetLabel } from "./ui.js";
 
 // [colour, dash, marker (a Chart.js point style), filled, rotation in degrees]
 const STYLES = [
@@ -203,7 +204,7 @@ export function subnetOrder(market) {
 
 export function subnetNames(market) {
   const out = {};
-  for (const s of (market && market.subnets) || []) out[s.id] = s.name ? `${s.name}` : "SN" + s.id;
+  for (const s of (market && market.subnets) || []) out[s.id] = subnetLabel(s.id, s.name);
   return out;
 }
 
@@ -216,13 +217,18 @@ const MARKER_PATHS = {
 
 /** One legend for all the subnet charts: a line sample (colour, dash, marker) and the name. */
 export function renderLegend(host, market, large = false) {
-  const subs = ((market && market.subnets) || []).slice().sort((a, b) => a.id - b.id);
+  // The subnets the charts draw (the MAX_SERIES largest by share), styled as SubnetChart styles
+  // them (by the subnet's rank by id among all): with 64 subnets, not simply SN1 to SN16.
+  const all = ((market && market.subnets) || []).slice().sort((a, b) => a.id - b.id);
+  const byId = all.map((s) => s.id);
+  const drawn = new Set(subnetOrder(market).slice(0, MAX_SERIES));
+  const subs = all.filter((s) => drawn.has(s.id));
   const sig = subs.map((s) => s.id + ":" + s.name).join("|");
   if (host.dataset.sig === sig) return;
   host.dataset.sig = sig;
   while (host.firstChild) host.removeChild(host.firstChild);
-  subs.slice(0, 16).forEach((s, i) => {
-    const st = seriesStyle(i);
+  subs.forEach((s) => {
+    const st = seriesStyle(byId.indexOf(s.id));
     const svg = document.createElementNS(SVGNS, "svg");
     svg.setAttribute("viewBox", "0 0 40 18");
     svg.setAttribute("width", large ? "60" : "36");
@@ -241,7 +247,7 @@ export function renderLegend(host, market, large = false) {
     const item = document.createElement("span");
     item.className = "legend-item";
     const name = document.createElement("span");
-    name.textContent = s.name || "SN" + s.id;
+    name.textContent = subnetLabel(s.id, s.name);
     item.append(svg, name);
     host.appendChild(item);
   });

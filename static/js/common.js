@@ -1,6 +1,6 @@
 // Pieces every page shares: the tick/epoch clock, the news banner, describing a command.
 
-import { $, fmt, isNum } from "./ui.js";
+import { $, fmt, isNum, labelMentions } from "./ui.js";
 
 export function clockText(g) {
   if (!g) return "";
@@ -28,12 +28,12 @@ export function startClock(node, getGame) {
   return draw;
 }
 
-export function showNews(ev, ids = { box: "#news", title: "#news-title", text: "#news-text" }) {
+export function showNews(ev, ids = { box: "#news", title: "#news-title", text: "#news-text" }, nameOf = null) {
   if (!ev) return;
   const box = $(ids.box);
   if (!box) return;
-  $(ids.title).textContent = ev.title || "News";
-  $(ids.text).textContent = ev.text || "";
+  $(ids.title).textContent = labelMentions(ev.title || "News", nameOf);
+  $(ids.text).textContent = labelMentions(ev.text || "", nameOf);
   box.hidden = false;
 }
 
@@ -44,8 +44,10 @@ export function showNews(ev, ids = { box: "#news", title: "#news-title", text: "
  * it fired at); `update(game)` on every change.
  */
 export class NewsBanner {
-  constructor(ids = { box: "#news", title: "#news-title", text: "#news-text" }) {
+  /** nameOf: id → a subnet's name, so "SN28" in an event reads "SN28 · its name". */
+  constructor(ids = { box: "#news", title: "#news-title", text: "#news-text" }, nameOf = null) {
     this.ids = ids;
+    this.nameOf = nameOf;
     this.ev = null;
     this.epoch = undefined;
     this.tick = undefined;
@@ -57,7 +59,7 @@ export class NewsBanner {
     this.ev = ev;
     this.tick = isNum(ev.tick) ? ev.tick : game && isNum(game.tick) ? game.tick - 1 : undefined;
     this.epoch = isNum(this.tick) ? Math.floor(this.tick / tpe) : game && game.epoch;
-    showNews(ev, this.ids);
+    showNews(ev, this.ids, this.nameOf);
     const box = $(this.ids.box);
     if (box) box.dataset.epoch = String(this.epoch);
     this.update(game);

@@ -4,10 +4,10 @@
 import { GameSocket, newClientId } from "./socket.js";
 import { Store } from "./store.js";
 import { CLOSE_TEXT, ROLE_TEXT, reasonText } from "./protocol.js";
-import { el, $, $all, replace, bootstrap, fmt, pct, toast, bindConnectionPill, once, parseAmount } from "./ui.js";
+import { el, $, $all, replace, bootstrap, fmt, pct, toast, bindConnectionPill, once, parseAmount, subnetLabel, labelMentions } from "./ui.js";
 import { startClock, NewsBanner, secondsToTick, bindDeleteConfirm } from "./common.js";
 import { ChartSet } from "./chartset.js";
-import { updateCtx, newCtx } from "./views.js";
+import { updateCtx, newCtx, subnetNameOf } from "./views.js";
 import { buildValidatorPanel } from "./validator.js";
 
 const boot = bootstrap();
@@ -141,6 +141,21 @@ const SEAT_TEXT = {
   away: "away", stand_in: "away: bot stands in", here: "here", left: "left",
 };
 
+/** " · SN28 · TAO Accumulation Corp" after an owner's role (nothing for other roles). */
+function ownedLabel(r) {
+  if (r.subnet === null || r.subnet === undefined) return "";
+  return " · " + subnetLabel(r.subnet, subnetNameOf(S().market)(r.subnet));
+}
+
+/** One student, one seat: a flag on a seat whose device tried to open other seats. */
+function deviceFlag(r) {
+  const n = r.other_seat_attempts || 0;
+  if (!n) return "";
+  const text = `⚑ same device tried ${n} other seat${n === 1 ? "" : "s"}`;
+  return el("span", { class: "pill warn device-flag", "data-attempts": String(n),
+    title: "This seat's phone or browser tried to join again under another name; it was given this seat back." }, text);
+}
+
 function renderRoster() {
   const st = S();
   const g = st.game || {};
@@ -152,13 +167,14 @@ function renderRoster() {
   $("#bots-count").textContent = String(bots.length);
   replace($("#bot-roster tbody"), ...bots.map((r) => el("tr", {},
     el("th", { scope: "row", class: "name" }, el("span", { class: "nick" }, r.nickname)),
-    el("td", {}, ROLE_TEXT[r.role] || r.role || "–", r.subnet !== null && r.subnet !== undefined ? ` · SN${r.subnet}` : ""),
+    el("td", {}, ROLE_TEXT[r.role] || r.role || "–", ownedLabel(r)),
     el("td", {}, r.bot))));
   $("#ctl-auto").closest(".btn-row").hidden = !lobby;
   const rows = roster.filter((r) => !r.bot && (!r.kicked || lobby)).map((r) => {
     const presence = r.kind === "foundation" ? el("span", { class: "pill" }, "you") :
       el("span", {}, el("span", { class: "dot " + (r.connected ? "on" : "off"), "aria-hidden": "true" }), el("span", { class: "sr-only" }, r.connected ? "connected" : "away"));
-    const nick = el("th", { scope: "row", class: "name" }, presence, " ", el("span", { class: "nick" }, r.nickname));
+    const flag = deviceFlag(r);
+    const nick = el("th", { scope: "row", class: "name" }, presence, " ", el("span", { class: "nick" }, r.nickname), flag ? " " : "", flag);
     let roleCell;
     if (lobby && !r.bot && r.kind !== "foundation") {
       const sel = el("select", { "aria-label": "Role of " + r.nickname, "data-seat": r.seat_id },
@@ -166,7 +182,7 @@ function renderRoster() {
       sel.addEventListener("change", () => control("set_role", { seat_id: r.seat_id, role: sel.value }));
       roleCell = el("td", {}, sel, r.role_by_hand ? el("span", { class: "muted" }, " (by hand)") : "");
     } else {
-      roleCell = el("td", {}, ROLE_TEXT[r.role] || r.role || "–", r.subnet !== null && r.subnet !== undefined ? ` · SN${r.subnet}` : "");
+      roleCell = el("td", {}, ROLE_TEXT[r.role] || r.role || "–", ownedLabel(r));
     }
     const state = el("td", { class: "seat-status", "data-status": r.status || "" }, SEAT_TEXT[r.status] || r.status || "–");
     const actions = el("td");
@@ -199,7 +215,7 @@ function renderEvents() {
     if (live && (e.status === "pending" || e.status === "held")) {
       for (const [action, text] of [["fire", "Fire now"], ["hold", "Hold"], ["skip", "Skip"]]) {
         if (action === "hold" && e.status === "held") continue;
-        const b = el("button", { type: "button", class: "btn small" + (action === "fire" ? " primary" : ""), "aria-label": `${text}: ${e.title}` }, text);
+        const b = el("button", { type: "button", class: "btn small" + (action === "fire" ? " primary" : ""), "aria-label": `${text}: ${labelMentions(e.title, subnetNameOf(S().market))}` }, text);
         b.addEventListener("click", () => control("event", { event: e.index, action }, b).then((r) => {
           // The op is a command settled at the next tick; its new status shows up after that.
           if (r) { eventOps.set(e.index, { action, due: (r.result && r.result.due_tick) ?? (S().game || {}).tick }); renderEvents(); }
@@ -211,7 +227,8 @@ function renderEvents() {
     const status = op ? `${e.status} → ${op.action} at tick ${op.due}` : e.status || "";
     return el("tr", { "data-event": e.index },
       el("td", { class: "num" }, String(e.epoch ?? "–")),
-      el("td", { class: "name" }, el("strong", {}, e.title || ""), e.text ? el("div", { class: "muted" }, e.text) : ""),
+      el("td", { class: "name" }, el("strong", {}, labelMentions(e.title || "", subnetNameOf(S().market))),
+        e.text ? el("div", { class: "muted" }, labelMentions(e.text, subnetNameOf(S().market))) : ""),
       el("td", {}, status), acts);
   });
   redrawKeepingFocus($("#events tbody"), (rows.length ? rows : [el("tr", {}, el("td", { colspan: "4", class: "muted" }, "This scenario has no scripted events."))]));
@@ -262,7 +279,7 @@ function renderFoundation() {
   foundation.render();
 }
 
-const news = new NewsBanner();
+const news = new NewsBanner(undefined, (id) => subnetNameOf(S().market)(id));
 
 function render() {
   drawClock();

@@ -2,13 +2,14 @@
 // emission capture, the boards with each player's P&L breakdown, and "your class vs N bot
 // classes" computed in the background. Every value shown goes through textContent.
 
-import { el, $, replace, fmt, pct } from "./ui.js";
+import { el, $, replace, fmt, pct, isNum, subnetLabel as labelOf, labelMentions } from "./ui.js";
 import { markers, lineDataset, timeOptions, makeChart, asPct, subnetSeries, seriesStyle } from "./debrief_charts.js";
 
 const doc = JSON.parse($("#debrief-data").textContent);
 const boot = JSON.parse($("#debrief-boot").textContent);
 const names = new Map(doc.subnets.map((s) => [s.id, s.name]));
-const subnetLabel = (id) => `${id} · ${names.get(Number(id)) || ""}`;
+const subnetLabel = (id) => labelOf(id, names.get(Number(id)));
+const nameOf = (id) => names.get(id);
 const cursor = { tick: null };
 // Every time chart spans the whole game, so the same tick sits at the same place on each.
 const X = { xMin: 0, xMax: Math.max(1, (doc.game.total_ticks || doc.ticks.length) - 1) };
@@ -18,7 +19,7 @@ const ROLE = { speculator: "Speculators", subnet_owner: "Subnet owners", root_va
 function eventLegend() {
   const node = $("#event-legend");
   if (!doc.events.length) { node.textContent = "no events fired"; return; }
-  node.textContent = doc.events.map((e, n) => `${n + 1}: ${e.title} (tick ${e.tick})`).join("; ");
+  node.textContent = doc.events.map((e, n) => `${n + 1}: ${labelMentions(e.title, nameOf)} (tick ${e.tick})`).join("; ");
 }
 
 function timeChart(canvas, key, opts) {
@@ -72,7 +73,7 @@ function showFrame(t) {
   $("#scrub-tick").textContent = `${row.tick} · epoch ${row.epoch}`;
   const b = frame.banner;
   $("#scrub-banner").hidden = !b;
-  $("#scrub-banner-title").textContent = b ? b.title : "";
+  $("#scrub-banner-title").textContent = b ? labelMentions(b.title, nameOf) : "";
   $("#scrub-banner-text").textContent = b ? b.text : "";
   replace($("#scrub-market tbody"), ...row.subnets.map((s) => el("tr", {},
     el("td", {}, subnetLabel(s.id)), el("td", { class: "num" }, fmt(s.price)),
@@ -96,23 +97,61 @@ function scrubber() {
 
 // --- boards -----------------------------------------------------------------------------------
 
+/** Students first, ranked by return on what each brought in (as the live board): a student's
+ *  rank and its history are among the students (of the tab's role); bots and the instructor
+ *  follow under their own heading, by net worth, unranked. */
+const isStudent = (p) => p.actor === "human";
+const ROLE_ONE = { speculator: "Speculator", subnet_owner: "Subnet owner", root_validator: "Root validator" };
+const returnOf = (nw, brought) => (isNum(brought) && brought > 0 && isNum(nw) ? nw / brought - 1 : null);
+
+function competitionRanks(list, score) {
+  const out = new Map();
+  const sorted = list.slice().sort((a, b) => score(b) - score(a) || (a.player < b.player ? -1 : 1));
+  let last = null, rank = 0;
+  sorted.forEach((p, i) => { const k = score(p).toFixed(9); if (k !== last) { last = k; rank = i + 1; } out.set(p.player, rank); });
+  return [sorted, out];
+}
+
+function studentHistory(students) {
+  // per epoch: each present student's rank by return among the students of the list
+  const brought = new Map(students.map((p) => [p.player, p.contributed]));
+  const hist = new Map(students.map((p) => [p.player, []]));
+  for (const ep of doc.epochs) {
+    const here = ep.players.filter((q) => brought.has(q.id)).map((q) => ({ player: q.id, r: returnOf(q.net_worth, brought.get(q.id)) }));
+    const [, ranks] = competitionRanks(here, (q) => (q.r === null ? -Infinity : q.r));
+    for (const [pid, series] of hist) series.push(ranks.has(pid) ? ranks.get(pid) : null);
+  }
+  return hist;
+}
+
+function boardRow(p, rank, history) {
+  const b = p.breakdown;
+  const cls = (x) => "num " + (x > 0 ? "good" : x < 0 ? "bad" : "");
+  const r = returnOf(p.net_worth, p.contributed);
+  return el("tr", { dataset: { player: p.player, kind: isStudent(p) ? "student" : "other" } },
+    el("td", { class: "num" }, rank), el("td", { class: "nick" }, p.nickname, isStudent(p) ? null : el("span", { class: "muted" }, p.actor === "bot" ? " (bot)" : " (instructor)")),
+    el("td", {}, ROLE_ONE[p.role] || p.role), el("td", { class: "num" }, fmt(p.net_worth)),
+    el("td", { class: "num" }, r === null ? "–" : pct(r)),
+    el("td", { class: cls(b.total) }, fmt(b.total)), el("td", { class: cls(b.price_moves) }, fmt(b.price_moves)),
+    el("td", { class: cls(b.income) }, fmt(b.income)), el("td", { class: cls(b.fees_slippage) }, fmt(b.fees_slippage)),
+    el("td", { class: cls(b.exit_slippage) }, fmt(b.exit_slippage)), el("td", { class: cls(b.registration) }, fmt(b.registration)),
+    el("td", { class: "hist" }, history ? history.map((x) => (x === null ? "·" : x)).join(" → ") : "–"));
+}
+
 function boards() {
   const tabs = [["overall", "Overall"], ["speculator", ROLE.speculator], ["subnet_owner", ROLE.subnet_owner], ["root_validator", ROLE.root_validator]];
   let current = "overall";
   const draw = () => {
-    const rows = doc.players.filter((p) => current === "overall" || p.role === current);
-    replace($("#board tbody"), ...rows.map((p) => {
-      const b = p.breakdown;
-      const rank = current === "overall" ? p.rank : p.role_rank;
-      const cls = (x) => "num " + (x > 0 ? "good" : x < 0 ? "bad" : "");
-      return el("tr", { dataset: { player: p.player } },
-        el("td", { class: "num" }, rank), el("td", { class: "nick" }, p.nickname, p.actor === "bot" ? el("span", { class: "muted" }, " (bot)") : null),
-        el("td", {}, ROLE[p.role] || p.role), el("td", { class: "num" }, fmt(p.net_worth)),
-        el("td", { class: cls(b.total) }, fmt(b.total)), el("td", { class: cls(b.price_moves) }, fmt(b.price_moves)),
-        el("td", { class: cls(b.income) }, fmt(b.income)), el("td", { class: cls(b.fees_slippage) }, fmt(b.fees_slippage)),
-        el("td", { class: cls(b.exit_slippage) }, fmt(b.exit_slippage)), el("td", { class: cls(b.registration) }, fmt(b.registration)),
-        el("td", { class: "num muted" }, p.rank_by_epoch.map((r) => (r === null ? "·" : r)).join(" → ")));
-    }));
+    const mine = doc.players.filter((p) => current === "overall" || p.role === current);
+    const [students, ranks] = competitionRanks(mine.filter(isStudent), (p) => returnOf(p.net_worth, p.contributed) ?? -Infinity);
+    const hist = studentHistory(students);
+    const rest = mine.filter((p) => !isStudent(p)).sort((a, b) => b.net_worth - a.net_worth);
+    const rows = students.map((p) => boardRow(p, ranks.get(p.player), hist.get(p.player)));
+    if (rest.length) {
+      rows.push(el("tr", { class: "group" }, el("th", { colspan: "12", scope: "rowgroup" }, "Bots and the instructor (not ranked with the students)")));
+      rows.push(...rest.map((p) => boardRow(p, "–", null)));
+    }
+    replace($("#board tbody"), ...rows);
     for (const btn of $("#board-tabs").children) btn.setAttribute("aria-selected", String(btn.dataset.board === current));
   };
   replace($("#board-tabs"), ...tabs.map(([key, label]) => el("button", {

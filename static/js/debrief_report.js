@@ -1,13 +1,14 @@
 // A student's private report: rank, P&L breakdown, their trades marked on the price chart of
 // the subnets they traded. Every value shown goes through textContent.
 
-import { el, $, replace, fmt } from "./ui.js";
+import { el, $, replace, fmt, subnetLabel } from "./ui.js";
 import { reasonText } from "./protocol.js";
 import { markers, lineDataset, timeOptions, makeChart, subnetSeries, seriesStyle } from "./debrief_charts.js";
 
 const rep = JSON.parse($("#report-data").textContent);
 const me = rep.me;
 const names = new Map(rep.subnets.map((s) => [s.id, s.name]));
+const label = (id) => subnetLabel(id, names.get(Number(id)));
 const ROLE = { speculator: "speculators", subnet_owner: "subnet owners", root_validator: "root validators" };
 const VERB = { stake: "Buy", unstake: "Sell", move: "Move", buyback: "Buyback", root_stake: "Stake on root", root_unstake: "Unstake from root", register_subnet: "Register subnet" };
 
@@ -31,7 +32,7 @@ const series = subnetSeries(rep.ticks, "price");
 const datasets = [];
 shown.forEach((id, i) => {
   if (!series.has(id)) return;
-  datasets.push(lineDataset(`${id} · ${names.get(id) || ""}`, series.get(id), i));
+  datasets.push(lineDataset(label(id), series.get(id), i));
 });
 const buys = [];
 const sells = [];
@@ -51,7 +52,7 @@ makeChart($("#ch-rep-price"), { type: "line", data: { datasets }, options: timeO
 const BY = { bot: " (by the stand-in, not you)", event: " (a scripted event)", scripted: " (scripted)" };
 replace($("#rep-trades tbody"), ...rep.trades.map((t) => el("tr", {},
   el("td", { class: "num" }, t.tick), el("td", {}, (VERB[t.do] || t.do) + (BY[t.source] || "")),
-  el("td", {}, t.do === "move" ? `${t.from} → ${t.to}` : (t.subnet ?? "root")),
+  el("td", {}, t.do === "move" ? `${label(t.from)} → ${label(t.to)}` : (t.subnet === null || t.subnet === undefined ? "root" : label(t.subnet))),
   el("td", { class: "num" }, fmt(t.tao)), el("td", { class: "num" }, fmt(t.alpha)),
   el("td", { class: "num" }, fmt(t.price_before)),
   el("td", {}, t.status === "filled" ? "filled" : `refused: ${reasonText(t.reason)}`))));

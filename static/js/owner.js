@@ -189,7 +189,13 @@ export function buildOwnerPanel(api) {
       if (r) r.checked = true;
     }
     mechBtn.disabled = current === null;
-    regCost.textContent = isNum(ctx.params.lock_cost)
+    const open = ctx.params.registration_open !== false;
+    const short = open && isNum(ctx.params.lock_cost) && isNum(me.tao) && me.tao < ctx.params.lock_cost;
+    regBtn.disabled = !open || short;
+    regBtn.textContent = !open ? "Registration closed" : short ? "Not enough TAO to register" : "Register subnet";
+    regCost.textContent = !open
+      ? "Registering subnets is closed in this game (the instructor's setting)."
+      : isNum(ctx.params.lock_cost)
       ? `Lock cost now: ${tao(ctx.params.lock_cost)} (you have ${tao(me.tao)}). It doubles with each registration, then decays.`
       : `Lock cost: paid from your TAO (you have ${tao(me.tao)}). It doubles with each registration, then decays.`;
     sell.help.textContent = `You hold ${alpha(current !== null ? (me.alpha || {})[current] || 0 : 0)} on this subnet. Selling pushes the price down.`;

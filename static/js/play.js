@@ -9,7 +9,7 @@ import {
   el, $, $all, replace, bootstrap, fmt, tao, alpha, pct, signed, changeNode, isNum, Explain, figure,
   toast, bindConnectionPill, once, parseAmount, floorAmount,
 } from "./ui.js";
-import { priceChange, updateCtx, newCtx } from "./views.js";
+import { priceChange, updateCtx, newCtx, subnetNameOf } from "./views.js";
 import { explainPrice, explainShare, explainRho, explainDividend, explainQuote } from "./explain.js";
 import { startClock, NewsBanner, secondsToTick, describeCommand } from "./common.js";
 import { LinesChart } from "./charts.js";
@@ -510,7 +510,7 @@ function ensureRolePanel() {
 }
 
 let drawClock = () => {};
-const news = new NewsBanner();
+const news = new NewsBanner(undefined, (id) => subnetNameOf(S().market)(id));
 
 function renderStarting() {
   const st = S();

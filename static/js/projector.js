@@ -6,6 +6,7 @@ import { GameSocket } from "./socket.js";
 import { Store } from "./store.js";
 import { el, $, replace, bootstrap, fmt, pct, bindConnectionPill } from "./ui.js";
 import { startClock, NewsBanner, secondsToTick } from "./common.js";
+import { subnetNameOf } from "./views.js";
 import { ChartSet } from "./chartset.js";
 
 const boot = bootstrap();
@@ -37,7 +38,7 @@ function renderLeaderboard() {
     el("span", { class: "nick" }, r.nickname),
     el("span", { class: "nw" }, signedPct(r.return)))));
 }
-const news = new NewsBanner();
+const news = new NewsBanner(undefined, (id) => subnetNameOf(S().market)(id));
 
 /** Which screen the projector shows: the lobby, a message (starting, or a game that ended
  *  before it started), or the live game (charts, leaderboard; "Game over" once it ended). */

@@ -1,7 +1,7 @@
 // Protocol v1 (docs/protocol.md): message names, which messages are public (advance seq), which
 // are replies (carry the id of the client message they answer), and close codes.
 
-const PUBLIC = new Set(["lobby", "status", "tick"]);
+const PUBLIC = new Set(["lobby", "status", "tick", "next_round"]);
 const REPLIES = new Set(["accepted", "rejected", "quote", "cancelled", "ok", "pong", "error"]);
 // Do not auto-reconnect: no identity, bad origin, no such game, kicked, seat taken over by
 // another device or tab (reconnecting would take it back and the two would fight).
@@ -45,6 +45,7 @@ export const REASON_TEXT = {
   bad_mechanism: "invalid mechanism",
   invalid_amount: "invalid amount",
   subnet_limit: "no room for another subnet",
+  registration_closed: "registering subnets is closed in this game",
   unknown_action: "unknown action",
   game_not_started: "the game has not started",
   game_over: "the game is over",

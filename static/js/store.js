@@ -62,7 +62,7 @@ export class Store extends EventTarget {
       game: null, you: null, market: null, leaderboard: null, private: null, rank: null,
       commands: [], events: [], lobby: [], roster: null, players: 0,
       history: this._load("history"), epochs: this._load("epochs"), news: null, lastFills: [],
-      historyLoading: false, historyError: false,
+      historyLoading: false, historyError: false, nextRound: null,
     };
   }
 
@@ -78,6 +78,7 @@ export class Store extends EventTarget {
         s.events = msg.events || [];
         s.lobby = msg.lobby || []; s.roster = fullRoster(msg.roster);
         s.players = (msg.game && msg.game.players) || s.lobby.length;
+        s.nextRound = msg.next_round || null;
         if (msg.rank !== undefined) { s.rank = msg.rank; s.rankOf = msg.rank_of; }
         if (s.game) this._trimHistory(s.game.tick);
         this._emit("snapshot");
@@ -125,6 +126,12 @@ export class Store extends EventTarget {
         this._emit("private", { fills, whileAway: msg.while_away || null });
         break;
       }
+      case "next_round":
+        // Where the class went (a practice round, the real game, the next round): the page
+        // follows it (static/js/rounds.js).
+        s.nextRound = msg.next_round || null;
+        this._emit("next_round");
+        break;
       case "roster":
         s.roster = fullRoster(msg.roster);
         this._emit("roster");

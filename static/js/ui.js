@@ -60,6 +60,25 @@ export function fmt(x, digits = 4) {
   if (a < 1e-6) return x.toExponential(2);
   return x.toPrecision(digits).replace(/0+$/, "").replace(/\.$/, "");
 }
+/** One name per subnet on every page: "SN28 · TAO Accumulation Corp" (its number, then its
+ *  name; the number alone when it has no name or the name is just "Subnet 28"). The Python
+ *  twin is game.names.subnet_label. */
+export function subnetLabel(id, name) {
+  const n = name === undefined || name === null ? "" : String(name).trim();
+  const sn = "SN" + id;
+  return !n || n === sn || n === "Subnet " + id ? sn : `${sn} · ${n}`;
+}
+
+/** A text ("SN28 pays its holders") with every "SN<id>" of a subnet in `nameOf` (id → name:
+ *  a Map or a function) written as its label. */
+export function labelMentions(text, nameOf) {
+  const look = typeof nameOf === "function" ? nameOf : (id) => nameOf && nameOf.get(id);
+  return String(text ?? "").replace(/\bSN ?(\d+)\b(?! ·)/g, (m, d) => {
+    const name = look(Number(d));
+    return name === undefined || name === null ? m : subnetLabel(Number(d), name);
+  });
+}
+
 export function tao(x) { return isNum(x) ? fmt(x) + " τ" : "–"; }
 export function alpha(x) { return isNum(x) ? fmt(x) + " α" : "–"; }
 export function pct(x, digits = 1) {

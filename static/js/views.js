@@ -3,7 +3,7 @@
 // those views lives here, under the names the simulator sends: a view without one of them is a
 // bug, so `need` throws (tests/js/views.test.mjs fails) instead of a page drawing "–".
 
-import { isNum } from "./ui.js";
+import { isNum, subnetLabel } from "./ui.js";
 
 function need(d, key) {
   if (d === null || typeof d !== "object" || !(key in d)) throw new Error(`view without "${key}"`);
@@ -54,8 +54,21 @@ const PRIVATE = {
   root_seats: ["root_seats", as],
 };
 
+/** The subnets as the pages show them: `name` is the label every page writes, "SN28 · TAO
+ *  Accumulation Corp" (ui.js subnetLabel); `plain` the subnet's own name. */
 export function subnetsOf(market) {
-  return market ? need(market, "subnets").map((s) => read(s, SUBNET)) : [];
+  return market ? need(market, "subnets").map((s) => {
+    const v = read(s, SUBNET);
+    return { ...v, plain: v.name, name: subnetLabel(v.id, v.name) };
+  }) : [];
+}
+
+/** id → the subnet's own name in `market` (undefined if it has none): for labelMentions. */
+export function subnetNameOf(market) {
+  return (id) => {
+    const s = ((market && market.subnets) || []).find((x) => x.id === id);
+    return s ? s.name : undefined;
+  };
 }
 
 export function rootStakeOf(market) {
@@ -63,8 +76,9 @@ export function rootStakeOf(market) {
 }
 
 export function paramsOf(market) {
-  if (!market) return { ...NO_MARKET, rules: ["launch"], lock_cost: undefined };
-  return { ...read(need(market, "params"), PARAMS), rules: need(market, "rules"), lock_cost: num(need(market, "lock_cost")) };
+  if (!market) return { ...NO_MARKET, rules: ["launch"], lock_cost: undefined, registration_open: true };
+  return { ...read(need(market, "params"), PARAMS), rules: need(market, "rules"), lock_cost: num(need(market, "lock_cost")),
+    registration_open: need(need(market, "params"), "registration_open") !== 0 };
 }
 
 export function rootValidatorsOf(market) {

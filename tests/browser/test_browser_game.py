@@ -514,6 +514,9 @@ def test_an_owner_registers_a_subnet_and_a_speculator_picks_a_root_validator(
         browser, daphne_server, instructor, watch, shots):
     base = daphne_server
     console = _console(browser, watch, base, instructor)
+    # The launch preset locks from 1,000 TAO, beyond an owner's 15: the teacher lowers the floor.
+    console.get_by_label("Students may register subnets").select_option("cost")
+    console.get_by_label("Lock cost (τ), with “allowed, at this cost”").fill("1")
     code = _create_game(console, shots)
     nicks = {"subnet_owner": "Reggie Register", "root_validator": VIC, "speculator": "Nomi Nator"}
     pages = {}
@@ -543,11 +546,13 @@ def test_an_owner_registers_a_subnet_and_a_speculator_picks_a_root_validator(
     # After the tick the new subnet is in every market table, its name shown as typed.
     for page in (owner, spec):
         page.wait_for_selector(f"#market button[data-subnet='{new_id}']")
-        assert page.locator(f"#market button[data-subnet='{new_id}']").text_content() == "New <b>Net</b>"
+        assert page.locator(f"#market button[data-subnet='{new_id}']").text_content() == \
+            f"SN{new_id} · New <b>Net</b>"
         assert page.locator("#market b").count() == 0
     # The owner now has two subnets and picks the new one in their panel.
     owner.get_by_label("Which of your subnets").select_option(str(new_id))
-    owner.wait_for_function("() => document.querySelector('#own-h').textContent === 'Your subnet: New <b>Net</b>'")
+    owner.wait_for_function("(id) => document.querySelector('#own-h').textContent === "
+                            "`Your subnet: SN${id} · New <b>Net</b>`", arg=new_id)
     owner.wait_for_function("() => document.querySelector('#mech-now').textContent.includes('Hold-to-earn')")
     assert owner.locator("#mech-seg input:checked").get_attribute("value") == "hold_to_earn"
     # The lock cost doubled with the registration (then decays): the page shows the new one.

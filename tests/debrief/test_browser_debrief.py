@@ -190,3 +190,65 @@ def test_private_report_and_projector(server, browser, shots):
     page.screenshot(path=str(shots / "projector-1920.png"), full_page=True)
     ctx.close()
     assert not w.problems, "\n".join(w.problems)
+
+
+def _login(page, base: str, code: str) -> None:
+    page.goto(base + f"/console/{code}/debrief/?runs=5")
+    page.wait_for_url(re.compile(r"/login/"))
+    page.get_by_label("Username").fill(USER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/debrief/\?runs=5$"))
+
+
+def test_the_pnl_board_lists_students_first_and_reads_at_1280(server, browser, shots):
+    """Issue #13: the debrief's P&L table, students first (ranked by return, their rank history
+    among students), bots and the instructor after; at 1280 x 720 no name is broken mid-word
+    and the rank history is not clipped (the table needs no sideways scroll)."""
+    w = Watch()
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = w.page(ctx, "debrief-1280")
+    _login(page, server["base"], server["code"])
+    page.wait_for_selector("#board tbody tr.group")
+    kinds = page.eval_on_selector_all(
+        "#board tbody tr", "rows => rows.map(r => r.classList.contains('group') ? 'group'"
+                           " : r.dataset.kind)")
+    students = len(server["tokens"])  # every seat the game's students joined
+    assert kinds[:students] == ["student"] * students
+    assert kinds[students] == "group" and set(kinds[students + 1:]) == {"other"}
+    ranks = page.eval_on_selector_all(
+        "#board tbody tr[data-kind=student] td:first-child",
+        "cells => cells.map(c => c.textContent)")
+    assert ranks[0] == "1" and all(r.isdigit() for r in ranks)
+    layout = page.evaluate("""() => {
+        const wrap = document.querySelector('#board').closest('.tbl-wrap');
+        const lines = (node) => { const r = document.createRange(); r.selectNodeContents(node);
+                                  return r.getClientRects().length; };
+        const cells = (sel) => [...document.querySelectorAll(sel)];
+        const nicks = cells('#board td.nick').map(td => lines(td.firstChild));
+        const hist = cells('#board td.hist').map(td => td.scrollWidth - td.clientWidth);
+        return {overflow: wrap.scrollWidth - wrap.clientWidth, nicks, hist};
+    }""")
+    assert layout["overflow"] <= 0, layout
+    assert set(layout["nicks"]) == {1}, layout
+    assert max(layout["hist"]) <= 0, layout
+    page.locator("section:has(#lb-h)").screenshot(path=str(shots / "debrief-board-1280.png"))
+    # One name per subnet: the replay's market table writes each subnet by number and name.
+    market = page.locator("#scrub-market tbody").inner_text()
+    assert "SN1 · Text prompting" in market and "SN2 · Meme coin" in market, market
+    ctx.close()
+
+    # ...and so does a student's report, in its trades table (360 px).
+    nick = EVIL_NICKS[0]  # bought on subnet 1 and moved to subnet 2 (gamekit ORDERS)
+    ctx = browser.new_context(viewport={"width": 360, "height": 740})
+    ctx.add_cookies([{"name": f"seat_{server['code']}", "value": server["tokens"][nick],
+                      "url": server["base"]}])
+    report = w.page(ctx, "report-360")
+    report.goto(server["base"] + f"/report/{server['code']}/")
+    report.wait_for_selector("#rep-trades tbody tr")
+    cells = report.locator("#rep-trades tbody td:nth-child(3)").all_text_contents()
+    assert "SN1 · Text prompting" in cells, cells
+    assert "SN1 · Text prompting → SN2 · Meme coin" in cells, cells
+    report.locator("#rep-trades").screenshot(path=str(shots / "report-trades-360.png"))
+    ctx.close()
+    assert not w.problems, "\n".join(w.problems)

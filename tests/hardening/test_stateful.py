@@ -36,6 +36,7 @@ from game.actions.control import SIMPLE
 from game.actions.lobby import JoinError, join_game, resume_seat
 from game.actions.orders import cancel_command, submit_command
 from game.actions.presence import presence_beat, seat_connected, seat_disconnected
+from game.actions.rounds import play_again
 from game.actions.setup import Overrides, create_game
 from game.errors import ClientError, Refused
 from game.live import identity
@@ -190,12 +191,12 @@ class ServerMachine(RuleBasedStateMachine):
         self.connected.add(seat_id)
 
     @precondition(lambda self: self.seats)
-    @rule(op=st.sampled_from(["start", "pause", "resume", "end"]))
+    @rule(op=st.sampled_from(["start", "pause", "resume", "end", "play_again"]))
     def control(self, op: str) -> None:
         if op == "end" and self._g().tick < 2:
             op = "pause"  # keep most runs playing
         try:
-            SIMPLE[op](self.game.id)
+            (play_again if op == "play_again" else SIMPLE[op])(self.game.id)
         except ClientError as exc:
             assert exc.code == "bad_state"
         self._pump()
@@ -307,6 +308,7 @@ class ServerMachine(RuleBasedStateMachine):
         have, fresh = tab.state(), tab.reloaded(snap)
         assert have["game"] == fresh["game"]
         assert have["lobby"][-100:] == fresh["lobby"][-100:]
+        assert have["nextRound"] == fresh["nextRound"]  # play again: where the class went
         if tab.ticked:  # the market reaches a page with the first tick after the start
             assert have["market"] == fresh["market"]
             assert have["leaderboard"] == fresh["leaderboard"]

@@ -49,3 +49,16 @@ test("a cancelled command says why, as the server's command log does", () => {
   assert.equal(c.reason, "cancelled");
   assert.deepEqual(store.queued(), []);
 });
+
+test("a next_round message says where the class went, as a snapshot's next_round does", () => {
+  const store = started();
+  assert.equal(store.state.nextRound, null);
+  const next = { code: "Q4WTRM", url: "/play/Q4WTRM/", carry_url: "/join/Q4WTRM/carry", console_url: "/console/Q4WTRM/", practice: false };
+  let told = 0;
+  store.addEventListener("next_round", () => { told += 1; });
+  store.apply({ type: "next_round", seq: 5, next_round: next });
+  assert.deepEqual(store.state.nextRound, next);
+  assert.equal(told, 1);
+  store.apply({ type: "next_round", seq: 6, next_round: null }); // back from a practice round
+  assert.equal(store.state.nextRound, null);
+});

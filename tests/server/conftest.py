@@ -8,4 +8,5 @@ from serverfixtures import (  # noqa: F401
     instructor,
     preset_dir,
     store_js,
+    template,
 )

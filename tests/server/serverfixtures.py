@@ -44,6 +44,16 @@ def game(preset_dir: Path, instructor: Any) -> Any:
     return create_game(instructor, "test_market", Overrides(seed=SCENARIO["seed"]))
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: Any):
+    """A migrated database that each live-server test of a module clones (livekit.Template)."""
+    from livekit import Template
+
+    made = Template(tmp_path_factory.mktemp("live-template"))
+    yield made
+    made.close()
+
+
 @pytest.fixture
 def store_js(node_path: str):
     """The shipped static/js/store.js in a Node process (tests/server/storejs.py)."""

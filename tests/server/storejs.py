@@ -11,7 +11,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "tests" / "js" / "store_driver.mjs"
-PUBLIC = ("lobby", "status", "tick")  # numbered 1, 2, 3… for everyone (docs/protocol.md)
+# Numbered 1, 2, 3… for everyone (docs/protocol.md).
+PUBLIC = ("lobby", "status", "tick", "next_round")
 # Left out of the comparison: the chart history and its loading state (it has its own path and
 # its own tests), and what *just* happened (the last tick's banner and fills), which a fresh
 # snapshot does not replay.

@@ -34,20 +34,26 @@ def test_it_runs_every_op_of_the_protocol(monkeypatch):
     for module, name in ((control_ops.clock, "set_tick_seconds"), (control_ops.clock, "advance"),
                          (control_ops.lobby, "kick"), (control_ops.lobby, "set_role"),
                          (control_ops.clock, "scripted_event"),
-                         (control_ops.lobby, "set_foundation")):
+                         (control_ops.lobby, "set_foundation"),
+                         (control_ops.rounds, "play_again"), (control_ops.rounds, "practice"),
+                         (control_ops.rounds, "to_real")):
         monkeypatch.setattr(module, name, lambda gid, _n=name, **kw: ran.append((_n, kw)))
     ops = _ops()
     messages = [{"op": op} for op in sorted(control_ops.SIMPLE)] + [
         {"op": "tick_seconds", "seconds": 3.0}, {"op": "advance", "unit": "epoch"},
         {"op": "kick", "seat_id": 4}, {"op": "set_role", "seat_id": 4, "role": "speculator"},
-        {"op": "event", "event": 0, "action": "hold"}, {"op": "foundation", "on": True}]
+        {"op": "event", "event": 0, "action": "hold"}, {"op": "foundation", "on": True},
+        {"op": "play_again", "setting": "rules", "value": "tao_flow"}, {"op": "practice"},
+        {"op": "to_real"}]
     for fields in messages:
         control_ops.control(7, parse(json.dumps({"type": "control", "id": "x", **fields})))
     assert {m["op"] for m in messages} == ops
     assert ran == [(op, {}) for op in sorted(control_ops.SIMPLE)] + [
         ("set_tick_seconds", {"seconds": 3.0}), ("advance", {"unit": "epoch"}),
         ("kick", {"seat_id": 4}), ("set_role", {"seat_id": 4, "role": "speculator"}),
-        ("scripted_event", {"event": 0, "action": "hold"}), ("set_foundation", {"on": True})]
+        ("scripted_event", {"event": 0, "action": "hold"}), ("set_foundation", {"on": True}),
+        ("play_again", {"setting": "rules", "value": "tao_flow"}), ("practice", {}),
+        ("to_real", {})]
 
 
 def test_it_passes_the_message_fields_by_name(instructor):

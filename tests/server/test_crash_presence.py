@@ -29,13 +29,6 @@ GRACE = 4.0  # BOT_TAKEOVER_SECONDS in this test (the presence lease follows it:
 KILL_AT = 118
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    made = Template(tmp_path_factory.mktemp("crash-template"))
-    yield made
-    made.close()
-
-
 class Watcher(Client):
     """A protocol client that also keeps the console's roster, applying `presence` messages."""
 

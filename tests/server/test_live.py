@@ -15,13 +15,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 STUDENTS = 20
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    made = Template(tmp_path_factory.mktemp("e2e-template"))
-    yield made
-    made.close()
-
-
 @pytest.fixture
 def server(tmp_path: Path, template: Template):
     scenarios = tmp_path / "scenarios"

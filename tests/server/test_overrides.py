@@ -57,7 +57,7 @@ def test_the_teacher_can_drop_the_events_explicitly(shipped, instructor):
 def test_overrides_that_keep_every_event_need_no_confirmation(shipped, instructor):
     game = create_game(instructor, "launch_month",
                                 Overrides(epochs=20, tick_seconds=3))
-    assert [e["epoch"] for e in json.loads(game.scenario)["events"]] == [0, 2, 12]
+    assert [e["epoch"] for e in json.loads(game.scenario)["events"]] == [0, 2, 6]
 
 
 def test_the_form_shows_the_presets_length_and_events_and_the_refusal(shipped, instructor):

@@ -368,3 +368,37 @@ def test_every_scenario_page_needs_a_login(mine):
         res = getattr(anonymous, method)(url)
         assert res.status_code == 302 and res["Location"].startswith("/login/?next=")
     assert CustomScenario.objects.get(pk=mine.pk).body == mine.body
+
+
+def test_play_again_deals_a_custom_games_own_players_and_refuses_once_it_is_deleted(
+        instructor, mine, settings, tmp_path):
+    from game.actions import clock, lobby, rounds, start
+    from game.errors import ClientError
+
+    settings.VAR_DIR = tmp_path / "var"
+    crowd = mine.body["players"][:2] + [{"id": "w9", "role": "speculator", "tao": 50.0,
+                                         "bot": "whale"}]
+    cs.save(instructor, mine.pk, {**mine.body, "players": crowd})
+    game = create_game(instructor, f"custom:{mine.pk}", Overrides(seed=3))
+    lobby.join_game(game.code, "Ada Student")
+    start.start_game(game.id)
+    clock.end_game(game.id)
+    nxt = Game.objects.get(code=rounds.play_again(game.id)["code"])
+    assert [p["id"] for p in json.loads(nxt.scenario)["players"]] == ["n1", "n2", "w9"]
+    cs.delete(instructor, mine.pk)
+    start.start_game(nxt.id)
+    clock.end_game(nxt.id)
+    with pytest.raises(ClientError, match="this game's scenario is gone"):
+        rounds.play_again(nxt.id)
+
+
+def test_registration_may_be_forbidden_and_a_bad_switch_is_shown_beside_it(instructor, mine):
+    client = _client(instructor)
+    url = f"/console/scenarios/{mine.pk}/edit"
+    assert client.post(url, _form(mine, **{"params.registration_open": "0"})).status_code == 200
+    assert CustomScenario.objects.get(pk=mine.pk).body["params"]["registration_open"] == 0
+    res = client.post(url, _form(mine, **{"params.registration_open": "2"}))
+    assert res.status_code == 400
+    page = html.unescape(res.content.decode())
+    start = page.index('data-field="params.registration_open"')
+    assert page[start:page.index("</span>", start)].endswith("must be <= 1, got 2")

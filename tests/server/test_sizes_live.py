@@ -23,13 +23,6 @@ from game import errors, launch
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    made = Template(tmp_path_factory.mktemp("sizes-template"))
-    yield made
-    made.close()
-
-
 def _start_as_make_run(server: LiveServer) -> Path:
     """daphne with the command line of `make run` (scripts/run → python -m game.launch)."""
     log_path = server.tmp / "daphne.log"

@@ -200,3 +200,11 @@ async def test_end(table):
     t = await table.open(started=True)
     await t.verify(lambda: t.control("end"), changes=("alice", "bob", "console", "projector"))
 
+
+
+async def test_play_again(table):
+    t = await table.open(started=True)
+    await t.control("end")
+    await t.settle_down()
+    await t.verify(lambda: t.control("play_again", setting="rules", value="tao_flow"),
+                   changes=("alice", "bob", "console", "projector"))

@@ -32,7 +32,7 @@ try {{
 """
 SUBNET_FIELDS = {"id", "name", "price", "moving_price", "share", "tao", "alpha", "alpha_out",
                  "root_prop", "mechanism", "owner", "incentive", "alpha_dividends", "revenue",
-                 "flow"}
+                 "flow", "plain"}  # name: the label "SN28 · …"; plain: the subnet's own name
 PRIVATE_FIELDS = {"player", "role", "tao", "alpha", "alpha_value", "root_stake", "net_worth",
                   "pnl", "start", "subnet", "subnets_owned", "owner_cut", "revenue",
                   "revenue_by_subnet", "root_dividends", "root_dividends_alpha", "nominated",
@@ -65,7 +65,7 @@ def test_the_pages_get_every_field_of_a_real_games_views(node_path):
     assert read["ok"], read
     assert read["subnets"] and all(set(s) == SUBNET_FIELDS for s in read["subnets"])
     assert set(read["params"]) == {"tao_weight", "owner_cut", "stake_fee", "rules", "lock_cost",
-                                   "min_stake", "validator_take"}
+                                   "min_stake", "validator_take", "registration_open"}
     assert read["rootStake"] == market["root_stake"]
     assert read["validators"] and all(set(v) == {"id", "nickname", "root_stake", "stake", "seats"}
                                       for v in read["validators"])

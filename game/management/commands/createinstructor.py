@@ -26,7 +26,8 @@ class Command(BaseCommand):
         User = get_user_model()
         existing = User.objects.filter(username=username).first()
         if existing is not None and not update:
-            raise CommandError(f"instructor {username!r} exists (use --update to reset the password)")
+            raise CommandError(
+                f"instructor {username!r} exists (use --update to reset the password)")
         if password_from_env:
             password = os.environ.get(password_from_env, "")
             if not password:

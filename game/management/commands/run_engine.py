@@ -30,17 +30,21 @@ class Command(BaseCommand):
     help = "Run the game engine (the ticker) in this process."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--shard", help="INDEX/COUNT: settle only games with id %% COUNT == INDEX")
-        parser.add_argument("--once", action="store_true", help="one pass over due games, then exit")
+        parser.add_argument(
+            "--shard", help="INDEX/COUNT: settle only games with id %% COUNT == INDEX")
+        parser.add_argument(
+            "--once", action="store_true", help="one pass over due games, then exit")
 
     def handle(self, *args: Any, shard: str | None, once: bool, **options: Any) -> None:
         if not settings.REDIS_URL:
-            self.stderr.write("warning: no REDIS_URL: ticks settle but no browser will hear of them")
+            self.stderr.write(
+                "warning: no REDIS_URL: ticks settle but no browser will hear of them")
         sh = _shard(shard)
         if once:
             self.stdout.write(f"settled {engine.settle_due(sh)} tick(s)")
             return
-        self.stdout.write(f"engine running (poll {settings.ENGINE_POLL_SECONDS}s, shard {shard or 'all'})")
+        self.stdout.write(
+            f"engine running (poll {settings.ENGINE_POLL_SECONDS}s, shard {shard or 'all'})")
         try:
             engine.run_blocking(sh)
         except KeyboardInterrupt:

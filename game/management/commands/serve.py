@@ -42,7 +42,8 @@ def reuseport_supported() -> bool:
     return hasattr(socket, "SO_REUSEPORT") and sys.platform.startswith("linux")
 
 
-def listening_socket(host: str, port: int, *, reuseport: bool, backlog: int = 1024) -> socket.socket:
+def listening_socket(host: str, port: int, *, reuseport: bool,
+                     backlog: int = 1024) -> socket.socket:
     """A bound, listening, inheritable TCP socket (for `daphne --fd`)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -137,17 +138,17 @@ class Supervisor:
         engines = [c for c in self.children if c.port is None]
         workers = [c for c in self.children if c.port is not None]
         for group in (engines, workers):
-            live = [c for c in group if c.proc is not None and c.proc.poll() is None]
-            for c in live:
-                c.proc.send_signal(c.stop_signal)
+            live = [(c, c.proc) for c in group if c.proc is not None and c.proc.poll() is None]
+            for c, proc in live:
+                proc.send_signal(c.stop_signal)
             deadline = time.monotonic() + STOP_GRACE_SECONDS
-            for c in live:
+            for c, proc in live:
                 try:
-                    c.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
-                    self.log(f"{c.name} (pid {c.proc.pid}) did not stop: killing it")
-                    c.proc.kill()
-                    c.proc.wait(timeout=5)
+                    self.log(f"{c.name} (pid {proc.pid}) did not stop: killing it")
+                    proc.kill()
+                    proc.wait(timeout=5)
         self.log("stopped")
 
 

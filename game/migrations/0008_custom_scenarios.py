@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('game', '0006_grading'),
+        ('game', '0007_rounds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
