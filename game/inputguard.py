@@ -30,15 +30,21 @@ def has_control(value: Any) -> bool:
 
 
 # Form fields that are lines of text (a textarea): line breaks and tabs are the text's own,
-# every other control character is still refused. The class list's pasted names.
-MULTILINE_FIELDS = frozenset({"names"})
+# every other control character is still refused. The class list's pasted names; the scenario
+# editor's texts and JSON boxes (game/web/scenario_form.py).
+MULTILINE_FIELDS = frozenset({"names", "description", "guide.goal", "players"})
+MULTILINE_ROWS = re.compile(r"events\[\d{1,3}\]\.(?:text|actions|note)")
 LINE_BREAKS = re.compile("[\t\r\n]")
 
 
-def _multi(items: Iterable[tuple[str, list[str]]], multiline: frozenset[str] = frozenset()
-           ) -> bool:
+def _is_multiline(key: str) -> bool:
+    return key in MULTILINE_FIELDS or MULTILINE_ROWS.fullmatch(key) is not None
+
+
+def _multi(items: Iterable[tuple[str, list[str]]], multiline: bool = False) -> bool:
     return any(has_control(k) or has_control(
-        [LINE_BREAKS.sub("", v) for v in vs] if k in multiline else vs) for k, vs in items)
+        [LINE_BREAKS.sub("", v) for v in vs] if multiline and _is_multiline(k) else vs)
+        for k, vs in items)
 
 
 def request_has_control(request: HttpRequest) -> bool:
@@ -48,7 +54,7 @@ def request_has_control(request: HttpRequest) -> bool:
         return True
     if request.method == "POST" and request.content_type in (
             "application/x-www-form-urlencoded", "multipart/form-data"):
-        return _multi(request.POST.lists(), MULTILINE_FIELDS)
+        return _multi(request.POST.lists(), multiline=True)
     return False
 
 

@@ -225,6 +225,22 @@ class ClassList(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
 
+class CustomScenario(models.Model):
+    """An instructor's own preset (game/customscenarios.py): a scenario built in the console's
+    editor or imported, private to its owner. `body` is the normalized scenario
+    (sim.load_scenario's output), the JSON file `python -m sim run` reads."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="custom_scenarios")
+    name = models.CharField(max_length=200)
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "name"])]
+
+
 # --- running the class (game/actions/predictions.py, announcements.py; issue #16) -----------
 
 class QuestionStatus(models.TextChoices):

@@ -88,3 +88,10 @@ def remember(game_id: int, tick: int, obj: sim.Game) -> None:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+
+
+def play_headless(scenario: dict[str, Any], seed: int) -> dict[str, Any]:
+    """A normalized scenario played to its end with its bots and no trades kept (the
+    simulator's headless path, sim/headless.py): the scenario editor's dry run."""
+    from sim.headless import play_scenario
+    return play_scenario(scenario, seed=seed, keep_trades=False)

@@ -31,9 +31,10 @@ from game.actions.base import Frames, lock, need, public_frames, roster_frame, s
 from game.actions.clock import finish
 from game.actions.lobby import foundation_player, resume_seat
 from game.actions.setup import MAX_SEED, Overrides, apply_overrides, prune
+from game.customscenarios import for_game
 from game.errors import ClientError
 from game.jsontext import dumps
-from game.models import Game, Seat, SeatKind, Status
+from game.models import CustomScenario, Game, Seat, SeatKind, Status
 from game.sessionlist import ROUND_SUFFIX, next_round_info
 from sim.scenario import ScenarioError, load_scenario
 
@@ -120,7 +121,12 @@ def _replay_players(game: Game, scn: dict[str, Any]) -> None:
     seats afresh at its start), keeping only those whose subnet the game still has."""
     kept = {s["id"] for s in scn["subnets"]}
     players = []
-    for p in simapi.load_preset(game.preset)["players"]:
+    try:  # the preset, or the teacher's own (`custom:<id>`, game/customscenarios.py)
+        base = for_game(game.owner, game.preset) or simapi.load_preset(game.preset)
+    except (KeyError, CustomScenario.DoesNotExist):
+        raise ClientError("bad_state", "this game's scenario is gone: create a new game "
+                          "from another one") from None
+    for p in base["players"]:
         if p.get("subnet") is not None and p["subnet"] not in kept:
             continue
         if isinstance(p.get("alpha"), dict):

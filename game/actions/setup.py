@@ -12,8 +12,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from game import names, simapi
+from game.customscenarios import for_game
 from game.jsontext import dumps
-from game.models import Game
+from game.models import CustomScenario, Game
 from sim.scenario import ScenarioError, load_scenario
 
 
@@ -157,10 +158,12 @@ MAX_SEED = 2 ** 53  # exact in JSON and in the browser's numbers
 
 
 def create_game(owner: User, preset: str, overrides: Overrides) -> Game:
-    """A new game in the lobby, from a preset scenario and the instructor's overrides."""
+    """A new game in the lobby, from a preset scenario (or one of the owner's own,
+    `custom:<id>`) and the instructor's overrides."""
     try:
-        base = simapi.load_preset(preset)
-    except KeyError:
+        # `custom:<id>`: one of the owner's own presets (game/customscenarios.py).
+        base = for_game(owner, preset) or simapi.load_preset(preset)
+    except (KeyError, CustomScenario.DoesNotExist):
         raise CreateError(f"unknown preset {preset!r}") from None
     try:
         scn = load_scenario(apply_overrides(base, overrides))

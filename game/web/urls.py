@@ -4,7 +4,7 @@ from django.urls import path, re_path
 
 from game.debrief import views as debrief_views
 from game.live import history, sessions  # noqa: F401 (sessions: the logout hook)
-from game.web import grading, views
+from game.web import grading, scenarios, views
 
 urlpatterns = [
     path("", views.join, name="home"),
@@ -16,6 +16,8 @@ urlpatterns = [
     re_path(r"^qr/(?P<code>[A-Za-z0-9]{1,12})\.svg$", views.qr, name="qr"),
     path("projector/<str:code>/<str:token>/", views.projector, name="projector"),
     path("console/", views.console, name="console"),
+    # The scenario editor before console/<code>/: "scenarios" is no game code.
+    *scenarios.urlpatterns_for(path),
     path("console/<str:code>/", views.console_game, name="console_game"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

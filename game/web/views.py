@@ -22,7 +22,7 @@ from game.actions.lobby import JoinError, join_game, resume_seat
 from game.actions.rounds import carry_seat
 from game.actions.setup import CreateError, Overrides, create_game
 from game.live.identity import seat_cookie_name
-from game.models import Game, Seat
+from game.models import CustomScenario, Game, Seat
 from game.sessionlist import session_list
 from game.web import grading, reach
 
@@ -221,6 +221,16 @@ def projector(request: HttpRequest, code: str, token: str) -> HttpResponse:
 
 # --- the instructor's console --------------------------------------------------------------------
 
+def _custom(owner: Any) -> list[dict[str, str]]:
+    """The instructor's own presets (game/customscenarios.py), for the create form:
+    [{"choice": "custom:<id>", "name", "description"}]."""
+    if owner is None:
+        return []
+    return [{"choice": f"custom:{c.pk}", "name": c.name,
+             "description": str(c.body.get("description", ""))}
+            for c in CustomScenario.objects.filter(owner=owner).order_by("name", "pk")]
+
+
 class CreateGameForm(forms.Form):
     preset = forms.ChoiceField(choices=())
     name = forms.CharField(max_length=200, required=False)
@@ -237,11 +247,12 @@ class CreateGameForm(forms.Form):
         ("", "as the preset says"), ("forbid", "forbidden"), ("cost", "allowed, at this cost")))
     lock_cost = forms.FloatField(min_value=0, max_value=1e9, required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, owner: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         preset = self.fields["preset"]
         assert isinstance(preset, forms.ChoiceField)
-        preset.choices = [(p["id"], p["name"]) for p in simapi.presets()]
+        preset.choices = [(p["id"], p["name"]) for p in simapi.presets()] + [
+            (c["choice"], c["name"]) for c in _custom(owner)]
 
     def overrides(self) -> Overrides:
         d = self.cleaned_data
@@ -268,7 +279,7 @@ def _teacher(request: HttpRequest) -> User:
 def console(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
-        form = CreateGameForm(request.POST)
+        form = CreateGameForm(request.POST, owner=_teacher(request))
         if form.is_valid():
             try:
                 game = create_game(_teacher(request), form.cleaned_data["preset"],
@@ -280,11 +291,12 @@ def console(request: HttpRequest) -> HttpResponse:
         else:
             error = "Please correct the form."
     else:
-        form = CreateGameForm(initial={"bots": True})
+        form = CreateGameForm(initial={"bots": True}, owner=_teacher(request))
     games = Game.objects.filter(owner=_teacher(request)).order_by("-created_at")
     return render(request, "console/index.html", {
         "games": games, "sessions": session_list(_teacher(request)),
-        "presets": simapi.presets(), "form": form, "error": error},
+        "presets": simapi.presets(), "form": form, "error": error,
+        "custom": _custom(_teacher(request))},
         status=400 if error else 200)
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('game', '0007_rounds'),
+        ('game', '0008_custom_scenarios'),
     ]
 
     operations = [
