@@ -24,9 +24,11 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
+from django.db.models import Count
+
 from game import classlist, leaderboard
 from game.debrief import analysis as debrief, exports
-from game.models import Actor, Command, CommandStatus, Game
+from game.models import Actor, Answer, Command, CommandStatus, Game, Question
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,15 @@ def _activity(game: Game) -> dict[int, dict[str, Any]]:
     return out
 
 
+def _predictions(game: Game) -> tuple[int, dict[int, int]]:
+    """(questions the class was asked, answers per seat id). A prediction has no right answer
+    to mark: the debrief sets each question beside what then happened."""
+    asked = Question.objects.filter(game=game).count()
+    answers = Answer.objects.filter(question__game=game).values("seat_id").annotate(
+        n=Count("id"))
+    return asked, {a["seat_id"]: a["n"] for a in answers}
+
+
 def epochs_played(game: Game) -> int:
     """Epochs the class has had a chance to act in: every epoch reached so far."""
     if game.state is None:
@@ -146,6 +157,8 @@ COLUMNS: list[tuple[str, str]] = [
     ("refused", "orders the market refused (rejected fills)"),
     ("epochs_active", "epochs in which the student placed at least one order"),
     ("epochs", "epochs played"),
+    ("questions", "prediction questions the class was asked"),
+    ("predictions_answered", "of those, how many the student answered"),
     ("participation", "the participation score, 0–100 (formula in the header)"),
 ]
 
@@ -160,6 +173,7 @@ def build(game: Game, weights: Weights | None = None) -> dict[str, Any]:
     activity = _activity(game)
     listed = classlist.keys(game)
     epochs = epochs_played(game)
+    asked, answered = _predictions(game)
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for r in board:
@@ -173,12 +187,14 @@ def build(game: Game, weights: Weights | None = None) -> dict[str, Any]:
             "students": len(board), "role_rank": r["student_role_rank"],
             "role_students": per_role[r["role"]], "orders": act["orders"],
             "refused": act["refused"], "epochs_active": len(act["epochs"]), "epochs": epochs,
+            "questions": asked, "predictions_answered": answered.get(r["seat_id"], 0),
             "participation": participation(
                 w, epochs_active=len(act["epochs"]), epochs=epochs, orders=act["orders"],
                 refused=act["refused"], rank=r["student_rank"], students=len(board))})
     for name in sorted((n for k, n in listed.items() if k not in seen), key=str.casefold):
         rows.append({"nickname": name, "on_class_list": True, "joined": False,
                      "orders": 0, "refused": 0, "epochs_active": 0, "epochs": epochs,
+                     "questions": asked, "predictions_answered": 0,
                      "participation": participation(w, epochs_active=0, epochs=epochs,
                                                     orders=0, refused=0, rank=None,
                                                     students=len(board))})

@@ -15,6 +15,7 @@ from django.test import Client
 from gamekit import EVIL_NICKS, LATE_NICK
 
 from game import leaderboard
+from game.models import Answer, Question
 from game.debrief import analysis as debrief, gradesheet
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
@@ -163,3 +164,21 @@ def test_the_command_writes_a_file_and_refuses_what_it_cannot_use(finished, tmp_
         call_command("gradesheet", "NOPE99")
     with pytest.raises(CommandError, match=r"^--out: no such directory"):
         call_command("gradesheet", game.code, "--out", str(tmp_path / "no" / "g.csv"))
+
+
+def test_it_counts_the_prediction_questions_each_student_answered(finished):
+    game, seats = finished
+    first, second = (Question.objects.create(game=game, number=n, text=f"Q{n}?",
+                                             choices=["up", "down"], asked_tick=n)
+                     for n in (1, 2))
+    (a, _), (b, _) = list(seats.values())[:2]
+    Answer.objects.create(question=first, seat=a, choice=0, tick=1)
+    Answer.objects.create(question=first, seat=b, choice=1, tick=1)
+    Answer.objects.create(question=second, seat=b, choice=0, tick=2)
+    rows = {r["nickname"]: r for r in gradesheet.build(game)["rows"]}
+    assert {r["questions"] for r in rows.values()} == {2}
+    answered = {n: r["predictions_answered"] for n, r in rows.items()}
+    assert answered[a.nickname] == 1 and answered[b.nickname] == 2
+    assert sorted(answered.values()) == [0, 0, 1, 2]
+    in_csv = sorted((r["questions"], r["predictions_answered"]) for r in _sheet_rows(game))
+    assert in_csv == [("2", "0"), ("2", "0"), ("2", "1"), ("2", "2")]
