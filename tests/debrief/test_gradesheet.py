@@ -15,8 +15,8 @@ from django.test import Client
 from gamekit import EVIL_NICKS, LATE_NICK
 
 from game import leaderboard
-from game.models import Answer, Question
 from game.debrief import analysis as debrief, gradesheet
+from game.models import Answer, Question
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
