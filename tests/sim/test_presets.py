@@ -29,10 +29,17 @@ def test_every_preset_loads_and_fills_the_class_fields():
 
 
 @functools.lru_cache(maxsize=None)
+def played(name: str, seed: int | None = None) -> dict:
+    """The result document of a bot-only run of a preset (sim.cli.play_scenario), played once
+    per (preset, seed) for every test here that reads it. Read only."""
+    return play_scenario(load_scenario(PRESETS / f"{name}.json"), seed=seed)
+
+
+@functools.lru_cache(maxsize=None)
 def story(name: str, seed: int | None = None) -> dict:
     """Meme-subnet series of a bot-only run: share and price at the close of every epoch."""
-    scn = load_scenario(PRESETS / f"{name}.json")
-    doc = play_scenario(scn, seed=seed, keep_trades=False)
+    doc = played(name, seed)
+    scn = doc["scenario"]
     by_tick = {t["tick"]: t for t in doc["ticks"]}
     rows = [next(s for s in by_tick[e["tick"]]["subnets"] if s["id"] == MEME)
             for e in doc["epochs"]]
@@ -110,7 +117,7 @@ def test_the_story_does_not_hang_on_one_seed(seed):
 def test_every_preset_plays_to_the_end_without_a_bot_running_out_of_funds():
     for name in ("launch_month", "one_year_later", "tao_flow_era", "sandbox", "rules_2026"):
         scn = load_scenario(PRESETS / f"{name}.json")
-        doc = play_scenario(scn)
+        doc = played(name)
         assert len(doc["epochs"]) == scn["clock"]["epochs"]
         assert doc["trades"], name
         broke = [t for t in doc["trades"] if t.get("reason") in
@@ -135,8 +142,7 @@ def test_in_the_tao_flow_era_money_flowing_in_buys_emission_and_root_cannot_stop
 def test_in_the_tao_flow_era_a_subnet_with_net_outflow_gets_nothing_at_once():
     """Non-positive flow gets no share: somewhere in the class a subnet drops to exactly zero
     share at an epoch's close, and later comes back (jumpy shares are the debrief's point)."""
-    scn = load_scenario(PRESETS / "tao_flow_era.json")
-    doc = play_scenario(scn, keep_trades=False)
+    doc = played("tao_flow_era")
     by_tick = {t["tick"]: t for t in doc["ticks"]}
     shares: dict[int, list[float]] = {}
     for e in doc["epochs"]:
