@@ -30,7 +30,7 @@ def test_every_preset_loads_and_fills_the_class_fields():
 
 @functools.lru_cache(maxsize=None)
 def played(name: str, seed: int | None = None) -> dict:
-    """The result document of a bot-only run of a preset (sim.cli.play_scenario), played once
+    """The result document of a bot-only run of a preset (sim.headless.play_scenario), played once
     per (preset, seed) for every test here that reads it. Read only."""
     return play_scenario(load_scenario(PRESETS / f"{name}.json"), seed=seed)
 
@@ -173,7 +173,7 @@ def test_under_the_2026_rules_the_owner_who_burns_loses_share_and_root_alpha_is_
     share is half what its moving price alone would give; the moving prices sum to under 1, so
     root's alpha is recycled (no root dividends at all)."""
     scn = load_scenario(PRESETS / "rules_2026.json")
-    doc = play_scenario(scn, keep_trades=False)
+    doc = played("rules_2026")
     first = doc["ticks"][0]["subnets"]
     m = {s["id"]: s["moving_price"] for s in first}
     plain = m[64] / sum(m.values())
