@@ -11,18 +11,24 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 from chromium import CHROMIUM_ARGS
+from procs import stop_tree
 
-from bench.stack import free_port, stop_process, wait_for_port
+from bench.stack import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 INSTRUCTOR = ("teacher", "correct-horse-battery-9")
+# The shared server's stop (set while it runs): called after the last test that uses it, so
+# its games and their children do not run on through the rest of the session's tests.
+_STOP_SERVER: list = []
 
 
 @pytest.fixture(scope="session")
@@ -49,15 +55,78 @@ def daphne_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc = subprocess.Popen([PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                              "game.asgi:application"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, proc, what="daphne")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_process(proc)
+
+    def stop() -> None:
+        if log.closed:
+            return
+        stop_tree(proc)
         log.close()
         text = (tmp / "daphne.log").read_text(errors="replace")
         if "Traceback" in text:
             print("---- daphne log (tracebacks) ----\n" + text[-6000:])
+
+    _STOP_SERVER.append(stop)
+    try:
+        wait_for_port(port, proc, what="daphne")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _STOP_SERVER.remove(stop)
+        stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After a test's own teardown: stop the shared server once no test left in this run uses
+    it."""
+    yield
+    if not _STOP_SERVER:
+        return
+    items = item.session.items
+    rest = items[items.index(item) + 1:] if item in items else []
+    if not any("daphne_server" in getattr(i, "fixturenames", ()) for i in rest):
+        _STOP_SERVER[-1]()
+
+
+def _delete_game(base: str, code: str, cookies: dict[str, str]) -> None:
+    """The console's Delete (POST with the CSRF token), as the instructor who made the game."""
+    req = urllib.request.Request(
+        f"{base}/console/{code}/delete", data=b"", method="POST",
+        headers={"X-CSRFToken": cookies.get("csrftoken", ""),
+                 "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
+    try:
+        opener.open(req, timeout=30).close()
+    except urllib.error.HTTPError as exc:
+        if exc.code != 302:
+            print(f"game {code} not deleted after its test: HTTP {exc.code}")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        return None
+
+
+@pytest.fixture(autouse=True)
+def _pages_and_games_end_with_their_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test (its checks done: this is torn down after `watch`): close its pages and
+    delete the games it created through the console (test_browser_game._create_game), which
+    also cancels their bot-class bands jobs, so nothing of it ticks on through the next tests."""
+    browser = request.getfixturevalue("browser") if "browser" in request.fixturenames else None
+    yield
+    from test_browser_game import CREATED
+
+    made = []
+    while CREATED:
+        context, base, code = CREATED.pop()
+        try:
+            made.append((base, code, {c["name"]: c["value"] for c in context.cookies()}))
+        except Exception as exc:  # the test closed that context: left to the server's stop
+            print(f"game {code} not deleted after its test: {exc}")
+    if browser is not None:
+        for context in list(browser.contexts):
+            context.close()
+    for base, code, cookies in made:
+        _delete_game(base, code, cookies)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_browser_game import PHONE, WAIT, _console, _join, _new_page
+from test_browser_game import CREATED, PHONE, WAIT, _console, _join, _new_page
 
 pytestmark = pytest.mark.slow
 
@@ -88,6 +88,7 @@ def test_every_page_passes_axe_and_the_keyboard(browser, daphne_server, instruct
     console.get_by_role("button", name="Create game").click()
     console.wait_for_url(re.compile(r"/console/[A-Z0-9]+/$"))
     code = console.url.rstrip("/").rsplit("/", 1)[-1]
+    CREATED.append((console.context, base, code))  # deleted after the test, bands job and all
     console.wait_for_selector("#conn[data-state=live]")
     projector_url = console.locator("#projector-link").get_attribute("href")
     # The test server listens on 127.0.0.1: the console says phones cannot open the link.

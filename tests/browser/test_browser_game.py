@@ -75,7 +75,16 @@ def _presence(console, nickname, state):
         arg=[nickname, state])
 
 
-def _create_game(page, shots):
+# (browser context, base URL, code) of every game _create_game made; the browser conftest
+# deletes them after their test, so no game ticks on through the tests that follow.
+CREATED: list[tuple] = []
+
+
+def _create_game(page, shots, preset="one_year_later"):
+    """A game of `preset` from the console's form. The default has 8 subnets and the launch
+    preset's events and bots; `launch_month` (64 subnets) where the test renders a full-size
+    market."""
+    page.locator(f"input[name=preset][value={preset}]").check()
     page.get_by_label("Tick length (seconds)").fill("2")
     page.get_by_label("Epochs (rounds)").fill("300")
     page.get_by_label("Speculators").fill("1")
@@ -84,7 +93,9 @@ def _create_game(page, shots):
     page.screenshot(path=str(shots / "console-create-1280.png"), full_page=True)
     page.get_by_role("button", name="Create game").click()
     page.wait_for_url(re.compile(r"/console/[A-Z0-9]+/$"))
-    return page.url.rstrip("/").rsplit("/", 1)[-1]
+    code = page.url.rstrip("/").rsplit("/", 1)[-1]
+    CREATED.append((page.context, page.url.split("/console/")[0], code))
+    return code
 
 
 def _join(page, base, code, nickname, shots=None):
@@ -164,7 +175,7 @@ def test_a_class_plays_a_game_in_the_browser(browser, daphne_server, instructor,
 
     # --- the instructor creates a game -------------------------------------------------------
     console = _console(browser, watch, base, instructor, shots)
-    code = _create_game(console, shots)
+    code = _create_game(console, shots, preset="launch_month")
     console.wait_for_selector("#conn[data-state=live]")
     projector_url = console.locator("#projector-link").get_attribute("href")
 
@@ -622,8 +633,7 @@ def test_the_share_explanation_shows_the_live_flow_under_tao_flow(
         browser, daphne_server, instructor, watch, shots):
     base = daphne_server
     console = _console(browser, watch, base, instructor)
-    console.locator("input[name=preset][value=tao_flow_era]").check()
-    code = _create_game(console, shots)
+    code = _create_game(console, shots, preset="tao_flow_era")
     page = _new_page(browser, watch, "speculator", PHONE)
     _join(page, base, code, "Flo Flow")
     _set_role(console, "Flo Flow", "speculator")

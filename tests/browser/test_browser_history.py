@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from procs import stop_tree
 
-from bench.stack import free_port, stop_process, wait_for_port
+from bench.stack import free_port, wait_for_port
 from game import launch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +94,7 @@ def _server(tmp: Path, **extra_env: str):
         yield {"base": f"http://127.0.0.1:{port}", "settle": settle, "log": tmp / "daphne.log",
                **info}
     finally:
-        stop_process(proc)
+        stop_tree(proc)
         log.close()
         text = (tmp / "daphne.log").read_text(errors="replace")
         assert "Traceback" not in text, text[-4000:]

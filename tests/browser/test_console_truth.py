@@ -145,7 +145,7 @@ def test_console_projector_and_phones_tell_the_truth_in_every_state(
 
     # --- an event's banner lasts its epoch, or until the next event -----------------------------
     for page in (console, ada, projector):
-        page.locator("#news:not([hidden])", has_text="Launch month").wait_for()
+        page.locator("#news:not([hidden])", has_text="One year later").wait_for()
     # (events name a subnet by number and name: "SN28 · TAO Accumulation Corp")
     sn28_event = "SN28 · TAO Accumulation Corp pays its holders"
     nxt = console.locator("#events tbody tr", has_text=sn28_event)
@@ -153,7 +153,7 @@ def test_console_projector_and_phones_tell_the_truth_in_every_state(
     _advance(console, everyone)  # tick 1, still epoch 0: the next event replaces the banner
     for page in (console, ada, projector):
         page.locator("#news:not([hidden])", has_text=sn28_event).wait_for()
-    assert "Launch month" not in projector.locator("#news").text_content()
+    assert "One year later" not in projector.locator("#news").text_content()
     projector.screenshot(path=str(shots / "projector-banner-1280x720.png"))
     _advance(console, everyone, "epoch")  # the rest of epoch 0: the banner goes with it
     assert console.evaluate("() => dtao.store.state.game.epoch") == 1

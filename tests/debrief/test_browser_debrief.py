@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 from gamekit import EVIL_NICKS, write_preset
+from procs import stop_tree
 
-from bench.stack import free_port, stop_process, wait_for_port
+from bench.stack import free_port, wait_for_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 
@@ -51,7 +52,7 @@ def server(tmp_path_factory):
         wait_for_port(port, proc, what="daphne")
         yield {"base": f"http://127.0.0.1:{port}", **info}
     finally:
-        stop_process(proc)
+        stop_tree(proc)
         log.close()
 
 
