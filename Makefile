@@ -1,4 +1,4 @@
-.PHONY: setup run lint test test-fast bench
+.PHONY: setup run lint test test-fast ticktime
 # The fast lane: no browser, Redis, PostgreSQL, or slow (long, multi-process) test.
 FAST = not browser and not redis and not postgres and not slow
 
@@ -14,5 +14,5 @@ test:       ## the whole test suite (both configurations, and the client's reduc
 	scripts/test
 test-fast:  ## the tests that need no service and run in well under a minute
 	scripts/test --fast
-bench:      ## simulator benchmark
-	scripts/setup && .venv/bin/python -m sim bench
+ticktime:   ## what one simulator tick costs, fast path vs exact (the stack's load benchmark: python -m bench)
+	scripts/setup && .venv/bin/python -m sim ticktime

@@ -2,7 +2,7 @@
 
     python -m sim run SCENARIO --out RESULT.json [--exact] [--seed N]
     python -m sim montecarlo SCENARIO --runs N --out BANDS.json [--seed-base S] [--workers K]
-    python -m sim bench [--quick]
+    python -m sim ticktime [--quick]
 
 `run` writes the docs/scenario-format.md result document: byte-identical for the same scenario and
 seed (sorted keys, floats by repr, no NaN). Errors — a bad file, a ScenarioError, an unwritable
@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from sim.bench import run_bench
+from sim.ticktime import run_ticktime
 from sim.headless import play_scenario
 from sim.montecarlo import bands
 from sim.scenario import ScenarioError, load_scenario
@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--workers", type=_positive_int, default=1)
     m.add_argument("--exact", action="store_true")
 
-    b = sub.add_parser("bench", help="time the engine (prints figures; asserts nothing)")
+    b = sub.add_parser("ticktime", help="time one tick of the engine (prints figures; asserts nothing)")
     b.add_argument("--quick", action="store_true",
                    help="a tiny size, to check the benchmark itself runs")
     return p
@@ -142,8 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             doc = bands(scn, runs=args.runs, seed_base=args.seed_base, workers=args.workers,
                         exact=args.exact)
             _write(args.out, dumps_result(doc))
-        elif args.command == "bench":
-            run_bench(quick=args.quick, out=sys.stdout)
+        elif args.command == "ticktime":
+            run_ticktime(quick=args.quick, out=sys.stdout)
         return 0
     except _UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

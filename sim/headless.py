@@ -2,7 +2,7 @@
 
 Scripted actions and events are the Game's own (it settles each scripted action at its tick
 and fires events at epoch ends), so the loop only steps. `python -m sim run` writes what it
-returns; the Monte Carlo bands (sim/montecarlo.py) and the benchmark (sim/bench.py) play
+returns; the Monte Carlo bands (sim/montecarlo.py) and the benchmark (sim/ticktime.py) play
 through it too.
 """
 from __future__ import annotations

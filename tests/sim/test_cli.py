@@ -165,7 +165,7 @@ def test_montecarlo_does_not_depend_on_the_number_of_workers(scenario_file, tmp_
 
 
 def test_bench_quick_prints_its_figures(capsys):
-    assert run("bench", "--quick") == 0
+    assert run("ticktime", "--quick") == 0
     text = capsys.readouterr().out
     for needle in ("fast path", "exact path", "exact / fast", "simulated years/s"):
         assert needle in text

@@ -1,4 +1,4 @@
-"""`python -m sim bench`: what one tick costs, fast path against the exact path, in one run.
+"""`python -m sim ticktime`: what one tick costs, fast path against the exact path, in one run.
 
 Prints (never asserts; timings are not tests):
 - the median wall time of one tick of 64 subnets x 1,000 players x 500 orders on the fast path,
@@ -117,13 +117,13 @@ def _ms(x: float) -> str:
     return f"{x * 1e3:9.2f} ms"
 
 
-def run_bench(quick: bool = False, out: TextIO = sys.stdout) -> dict[str, float]:
+def run_ticktime(quick: bool = False, out: TextIO = sys.stdout) -> dict[str, float]:
     size = QUICK if quick else FULL
     rng = np.random.default_rng(12345)
     scn = bench_scenario(size)
     figures: dict[str, float] = {}
     w = out.write
-    w(f"sim bench{' --quick' if quick else ''}: {size.subnets} subnets x {size.players} players x "
+    w(f"sim ticktime{' --quick' if quick else ''}: {size.subnets} subnets x {size.players} players x "
       f"{size.orders} orders a tick, {size.blocks_per_tick} blocks a tick\n")
 
     game = Game.from_scenario(scn)
