@@ -21,10 +21,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from sim.ticktime import run_ticktime
 from sim.headless import play_scenario
 from sim.montecarlo import bands
 from sim.scenario import ScenarioError, load_scenario
+from sim.ticktime import run_ticktime
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--workers", type=_positive_int, default=1)
     m.add_argument("--exact", action="store_true")
 
-    b = sub.add_parser("ticktime", help="time one tick of the engine (prints figures; asserts nothing)")
+    b = sub.add_parser("ticktime", help="time one tick (prints figures; asserts nothing)")
     b.add_argument("--quick", action="store_true",
                    help="a tiny size, to check the benchmark itself runs")
     return p

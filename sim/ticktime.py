@@ -123,8 +123,9 @@ def run_ticktime(quick: bool = False, out: TextIO = sys.stdout) -> dict[str, flo
     scn = bench_scenario(size)
     figures: dict[str, float] = {}
     w = out.write
-    w(f"sim ticktime{' --quick' if quick else ''}: {size.subnets} subnets x {size.players} players x "
-      f"{size.orders} orders a tick, {size.blocks_per_tick} blocks a tick\n")
+    w(f"sim ticktime{' --quick' if quick else ''}: {size.subnets} subnets x "
+      f"{size.players} players x {size.orders} orders a tick, "
+      f"{size.blocks_per_tick} blocks a tick\n")
 
     game = Game.from_scenario(scn)
     game.step(random_orders(game, size.orders, rng), bots=False)  # warm-up (first stakes)
