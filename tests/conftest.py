@@ -81,6 +81,14 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
+def nginx_path() -> str:
+    path = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(path).exists():
+        missing_service("nginx (apt-get install nginx-light; scripts/setup installs it)")
+    return path
+
+
+@pytest.fixture(scope="session")
 def axe_source() -> str:
     """axe-core's script (package.json, installed by scripts/setup with npm ci)."""
     path = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"

@@ -71,17 +71,29 @@ function mountQuestions(store, control, host) {
   replace(host, el("h2", { id: "questions-h" }, "Predictions"),
     el("p", { class: "muted" }, "Ask before an event fires; phones show the question as a card while trading goes on."),
     asks, current, el("div", { class: "btn-row" }, own), free);
+  // Redrawn only when what they show changed: a redraw on every tick would take the keyboard
+  // focus off a button the teacher is about to press.
+  let asksKey = null;
+  let currentKey = null;
   return () => {
     const st = store.state;
     const live = st.game && st.game.status !== "ended";
-    replace(asks, ...(st.events || []).filter((e) => e.prediction && live).map((e) => {
-      const b = el("button", { type: "button", class: "btn small", "data-ask": String(e.index) }, `Ask before “${e.title}”`);
-      b.addEventListener("click", () => control("ask", { event: e.index }, b));
-      return b;
-    }));
+    const askable = (st.events || []).filter((e) => e.prediction && live);
+    const aKey = JSON.stringify(askable.map((e) => [e.index, e.title]));
+    if (aKey !== asksKey) {
+      asksKey = aKey;
+      replace(asks, ...askable.map((e) => {
+        const b = el("button", { type: "button", class: "btn small", "data-ask": String(e.index) }, `Ask before “${e.title}”`);
+        b.addEventListener("click", () => control("ask", { event: e.index }, b));
+        return b;
+      }));
+    }
     const q = st.question;
+    const count = q && st.answers && st.answers.question === q.id ? st.answers : { answered: 0, of: 0 };
+    const cKey = JSON.stringify(q ? [q.id, q.status, q.text, q.choices, q.counts, count.answered, count.of] : null);
+    if (cKey === currentKey) return;
+    currentKey = cKey;
     if (!q) { replace(current, el("p", { class: "muted" }, "No question asked yet.")); return; }
-    const count = st.answers && st.answers.question === q.id ? st.answers : { answered: 0, of: 0 };
     const buttons = [];
     if (q.status === "open") {
       const close = el("button", { type: "button", class: "btn small", id: "q-close" }, "Close answers");

@@ -63,7 +63,7 @@ def test_the_create_form_names_the_event_an_override_would_drop(browser, daphne_
     alert = console.locator(".alert.error, .alert", has_text="would break")
     alert.wait_for()
     text = alert.text_content()
-    assert "“The Foundation steps in” (epoch 12) would never fire" in text, text
+    assert "“The Foundation steps in” (epoch 6) would never fire" in text, text
     assert re.search(r"/console/$", console.url)  # refused: no game was created
     console.screenshot(path=str(shots / "override-warning-1280.png"), full_page=True)
 

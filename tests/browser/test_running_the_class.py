@@ -45,7 +45,13 @@ def test_a_prediction_an_announcement_and_eyes_up_reach_every_screen(
         page.wait_for_selector("#market tbody tr")
 
     # --- a prediction, asked before the event fires -----------------------------------------------
-    console.get_by_role("button", name="Ask before “SN28 pays its holders”").click()
+    # The teacher's keyboard focus stays on an ask button while ticks arrive (no redraw per tick).
+    ask = console.get_by_role("button", name="Ask before “SN28 pays its holders”")
+    ask.focus()
+    tick = console.evaluate("() => dtao.store.state.game.tick")
+    console.wait_for_function(f"() => dtao.store.state.game.tick >= {tick + 2}", timeout=LONG)
+    assert console.evaluate("() => document.activeElement.dataset.ask") is not None
+    ask.click()
     for page in phones.values():
         page.locator("#question-card").wait_for()
         assert "SN28's price" in _text(page, "#question-card .q-text")

@@ -176,7 +176,7 @@ def test_serve_runs_workers_and_engines_restarts_one_that_dies_and_stops_on_sigi
     wait_until(replaced, 30, "a new worker in place of the killed one")
     wait_healthy(port)
     children = psutil.Process(serve.pid).children()
-    serve.stop(signal.SIGINT, timeout=30)
+    serve.stop(signal.SIGINT, timeout=60)  # engines, then workers: at most 8 s + 5 s each
     assert serve.popen.returncode == 0
     assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
 
