@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 from kit import Table, finish, start, tables
 
-from bench.stack import RedisServer, free_port, wait_healthy, wait_until
+from bench.stack import MANAGE, PY, RedisServer, free_port, wait_healthy, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres,
               pytest.mark.timeout(150)]
@@ -156,7 +156,12 @@ def test_serve_runs_workers_and_engines_restarts_one_that_dies_and_stops_on_sigi
 
     stack = stack_factory()
     port = free_port()
-    serve = stack.serve(port, 2, 1)
+    # Started as a script's background job is: with SIGINT ignored (which exec keeps). Ctrl-C
+    # must still stop it, so serve sets its own handler rather than trusting what it inherits.
+    serve = stack.spawn("serve", ["bash", "-c", "trap '' INT; exec \"$@\"", "serve", PY, MANAGE,
+                                  "serve", "--workers", "2", "--engines", "1", "--port",
+                                  str(port), "--no-migrate"])
+    wait_healthy(port, serve)
     children = psutil.Process(serve.pid).children()
     kinds = Counter("run_engine" in " ".join(c.cmdline()) for c in children)
     assert kinds == {False: 2, True: 1}  # two daphne workers, one engine

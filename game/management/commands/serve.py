@@ -223,8 +223,11 @@ class Command(BaseCommand):
         where = (f"http://{host}:{port}/ (SO_REUSEPORT, {workers} worker(s))" if reuseport else
                  ", ".join(f"http://{host}:{port + k}/" for k in range(workers)))
         sup = Supervisor(children, env, host, reuseport, self.stdout)
-        # SIGTERM (systemd, docker stop, a test) behaves like Ctrl-C.
+        # SIGTERM (systemd, docker stop, a test) behaves like Ctrl-C. SIGINT is set too: a
+        # process started in the background by a non-interactive shell inherits SIGINT ignored
+        # (Python then installs no KeyboardInterrupt), and so would every child it starts.
         signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
         try:
             sup.log(f"listening on {where}; {engines} engine(s); Ctrl-C stops everything")
             sup.run()
