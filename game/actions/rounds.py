@@ -56,6 +56,17 @@ def _moved_frames(game: Game) -> Frames:
     return public_frames(game, {"type": "next_round", "next_round": next_round_info(game)})
 
 
+def _move_class(game: Game, nxt: Game) -> dict[str, Any]:
+    """Every seat of the (locked) game copied into its next round, and its pages told to
+    follow (on commit)."""
+    _copy_seats(game, nxt)
+    game.moved_to = nxt
+    frames = _moved_frames(game)
+    game.save(update_fields=["seq", "moved_to"])
+    broadcast.on_commit(frames)
+    return _answer(nxt)
+
+
 def _answer(game: Game) -> dict[str, Any]:
     """The control's result: where the console goes next."""
     return {"code": game.code, "console_url": f"/console/{game.code}/", "practice": game.practice}
@@ -187,12 +198,7 @@ def play_again(game_id: int, setting: str | None = None, value: Any = None) -> d
         nxt = _new_game(game, scn, name=_round_name(game), bots=game.bots,
                         starting_tao=game.starting_tao, tick_seconds=game.tick_seconds,
                         round_change=change)
-        _copy_seats(game, nxt)
-        game.moved_to = nxt
-        frames = _moved_frames(game)
-        game.save(update_fields=["seq", "moved_to"])
-        broadcast.on_commit(frames)
-        return _answer(nxt)
+        return _move_class(game, nxt)
 
 
 def practice(game_id: int) -> dict[str, Any]:
@@ -216,12 +222,7 @@ def practice(game_id: int) -> dict[str, Any]:
         clock = scn["clock"]
         nxt = _new_game(game, scn, preset=PRACTICE_PRESET, name=f"Practice: {game.name}"[:200],
                         bots=True, tick_seconds=float(clock["tick_seconds"]), practice=True)
-        _copy_seats(game, nxt)
-        game.moved_to = nxt
-        frames = _moved_frames(game)
-        game.save(update_fields=["seq", "moved_to"])
-        broadcast.on_commit(frames)
-        return _answer(nxt)
+        return _move_class(game, nxt)
 
 
 def to_real(game_id: int) -> dict[str, Any]:

@@ -108,6 +108,15 @@ def _read(out: Parsed, target: dict[str, Any], key: str, path: str, raw: str | N
         out.errors[path] = exc.message
 
 
+def _read_at(out: Parsed, scn: dict[str, Any], path: str, raw: str, kind: str) -> None:
+    """_read for a dotted path: the converted value, or what was typed with its error."""
+    try:
+        _set(scn, path, _convert(raw, kind))
+    except EditError as exc:
+        _set(scn, path, raw)
+        out.errors[path] = exc.message
+
+
 def _rows(post: Mapping[str, Any], name: str, old: list[Any], fields: tuple[tuple[str, str, str],
           ...], out: Parsed) -> list[dict[str, Any]]:
     try:
@@ -148,11 +157,7 @@ def read(body: dict[str, Any], post: Mapping[str, Any]) -> Parsed:
         raw = post.get(path)
         if raw is None or (path.startswith("params.") and raw.strip() == ""):
             continue
-        try:
-            _set(scn, path, _convert(raw, kind))
-        except EditError as exc:
-            _set(scn, path, raw)
-            out.errors[path] = exc.message
+        _read_at(out, scn, path, raw, kind)
     if post.get("rules.present") is not None:
         scn["rules"] = list(post.getlist("rules"))  # type: ignore[attr-defined]
     for role in ROLES:
@@ -160,13 +165,8 @@ def read(body: dict[str, Any], post: Mapping[str, Any]) -> Parsed:
                            (f"role_defaults.{role}.root_stake", "num"),
                            (f"role_mix.{role}", "num"), (f"bot_fill.{role}", "text")):
             raw = post.get(path)
-            if raw is None:
-                continue
-            try:
-                _set(scn, path, _convert(raw, kind))
-            except EditError as exc:
-                _set(scn, path, raw)
-                out.errors[path] = exc.message
+            if raw is not None:
+                _read_at(out, scn, path, raw, kind)
     if post.get("players") is not None:
         _read(out, scn, "players", "players", post.get("players"), "json")
     scn["subnets"] = _rows(post, "subnets", body.get("subnets", []), SUBNET_FIELDS, out)
