@@ -36,6 +36,7 @@ def _size(message: dict[str, Any]) -> int:
     return len(broadcast.encode(message).encode())
 
 
+@pytest.mark.slow  # a whole 144-tick class with 60 seats: about 12 s
 @pytest.mark.django_db
 def test_the_first_message_of_a_long_class_stays_under_64_kb(instructor: Any, settings: Any
                                                              ) -> None:
