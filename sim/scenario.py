@@ -23,6 +23,7 @@ import copy
 import json
 import math
 import tomllib
+from decimal import Context
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -109,7 +110,10 @@ def _num(v: Any, field: str, *, lo: float | None = None, hi: float | None = None
          lo_incl: bool = True, hi_incl: bool = True) -> float:
     if not _is_num(v):
         raise ScenarioError(field, f"expected a number, got {_tname(v)}")
-    x = float(v)
+    try:
+        x = float(v)
+    except OverflowError:  # an integer past a float's range (a JSON number of 400 digits)
+        raise ScenarioError(field, f"must be finite, got {_fmt_int(v)}") from None
     if not math.isfinite(x):
         raise ScenarioError(field, "must be finite")
     if lo is not None and (x < lo or (x == lo and not lo_incl)):
@@ -130,9 +134,9 @@ def _int(v: Any, field: str, *, lo: int | None = None, hi: int | None = None) ->
     if not isinstance(v, int) or isinstance(v, bool):
         raise ScenarioError(field, f"expected an integer, got {_tname(v)}")
     if lo is not None and v < lo:
-        raise ScenarioError(field, f"must be >= {lo}, got {v}")
+        raise ScenarioError(field, f"must be >= {lo}, got {_fmt_int(v)}")
     if hi is not None and v > hi:
-        raise ScenarioError(field, f"must be <= {hi}, got {v}")
+        raise ScenarioError(field, f"must be <= {hi}, got {_fmt_int(v)}")
     return v
 
 
@@ -172,6 +176,12 @@ def _tname(v: Any) -> str:
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
+
+
+def _fmt_int(v: int) -> str:
+    """An integer as typed, or in the short form _fmt uses once it is longer than 15 digits (an
+    error message quotes a 400-digit number as 1e+400)."""
+    return str(v) if abs(v) < 10**15 else format(Context(prec=6).create_decimal(v).normalize(), "g")
 
 
 def _require(d: Mapping[str, Any], key: str, field: str) -> Any:

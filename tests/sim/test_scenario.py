@@ -221,6 +221,21 @@ def test_it_rejects_a_bad_file_naming_field_and_reason(mutate, field, reason):
     assert str(info.value).startswith(field + ": ")
 
 
+@pytest.mark.parametrize("path, value, said", [
+    ("subnets.0.tao", 10**400, "subnets[0].tao: must be finite, got 1e+400"),
+    ("clock.epochs", 10**400, "clock.epochs: must be <= "),
+    ("seed", -(10**20), "seed: must be >= 0, got -1e+20"),
+    ("clock.epochs", 10**15 + 1, "got 1e+15"),
+], ids=["float-overflow", "int-over", "int-under", "16-digits"])
+def test_a_huge_integer_is_refused_in_a_line_that_quotes_it_short(path, value, said):
+    # A JSON number of 400 digits is a Python int: float() of it overflows. The refusal is the
+    # scenario's own error (not an OverflowError), and it quotes the number short.
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_set(path, value)(good()))
+    assert said in str(info.value)
+    assert len(str(info.value)) < 80
+
+
 def test_it_rejects_unreadable_files(tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(ScenarioError, match="not valid JSON"):
