@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from game import broadcast, classlist, names, ratelimit
+from game.actions import predictions
 from game.actions.base import lobby_frames, lock, need, roster_frame, save_and_send, status_frames
 from game.errors import ClientError
 from game.jsontext import dumps
@@ -144,7 +145,7 @@ def join_game(code: str, nickname: str | None, *, limited: bool = False,
             ratelimit.note_join(game.code)
         if late:
             _queue_late_join(game, seat)
-        frames = lobby_frames(game)
+        frames = lobby_frames(game) + predictions.recount(game)
         game.save(update_fields=["seq"])
         broadcast.on_commit(frames)
     return seat, token
@@ -223,7 +224,7 @@ def kick(game_id: int, seat_id: int) -> None:
         if game.status == Status.LOBBY:
             game.commands.filter(seat=seat, status=CommandStatus.QUEUED).update(
                 status=CommandStatus.CANCELLED, reason="kicked")
-        frames = lobby_frames(game)
+        frames = lobby_frames(game) + predictions.recount(game)
         frames.append(broadcast.kick(seat.id))
         save_and_send(game, frames)
 

@@ -69,6 +69,15 @@ def _frames(game: Game, q: Question) -> list[tuple[str, dict[str, Any]]]:
     return frames
 
 
+def recount(game: Game) -> list[tuple[str, dict[str, Any]]]:
+    """The screens' count again after the class changed (a student joined late or was
+    removed) while a question is open: its `of` moved. Nothing when no question is open."""
+    q = latest(game.id)
+    if q is None or q.status != QuestionStatus.OPEN:
+        return []
+    return [_answers_frame(game, q)]
+
+
 def _answers_frame(game: Game, q: Question) -> tuple[str, dict[str, Any]]:
     return broadcast.frame(screens_group(game.id), broadcast.encode(
         {"type": "answers", "seq": game.seq, **tally(q)}), game.seq)

@@ -73,6 +73,25 @@ def test_it_asks_the_events_question_and_counts_answers_per_choice(pgame, frames
     assert tallies == [(0, 2), (1, 2), (2, 2), (2, 2)]
 
 
+def test_the_screens_count_follows_a_late_join_and_a_removal_while_a_question_is_open(
+        pgame, frames):
+    from game.actions.lobby import kick
+
+    alice, _ = join_game(pgame.code, "Alice")
+    start_game(pgame.id)
+    asked = predictions.ask(pgame.id, event=0)
+    predictions.answer(alice.id, asked["question"], 1)
+    bob, _ = join_game(pgame.code, "Bob")  # late, while the question is open
+    kick(pgame.id, alice.id)
+    predictions.close(pgame.id, asked["question"])
+    join_game(pgame.code, "Carol")  # the question is closed: its count stays as it was
+    sent = [json.loads(f[1]["text"]) for f in frames if "text" in f[1]]  # not the kick's
+    tallies = [(m["answered"], m["of"]) for m in sent if m["type"] == "answers"]
+    assert tallies == [(0, 1), (1, 1), (1, 2), (1, 1), (1, 1)]
+    seqs = [m["seq"] for m in sent if "seq" in m]
+    assert seqs == sorted(seqs)  # each count rides behind the lobby message it follows
+
+
 def test_it_asks_a_free_question_typed_in_the_console(pgame):
     asked = predictions.ask(pgame.id, text="  Who wins?  ", choices=["Owners", "Holders"])
     q = Question.objects.get(pk=asked["question"])
