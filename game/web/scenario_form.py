@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from game.actions.lobby import foundation_player
 from game.customscenarios import EditError
+from game.web import prediction_form
 from sim.scenario import MECHANISMS, ROLES, RULES, policy_names
 
 ROLE_LABELS = {"speculator": "Speculator", "subnet_owner": "Subnet owner",
@@ -142,6 +143,8 @@ def _rows(post: Mapping[str, Any], name: str, old: list[Any], fields: tuple[tupl
                   "json" if kind == "json" else kind)
         if row.get("note") == "":
             row.pop("note")
+        if name == "events":
+            prediction_form.read(row, i, post, out.errors)
         rows.append(row)
     return rows
 
@@ -330,10 +333,12 @@ def layout(scn: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
                                            if seat else "none"))
                 cells.append(f(f"{name}[{i}].owner", "Owner (a bot, or none)", "owner",
                                "", (KEEP, NO_OWNER, *policy_names())) | {"keep": label})
-            keys = {key for key, _label, _kind in spec}
+            keys = {key for key, _label, _kind in spec} | {"prediction"}
             extra = json.dumps({k: v for k, v in row.items() if k not in keys},
                                ensure_ascii=False)
-            out.append({"index": i, "fields": cells, "row": row, "extra": extra})
+            asked = prediction_form.cells(i, row, f) if name == "events" else []
+            out.append({"index": i, "fields": cells, "row": row, "extra": extra,
+                        "prediction": asked})
         return out
 
     return {
@@ -361,7 +366,8 @@ def field_names(page: dict[str, Any]) -> list[str]:
     names = [x["name"] for k in ("basics", "clock", "registration") for x in page[k]]
     names += [x["name"] for r in page["roles"] for x in r["fields"]]
     names += ["players", "guide.goal", FOUNDATION]
-    names += [x["name"] for k in ("subnets", "events") for r in page[k] for x in r["fields"]]
+    names += [x["name"] for k in ("subnets", "events") for r in page[k]
+              for x in r["fields"] + r["prediction"]]
     return names
 
 
