@@ -22,7 +22,8 @@ def answer_keys(game: Game) -> dict[int, int]:
     events = json.loads(game.scenario).get("events", [])
     out = {}
     for q in Question.objects.filter(game=game, event__isnull=False):
-        asked = events[q.event].get("prediction") if 0 <= q.event < len(events) else None
+        event = q.event if q.event is not None else -1
+        asked = events[event].get("prediction") if 0 <= event < len(events) else None
         key = (asked or {}).get("correct")
         if key is not None and key in q.choices:
             out[q.id] = q.choices.index(key)

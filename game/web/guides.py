@@ -1,4 +1,6 @@
-"""Teachers' guides: docs/teaching/<preset>.md, one per preset, shown in the console.
+"""Teachers' guides: docs/teaching/<preset>.md, one per preset, shown in the console; and the
+guide an instructor writes in their own preset (`own_guide`: the lesson's goal, a note per
+scripted event), shown in the console beside the events.
 
 The guides are Markdown in the repository (read on GitHub or in an editor) and rendered here
 for the console by a deliberately small renderer: headings, paragraphs, bullet and numbered
@@ -9,6 +11,7 @@ text only (a guide's links point at other Markdown files, which the app does not
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -31,6 +34,18 @@ def path_for(preset: str) -> Path | None:
 
 def url_for(preset: str) -> str | None:
     return f"/console/guides/{preset}/" if path_for(preset) else None
+
+
+def own_guide(scenario_text: str) -> tuple[str, dict[int, str]]:
+    """The goal and the events' notes (event index -> note) a game's scenario carries: the
+    teacher's guide fields of the scenario editor (game/web/scenario_form.py), kept as plain
+    text (the page escapes them)."""
+    scn = json.loads(scenario_text)
+    guide = scn.get("guide")
+    goal = guide.get("goal") if isinstance(guide, dict) else None
+    notes = {i: e["note"] for i, e in enumerate(scn.get("events") or [])
+             if isinstance(e, dict) and isinstance(e.get("note"), str) and e["note"].strip()}
+    return (goal.strip() if isinstance(goal, str) else ""), notes
 
 
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")

@@ -194,7 +194,21 @@ def test_it_duplicates_renames_and_deletes(instructor, mine):
     assert copy.name == "Week 3 market" and copy.body["name"] == "Week 3 market"
     res = client.post(f"/console/scenarios/{copy.pk}/rename", {"name": "   "})
     assert res.status_code == 400 and "Give the scenario a name." in res.content.decode()
-    client.post(f"/console/scenarios/{copy.pk}/delete")
+    # Delete asks first, on a page of its own (no script needed): nothing goes until confirmed.
+    create_game(instructor, f"custom:{copy.pk}", Overrides(seed=2))
+    res = client.post(f"/console/scenarios/{copy.pk}/delete")
+    page = html.unescape(res.content.decode())
+    assert res.status_code == 200 and 'id="confirm-delete"' in page
+    assert "Yes, delete “Week 3 market”" in page
+    assert ('<p id="delete-games">Games made from it: <span class="num">1</span>. They keep '
+            'their scenario and debrief, but “play again” will no longer work for them.</p>'
+            ) in page
+    assert 'name="confirm" value="yes"' in page
+    assert CustomScenario.objects.filter(pk=copy.pk).exists()
+    res = client.post(f"/console/scenarios/{copy.pk}/delete", {"confirm": "no"})
+    assert res.status_code == 200 and CustomScenario.objects.filter(pk=copy.pk).exists()
+    res = client.post(f"/console/scenarios/{copy.pk}/delete", {"confirm": "yes"})
+    assert res.status_code == 302 and res["Location"] == "/console/scenarios/"
     assert list(CustomScenario.objects.filter(owner=instructor)) == [mine]
 
 

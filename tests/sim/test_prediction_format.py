@@ -1,5 +1,6 @@
-"""An event's `prediction` (docs/scenario-format.md): a question with 2–5 distinct choices and an
-optional subnet and answer key (`correct`, one of the choices); a bad one is refused naming the field; the presets' questions load."""
+"""An event's `prediction` (docs/scenario-format.md): a question with 2–5 distinct choices, an
+optional subnet and answer key (`correct`, one of the choices); a bad one is refused naming the
+field; the presets' questions load."""
 from __future__ import annotations
 
 import json
