@@ -26,10 +26,10 @@ def _owned(request: HttpRequest, code: str) -> Game:
 
 def console_context(game: Game) -> dict[str, Any]:
     """What the console page adds: its preset's guide, the guide written in the instructor's
-    own preset (the lesson's goal; each event's note, shown in its row), the class list
+    own preset (its parts above the events; each event's note, shown in its row), the class list
     summary."""
-    goal, notes = guides.own_guide(game.scenario)
-    return {"guide_url": guides.url_for(game.preset), "guide_goal": goal, "event_notes": notes,
+    parts, notes = guides.own_guide(game.scenario)
+    return {"guide_url": guides.url_for(game.preset), "own_guide": parts, "event_notes": notes,
             "class_list": classlist.summary(game)}
 
 

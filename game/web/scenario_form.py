@@ -36,6 +36,11 @@ SUBNET_FIELDS = (("id", "Id", "int"), ("name", "Name", "text"), ("tao", "Pool TA
 EVENT_FIELDS = (("epoch", "Epoch", "int"), ("title", "Title", "text"), ("text", "Text", "area"),
                 ("actions", "Actions (JSON list)", "json"),
                 ("note", "Teacher's note (what to say before it)", "area"))
+# A custom preset's teacher's guide (docs/scenarios.md `guide`), the parts docs/teaching/ has.
+GUIDE = (("goal", "The lesson's goal (teacher's guide)"),
+         ("timing", "Timing for a 45-minute period"),
+         ("discussion", "Discussion questions for the debrief, with their answers"),
+         ("misconceptions", "Common student misconceptions"))
 MAX_ROWS = 64
 _INT = re.compile(r"^[+-]?\d{1,30}$")
 
@@ -176,13 +181,17 @@ def read(body: dict[str, Any], post: Mapping[str, Any]) -> Parsed:
     scn["events"] = _rows(post, "events", body.get("events", []), EVENT_FIELDS, out)
     _foundation(out, post.get(FOUNDATION))
     _owners(out, post)
-    goal = post.get("guide.goal")
-    if goal is not None:
-        guide = dict(scn.get("guide") or {})
-        guide["goal"] = goal
-        scn["guide"] = guide if goal.strip() else {k: v for k, v in guide.items() if k != "goal"}
-        if not scn["guide"]:
-            scn.pop("guide")
+    guide = dict(scn["guide"]) if isinstance(scn.get("guide"), dict) else {}
+    for key, _label in GUIDE:  # the teacher's guide: an emptied part is dropped
+        raw = post.get(f"guide.{key}")
+        if raw is not None:
+            guide[key] = raw
+            if not raw.strip():
+                guide.pop(key)
+    if guide:
+        scn["guide"] = guide
+    else:
+        scn.pop("guide", None)
     return out
 
 
@@ -357,15 +366,15 @@ def layout(scn: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
                      "json", scn.get("players")),
         "subnets": rows("subnets", SUBNET_FIELDS),
         "events": rows("events", EVENT_FIELDS),
-        "guide": f("guide.goal", "The lesson's goal (teacher's guide)", "area",
-                   _get(scn, "guide.goal")),
+        "guide": [f(f"guide.{key}", label, "area", _get(scn, f"guide.{key}"))
+                  for key, label in GUIDE],
     }
 
 
 def field_names(page: dict[str, Any]) -> list[str]:
     names = [x["name"] for k in ("basics", "clock", "registration") for x in page[k]]
     names += [x["name"] for r in page["roles"] for x in r["fields"]]
-    names += ["players", "guide.goal", FOUNDATION]
+    names += ["players", FOUNDATION] + [f"guide.{key}" for key, _label in GUIDE]
     names += [x["name"] for k in ("subnets", "events") for r in page[k]
               for x in r["fields"] + r["prediction"]]
     return names

@@ -67,7 +67,8 @@ def test_the_console_shows_a_custom_presets_own_guide_beside_its_events(django_u
 
     teacher = django_user_model.objects.create_user("teacher", password="a-long-pw-1")
     mine = cs.create(teacher, "sandbox")
-    body = {**mine.body, "guide": {"goal": "See <b>dilution</b>\nthen discuss."}}
+    body = {**mine.body, "guide": {"goal": "See <b>dilution</b>\nthen discuss.",
+                                   "misconceptions": "Price is value."}}
     body["events"] = [{**body["events"][0], "note": "Ask: who gains?"},
                       {"epoch": 3, "title": "Quiet", "text": "", "actions": [], "note": "  "}]
     cs.save(teacher, mine.pk, body)
@@ -79,6 +80,9 @@ def test_the_console_shows_a_custom_presets_own_guide_beside_its_events(django_u
     assert html.index('id="ev-h"') < goal < html.index('id="events"')
     assert ("<strong>The lesson's goal (your guide):</strong> See &lt;b&gt;dilution&lt;/b&gt;"
             "<br>then discuss.</p>") in html.replace("&#x27;", "'")
+    assert ('<p id="guide-misconceptions" class="guide-part"><strong>Misconceptions (your '
+            'guide):</strong> Price is value.</p>') in html
+    assert 'id="guide-timing"' not in html  # a part left empty is not shown
     notes = re.search(r'<script id="event-notes" type="application/json">(.*?)</script>', html)
     assert notes is not None and json.loads(notes.group(1)) == {"0": "Ask: who gains?"}
     assert "Your notes for each event" in html

@@ -102,7 +102,10 @@ def test_it_adds_a_subnet_and_an_event_and_saves_them(instructor, mine):
                           "events[1].actions": "[]", "events[1].note": "Ask: who gains?",
                           "clock.epochs": "12", "role_defaults.speculator.tao": "750",
                           "role_mix.speculator": "3", "bot_fill.speculator": "momentum",
-                          "params.lock_min": "250", "guide.goal": "See dilution."})
+                          "params.lock_min": "250", "guide.goal": "See dilution.",
+                          "guide.timing": "5 min: roles.\r\n30 min: play.",
+                          "guide.discussion": "Who gained? The early stakers.",
+                          "guide.misconceptions": ""})
     res = client.post(f"/console/scenarios/{mine.pk}/edit", post)
     assert res.status_code == 200 and "Saved." in res.content.decode()
     body = CustomScenario.objects.get(pk=mine.pk).body
@@ -116,7 +119,15 @@ def test_it_adds_a_subnet_and_an_event_and_saves_them(instructor, mine):
     assert body["role_mix"]["speculator"] == 3.0
     assert body["bot_fill"]["speculator"] == "momentum"
     assert body["params"]["lock_min"] == 250.0
-    assert body["guide"] == {"goal": "See dilution."}
+    assert body["guide"] == {"goal": "See dilution.", "timing": "5 min: roles.\r\n30 min: play.",
+                             "discussion": "Who gained? The early stakers."}  # empty: dropped
+    page = client.get(f"/console/scenarios/{mine.pk}/edit").content.decode()
+    assert ('name="guide.discussion" rows="2" spellcheck="true">Who gained? The early stakers.'
+            '</textarea>') in page
+    cleared = {f"guide.{k}": "" for k in ("goal", "timing", "discussion", "misconceptions")}
+    assert client.post(f"/console/scenarios/{mine.pk}/edit",
+                       _form(CustomScenario.objects.get(pk=mine.pk), **cleared)).status_code == 200
+    assert "guide" not in CustomScenario.objects.get(pk=mine.pk).body
     assert body == sim.load_scenario(body)  # what is stored is the simulator's normal form
 
 
