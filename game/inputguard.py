@@ -32,8 +32,9 @@ def has_control(value: Any) -> bool:
 # Form fields that are lines of text (a textarea): line breaks and tabs are the text's own,
 # every other control character is still refused. The class list's pasted names; the scenario
 # editor's texts and JSON boxes (game/web/scenario_form.py).
-MULTILINE_FIELDS = frozenset({"names", "description", "guide.goal", "players"})
-MULTILINE_ROWS = re.compile(r"events\[\d{1,3}\]\.(?:text|actions|note)")
+MULTILINE_FIELDS = frozenset({"names", "description", "players", "guide.goal", "guide.timing",
+                              "guide.discussion", "guide.misconceptions"})
+MULTILINE_ROWS = re.compile(r"events\[\d{1,3}\]\.(?:text|actions|note|prediction\.choices)")
 LINE_BREAKS = re.compile("[\t\r\n]")
 
 

@@ -565,12 +565,14 @@ PREDICTION_CHOICES = (2, 5)
 
 def prediction(v: Any, f: str, subnet_ids: set[int] | None = None) -> dict[str, Any]:
     """An event's prediction question: `text`, 2–5 distinct `choices`, and optionally the
-    `subnet` whose price the debrief sets beside the class's answers. Also the server's check of
-    a question the instructor types (subnet_ids None: any subnet id)."""
+    `subnet` whose price the debrief sets beside the class's answers and the `correct` choice
+    (the answer key the grade sheet marks answers by). Also the server's check of a question
+    the instructor types (subnet_ids None: any subnet id)."""
     d = _obj(v, f)
     for key in d:
-        if key not in ("text", "choices", "subnet"):
-            raise ScenarioError(f"{f}.{key}", "unknown field (expected text, choices, subnet)")
+        if key not in ("text", "choices", "subnet", "correct"):
+            raise ScenarioError(f"{f}.{key}",
+                                "unknown field (expected text, choices, subnet, correct)")
     text = _str(_require(d, "text", f), f"{f}.text").strip()
     if len(text) > PREDICTION_TEXT_MAX:
         raise ScenarioError(f"{f}.text", f"must be at most {PREDICTION_TEXT_MAX} characters")
@@ -593,6 +595,11 @@ def prediction(v: Any, f: str, subnet_ids: set[int] | None = None) -> dict[str, 
         if subnet_ids is not None and sid not in subnet_ids:
             raise ScenarioError(f"{f}.subnet", f"unknown subnet {sid}")
         out["subnet"] = sid
+    if d.get("correct") is not None:
+        key = _str(d["correct"], f"{f}.correct").strip()
+        if key not in choices:
+            raise ScenarioError(f"{f}.correct", f"must be one of the choices, got {key!r}")
+        out["correct"] = key
     return out
 
 

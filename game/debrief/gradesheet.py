@@ -15,6 +15,8 @@ The participation score is a weighted mean of four parts, each between 0 and 1:
     R = 1 − (rank − 1) / (students − 1)    (rank among students by return; 1 when alone)
 
 The teacher sets a, b, c, d and T (`Weights`); the defaults grade participation only (d = 0).
+Predictions answered and right (where a question has an answer key) are columns of their own,
+outside the score.
 The formula, with the weights in use, is written on the page and in the CSV's header
 (`formula`).
 """
@@ -24,10 +26,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
-from django.db.models import Count
-
 from game import classlist, leaderboard
-from game.debrief import analysis as debrief, exports
+from game.debrief import analysis as debrief, exports, predictions
 from game.models import Actor, Answer, Command, CommandStatus, Game, Question
 
 
@@ -123,13 +123,19 @@ def _activity(game: Game) -> dict[int, dict[str, Any]]:
     return out
 
 
-def _predictions(game: Game) -> tuple[int, dict[int, int]]:
-    """(questions the class was asked, answers per seat id). A prediction has no right answer
-    to mark: the debrief sets each question beside what then happened."""
-    asked = Question.objects.filter(game=game).count()
-    answers = Answer.objects.filter(question__game=game).values("seat_id").annotate(
-        n=Count("id"))
-    return asked, {a["seat_id"]: a["n"] for a in answers}
+def _predictions(game: Game) -> dict[str, Any]:
+    """The questions the class was asked (`asked`), those with an answer key (`keyed`), and per
+    seat id the answers given (`answered`) and the right ones among them (`right`: the choice
+    is the key, debrief/predictions.answer_keys, as the debrief and the export mark it)."""
+    keys = predictions.answer_keys(game)
+    answered: dict[int, int] = {}
+    right: dict[int, int] = {}
+    for seat_id, question_id, choice in Answer.objects.filter(question__game=game).values_list(
+            "seat_id", "question_id", "choice"):
+        answered[seat_id] = answered.get(seat_id, 0) + 1
+        right[seat_id] = right.get(seat_id, 0) + (keys.get(question_id) == choice)
+    return {"asked": Question.objects.filter(game=game).count(), "keyed": len(keys),
+            "answered": answered, "right": right}
 
 
 def epochs_played(game: Game) -> int:
@@ -159,6 +165,9 @@ COLUMNS: list[tuple[str, str]] = [
     ("epochs", "epochs played"),
     ("questions", "prediction questions the class was asked"),
     ("predictions_answered", "of those, how many the student answered"),
+    ("questions_keyed", "of the questions asked, those with an answer key (their event's "
+                        "`correct` choice)"),
+    ("predictions_right", "of the student's answers to those, how many picked the key"),
     ("participation", "the participation score, 0–100 (formula in the header)"),
 ]
 
@@ -173,7 +182,8 @@ def build(game: Game, weights: Weights | None = None) -> dict[str, Any]:
     activity = _activity(game)
     listed = classlist.keys(game)
     epochs = epochs_played(game)
-    asked, answered = _predictions(game)
+    pred = _predictions(game)
+    asked = {"questions": pred["asked"], "questions_keyed": pred["keyed"]}
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for r in board:
@@ -187,14 +197,15 @@ def build(game: Game, weights: Weights | None = None) -> dict[str, Any]:
             "students": len(board), "role_rank": r["student_role_rank"],
             "role_students": per_role[r["role"]], "orders": act["orders"],
             "refused": act["refused"], "epochs_active": len(act["epochs"]), "epochs": epochs,
-            "questions": asked, "predictions_answered": answered.get(r["seat_id"], 0),
+            **asked, "predictions_answered": pred["answered"].get(r["seat_id"], 0),
+            "predictions_right": pred["right"].get(r["seat_id"], 0),
             "participation": participation(
                 w, epochs_active=len(act["epochs"]), epochs=epochs, orders=act["orders"],
                 refused=act["refused"], rank=r["student_rank"], students=len(board))})
     for name in sorted((n for k, n in listed.items() if k not in seen), key=str.casefold):
         rows.append({"nickname": name, "on_class_list": True, "joined": False,
                      "orders": 0, "refused": 0, "epochs_active": 0, "epochs": epochs,
-                     "questions": asked, "predictions_answered": 0,
+                     **asked, "predictions_answered": 0, "predictions_right": 0,
                      "participation": participation(w, epochs_active=0, epochs=epochs,
                                                     orders=0, refused=0, rank=None,
                                                     students=len(board))})

@@ -1,6 +1,11 @@
 """Predictions after the game (issue #16): the debrief and each student's report set the class's
 answers beside what then happened to the asked subnet's price; the research export's
 predictions.csv. Read-only: the questions and answers are game/actions/predictions.py's.
+
+A scripted event's question may carry an answer key (`correct`, docs/scenario-format.md): the
+debrief marks the right choice, the export says of each answer whether it is right, and the
+grade sheet counts each student's right answers, all through `answer_keys`. A question typed in
+the console has no key.
 """
 from __future__ import annotations
 
@@ -9,6 +14,20 @@ from typing import Any
 
 from game.actions.predictions import counts
 from game.models import Answer, Game, Question, Seat
+
+
+def answer_keys(game: Game) -> dict[int, int]:
+    """Question id -> the index of its right choice, for the questions asked from a scripted
+    event whose prediction has a `correct` choice (the game's own scenario, as started)."""
+    events = json.loads(game.scenario).get("events", [])
+    out = {}
+    for q in Question.objects.filter(game=game, event__isnull=False):
+        event = q.event if q.event is not None else -1
+        asked = events[event].get("prediction") if 0 <= event < len(events) else None
+        key = (asked or {}).get("correct")
+        if key is not None and key in q.choices:
+            out[q.id] = q.choices.index(key)
+    return out
 
 
 def _price(row: dict[str, Any] | None, subnet: int) -> float | None:
@@ -45,17 +64,21 @@ def outcome(q: Question, doc: dict[str, Any]) -> dict[str, Any] | None:
 def debrief(game: Game, doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Each question with the class's answers beside what then happened."""
     titles = {i: e.get("title") for i, e in enumerate(json.loads(game.scenario).get("events", []))}
+    keys = answer_keys(game)
     out = []
     for q in Question.objects.filter(game=game).order_by("number"):
         c = counts(q)
         total = sum(c)
+        right = keys.get(q.id)
         out.append({"id": q.id, "number": q.number, "text": q.text, "event": q.event,
                     "event_title": titles.get(q.event) if q.event is not None else None,
                     "asked_tick": q.asked_tick, "closed_tick": q.closed_tick,
-                    "answered": total, "outcome": outcome(q, doc),
+                    "answered": total, "outcome": outcome(q, doc), "right": right,
+                    "answered_right": c[right] if right is not None else None,
                     "choices": [{"text": t, "count": n, "share": n / total if total else 0.0,
-                                 "share_pct": round(100 * n / total) if total else 0}
-                                for t, n in zip(q.choices, c, strict=True)]})
+                                 "share_pct": round(100 * n / total) if total else 0,
+                                 "right": j == right}
+                                for j, (t, n) in enumerate(zip(q.choices, c, strict=True))]})
     return out
 
 
@@ -79,19 +102,24 @@ EXPORT_COLUMNS = [
     ("choice", "the choice picked, 0-based"),
     ("answer", "the text of that choice"),
     ("tick", "the game's next tick when the answer was given"),
+    ("right", "true when the choice is the question's answer key (its event's `correct`), "
+              "false when not; empty for a question without a key"),
 ]
 
 
 def export_rows(game: Game, ids: dict[str, str], nicknames: bool) -> list[dict[str, Any]]:
     """One row per answer, questions in order, then by the id the export shows."""
     rows = []
+    keys = answer_keys(game)
     for a in (Answer.objects.filter(question__game=game).select_related("question", "seat")
               .order_by("question__number")):
         q = a.question
+        key = keys.get(q.id)
         rows.append({"question": q.number, "event": q.event, "text": q.text,
                      "asked_tick": q.asked_tick, "closed_tick": q.closed_tick,
                      "seat": ids.get(a.seat.player, a.seat.player),
                      "nickname": a.seat.nickname if nicknames else None,
-                     "choice": a.choice, "answer": q.choices[a.choice], "tick": a.tick})
+                     "choice": a.choice, "answer": q.choices[a.choice], "tick": a.tick,
+                     "right": None if key is None else a.choice == key})
     rows.sort(key=lambda r: (r["question"], r["seat"]))
     return rows

@@ -25,8 +25,12 @@ def _owned(request: HttpRequest, code: str) -> Game:
 
 
 def console_context(game: Game) -> dict[str, Any]:
-    """What the console page adds: its preset's guide and the class list summary."""
-    return {"guide_url": guides.url_for(game.preset), "class_list": classlist.summary(game)}
+    """What the console page adds: its preset's guide, the guide written in the instructor's
+    own preset (its parts above the events; each event's note, shown in its row), the class list
+    summary."""
+    parts, notes = guides.own_guide(game.scenario)
+    return {"guide_url": guides.url_for(game.preset), "own_guide": parts, "event_notes": notes,
+            "class_list": classlist.summary(game)}
 
 
 @login_required

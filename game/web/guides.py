@@ -1,4 +1,7 @@
-"""Teachers' guides: docs/teaching/<preset>.md, one per preset, shown in the console.
+"""Teachers' guides: docs/teaching/<preset>.md, one per preset, shown in the console; and the
+guide an instructor writes in their own preset (`own_guide`: the lesson's goal, timing,
+discussion questions, misconceptions, a note per scripted event), shown in the console beside
+the events.
 
 The guides are Markdown in the repository (read on GitHub or in an editor) and rendered here
 for the console by a deliberately small renderer: headings, paragraphs, bullet and numbered
@@ -9,6 +12,7 @@ text only (a guide's links point at other Markdown files, which the app does not
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -31,6 +35,23 @@ def path_for(preset: str) -> Path | None:
 
 def url_for(preset: str) -> str | None:
     return f"/console/guides/{preset}/" if path_for(preset) else None
+
+
+OWN_PARTS = (("goal", "The lesson's goal"), ("timing", "Timing"),
+             ("discussion", "Discussion questions"), ("misconceptions", "Misconceptions"))
+
+
+def own_guide(scenario_text: str) -> tuple[list[dict[str, str]], dict[int, str]]:
+    """The guide a game's scenario carries (the scenario editor's teacher's guide fields,
+    game/web/scenario_form.py): its parts [{key, label, text}] in OWN_PARTS' order, and the
+    events' notes {event index: note}. Plain text: the page escapes it."""
+    scn = json.loads(scenario_text)
+    guide = scn.get("guide") if isinstance(scn.get("guide"), dict) else {}
+    parts = [{"key": key, "label": label, "text": guide[key].strip()} for key, label in OWN_PARTS
+             if isinstance(guide.get(key), str) and guide[key].strip()]
+    notes = {i: e["note"] for i, e in enumerate(scn.get("events") or [])
+             if isinstance(e, dict) and isinstance(e.get("note"), str) and e["note"].strip()}
+    return parts, notes
 
 
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from game.actions.lobby import foundation_player
 from game.customscenarios import EditError
+from game.web import prediction_form
 from sim.scenario import MECHANISMS, ROLES, RULES, policy_names
 
 ROLE_LABELS = {"speculator": "Speculator", "subnet_owner": "Subnet owner",
@@ -35,6 +36,11 @@ SUBNET_FIELDS = (("id", "Id", "int"), ("name", "Name", "text"), ("tao", "Pool TA
 EVENT_FIELDS = (("epoch", "Epoch", "int"), ("title", "Title", "text"), ("text", "Text", "area"),
                 ("actions", "Actions (JSON list)", "json"),
                 ("note", "Teacher's note (what to say before it)", "area"))
+# A custom preset's teacher's guide (docs/scenarios.md `guide`), the parts docs/teaching/ has.
+GUIDE = (("goal", "The lesson's goal (teacher's guide)"),
+         ("timing", "Timing for a 45-minute period"),
+         ("discussion", "Discussion questions for the debrief, with their answers"),
+         ("misconceptions", "Common student misconceptions"))
 MAX_ROWS = 64
 _INT = re.compile(r"^[+-]?\d{1,30}$")
 
@@ -142,6 +148,8 @@ def _rows(post: Mapping[str, Any], name: str, old: list[Any], fields: tuple[tupl
                   "json" if kind == "json" else kind)
         if row.get("note") == "":
             row.pop("note")
+        if name == "events":
+            prediction_form.read(row, i, post, out.errors)
         rows.append(row)
     return rows
 
@@ -173,13 +181,17 @@ def read(body: dict[str, Any], post: Mapping[str, Any]) -> Parsed:
     scn["events"] = _rows(post, "events", body.get("events", []), EVENT_FIELDS, out)
     _foundation(out, post.get(FOUNDATION))
     _owners(out, post)
-    goal = post.get("guide.goal")
-    if goal is not None:
-        guide = dict(scn.get("guide") or {})
-        guide["goal"] = goal
-        scn["guide"] = guide if goal.strip() else {k: v for k, v in guide.items() if k != "goal"}
-        if not scn["guide"]:
-            scn.pop("guide")
+    guide = dict(scn["guide"]) if isinstance(scn.get("guide"), dict) else {}
+    for key, _label in GUIDE:  # the teacher's guide: an emptied part is dropped
+        raw = post.get(f"guide.{key}")
+        if raw is not None:
+            guide[key] = raw
+            if not raw.strip():
+                guide.pop(key)
+    if guide:
+        scn["guide"] = guide
+    else:
+        scn.pop("guide", None)
     return out
 
 
@@ -330,10 +342,12 @@ def layout(scn: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
                                            if seat else "none"))
                 cells.append(f(f"{name}[{i}].owner", "Owner (a bot, or none)", "owner",
                                "", (KEEP, NO_OWNER, *policy_names())) | {"keep": label})
-            keys = {key for key, _label, _kind in spec}
+            keys = {key for key, _label, _kind in spec} | {"prediction"}
             extra = json.dumps({k: v for k, v in row.items() if k not in keys},
                                ensure_ascii=False)
-            out.append({"index": i, "fields": cells, "row": row, "extra": extra})
+            asked = prediction_form.cells(i, row, f) if name == "events" else []
+            out.append({"index": i, "fields": cells, "row": row, "extra": extra,
+                        "prediction": asked})
         return out
 
     return {
@@ -352,16 +366,17 @@ def layout(scn: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
                      "json", scn.get("players")),
         "subnets": rows("subnets", SUBNET_FIELDS),
         "events": rows("events", EVENT_FIELDS),
-        "guide": f("guide.goal", "The lesson's goal (teacher's guide)", "area",
-                   _get(scn, "guide.goal")),
+        "guide": [f(f"guide.{key}", label, "area", _get(scn, f"guide.{key}"))
+                  for key, label in GUIDE],
     }
 
 
 def field_names(page: dict[str, Any]) -> list[str]:
     names = [x["name"] for k in ("basics", "clock", "registration") for x in page[k]]
     names += [x["name"] for r in page["roles"] for x in r["fields"]]
-    names += ["players", "guide.goal", FOUNDATION]
-    names += [x["name"] for k in ("subnets", "events") for r in page[k] for x in r["fields"]]
+    names += ["players", FOUNDATION] + [f"guide.{key}" for key, _label in GUIDE]
+    names += [x["name"] for k in ("subnets", "events") for r in page[k]
+              for x in r["fields"] + r["prediction"]]
     return names
 
 

@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from game import customscenarios as cs, simapi
-from game.models import CustomScenario
+from game.models import CustomScenario, Game
 from game.web import scenario_form
 
 LIST_URL = "/console/scenarios/"
@@ -60,17 +60,27 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(f"{LIST_URL}{obj.pk}/edit")
 
 
+def _confirm_delete(request: HttpRequest, obj: CustomScenario) -> HttpResponse:
+    """The delete button's confirm step, a page of its own (the list works without scripts):
+    what goes, and what the games made from it keep."""
+    games = Game.objects.filter(owner=request.user.pk, preset=f"custom:{obj.pk}").count()
+    return render(request, "console/scenario_delete.html", {"obj": obj, "games": games})
+
+
 @login_required
 @require_POST
 def scenario_op(request: HttpRequest, scenario_id: int, op: str) -> HttpResponse:
-    """duplicate, rename (`name`), delete: then back to the list."""
-    _owned(request, scenario_id)
+    """duplicate, rename (`name`), delete (`confirm=yes`; without it, the confirm page): then
+    back to the list."""
+    obj = _owned(request, scenario_id)
     user = request.user
     try:
         if op == "duplicate":
             cs.duplicate(user, scenario_id)  # type: ignore[arg-type]
         elif op == "rename":
             cs.rename(user, scenario_id, request.POST.get("name"))  # type: ignore[arg-type]
+        elif op == "delete" and request.POST.get("confirm") != "yes":
+            return _confirm_delete(request, obj)
         elif op == "delete":
             cs.delete(user, scenario_id)  # type: ignore[arg-type]
         else:

@@ -208,6 +208,8 @@ function renderRoster() {
 // --- scripted events ----------------------------------------------------------------------------
 
 const eventOps = new Map(); // event index -> {action, due}: asked for, not yet settled
+// The teacher's own notes per event (a custom preset's guide, game/web/guides.own_guide).
+const eventNotes = JSON.parse(($("#event-notes") || {}).textContent || "{}") || {};
 
 function renderEvents() {
   const st = S();
@@ -231,7 +233,8 @@ function renderEvents() {
     return el("tr", { "data-event": e.index },
       el("td", { class: "num" }, String(e.epoch ?? "–")),
       el("td", { class: "name" }, el("strong", {}, labelMentions(e.title || "", subnetNameOf(S().market))),
-        e.text ? el("div", { class: "muted" }, labelMentions(e.text, subnetNameOf(S().market))) : ""),
+        e.text ? el("div", { class: "muted" }, labelMentions(e.text, subnetNameOf(S().market))) : "",
+        eventNotes[e.index] ? el("div", { class: "event-note" }, el("strong", {}, "Your note: "), eventNotes[e.index]) : ""),
       el("td", {}, status), acts);
   });
   redrawKeepingFocus($("#events tbody"), (rows.length ? rows : [el("tr", {}, el("td", { colspan: "4", class: "muted" }, "This scenario has no scripted events."))]));

@@ -107,3 +107,71 @@ def test_an_instructor_builds_dry_runs_saves_exports_and_plays_a_scenario(
         assert phone.evaluate(FITS), f"{url} is wider than a phone: {phone.evaluate(WIDE)}"
         problems += _scan(phone, axe_source, where, shots)
     assert problems == []
+
+
+def test_an_events_prediction_question_and_the_teachers_notes_reach_the_console(
+        browser, daphne_server, instructor, watch, shots, axe_source):
+    """The editor's prediction fields (an error beside the answer key, then saved), the game's
+    console asking that question and showing the guide's goal and the event's note beside the
+    event; deleting the scenario asks first."""
+    base = daphne_server
+    page = _console(browser, watch, base, instructor)
+    page.goto(base + "/console/scenarios/")
+    page.get_by_label("Start from").select_option("sandbox")
+    page.get_by_role("button", name="Create and edit").click()
+    page.wait_for_url(re.compile(r"/console/scenarios/\d+/edit$"))
+    page.locator("#f-name").fill("Prediction lesson")
+    page.get_by_label("The lesson's goal (teacher's guide)").fill("See dilution happen.")
+    page.locator("[name='events[0].note']").fill("Ask: who gains?")
+    page.locator("[name='events[0].prediction.text']").fill("Where does SN2's price go?")
+    page.locator("[name='events[0].prediction.choices']").fill("Up\nDown\nFlat")
+    page.locator("[name='events[0].prediction.subnet']").fill("2")
+    page.locator("[name='events[0].prediction.correct']").fill("Sideways")
+    watch.allow(r"status of 400")  # the refused save is served with HTTP 400
+    page.get_by_role("button", name="Save").click()
+    error = page.locator("[data-field='events[0].prediction.correct']")
+    error.wait_for()
+    assert error.text_content() == "must be one of the choices, got 'Sideways'"
+    field = page.locator("[name='events[0].prediction.correct']")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert page.locator("[name='events[0].prediction.choices']").input_value() == (
+        "Up\nDown\nFlat")  # kept as typed
+    problems = _scan(page, axe_source, "scenario-editor-prediction-error-1280", shots)
+    field.fill("Down")
+    page.get_by_role("button", name="Save").click()
+    page.locator("#editor-notice").wait_for()
+    assert page.locator("#editor-notice").text_content() == "Saved."
+    assert field.input_value() == "Down"
+
+    page.goto(base + "/console/")
+    page.locator("label.preset.custom", has_text="Prediction lesson").locator("input").check()
+    page.get_by_role("button", name="Create game").click()
+    page.wait_for_url(re.compile(r"/console/[A-Z0-9]+/$"))
+    assert page.locator("#guide-goal").text_content() == (
+        "The lesson's goal (your guide): See dilution happen.")
+    note = page.locator("#events tr[data-event='0'] .event-note")
+    note.wait_for()
+    assert note.text_content() == "Your note: Ask: who gains?"
+    ask = page.locator("#questions-card button[data-ask='0']")
+    ask.wait_for()
+    ask.click()
+    page.locator("#q-count").wait_for()
+    assert page.locator("#questions-card").get_by_text("Where does SN2's price go?").count() == 1
+    problems += _scan(page, axe_source, "console-own-guide-1280", shots)
+
+    page.goto(base + "/console/scenarios/")
+    row = page.locator("#my-scenarios tbody tr", has_text="Prediction lesson")
+    row.get_by_role("button", name="Delete Prediction lesson").click()
+    page.locator("#confirm-delete").wait_for()
+    assert page.locator("#delete-games").text_content() == (
+        "Games made from it: 1. They keep their scenario and debrief, but “play again” will "
+        "no longer work for them.")
+    problems += _scan(page, axe_source, "scenario-delete-1280", shots)
+    page.get_by_role("link", name="No, keep it").click()
+    page.wait_for_url(re.compile(r"/console/scenarios/$"))
+    assert row.count() == 1
+    row.get_by_role("button", name="Delete Prediction lesson").click()
+    page.get_by_role("button", name="Yes, delete “Prediction lesson”").click()
+    page.wait_for_url(re.compile(r"/console/scenarios/$"))
+    assert row.count() == 0
+    assert problems == []

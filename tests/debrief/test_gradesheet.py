@@ -15,7 +15,7 @@ from django.test import Client
 from gamekit import EVIL_NICKS, LATE_NICK
 
 from game import leaderboard
-from game.debrief import analysis as debrief, gradesheet
+from game.debrief import analysis as debrief, gradesheet, predictions
 from game.models import Answer, Question
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
@@ -166,19 +166,43 @@ def test_the_command_writes_a_file_and_refuses_what_it_cannot_use(finished, tmp_
         call_command("gradesheet", game.code, "--out", str(tmp_path / "no" / "g.csv"))
 
 
-def test_it_counts_the_prediction_questions_each_student_answered(finished):
+def test_it_counts_predictions_answered_and_right_as_the_debrief_and_the_export_do(
+        finished, tmp_path):
     game, seats = finished
-    first, second = (Question.objects.create(game=game, number=n, text=f"Q{n}?",
-                                             choices=["up", "down"], asked_tick=n)
-                     for n in (1, 2))
-    (a, _), (b, _) = list(seats.values())[:2]
-    Answer.objects.create(question=first, seat=a, choice=0, tick=1)
-    Answer.objects.create(question=first, seat=b, choice=1, tick=1)
-    Answer.objects.create(question=second, seat=b, choice=0, tick=2)
+    # Event 0's question has an answer key ("Down"), event 1's none; the third is typed.
+    scn = json.loads(game.scenario)
+    scn["events"][0]["prediction"] = {"text": "Q1?", "choices": ["Up", "Down"],
+                                      "correct": "Down"}
+    scn["events"][1]["prediction"] = {"text": "Q2?", "choices": ["Up", "Down"]}
+    game.scenario = json.dumps(scn)
+    game.save(update_fields=["scenario"])
+    q1, q2, q3 = (Question.objects.create(game=game, number=n, event=event, text=f"Q{n}?",
+                                          choices=["Up", "Down"], asked_tick=n)
+                  for n, event in ((1, 0), (2, 1), (3, None)))
+    (a, _), (b, _), (c, _) = list(seats.values())[:3]
+    for q, seat, choice in ((q1, a, 1), (q1, b, 0), (q1, c, 1), (q2, b, 0), (q2, c, 1),
+                            (q3, a, 1), (q3, c, 0)):
+        Answer.objects.create(question=q, seat=seat, choice=choice, tick=q.asked_tick)
     rows = {r["nickname"]: r for r in gradesheet.build(game)["rows"]}
-    assert {r["questions"] for r in rows.values()} == {2}
-    answered = {n: r["predictions_answered"] for n, r in rows.items()}
-    assert answered[a.nickname] == 1 and answered[b.nickname] == 2
-    assert sorted(answered.values()) == [0, 0, 1, 2]
-    in_csv = sorted((r["questions"], r["predictions_answered"]) for r in _sheet_rows(game))
-    assert in_csv == [("2", "0"), ("2", "0"), ("2", "1"), ("2", "2")]
+    assert {(r["questions"], r["questions_keyed"]) for r in rows.values()} == {(3, 1)}
+    mine = {n: (r["predictions_answered"], r["predictions_right"]) for n, r in rows.items()}
+    assert (mine[a.nickname], mine[b.nickname], mine[c.nickname]) == ((2, 1), (2, 0), (3, 1))
+    assert sorted(mine.values()) == [(0, 0), (2, 0), (2, 1), (3, 1)]
+    # The CSV, the export's predictions.csv (its `right` column) and the debrief agree.
+    in_csv = {r["nickname"]: r for r in _sheet_rows(game)}
+    export = _csv(_export(game, tmp_path).read("predictions.csv").decode("utf-8"))
+    assert {r["right"] for r in export if r["question"] == "1"} == {"true", "false"}
+    assert {r["right"] for r in export if r["question"] != "1"} == {""}
+    for nick, row in in_csv.items():
+        given = [r for r in export if r["nickname"] == nick]
+        assert (row["questions"], row["questions_keyed"]) == ("3", "1")
+        built = rows[nick.removeprefix("'")]  # the CSV's formula-safe spelling
+        assert row["predictions_answered"] == str(len(given)) == str(
+            built["predictions_answered"])
+        assert row["predictions_right"] == str(sum(r["right"] == "true" for r in given)) == str(
+            built["predictions_right"])
+    asked = predictions.debrief(game, debrief.analyse(game))
+    assert [(q["right"], q["answered_right"]) for q in asked] == [(1, 2), (None, None),
+                                                                  (None, None)]
+    assert [ch["right"] for ch in asked[0]["choices"]] == [False, True]
+    assert asked[0]["answered_right"] == sum(r["predictions_right"] for r in rows.values())

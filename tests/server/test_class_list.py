@@ -126,7 +126,7 @@ def test_the_grade_sheet_lists_every_name_on_the_class_list(game, settings, tmp_
     assert rows[2]["participation"] == 0.0 and rows[2]["orders"] == 0
     text = gradesheet.csv_text(gradesheet.build(game))
     assert text.startswith("\ufeffnickname,on_class_list,joined,role,")
-    assert "\r\nBen Okafor,true,false,,,,,,,,,0,0,0,1,0,0,0.0\r\n" in text
+    assert "\r\nBen Okafor,true,false,,,,,,,,,0,0,0,1,0,0,0,0,0.0\r\n" in text
     assert io.StringIO(text).read().count("\r\n") == 5
 
 

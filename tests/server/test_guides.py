@@ -62,6 +62,38 @@ def test_the_console_links_the_guide_of_its_games_preset(preset, django_user_mod
 
 
 @pytest.mark.django_db
+def test_the_console_shows_a_custom_presets_own_guide_beside_its_events(django_user_model):
+    from game import customscenarios as cs
+
+    teacher = django_user_model.objects.create_user("teacher", password="a-long-pw-1")
+    mine = cs.create(teacher, "sandbox")
+    body = {**mine.body, "guide": {"goal": "See <b>dilution</b>\nthen discuss.",
+                                   "misconceptions": "Price is value."}}
+    body["events"] = [{**body["events"][0], "note": "Ask: who gains?"},
+                      {"epoch": 3, "title": "Quiet", "text": "", "actions": [], "note": "  "}]
+    cs.save(teacher, mine.pk, body)
+    game = setup.create_game(teacher, f"custom:{mine.pk}", setup.Overrides(seed=1))
+    client = Client()
+    client.force_login(teacher)
+    html = client.get(f"/console/{game.code}/").content.decode()
+    goal = html.index('<p id="guide-goal"')
+    assert html.index('id="ev-h"') < goal < html.index('id="events"')
+    assert ("<strong>The lesson's goal (your guide):</strong> See &lt;b&gt;dilution&lt;/b&gt;"
+            "<br>then discuss.</p>") in html.replace("&#x27;", "'")
+    assert ('<p id="guide-misconceptions" class="guide-part"><strong>Misconceptions (your '
+            'guide):</strong> Price is value.</p>') in html
+    assert 'id="guide-timing"' not in html  # a part left empty is not shown
+    notes = re.search(r'<script id="event-notes" type="application/json">(.*?)</script>', html)
+    assert notes is not None and json.loads(notes.group(1)) == {"0": "Ask: who gains?"}
+    assert "Your notes for each event" in html
+    # A built-in preset's game has neither.
+    plain = setup.create_game(teacher, "sandbox", setup.Overrides(seed=1))
+    html = client.get(f"/console/{plain.code}/").content.decode()
+    assert 'id="guide-goal"' not in html and "Your notes for each event" not in html
+    assert '<script id="event-notes" type="application/json">{}</script>' in html
+
+
+@pytest.mark.django_db
 def test_the_guide_pages_are_for_instructors_and_only_for_presets(django_user_model):
     assert Client().get("/console/guides/sandbox/").status_code == 302  # log in first
     client = Client()

@@ -51,7 +51,12 @@ def _form(obj: CustomScenario | dict, **changes: str) -> dict[str, str]:
                      f"events[{i}].text": e["text"],
                      f"events[{i}].actions": json.dumps(e["actions"]),
                      f"events[{i}].extra": json.dumps({k: v for k, v in e.items() if k not in (
-                         "epoch", "title", "text", "actions", "note")})})
+                         "epoch", "title", "text", "actions", "note", "prediction")})})
+        asked = e.get("prediction") or {}
+        post.update({f"events[{i}].prediction.text": asked.get("text", ""),
+                     f"events[{i}].prediction.choices": "\n".join(asked.get("choices", [])),
+                     f"events[{i}].prediction.subnet": str(asked.get("subnet", "")),
+                     f"events[{i}].prediction.correct": asked.get("correct", "")})
     post.update(changes)
     return post
 
@@ -97,7 +102,10 @@ def test_it_adds_a_subnet_and_an_event_and_saves_them(instructor, mine):
                           "events[1].actions": "[]", "events[1].note": "Ask: who gains?",
                           "clock.epochs": "12", "role_defaults.speculator.tao": "750",
                           "role_mix.speculator": "3", "bot_fill.speculator": "momentum",
-                          "params.lock_min": "250", "guide.goal": "See dilution."})
+                          "params.lock_min": "250", "guide.goal": "See dilution.",
+                          "guide.timing": "5 min: roles.\r\n30 min: play.",
+                          "guide.discussion": "Who gained? The early stakers.",
+                          "guide.misconceptions": ""})
     res = client.post(f"/console/scenarios/{mine.pk}/edit", post)
     assert res.status_code == 200 and "Saved." in res.content.decode()
     body = CustomScenario.objects.get(pk=mine.pk).body
@@ -111,7 +119,15 @@ def test_it_adds_a_subnet_and_an_event_and_saves_them(instructor, mine):
     assert body["role_mix"]["speculator"] == 3.0
     assert body["bot_fill"]["speculator"] == "momentum"
     assert body["params"]["lock_min"] == 250.0
-    assert body["guide"] == {"goal": "See dilution."}
+    assert body["guide"] == {"goal": "See dilution.", "timing": "5 min: roles.\r\n30 min: play.",
+                             "discussion": "Who gained? The early stakers."}  # empty: dropped
+    page = client.get(f"/console/scenarios/{mine.pk}/edit").content.decode()
+    assert ('name="guide.discussion" rows="2" spellcheck="true">Who gained? The early stakers.'
+            '</textarea>') in page
+    cleared = {f"guide.{k}": "" for k in ("goal", "timing", "discussion", "misconceptions")}
+    assert client.post(f"/console/scenarios/{mine.pk}/edit",
+                       _form(CustomScenario.objects.get(pk=mine.pk), **cleared)).status_code == 200
+    assert "guide" not in CustomScenario.objects.get(pk=mine.pk).body
     assert body == sim.load_scenario(body)  # what is stored is the simulator's normal form
 
 
@@ -129,6 +145,20 @@ def test_it_adds_a_subnet_and_an_event_and_saves_them(instructor, mine):
     ({"players": "[{\"id\": \"o9\", \"role\": \"subnet_owner\", \"subnet\": 99}]"}, "players",
      "99"),
     ({"role_mix.speculator": "-1"}, "role_mix.speculator", "must be >= 0"),
+    ({"events[0].prediction.text": "Where?", "events[0].prediction.choices": "Only one"},
+     "events[0].prediction.choices", "must hold 2 to 5 choices, got 1"),
+    ({"events[0].prediction.text": "Where?", "events[0].prediction.choices": "Up\nUp"},
+     "events[0].prediction.choices", "events[0].prediction.choices[1]: repeats the choice 'Up'"),
+    ({"events[0].prediction.choices": "Up\nDown"}, "events[0].prediction.text",
+     "must not be empty"),
+    ({"events[0].prediction.text": "Where?", "events[0].prediction.choices": "Up\nDown",
+      "events[0].prediction.correct": "Sideways"}, "events[0].prediction.correct",
+     "must be one of the choices, got 'Sideways'"),
+    ({"events[0].prediction.text": "Where?", "events[0].prediction.choices": "Up\nDown",
+      "events[0].prediction.subnet": "two"}, "events[0].prediction.subnet",
+     "Type a subnet's id (a whole number)."),
+    ({"events[0].prediction.text": "Where?", "events[0].prediction.choices": "Up\nDown",
+      "events[0].prediction.subnet": "9"}, "events[0].prediction.subnet", "unknown subnet 9"),
 ])
 def test_a_bad_value_is_shown_beside_its_field_and_nothing_is_saved(instructor, mine, changes,
                                                                        field, message):
@@ -175,7 +205,21 @@ def test_it_duplicates_renames_and_deletes(instructor, mine):
     assert copy.name == "Week 3 market" and copy.body["name"] == "Week 3 market"
     res = client.post(f"/console/scenarios/{copy.pk}/rename", {"name": "   "})
     assert res.status_code == 400 and "Give the scenario a name." in res.content.decode()
-    client.post(f"/console/scenarios/{copy.pk}/delete")
+    # Delete asks first, on a page of its own (no script needed): nothing goes until confirmed.
+    create_game(instructor, f"custom:{copy.pk}", Overrides(seed=2))
+    res = client.post(f"/console/scenarios/{copy.pk}/delete")
+    page = html.unescape(res.content.decode())
+    assert res.status_code == 200 and 'id="confirm-delete"' in page
+    assert "Yes, delete “Week 3 market”" in page
+    assert ('<p id="delete-games">Games made from it: <span class="num">1</span>. They keep '
+            'their scenario and debrief, but “play again” will no longer work for them.</p>'
+            ) in page
+    assert 'name="confirm" value="yes"' in page
+    assert CustomScenario.objects.filter(pk=copy.pk).exists()
+    res = client.post(f"/console/scenarios/{copy.pk}/delete", {"confirm": "no"})
+    assert res.status_code == 200 and CustomScenario.objects.filter(pk=copy.pk).exists()
+    res = client.post(f"/console/scenarios/{copy.pk}/delete", {"confirm": "yes"})
+    assert res.status_code == 302 and res["Location"] == "/console/scenarios/"
     assert list(CustomScenario.objects.filter(owner=instructor)) == [mine]
 
 
@@ -402,3 +446,44 @@ def test_registration_may_be_forbidden_and_a_bad_switch_is_shown_beside_it(instr
     page = html.unescape(res.content.decode())
     start = page.index('data-field="params.registration_open"')
     assert page[start:page.index("</span>", start)].endswith("must be <= 1, got 2")
+
+
+ASKED = {"events[0].prediction.text": "Where does SN2's price go next epoch?",
+         "events[0].prediction.choices": "Up\r\n Down \r\n\r\nFlat",
+         "events[0].prediction.subnet": "2", "events[0].prediction.correct": "Down"}
+
+
+def test_an_events_prediction_question_is_saved_exported_and_asked_in_a_game(instructor, mine,
+                                                                             tmp_path):
+    from game.actions import predictions
+    from game.models import Question
+
+    client = _client(instructor)
+    url = f"/console/scenarios/{mine.pk}/edit"
+    assert client.post(url, _form(mine, **ASKED)).status_code == 200
+    body = CustomScenario.objects.get(pk=mine.pk).body
+    assert body["events"][0]["prediction"] == {
+        "text": "Where does SN2's price go next epoch?", "choices": ["Up", "Down", "Flat"],
+        "subnet": 2, "correct": "Down"}
+    page = client.get(url).content.decode()
+    assert ('name="events[0].prediction.choices" rows="2" spellcheck="true">Up\nDown\nFlat'
+            '</textarea>') in page
+    assert 'name="events[0].prediction.correct" value="Down"' in page
+    # Exported as the scenario file, imported back the same.
+    exported = client.get(f"/console/scenarios/{mine.pk}/export.json").content
+    assert json.loads(exported)["events"][0]["prediction"] == body["events"][0]["prediction"]
+    client.post("/console/scenarios/", {
+        "op": "import", "file": SimpleUploadedFile("mine.json", exported)})
+    again = CustomScenario.objects.exclude(pk=mine.pk).get(owner=instructor)
+    assert again.body["events"][0]["prediction"] == body["events"][0]["prediction"]
+    # A game from the custom preset asks it (the console's "Ask before" button sends this).
+    game = create_game(instructor, f"custom:{mine.pk}", Overrides(seed=5))
+    predictions.ask(game.id, event=0)
+    q = Question.objects.get(game=game)
+    assert (q.event, q.text, q.choices, q.subnet) == (
+        0, "Where does SN2's price go next epoch?", ["Up", "Down", "Flat"], 2)
+    # Emptying the question's text and choices removes it.
+    cleared = _form(CustomScenario.objects.get(pk=mine.pk), **{
+        "events[0].prediction.text": "", "events[0].prediction.choices": ""})
+    assert client.post(url, cleared).status_code == 200
+    assert "prediction" not in CustomScenario.objects.get(pk=mine.pk).body["events"][0]

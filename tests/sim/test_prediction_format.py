@@ -1,5 +1,6 @@
-"""An event's `prediction` (docs/scenario-format.md): a question with 2–5 distinct choices and an
-optional subnet; a bad one is refused naming the field; the presets' questions load."""
+"""An event's `prediction` (docs/scenario-format.md): a question with 2–5 distinct choices, an
+optional subnet and answer key (`correct`, one of the choices); a bad one is refused naming the
+field; the presets' questions load."""
 from __future__ import annotations
 
 import json
@@ -34,6 +35,11 @@ def test_it_keeps_a_good_prediction(tmp_path):
     assert _load(tmp_path, GOOD)["events"][0]["prediction"] == GOOD
 
 
+def test_it_keeps_an_answer_key_trimmed_like_the_choices(tmp_path):
+    keyed = {**GOOD, "choices": [" Up ", "Down"], "correct": " Up"}
+    assert _load(tmp_path, keyed)["events"][0]["prediction"] == {**GOOD, "correct": "Up"}
+
+
 @pytest.mark.parametrize("prediction, field, reason", [
     ({"text": "No choices?"}, "events[0].prediction.choices", "is required"),
     ({"text": "One?", "choices": ["a"]}, "events[0].prediction.choices",
@@ -48,7 +54,11 @@ def test_it_keeps_a_good_prediction(tmp_path):
     ({"text": "Where?", "choices": ["a", "b"], "subnet": 9}, "events[0].prediction.subnet",
      "unknown subnet 9"),
     ({"text": "Extra?", "choices": ["a", "b"], "answer": 1}, "events[0].prediction.answer",
-     "unknown field (expected text, choices, subnet)"),
+     "unknown field (expected text, choices, subnet, correct)"),
+    ({"text": "Key?", "choices": ["a", "b"], "correct": "c"}, "events[0].prediction.correct",
+     "must be one of the choices, got 'c'"),
+    ({"text": "Key?", "choices": ["a", "b"], "correct": 0}, "events[0].prediction.correct",
+     "expected a string, got an integer"),
 ])
 def test_a_bad_prediction_is_refused_naming_the_field(tmp_path, prediction, field, reason):
     with pytest.raises(ScenarioError) as err:
