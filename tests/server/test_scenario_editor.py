@@ -258,7 +258,7 @@ def test_a_game_is_created_from_the_instructors_own_scenario(instructor, mine):
     (b"[1, 2]", "bad_scenario", "A scenario is a JSON object."),
     (b"{\"name\": \"x\", \"colour\": \"red\"}", "unknown_field", "Unknown field 'colour'"),
     (b"{\"name\": \"x\", \"clock\": {\"epochs\": 1e300}}", "bad_scenario",
-     "must be <= 100000, got 1000000000000000052504760255"),
+     "must be <= 100000, got 1e+300"),
     (b"\xff\xfe{}", "bad_json", "The file is not UTF-8 text."),
     (b" " * (cs.MAX_BODY + 1), "too_large", "The file is too large: at most 256 KB."),
 ])
