@@ -2,13 +2,15 @@
 subnet_emissions.rs): emission, shares, injection, alpha emission, the 18/41/41 split, the root
 sell and the moving price, in that order.
 
-Two paths advance a tick's blocks, both vectorised across subnets:
-- `run_blocks_exact` steps every block (the fidelity reference);
-- `run_blocks_fast` takes coarse sub-steps: within one, shares, E, alpha emission and the root
-  proportion are held at mid-step estimates, the pool gets half the sub-step's injection (in
-  closed form, `inject_blocks`), then the whole root sell (a pure sale is path-independent
-  under constant product), then the other half (Strang splitting, second order), and the
-  moving price follows its closed form at the sub-step's mean capped price. Sub-steps shrink
+Two paths advance a tick's blocks:
+- `run_blocks_exact` steps every block (the fidelity reference), on plain floats for a few
+  subnets and vectorised across subnets for many, with the same bits either way;
+- `run_blocks_fast`, vectorised across subnets, takes coarse sub-steps: within one, shares,
+  E, alpha emission and the root proportion are held at mid-step estimates, the pool gets half
+  the sub-step's injection (in closed form, `inject_blocks`), then the whole root sell (a pure
+  sale is path-independent under constant product), then the other half (Strang splitting,
+  second order), and the moving price follows its closed form at the sub-step's mean capped
+  price. Sub-steps shrink
   where a pool changes fast (thin pools). tests/sim/test_fidelity.py holds it within 0.5% of
   the exact path over a simulated year.
 """
@@ -318,67 +320,192 @@ def _share_weights(rg: Regime, m: np.ndarray, S: np.ndarray, S_proto: np.ndarray
     return m
 
 
+# Up to this many emitting subnets the exact path steps its blocks on plain floats
+# (`_blocks_floats`), above it on numpy arrays (`_blocks_arrays`): numpy's cost per call
+# dominates on a few subnets, a Python loop's cost per subnet on many (the two break even at
+# about 20 subnets). Both do the same float operations in the same order, so they give the same
+# bits (tests/sim/test_exact_loops.py).
+FLOAT_LOOP_SUBNETS = 16
+
+
+def np_sum(v: list[float]) -> float:
+    """Sum of v as numpy's float64 sum adds it (pairwise summation: eight accumulators in
+    blocks of up to 128, halves above), so the float loop's totals are the array loop's bits."""
+    if len(v) < 8:  # _pairwise's first case, inline: the float loop's usual size
+        res = -0.0
+        for y in v:
+            res += y
+        return 0.0 + res
+    return 0.0 + _pairwise(v, 0, len(v))
+
+
+def _pairwise(v: list[float], lo: int, n: int) -> float:
+    if n < 8:
+        res = -0.0
+        for i in range(lo, lo + n):
+            res += v[i]
+        return res
+    if n <= 128:
+        r = v[lo:lo + 8]
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                r[j] += v[lo + i + j]
+            i += 8
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for rest in range(lo + i, lo + n):
+            res += v[rest]
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pairwise(v, lo, n2) + _pairwise(v, lo + n2, n - n2)
+
+
+@dataclass
+class _Carry:
+    """What the exact path carries from block to block: reserves, the moving price, the flow
+    EMAs, B = w*R + A (the root proportion's denominator), the alpha emission a per block with
+    the issuance interval [a_lo, a_hi) it holds on, and the sums recovered at the end."""
+
+    tau: np.ndarray
+    x: np.ndarray
+    m: np.ndarray
+    S: np.ndarray
+    Sp: np.ndarray
+    B: np.ndarray
+    a: np.ndarray
+    a_lo: np.ndarray
+    a_hi: np.ndarray
+    r2: np.ndarray  # the validators' half of the holders' part, (1 - c) * a / 2
+    a_sum: np.ndarray
+    r2_sum: np.ndarray
+    q_sum: np.ndarray  # root alpha paid (sold or kept)
+    q_rec: np.ndarray  # root alpha recycled (`root_sell_flag`)
+    tin_sum: np.ndarray
+    destroyed_sum: np.ndarray
+    I: float
+    E: float
+    I_next: float
+    watch_a: bool  # whether an alpha halving can happen this tick
+    minted: float = 0.0
+    seg: int = 0  # first block of the current run of constant alpha emission
+
+    @classmethod
+    def begin(cls, w: _Work, I: float, params: Params, rg: Regime, wR: float, n: int
+              ) -> _Carry:
+        A = w.x + w.o  # alpha issuance; the root sell only moves alpha from o to x
+        a = halving_emission_array(A, params.alpha_block_emission)
+        a_lo, a_hi = _alpha_bounds(A)
+        # issuance grows by at most 2a a block; chain buys and recycling can also shrink it
+        watch_a = (rg.buys != "none" or rg.sell_flag
+                   or bool(((a_hi - A) < 2.0 * n * a + 1.0).any()))
+        zero = np.zeros_like(A)
+        return cls(tau=w.tau, x=w.x, m=w.m, S=w.S, Sp=w.S_proto, B=A + wR, a=a, a_lo=a_lo,
+                   a_hi=a_hi, r2=(1.0 - rg.c) * a * 0.5, a_sum=zero.copy(),
+                   r2_sum=zero.copy(), q_sum=zero.copy(), q_rec=zero.copy(),
+                   tin_sum=zero.copy(), destroyed_sum=zero.copy(), I=I,
+                   E=halving_emission(I, params.block_emission), I_next=_next_halving(I),
+                   watch_a=watch_a)
+
+    def requote(self, b: int, A_now: np.ndarray, params: Params, c: float) -> bool:
+        """Step 4 at block b: when a subnet's issuance left its interval, close the run of
+        constant alpha emission and recompute a (True if it did)."""
+        if not ((A_now >= self.a_hi) | (A_now < self.a_lo)).any():
+            return False
+        self.a_sum += self.a * (b - self.seg)
+        self.r2_sum += self.r2 * (b - self.seg)
+        self.seg = b
+        self.a = halving_emission_array(A_now, params.alpha_block_emission)
+        self.a_lo, self.a_hi = _alpha_bounds(A_now)
+        self.r2 = (1.0 - c) * self.a * 0.5
+        return True
+
+
+@dataclass(frozen=True)
+class _Consts:
+    """What stays the same over a tick's blocks."""
+
+    rg: Regime
+    params: Params
+    wR: float  # w * R: root stake's weight
+    burn: np.ndarray  # `owner_burn`: each subnet's burned share of the miners' part
+    age: np.ndarray
+    flow: np.ndarray  # the tick's user flow, entering S in its first block
+
+
 def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -> None:
     """Advance n blocks one by one (the reference path).
 
     Written for speed, since a year is 2.6M blocks: each block is a few dozen in-place vector
-    operations. Quantities that only add up (pots, alpha_out, the TAO of the root sell, the
-    alpha injected) are recovered once at the end from the reserves' change where they can be,
-    and a subnet's alpha emission is recomputed only when its issuance crosses a halving
-    threshold."""
+    operations (or plain float operations on a few subnets). Quantities that only add up (pots,
+    alpha_out, the TAO of the root sell, the alpha injected) are recovered once at the end from
+    the reserves' change where they can be, and a subnet's alpha emission is recomputed only
+    when its issuance crosses a halving threshold."""
     w = _start_tick(st, n)
     if w is None:
         return
     rg = regime(params, rules)
+    c = rg.c
+    wR = params.tao_weight * st.root_total()
+    burn = w.burn if rg.burn else np.zeros_like(w.tau)
+    tau0, x0 = w.tau.copy(), w.x.copy()
+    k = _Carry.begin(w, st.tao_issued, params, rg, wR, n)
+    consts = _Consts(rg, params, wR, burn, w.age, w.flow)
+    if w.idx.size <= FLOAT_LOOP_SUBNETS:
+        _blocks_floats(k, consts, n)
+    else:
+        _blocks_arrays(k, consts, n)
+    tau, x = k.tau, k.x
+    a_sum = k.a_sum + k.a * (n - k.seg)
+    r2_sum = k.r2_sum + k.r2 * (n - k.seg)
+    q_sum, q_rec, destroyed_sum, tin_sum = k.q_sum, k.q_rec, k.destroyed_sum, k.tin_sum
+    sold = q_sum if not rg.keep else 0.0
+    ain_sum = x - x0 + destroyed_sum - sold  # x moved only by injection, burns and the sell
+    burned = r2_sum * burn
+    w.tau, w.x, w.m, w.S, w.S_proto = tau, x, k.m, k.S, k.Sp
+    w.o = k.B - wR - x
+    w.tick_tao_in += tin_sum
+    w.tick_alpha_in += ain_sum
+    w.alpha_issued += ain_sum + a_sum - destroyed_sum - burned - q_rec
+    w.ep_alpha_out += a_sum
+    w.pend_owner += c * a_sum
+    w.pend_miner += r2_sum - burned
+    w.pend_val += r2_sum - q_sum - q_rec
+    if rg.keep:
+        w.pend_root_alpha += q_sum
+    else:
+        w.pend_root_tao += tau0 + tin_sum - tau  # tau moved only by injection and the sell
+    st.tao_issued = k.I
+    st.tao_minted += k.minted
+    w.write_back(st, n)
+    st.block += n
+
+
+def _blocks_arrays(k: _Carry, cs: _Consts, n: int) -> None:
+    """The blocks on numpy arrays across subnets, in the order of the module docstring."""
+    rg, params, wR, burn, age = cs.rg, cs.params, cs.wR, cs.burn, cs.age
     buys = rg.buys != "none"
     c, beta, H = rg.c, params.flow_beta, params.ema_halving_blocks
     alpha_ema = params.moving_alpha
-    wR = params.tao_weight * st.root_total()
-    tau, x, m, S, Sp, age = w.tau, w.x, w.m, w.S, w.S_proto, w.age
-    burn = w.burn if rg.burn else np.zeros_like(tau)
-    tau0, x0 = tau.copy(), x.copy()
-    A = x + w.o  # alpha issuance; the root sell only moves alpha from o to x
-    B = A + wR  # the root proportion's denominator, w*R + A
-    I = st.tao_issued
-    E = halving_emission(I, params.block_emission)
-    I_next = _next_halving(I)
-    a = halving_emission_array(A, params.alpha_block_emission)
-    a_lo, a_hi = _alpha_bounds(A)
-    # issuance grows by at most 2a a block; chain buys and recycling can also shrink it
-    watch_a = buys or rg.sell_flag or bool(((a_hi - A) < 2.0 * n * a + 1.0).any())
-    r2 = (1.0 - c) * a * 0.5
+    tau, x, m, S, Sp, B = k.tau, k.x, k.m, k.S, k.Sp, k.B
+    I, E, I_next = k.I, k.E, k.I_next
+    a, r2 = k.a, k.r2
     wRr2 = wR * r2
-    a_sum = np.zeros_like(A)
-    r2_sum = np.zeros_like(A)
-    seg = 0  # first block of the current run of constant alpha emission
-    q_sum = np.zeros_like(A)  # root alpha paid (sold or kept)
-    q_rec = np.zeros_like(A)  # root alpha recycled (`root_sell_flag`)
-    tin_sum = np.zeros_like(A)
-    destroyed_sum = np.zeros_like(A)
-    T = np.empty_like(A)
-    ain = np.empty_like(A)
-    q = np.empty_like(A)
-    tmp = np.empty_like(A)
-    sold_tao = np.zeros_like(A)
+    q_sum, q_rec, tin_sum, destroyed_sum = k.q_sum, k.q_rec, k.tin_sum, k.destroyed_sum
+    T, ain, q, tmp = (np.empty_like(B) for _ in range(4))
+    sold_tao = np.zeros_like(B)
     minted = 0.0
     for b in range(n):
         if I >= I_next:  # 1. emission on issuance: a halving happened this tick
             E = halving_emission(I, params.block_emission)
             I_next = _next_halving(I)
-        if watch_a:  # 4. alpha emission on each subnet's issuance
-            A_now = B - wR
-            if ((A_now >= a_hi) | (A_now < a_lo)).any():
-                a_sum += a * (b - seg)
-                r2_sum += r2 * (b - seg)
-                seg = b
-                a = halving_emission_array(A_now, params.alpha_block_emission)
-                a_lo, a_hi = _alpha_bounds(A_now)
-                r2 = (1.0 - c) * a * 0.5
-                wRr2 = wR * r2
+        if k.watch_a and k.requote(b, B - wR, params, c):  # 4. alpha emission
+            a, r2 = k.a, k.r2
+            wRr2 = wR * r2
         if rg.shares == "flow":  # 2. shares
-            S = (1.0 - beta) * S + beta * w.flow if b == 0 else S * (1.0 - beta)
+            S = (1.0 - beta) * S + beta * cs.flow if b == 0 else S * (1.0 - beta)
         share_of = _share_weights(rg, m, S, Sp, burn)
-        tot = float(share_of.sum())
+        tot = float(np.add.reduce(share_of))
         if tot > 0.0 and E > 0.0:  # 3. injection, T_i = s_i * E
             np.multiply(share_of, E / tot, out=T)
             if buys:
@@ -405,7 +532,7 @@ def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -
         # 5. split: root's share of the validators' half, q = rho * r/2
         np.divide(wRr2, B, out=q)
         # `root_sell_flag`: root's alpha is recycled while the moving prices sum to <= 1
-        if rg.sell_flag and float(m.sum()) <= 1.0:
+        if rg.sell_flag and float(np.add.reduce(m)) <= 1.0:
             q_rec += q
             B -= q
             sold_tao[:] = 0.0
@@ -428,28 +555,176 @@ def run_blocks_exact(st: State, params: Params, rules: frozenset[str], n: int) -
         else:
             tmp *= alpha_ema
         m += tmp
-    a_sum += a * (n - seg)
-    r2_sum += r2 * (n - seg)
-    sold = q_sum if not rg.keep else 0.0
-    ain_sum = x - x0 + destroyed_sum - sold  # x moved only by injection, burns and the sell
-    burned = r2_sum * burn
-    w.tau, w.x, w.m, w.S, w.S_proto = tau, x, m, S, Sp
-    w.o = B - wR - x
-    w.tick_tao_in += tin_sum
-    w.tick_alpha_in += ain_sum
-    w.alpha_issued += ain_sum + a_sum - destroyed_sum - burned - q_rec
-    w.ep_alpha_out += a_sum
-    w.pend_owner += c * a_sum
-    w.pend_miner += r2_sum - burned
-    w.pend_val += r2_sum - q_sum - q_rec
-    if rg.keep:
-        w.pend_root_alpha += q_sum
-    else:
-        w.pend_root_tao += tau0 + tin_sum - tau  # tau moved only by injection and the sell
-    st.tao_issued = I
-    st.tao_minted += minted
-    w.write_back(st, n)
-    st.block += n
+    k.tau, k.x, k.m, k.S, k.Sp, k.B = tau, x, m, S, Sp, B
+    k.I, k.E, k.I_next, k.minted = I, E, I_next, minted
+
+
+def _blocks_floats(k: _Carry, cs: _Consts, n: int) -> None:
+    """The same blocks on plain floats, one subnet at a time: the same float operations in the
+    same order as `_blocks_arrays`, sums as numpy adds them (`np_sum`), a minimum keeping its
+    second operand on a tie as numpy's does; the rare steps (a halving) on arrays as there."""
+    rg, params, wR = cs.rg, cs.params, cs.wR
+    tau, x, m, S, Sp, B = (v.tolist() for v in (k.tau, k.x, k.m, k.S, k.Sp, k.B))
+    sums = _Sums(*(v.tolist() for v in (k.q_sum, k.q_rec, k.tin_sum, k.destroyed_sum)))
+    a, r2 = k.a.tolist(), k.r2.tolist()
+    wRr2 = [wR * v for v in r2]
+    burn, age, flow = cs.burn.tolist(), cs.age.tolist(), cs.flow.tolist()
+    T = [0.0] * len(tau)
+    omb = 1.0 - params.flow_beta
+    lo, hi = k.a_lo.tolist(), k.a_hi.tolist()
+    I, E, I_next = k.I, k.E, k.I_next
+    minted = 0.0
+    for b in range(n):
+        if I >= I_next:  # 1. emission on issuance
+            E = halving_emission(I, params.block_emission)
+            I_next = _next_halving(I)
+        if k.watch_a and _left_interval(B, wR, lo, hi):  # 4. alpha emission
+            k.requote(b, np.array(B) - wR, params, rg.c)
+            a, r2, lo, hi = (v.tolist() for v in (k.a, k.r2, k.a_lo, k.a_hi))
+            wRr2 = [wR * v for v in r2]
+        if rg.shares == "flow":  # 2. shares
+            S = ([omb * s + params.flow_beta * f for s, f in zip(S, flow, strict=True)]
+                 if b == 0 else [s * omb for s in S])
+        weights = _weights_floats(rg, m, S, Sp, burn)
+        tot = np_sum(weights)
+        if tot > 0.0 and E > 0.0:  # 3. injection
+            _inject_floats(rg, weights, E / tot, E, wR, tau, x, B, a, T, sums)
+            I += E
+            minted += E
+        else:
+            T = [0.0] * len(tau)
+        recycle = rg.sell_flag and np_sum(m) <= 1.0
+        _pay_floats(cs, b, recycle, tau, x, m, Sp, B, a, r2, wRr2, T, burn, age, sums)
+    k.tau, k.x, k.m, k.S, k.Sp, k.B = (np.array(v, dtype=np.float64)
+                                       for v in (tau, x, m, S, Sp, B))
+    k.q_sum, k.q_rec, k.tin_sum, k.destroyed_sum = (
+        np.array(v, dtype=np.float64) for v in (sums.q, sums.rec, sums.tin, sums.destroyed))
+    k.I, k.E, k.I_next, k.minted = I, E, I_next, minted
+
+
+@dataclass
+class _Sums:
+    """The float loop's running sums per subnet (lists, as `_Carry`'s arrays of those names)."""
+
+    q: list[float]
+    rec: list[float]
+    tin: list[float]
+    destroyed: list[float]
+
+
+def _left_interval(B: list[float], wR: float, lo: list[float], hi: list[float]) -> bool:
+    """Whether a subnet's alpha issuance (B - w*R) left the interval of its alpha emission."""
+    for Bi, l_i, h_i in zip(B, lo, hi, strict=True):
+        A = Bi - wR
+        if A >= h_i or A < l_i:
+            return True
+    return False
+
+
+def _weights_floats(rg: Regime, m: list[float], S: list[float], Sp: list[float],
+                    burn: list[float]) -> list[float]:
+    """`_share_weights` on floats (the flow rule's cutoff, exponent or netting on arrays)."""
+    if rg.shares == "flow":
+        if rg.netting or rg.cutoff != 0.0 or rg.exponent != 1.0:
+            return cast(list[float], _share_weights(rg, np.array(m), np.array(S),
+                                                    np.array(Sp), np.array(burn)).tolist())
+        return [s if s > 0.0 else 0.0 for s in S]  # np.maximum(S, 0.0)
+    if rg.shares == "price_burn":  # price_burn_shares
+        total = np_sum(m)
+        base = [v / total for v in m] if total > 0.0 else [0.0] * len(m)
+        weighted = [v * (1.0 - (u if u < 1.0 else 1.0)) for v, u in zip(base, burn, strict=True)]
+        total = np_sum(weighted)
+        return base if total <= 0.0 else [v / total for v in weighted]
+    return m
+
+
+def _inject_floats(rg: Regime, weights: list[float], f: float, E: float, wR: float,
+                   tau: list[float], x: list[float], B: list[float], a: list[float],
+                   T: list[float], sums: _Sums) -> None:
+    """Step 3 on floats: T_i = weight_i * E / sum, then alpha_in = min(T/p, a) (or `inject`
+    with chain buys)."""
+    if rg.buys != "none":
+        _buy_floats(rg, weights, f, E, wR, tau, x, B, a, T, sums)
+        return
+    tin = sums.tin
+    for i in range(len(B)):
+        t, xi, ai = tau[i], x[i], a[i]
+        Ti = weights[i] * f
+        want = Ti * xi / t
+        ain = want if want < ai else ai
+        T[i] = Ti
+        tau[i] = t + Ti
+        x[i] = xi + ain
+        B[i] += ain
+        tin[i] += Ti
+
+
+def _buy_floats(rg: Regime, weights: list[float], f: float, E: float, wR: float,
+                tau: list[float], x: list[float], B: list[float], a: list[float],
+                T: list[float], sums: _Sums) -> None:
+    """`inject` with chain buys on floats, q and j as `cap_terms` gives them."""
+    tin, destroyed = sums.tin, sums.destroyed
+    for i in range(len(B)):
+        t, xi, ai = tau[i], x[i], a[i]
+        Ti = weights[i] * f
+        if rg.buys == "jul2025":
+            qc, jc = E, ai
+        elif rg.buys == "2026":
+            qc = jc = wR / B[i] * ai if wR > 0 else 0.0
+        else:
+            qc = jc = ai
+        want = Ti * xi / t
+        if want > qc:
+            surplus = Ti - t / xi * qc
+            bought = xi * surplus / (t + surplus)
+            ain = jc
+        else:
+            bought, ain = 0.0, want
+        T[i] = Ti
+        tau[i] = t + Ti
+        x[i] = xi - bought + ain
+        B[i] = B[i] + ain - bought
+        destroyed[i] += bought
+        tin[i] += Ti
+
+
+def _pay_floats(cs: _Consts, b: int, recycle: bool, tau: list[float], x: list[float],
+                m: list[float], Sp: list[float], B: list[float], a: list[float],
+                r2: list[float], wRr2: list[float], T: list[float], burn: list[float],
+                age: list[float], sums: _Sums) -> None:
+    """Steps 4 to 7 on floats: alpha_out, the owner's burn, the root's part (recycled, kept
+    or sold), the protocol flow's EMA, the moving price."""
+    rg, beta = cs.rg, cs.params.flow_beta
+    alpha_ema, H = cs.params.moving_alpha, cs.params.ema_halving_blocks
+    burns, sells, netting, ramp = rg.burn, not (recycle or rg.keep), rg.netting, rg.ramp
+    q_sum, q_rec = sums.q, sums.rec
+    for i in range(len(B)):
+        Bi = B[i] + a[i]
+        t, xi, mi = tau[i], x[i], m[i]
+        if burns:
+            Bi -= r2[i] * burn[i]
+        q = wRr2[i] / Bi
+        sold = 0.0
+        if recycle:
+            q_rec[i] += q
+            Bi -= q
+        else:
+            q_sum[i] += q
+        if sells:
+            xi += q
+            sold = t * q / xi
+            t -= sold
+        if netting:
+            Sp[i] = (1.0 - beta) * Sp[i] + beta * (T[i] - sold)
+        p = t / xi
+        d = (p if p < 1.0 else 1.0) - mi
+        if ramp:
+            t_age = age[i] + b
+            d *= alpha_ema * t_age / (t_age + H)
+        else:
+            d *= alpha_ema
+        m[i] = mi + d
+        tau[i], x[i], B[i] = t, xi, Bi
 
 
 def _blocks_until(dist: np.ndarray | float, rate: np.ndarray | float) -> int:

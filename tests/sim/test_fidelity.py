@@ -1,7 +1,8 @@
 """Fast path against the exact block-by-block path: every reserve, price, moving price and share
 within 0.5%, with and without trading: over a simulated year (365 ticks of 7,200 blocks; `slow`,
-about 30 s each), over a week on every historical rule set (sim.params.RULE_SETS), and (`slow`)
-over every preset as written (its scripted events and actions, no bots).
+about 6 s each: docs/performance.md, "The simulator's tests"), over a week on every historical
+rule set (sim.params.RULE_SETS), and (`slow`) over every preset as written (its scripted events
+and actions, no bots).
 
 Four subnets are enough to have capped injection (thin pools with a large share), uncapped
 ones, and the root sell on all of them."""
@@ -16,7 +17,7 @@ from sim import Game
 from sim.params import RULE_SETS
 from sim.scenario import load_scenario
 
-pytestmark = pytest.mark.slow  # minutes: exact block-by-block runs over months
+pytestmark = pytest.mark.slow  # exact block-by-block runs over months
 TOL = 5e-3
 KEYS = ("tao", "alpha", "alpha_out", "price", "moving_price", "share")
 
