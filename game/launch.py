@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+from typing import Any
 
 APPLICATION = "game.asgi:application"
 # What daphne reads of one client message at most (bytes). The application refuses anything
@@ -88,3 +90,16 @@ def main(args: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM (systemd, docker stop, a supervisor, a test) raise KeyboardInterrupt in
+    this process, whatever it inherited: a process started in the background by a
+    non-interactive shell inherits SIGINT ignored, and Python then installs no handler of its
+    own, so Ctrl-C (and a supervisor's SIGINT) would never stop it."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)

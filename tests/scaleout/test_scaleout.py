@@ -186,6 +186,19 @@ def test_serve_runs_workers_and_engines_restarts_one_that_dies_and_stops_on_sigi
     assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_engine_started_with_sigint_ignored_stops_cleanly_on_a_signal(stack_factory, sig):
+    # As a script's background job starts it (scripts/test's second lane did: every engine a
+    # test stopped with SIGINT then ran until it was killed 25 s later). A clean stop is exit 0;
+    # stop_process kills what outlives its timeout (-9).
+    stack = stack_factory()
+    engine = stack.spawn("engine", ["bash", "-c", "trap '' INT; exec \"$@\"", "engine", PY,
+                                    MANAGE, "run_engine"])
+    wait_until(lambda: "engine running" in engine.output(), 30, "the engine to start")
+    engine.stop(sig, timeout=20)
+    assert engine.popen.returncode == 0, engine.output()[-2000:]
+
+
 def test_serve_takes_its_children_along_when_it_is_killed(stack_factory):
     import psutil
 

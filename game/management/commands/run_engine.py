@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from game import engine
+from game.launch import stop_on_signals
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:
@@ -45,6 +46,7 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             f"engine running (poll {settings.ENGINE_POLL_SECONDS}s, shard {shard or 'all'})")
+        stop_on_signals()  # an interrupted settlement rolls back; the next engine settles it
         try:
             engine.run_blocking(sh)
         except KeyboardInterrupt:

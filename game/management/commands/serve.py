@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from game.launch import daphne_argv
+from game.launch import daphne_argv, stop_on_signals
 
 MANAGE = Path(__file__).resolve().parents[3] / "manage.py"
 RESTART_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)  # seconds before the 1st, 2nd, … restart in a row
@@ -152,10 +152,6 @@ class Supervisor:
         self.log("stopped")
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 class Command(BaseCommand):
     help = ("Run N daphne workers and M engine processes under one supervisor "
             "(needs REDIS_URL for more than one process).")
@@ -223,11 +219,9 @@ class Command(BaseCommand):
         where = (f"http://{host}:{port}/ (SO_REUSEPORT, {workers} worker(s))" if reuseport else
                  ", ".join(f"http://{host}:{port + k}/" for k in range(workers)))
         sup = Supervisor(children, env, host, reuseport, self.stdout)
-        # SIGTERM (systemd, docker stop, a test) behaves like Ctrl-C. SIGINT is set too: a
-        # process started in the background by a non-interactive shell inherits SIGINT ignored
-        # (Python then installs no KeyboardInterrupt), and so would every child it starts.
-        signal.signal(signal.SIGTERM, _interrupt)
-        signal.signal(signal.SIGINT, _interrupt)
+        # SIGTERM behaves like Ctrl-C, and Ctrl-C works even if this process inherited SIGINT
+        # ignored (which every child it starts would inherit too).
+        stop_on_signals()
         try:
             sup.log(f"listening on {where}; {engines} engine(s); Ctrl-C stops everything")
             sup.run()
