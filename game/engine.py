@@ -59,6 +59,20 @@ def due_game_ids(now: Any = None, shard: tuple[int, int] | None = None) -> list[
     return ids
 
 
+# Games started together (a course's sections, a benchmark) would all fall due at the same
+# instant, tick after tick, and one game's settlement and broadcast would hold up the others'.
+# Each game's first tick is put off by its own fraction of up to PHASE_SPREAD_SECONDS (never
+# more than one tick), deterministic from its id: the golden ratio spreads consecutive ids
+# evenly. The engine then keeps each game's own cadence (settle start + tick_seconds).
+PHASE_SPREAD_SECONDS = 2.0
+_GOLDEN = 0.6180339887498949
+
+
+def tick_phase(game_id: int, tick_seconds: float) -> float:
+    """Seconds by which this game's first tick is put off, in [0, min(tick, spread))."""
+    return (game_id * _GOLDEN) % 1.0 * min(float(tick_seconds), PHASE_SPREAD_SECONDS)
+
+
 def _is_due(game: Game, now: Any) -> bool:
     if game.tick >= game.total_ticks:
         return False
