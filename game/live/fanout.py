@@ -112,7 +112,47 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
 
 
 class FanoutShard(RedisSingleShardConnection):
+    """One Redis connection's subscriptions, changed in batches: channels_redis sends one
+    SUBSCRIBE or UNSUBSCRIBE per call under one lock, and each hand-off of that lock costs a
+    turn of the event loop; a reconnect storm of 1,000 sockets (a new channel and a seat group
+    each, on both ends) queued thousands of them on a busy loop and never healed
+    (docs/performance.md, round 2). Here a call records its change and whoever holds the lock
+    sends every change recorded so far in one command each way."""
+
     channel_layer: FanoutLoopLayer
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._want: dict[str, bool] = {}  # channel -> subscribed (True) or not, not yet sent
+
+    async def subscribe(self, channel: str) -> None:
+        await self._change(channel, True)
+
+    async def unsubscribe(self, channel: str) -> None:
+        await self._change(channel, False)
+
+    async def _change(self, channel: str, on: bool) -> None:
+        self._want[channel] = on
+        async with self._lock:
+            if not self._want:
+                return  # sent by the holder before us
+            want, self._want = self._want, {}
+            add = [c for c, v in want.items() if v and c not in self._subscribed_to]
+            drop = [c for c, v in want.items() if not v and c in self._subscribed_to]
+            if not add and not drop:
+                return
+            self._ensure_redis()
+            self._ensure_receiver()
+            try:
+                if add:
+                    await self._pubsub.subscribe(*add)
+                    self._subscribed_to.update(add)
+                if drop:
+                    await self._pubsub.unsubscribe(*drop)
+                    self._subscribed_to.difference_update(drop)
+            except BaseException:  # not sent: the next call tries these again
+                self._want = {**want, **self._want}
+                raise
 
     def _receive_message(self, message: Any) -> None:
         if message is not None:
