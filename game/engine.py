@@ -132,7 +132,10 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
         game.save(update_fields=["tick", "state", "event_status", "advance_ticks", "status",
                                  "next_tick_at", "ended_at", "public", "seq"])
         _mark(stages, "encoded")
-        broadcast.on_commit(frames, stages)
+        if stages is None:
+            broadcast.on_commit(frames)
+        else:
+            broadcast.on_commit(frames, stages)
         sim_game = tick.sim_game
         transaction.on_commit(lambda: simapi.remember(game.id, game.tick, sim_game))
     return True
