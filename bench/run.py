@@ -28,7 +28,7 @@ from typing import Any
 
 import psutil
 
-from bench import http
+from bench import http, stages
 from bench.client import Metrics, Player
 from bench.scenario import SUBNETS
 from bench.stack import PY, Database, Stack, free_port, redis_url_with_db, stop_process
@@ -347,11 +347,13 @@ async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game:
     db = Database(args.postgres).create()
     redis_url = redis_url_with_db(args.redis, args.redis_db)
     stack = Stack(db.url, redis_url, workdir=workdir / name, tick_seconds=args.tick_seconds,
-                  extra_env={"LOG_LEVEL": "INFO"})
+                  extra_env={"LOG_LEVEL": "INFO", "STAGE_TIMES": "1"})
     sampler = Sampler()
     try:
         stack.migrate()
         port = free_port()
+        serve_log = stack.workdir / "serve.log"
+        log_from = len(serve_log.read_text(errors="replace")) if serve_log.exists() else 0
         engine_args = ["--shard-engines"] if args.shard_engines else []
         serve = stack.serve(port, args.workers, args.engines, *engine_args)
         created = stack.admin("create", "--tick-seconds", str(args.tick_seconds),
@@ -394,7 +396,10 @@ async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game:
                            for e in extra]
         out["redis_used_mb_max"] = round(max((e["redis_used_mb"] for e in extra), default=0), 1)
         out["pg_connections_max"] = max((e["pg_connections"] for e in extra), default=0)
-        log = (stack.workdir / "serve.log").read_text(errors="replace")
+        log = (stack.workdir / "serve.log").read_text(errors="replace")[log_from:]
+        m = res["metrics"]
+        out["stages"] = stages.report(log, {g["id"]: g["code"] for g in created},
+                                      {"tick": m.tick_recv, "private": m.private_recv}, summary)
         out["over_capacity_log_lines"] = log.count("over capacity")
         out["server_tracebacks"] = log.count("Traceback")
         return out
@@ -487,6 +492,9 @@ def table(result: dict[str, Any]) -> str:
         if ph["name"].startswith("games"):
             lines.append(f"tick lateness, worst game p95 ({ph['name']}): "
                          f"{ph['clock']['worst_game_p95_lateness_ms']:.0f} ms")
+    for ph in result["phases"]:
+        if ph.get("stages", {}).get("ticks"):
+            lines.append(stages.line(ph["name"], ph["stages"]))
     for key, val in result.get("ratios", {}).items():
         lines.append(f"ratio {key}: {val}")
     for ph in result["phases"]:

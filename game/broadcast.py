@@ -16,6 +16,9 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from game import stagetimes
+from game.live.fanout import fanout_layer
+
 log = logging.getLogger(__name__)
 
 
@@ -48,17 +51,32 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
     return getattr(SyncToAsync.threadlocal, "main_event_loop", None)
 
 
-def _send_now(frames: list[tuple[str, dict[str, Any]]]) -> None:
+def _send_now(frames: list[tuple[str, dict[str, Any]]],
+              stages: stagetimes.TickStages | None = None) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    if stages is not None:
+        stages.mark("committed")
 
     async def send_all() -> None:
-        for group, event in frames:
+        many = getattr(fanout_layer(layer), "group_send_many", None)
+        if many is not None and len(frames) > 1:  # one pipeline, in order (game/live/fanout.py)
             try:
-                await layer.group_send(group, event)
-            except Exception:  # a lost broadcast is healed by the client's snapshot on a gap
-                log.exception("broadcast to %s failed", group)
+                await many(frames)
+            except Exception:  # as below: the clients' seq gaps ask for snapshots
+                log.exception("broadcast of %d frames failed", len(frames))
+        else:
+            for group, event in frames:
+                try:
+                    await layer.group_send(group, event)
+                except Exception:  # a lost broadcast is healed by the client's snapshot on a gap
+                    log.exception("broadcast to %s failed", group)
+                if stages is not None and event.get("stage", ())[2:] == ["tick"]:
+                    stages.mark("tick_sent")
+        if stages is not None:
+            stages.mark("all_sent")
+            stages.report(frames=len(frames))
 
     loop = _server_loop()
     if loop is None:  # a plain process (run_engine, a management command): a loop of its own
@@ -80,16 +98,25 @@ def _send_now(frames: list[tuple[str, dict[str, Any]]]) -> None:
                     len(frames), SEND_WAIT_SECONDS)
 
 
-def frame(group: str, text: str, seq: int) -> tuple[str, dict[str, Any]]:
-    """A pre-encoded message for a group; `seq` lets each socket track the seq it has sent."""
-    return group, {"type": "frame.send", "text": text, "seq": seq}
+def frame(group: str, text: str, seq: int, stage: list[Any] | None = None
+          ) -> tuple[str, dict[str, Any]]:
+    """A pre-encoded message for a group; `seq` lets each socket track the seq it has sent;
+    `stage` (benchmark only, game/stagetimes.py) marks a tick's frames for the stage times."""
+    event: dict[str, Any] = {"type": "frame.send", "text": text, "seq": seq}
+    if stage is not None:
+        event["stage"] = stage
+    return group, event
 
 
 def kick(seat_id: int) -> tuple[str, dict[str, Any]]:
     return seat_group(seat_id), {"type": "seat.kicked"}
 
 
-def on_commit(frames: list[tuple[str, dict[str, Any]]]) -> None:
+def on_commit(frames: list[tuple[str, dict[str, Any]]],
+              stages: stagetimes.TickStages | None = None) -> None:
     """Send these frames (in order) after the current transaction commits."""
     if frames:
-        transaction.on_commit(lambda: _send_now(frames))
+        if stages is None:
+            transaction.on_commit(lambda: _send_now(frames))
+        else:
+            transaction.on_commit(lambda: _send_now(frames, stages))

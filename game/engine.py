@@ -26,7 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 import sim
-from game import asyncdb, broadcast, leaderboard as lb, participation, simapi, standin
+from game import asyncdb, broadcast, leaderboard as lb, participation, simapi, stagetimes, standin
 from game.actions.base import Frames
 from game.actions.clock import finish
 from game.commandlog import as_sim_actions, client_view
@@ -57,6 +57,20 @@ def due_game_ids(now: Any = None, shard: tuple[int, int] | None = None) -> list[
         index, count = shard
         ids = [i for i in ids if i % count == index]
     return ids
+
+
+# Games started together (a course's sections, a benchmark) would all fall due at the same
+# instant, tick after tick, and one game's settlement and broadcast would hold up the others'.
+# Each game's first tick is put off by its own fraction of up to PHASE_SPREAD_SECONDS (never
+# more than one tick), deterministic from its id: the golden ratio spreads consecutive ids
+# evenly. The engine then keeps each game's own cadence (settle start + tick_seconds).
+PHASE_SPREAD_SECONDS = 2.0
+_GOLDEN = 0.6180339887498949
+
+
+def tick_phase(game_id: int, tick_seconds: float) -> float:
+    """Seconds by which this game's first tick is put off, in [0, min(tick, spread))."""
+    return (game_id * _GOLDEN) % 1.0 * min(float(tick_seconds), PHASE_SPREAD_SECONDS)
 
 
 def _is_due(game: Game, now: Any) -> bool:
@@ -109,15 +123,27 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
         game = claim(game_id, now)
         if game is None:
             return False
+        stages = stagetimes.begin(game_id, game.tick, now.timestamp())
         tick = settle(game, now)
+        _mark(stages, "stepped")
         persist(game, tick, now)
-        frames = publish(game, tick, now)
+        _mark(stages, "persisted")
+        frames = publish(game, tick, now, stages)
         game.save(update_fields=["tick", "state", "event_status", "advance_ticks", "status",
                                  "next_tick_at", "ended_at", "public", "seq"])
-        broadcast.on_commit(frames)
+        _mark(stages, "encoded")
+        if stages is None:
+            broadcast.on_commit(frames)
+        else:
+            broadcast.on_commit(frames, stages)
         sim_game = tick.sim_game
         transaction.on_commit(lambda: simapi.remember(game.id, game.tick, sim_game))
     return True
+
+
+def _mark(stages: stagetimes.TickStages | None, name: str) -> None:
+    if stages is not None:
+        stages.mark(name)
 
 
 def claim(game_id: int, now: Any) -> Game | None:
@@ -214,7 +240,7 @@ def _record_commands(tick: Tick) -> None:
                 joined.append(c.seat_id)
         if c.seat_id is not None:
             tick.fills_by_seat.setdefault(c.seat_id, []).append(client_view(c, fill))
-    Command.objects.bulk_update(tick.commands, ["status", "settled_tick", "reason", "fill"])
+    _write_outcomes(tick.commands)
     if joined:
         Seat.objects.filter(pk__in=joined).update(active=True)
         for seat in tick.seats:
@@ -222,7 +248,23 @@ def _record_commands(tick: Tick) -> None:
                 seat.active = True
 
 
-def publish(game: Game, tick: Tick, now: Any) -> Frames:
+def _write_outcomes(commands: list[Command]) -> None:
+    """The settled commands' four columns, one statement per row sent in one batch (psycopg
+    pipelines `executemany`): Django's `bulk_update` builds a CASE per column and row in
+    Python, the largest part of the tick's transaction at 600 players (docs/performance.md)."""
+    if not commands:
+        return
+    qn = connection.ops.quote_name  # plain fields: each column is named as the field
+    sql = (f"UPDATE {qn(Command._meta.db_table)} SET "
+           + ", ".join(f"{qn(c)} = %s" for c in ("status", "settled_tick", "reason", "fill"))
+           + f" WHERE {qn('id')} = %s")
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(c.status, c.settled_tick, c.reason, c.fill, c.pk)
+                                 for c in commands])
+
+
+def publish(game: Game, tick: Tick, now: Any,
+            stages: stagetimes.TickStages | None = None) -> Frames:
     """The tick for every screen: the public payload (market, leaderboard) stored on the game
     and sent as `tick`, each active student's `private` message, the stand-in changes and the
     console's roster if a seat's status changed. Bumps the game's seq."""
@@ -237,8 +279,9 @@ def publish(game: Game, tick: Tick, now: Any) -> Frames:
     frames = [broadcast.frame(broadcast.game_group(game.id), broadcast.encode({
         "type": "tick", "seq": game.seq, "tick": t, "epoch": tick.result.tick_row.get("epoch"),
         "game": game_info(game, players), "market": market, "row": tick.result.tick_row,
-        "epoch_row": tick.public_epoch, "leaderboard": top, "events": tick.fired}), game.seq)]
-    frames += _private_frames(game, tick, rows)
+        "epoch_row": tick.public_epoch, "leaderboard": top, "events": tick.fired}), game.seq,
+        stagetimes.marker(stages, "tick"))]
+    frames += _private_frames(game, tick, rows, stagetimes.marker(stages, "private"))
     frames.extend(tick.stand_in_frames)  # after the tick: the console sees the tick first
     frames += participation.after_tick(game, seats, tick.commands, t)  # the console's monitor
     # The console's roster when a seat's status changed with this tick (a late joiner
@@ -247,7 +290,8 @@ def publish(game: Game, tick: Tick, now: Any) -> Frames:
     return frames
 
 
-def _private_frames(game: Game, tick: Tick, rows: list[dict[str, Any]]) -> Frames:
+def _private_frames(game: Game, tick: Tick, rows: list[dict[str, Any]],
+                    stage: list[Any] | None = None) -> Frames:
     """Each active student's `private` message: their view, rank and this tick's fills."""
     players_in_sim = {r["player"] for r in rows}
     standing = lb.student_ranks(rows)  # a student's rank among students, by return
@@ -268,7 +312,7 @@ def _private_frames(game: Game, tick: Tick, rows: list[dict[str, Any]]) -> Frame
             private["while_away"] = standin.while_away(tick.handed_back[seat.id], tick.t,
                                                 you["net_worth"])
         frames.append(broadcast.frame(broadcast.seat_group(seat.id), broadcast.encode(
-            private), game.seq))
+            private), game.seq, stage))
     return frames
 
 

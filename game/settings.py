@@ -205,7 +205,7 @@ if REDIS_URL:
         # gaps and snapshots already heal a lost message.
         CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "BACKEND": "game.live.fanout.PubSubChannelLayer",
                 "CONFIG": {"hosts": [_redis_host], "prefix": envstr("CHANNELS_PREFIX", "dtao")},
             }
         }

@@ -77,6 +77,12 @@ def cached(game_id: int, tick: int, state: str) -> sim.Game:
     return obj
 
 
+def peek(game_id: int, tick: int) -> sim.Game | None:
+    """The cached sim.Game for (game, tick), if this process has it (no state needed)."""
+    with _lock:
+        return _cache.get((game_id, tick))
+
+
 def remember(game_id: int, tick: int, obj: sim.Game) -> None:
     with _lock:
         _cache[(game_id, tick)] = obj

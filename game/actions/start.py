@@ -14,6 +14,7 @@ from game import leaderboard as lb, simapi
 from game.actions.base import lock, need, roster_frame, save_and_send, status_frames
 from game.actions.lobby import foundation_player, role_start
 from game.actions.setup import prune
+from game.engine import tick_phase
 from game.errors import ClientError
 from game.jsontext import dumps
 from game.models import Game, Role, Seat, SeatKind, Status
@@ -162,7 +163,10 @@ def start_game(game_id: int) -> None:
         game.public = dumps({"market": market,
                               "leaderboard": leaderboard(game, sim_game, settings.LEADERBOARD_TOP)})
         game.status, game.started_at = Status.RUNNING, now
-        game.next_tick_at = now + timedelta(seconds=game.tick_seconds)
+        # The first tick a game-specific fraction later: games started together do not all
+        # fall due at the same instant (engine.tick_phase).
+        game.next_tick_at = now + timedelta(
+            seconds=game.tick_seconds + tick_phase(game.id, game.tick_seconds))
         frames = status_frames(game, "start")
         frames.append(roster_frame(game))
         save_and_send(game, frames, "scenario", "state", "public", "status", "started_at",

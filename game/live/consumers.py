@@ -4,20 +4,25 @@ Broadcasts arrive pre-encoded as `frame.send` events and are sent verbatim.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections import deque
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from game import asyncdb, broadcast, errors, ratelimit
+from game import asyncdb, broadcast, errors, ratelimit, stagetimes
 from game.actions import orders, predictions
 from game.actions.control import control
 from game.actions.presence import seat_connected, seat_disconnected
 from game.errors import ClientError, Refused
-from game.live import heartbeat, identity, sessions
+from game.live import fanout, heartbeat, identity, sessions
 from game.live.protocol import action_dict, parse
 
 log = logging.getLogger(__name__)
@@ -76,6 +81,70 @@ class GameConsumer(AsyncWebsocketConsumer):
     ident: identity.Identity | None = None
     present_seat: int | None = None  # the seat this socket holds a presence lease for
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' own, without its `aclose_old_connections()` before every handler: that is
+        a hop to the process's one sync thread for each message a socket receives, and with
+        hundreds of sockets per worker those hops queue in series (docs/performance.md, round
+        2). Nothing here holds a connection on that thread: every database call of this
+        consumer closes its own on its worker thread (game/asyncdb.py)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        if message["type"] == "websocket.connect":
+            async with self.holding():  # the opening snapshot goes first
+                await handler(message)
+        else:
+            await handler(message)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.held: deque[dict[str, Any]] = deque()
+        self.flushing = False
+
+    busy = False  # a snapshot is being built and sent: frames from the fan-out wait in `held`
+    gone = False  # disconnected: frames are dropped
+    fanout: Any = None  # the worker's fan-out layer this socket takes frames from, if any
+
+    @contextlib.asynccontextmanager
+    async def holding(self) -> AsyncIterator[None]:
+        """While a snapshot is built and sent, frames delivered by the worker's fan-out
+        (game/live/fanout.py) wait, then go in order after it: the snapshot's seq is the
+        database's when it was read, and a frame sent before it would be lost to the client
+        (it ignores public messages until its snapshot). The consumer's own queue (any other
+        channel layer) waits the same way, since a consumer runs one handler at a time."""
+        self.busy = True
+        try:
+            yield
+        finally:
+            self.busy = False
+            await self._flush_held()
+
+    async def deliver(self, event: dict[str, Any]) -> None:
+        """A broadcast frame from the worker's fan-out (game/live/fanout.py)."""
+        if self.gone:
+            return
+        if self.busy or self.flushing or self.held:
+            self.held.append(event)
+            return
+        await self.frame_send(event)
+
+    async def _flush_held(self) -> None:
+        if self.flushing:
+            return
+        self.flushing = True
+        try:
+            while self.held and not self.gone:
+                await self.frame_send(self.held.popleft())
+        finally:
+            self.flushing = False
+            if self.gone:
+                self.held.clear()
+
+    async def websocket_disconnect(self, message: Any) -> None:
+        """As Channels' (the groups are left in `disconnect`), without the same hop."""
+        await self.disconnect(message["code"])
+        raise StopConsumer()
+
     async def connect(self) -> None:
         self.ident = None
         self.present_seat = None
@@ -99,6 +168,9 @@ class GameConsumer(AsyncWebsocketConsumer):
             return
         self.ident = result
         heartbeat.ensure_running()
+        self.fanout = fanout.fanout_layer(self.channel_layer)
+        if self.fanout is not None:
+            self.fanout.register(self.channel_name, self)
         await self._join_groups()
         await self.accept()
         if self.ident.kind == identity.STUDENT and self.ident.seat_id:
@@ -130,6 +202,9 @@ class GameConsumer(AsyncWebsocketConsumer):
                 self.groups_joined.append(group)
 
     async def disconnect(self, code: int) -> None:
+        self.gone = True
+        if self.fanout is not None:
+            self.fanout.unregister(self.channel_name)
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.present_seat is not None:
@@ -187,7 +262,8 @@ class GameConsumer(AsyncWebsocketConsumer):
         if ident.kind == identity.PROJECTOR and msg.type not in ("snapshot", "ping"):
             raise ClientError("read_only", "the projector view cannot send this")
         if msg.type == "snapshot":
-            await self._send(await db(identity.snapshot)(ident))
+            async with self.holding():
+                await self._send(await db(identity.snapshot)(ident))
         elif msg.type == "ping":
             # No database write: the open socket itself is the seat's presence (its lease is
             # renewed by this process's heartbeat, game/live/heartbeat.py).
@@ -269,7 +345,11 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def frame_send(self, event: dict[str, Any]) -> None:
         """A broadcast: the text was encoded once for every socket; send it as it is."""
         self.seq = max(self.seq, event.get("seq", 0))
+        stage = event.get("stage")
+        started = stagetimes.now() if stage is not None else 0.0
         await self._send_text(event["text"], "broadcast")
+        if stage is not None:
+            stagetimes.sent(stage, started)
 
     async def presence_send(self, event: dict[str, Any]) -> None:
         """A seat's presence, for a console: stamped with the highest seq this socket has sent,

@@ -33,7 +33,10 @@ def seat_cookie_name(code: str) -> str:
 def resolve(code: str, *, projector: str | None, user: Any, seat_token: str | None
             ) -> Identity | int:
     """The socket's identity, or a close code (docs/protocol.md, first match wins)."""
-    game = Game.objects.filter(code=names.normalize_code(code)).first()
+    # Only what deciding needs: the state and the scenario are large (a reconnect storm of a
+    # whole class reads this row once per socket; docs/performance.md).
+    game = Game.objects.filter(code=names.normalize_code(code)).only(
+        "id", "code", "projector_token", "owner_id").first()
     if game is None:
         return errors.CLOSE_NO_GAME
     if projector is not None:
@@ -73,14 +76,24 @@ def _rank(game: Game, sim_game: sim.Game, player: str) -> dict[str, int | None]:
     return lb.rank_fields(hit[1].get(player))
 
 
+def _sim_game(game: Game) -> sim.Game | None:
+    """The game's sim at its tick: from this process's cache, else from the stored state (the
+    one column the snapshot defers: it grows with the class)."""
+    hit = simapi.peek(game.id, game.tick)
+    if hit is not None:
+        return hit
+    state = game.state  # a query of its own, only on a miss (once per tick and process)
+    return None if state is None else simapi.cached(game.id, game.tick, state)
+
+
 def snapshot(ident: Identity) -> dict[str, Any]:
-    game = Game.objects.get(pk=ident.game_id)
+    game = Game.objects.defer("state").get(pk=ident.game_id)
     seat = Seat.objects.filter(pk=ident.seat_id).first() if ident.seat_id else None
     public = json.loads(game.public) if game.public else {}
     private = None
     rank: dict[str, int | None] = lb.rank_fields(None)
-    if seat is not None and seat.active and game.state is not None:
-        sim_game = simapi.cached(game.id, game.tick, game.state)
+    sim_game = _sim_game(game) if seat is not None and seat.active else None
+    if seat is not None and sim_game is not None:
         try:
             private = sim_game.private_view(seat.player)
             rank = _rank(game, sim_game, seat.player)

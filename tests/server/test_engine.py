@@ -229,3 +229,24 @@ def test_run_engine_settles_due_games_once_per_pass(game):
     assert "settled 0 tick(s)" in out.getvalue()  # another shard's game
     call_command("run_engine", "--once", "--shard", f"{game.id % 2}/2", stdout=out)
     assert Game.objects.get(pk=game.id).tick == 2
+
+
+def test_games_started_together_fall_due_at_different_moments(game, instructor):
+    """Each game's first tick is put off by its own fraction (engine.tick_phase, from the id),
+    so games started at the same instant do not settle and broadcast at the same instant."""
+    other = create_game(instructor, "test_market", Overrides(seed=7))
+    for g in (game, other):
+        join_game(g.code, f"p{g.id}")
+        start_game(g.id)
+    offsets = []
+    for g in (game, other):
+        g = Game.objects.get(pk=g.id)
+        offset = (g.next_tick_at - g.started_at).total_seconds() - g.tick_seconds
+        # the golden-ratio fraction of the id, over at most 2 s (never more than one tick)
+        expected = (g.id * 0.6180339887498949) % 1.0 * min(g.tick_seconds, 2.0)
+        assert offset == pytest.approx(expected, abs=1e-6)
+        offsets.append(offset)
+    assert abs(offsets[0] - offsets[1]) > 0.2  # consecutive ids: well apart
+    assert engine.tick_phase(1, 2) == pytest.approx(1.2360679774997898)
+    assert engine.tick_phase(2, 2) == pytest.approx(0.4721359549995796)
+    assert engine.tick_phase(2, 0.5) == pytest.approx(0.1180339887498949)  # within one tick

@@ -92,11 +92,11 @@ def test_it_switches_to_postgres_and_redis_from_urls(tmp_path):
     done = _load(urls, tmp_path, code)
     assert done.returncode == 0, done.stderr
     # no persistent per-thread connections (ASGI) but a pool of 20 per process, and the
-    # pub/sub layer with redis-py 8's read timeout off and a pool that does not refuse the
-    # 101st socket
+    # pub/sub layer (with the per-worker fan-out, game/live/fanout.py) with redis-py 8's read
+    # timeout off and a pool that does not refuse the 101st socket
     assert done.stdout.split("\n")[:2] == [
         "django.db.backends.postgresql 0 20",
-        "channels_redis.pubsub.RedisPubSubChannelLayer redis://r:6379/0 None 10000"]
+        "game.live.fanout.PubSubChannelLayer redis://r:6379/0 None 10000"]
     core = _load({**urls, "CHANNEL_LAYER": "core"}, tmp_path, code)
     assert core.stdout.split("\n")[1].startswith("game.live.layers.RedisChannelLayer ")  # retrying
     unpooled = _load({**urls, "DB_POOL_MAX": "0"}, tmp_path, code)

@@ -1,0 +1,100 @@
+"""The per-worker fan-out (game/live/fanout.py) and the consumer's held frames: a frame is
+decoded once per worker and reaches each local socket of its group in arrival order; other
+events keep the sockets' own queues; a socket building a snapshot sends the frames that arrive
+meanwhile after it, in order. (End to end over Redis: tests/scaleout.)"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from game.live.consumers import GameConsumer
+from game.live.fanout import PubSubChannelLayer
+
+
+class Recorder(GameConsumer):
+    def __init__(self, log: list[tuple[str, Any]], name: str) -> None:
+        super().__init__()
+        self.log, self.name = log, name
+
+    async def frame_send(self, event: dict[str, Any]) -> None:
+        self.log.append((self.name, event["text"]))
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        self.log.append((self.name, message["type"]))
+
+
+def _layer() -> Any:
+    return PubSubChannelLayer(hosts=["redis://127.0.0.1:1/0"], prefix="t")._get_layer()
+
+
+def test_a_frame_is_delivered_once_to_each_local_socket_in_order_and_other_events_queue():
+    async def run() -> tuple[list[tuple[str, Any]], list[Any], int]:
+        layer = _layer()
+        log: list[tuple[str, Any]] = []
+        a, b = Recorder(log, "a"), Recorder(log, "b")
+        for name, consumer in (("ca", a), ("cb", b), ("cq", None)):
+            layer.channels[name] = asyncio.Queue()
+            if consumer is not None:
+                layer.register(name, consumer)
+        group = layer._get_group_channel_name("game.1")
+        layer.groups[group] = {"ca", "cb", "cq"}  # cq: a socket of another kind of consumer
+        decoded = 0
+        real = layer.channel_layer.deserialize
+
+        def counting(data: bytes) -> Any:
+            nonlocal decoded
+            decoded += 1
+            return real(data)
+
+        layer.channel_layer.deserialize = counting
+        ser = layer.channel_layer.serialize
+        for i in (1, 2):
+            layer._shards[0]._receive_message({"channel": group.encode(), "data": ser(
+                {"type": "frame.send", "text": f"t{i}", "seq": i})})
+        layer._shards[0]._receive_message({"channel": group, "data": ser(
+            {"type": "presence.send", "presence": {}})})
+        await asyncio.sleep(0.05)
+        queued = [layer.channels[n].qsize() for n in ("ca", "cb", "cq")]
+        layer.courier.cancel()
+        return log, queued, decoded
+
+    log, queued, decoded = asyncio.run(run())
+    # every socket gets t1 before any gets t2 (one delivery per message, in arrival order)
+    assert sorted(log[:2]) == [("a", "t1"), ("b", "t1")]
+    assert sorted(log[2:]) == [("a", "t2"), ("b", "t2")]
+    # the presence event in every queue; the frames only in the other consumer's
+    assert queued == [1, 1, 3]
+    assert decoded == 3  # once per message for the whole worker, not once per socket
+
+
+def test_frames_arriving_while_a_snapshot_is_built_go_after_it_in_order():
+    async def run() -> list[tuple[str, Any]]:
+        log: list[tuple[str, Any]] = []
+        c = Recorder(log, "c")
+        await c.deliver({"text": "t1", "seq": 1})
+        async with c.holding():
+            await c.deliver({"text": "t2", "seq": 2})
+            await c.deliver({"text": "t3", "seq": 3})
+            await c._send({"type": "snapshot"})
+        await c.deliver({"text": "t4", "seq": 4})
+        c.gone = True
+        await c.deliver({"text": "t5", "seq": 5})  # disconnected: dropped
+        return log
+
+    assert asyncio.run(run()) == [("c", "t1"), ("c", "snapshot"), ("c", "t2"), ("c", "t3"),
+                                  ("c", "t4")]
+
+
+def test_a_broadcast_frame_is_dispatched_without_a_hop_to_the_sync_thread(monkeypatch):
+    """Channels' dispatch closes old database connections on the process's one sync thread
+    before every handler: with hundreds of sockets a tick's frames queued there in series.
+    GameConsumer's dispatch makes no such call (its database calls close their own)."""
+    import channels.consumer
+
+    async def hop() -> None:
+        raise AssertionError("aclose_old_connections called")
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", hop)
+    log: list[tuple[str, Any]] = []
+    asyncio.run(Recorder(log, "c").dispatch({"type": "frame.send", "text": "t1", "seq": 1}))
+    assert log == [("c", "t1")]
