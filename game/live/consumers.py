@@ -174,7 +174,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         present (its console told), and this process renews its lease from now on."""
         await self.channel_layer.group_send(broadcast.seat_group(seat_id), {
             "type": "seat.replaced", "by": self.channel_name})
-        await db(seat_connected)(seat_id)
+        await heartbeat.write(seat_connected)(seat_id)
         self.present_seat = seat_id
         heartbeat.opened(seat_id)
 
@@ -204,7 +204,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         if self.present_seat is not None:
             seat_id, self.present_seat = self.present_seat, None
             heartbeat.closed(seat_id)
-            await db(seat_disconnected)(seat_id)
+            await heartbeat.write(seat_disconnected)(seat_id)
 
     # --- inbound -------------------------------------------------------------------------------
 
