@@ -155,6 +155,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self.close(code=result)
             return
         self.ident = result
+        self.opened = time.time()  # "newest": by when the handshake was admitted
         heartbeat.ensure_running()
         self.fanout = fanout.fanout_layer(self.channel_layer)
         if self.fanout is not None:
@@ -173,7 +174,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         older sockets are told (close 4011) rather than both playing the seat. Then the seat is
         present (its console told), and this process renews its lease from now on."""
         await self.channel_layer.group_send(broadcast.seat_group(seat_id), {
-            "type": "seat.replaced", "by": self.channel_name})
+            "type": "seat.replaced", "by": self.channel_name, "opened": self.opened})
         await heartbeat.write(seat_connected)(seat_id)
         self.present_seat = seat_id
         heartbeat.opened(seat_id)
@@ -357,7 +358,13 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def seat_kicked(self, event: dict[str, Any]) -> None:
         await self.close(code=errors.CLOSE_KICKED)
 
+    opened = 0.0  # when this socket's handshake was admitted
+
     async def seat_replaced(self, event: dict[str, Any]) -> None:
+        """Another socket took the seat: close, unless that socket is older than this one (its
+        message may come late: published after its snapshot, maybe by another worker, while a
+        student's retry already opened this one)."""
         if event.get("by") != self.channel_name and self.ident is not None \
-                and self.ident.kind == identity.STUDENT:
+                and self.ident.kind == identity.STUDENT \
+                and event.get("opened", float("inf")) >= self.opened:
             await self.close(code=errors.CLOSE_REPLACED)

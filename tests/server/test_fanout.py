@@ -147,3 +147,27 @@ def test_messages_published_while_the_lock_is_held_go_in_one_pipeline_in_order()
     assert fake.single == []
     assert fake.pipelines == [[("g", b"m0")],
                               [("g", b"m1"), ("g", b"m2"), ("h", b"m3"), ("g", b"m4")]]
+
+
+def test_a_seat_replaced_message_from_an_older_socket_closes_nothing():
+    """Newest wins whatever order the messages arrive in: a socket's `seat.replaced` goes out
+    after its snapshot, so an abandoned older attempt's can arrive after the retry opened."""
+    from game import errors
+    from game.live import identity
+
+    async def run() -> list[int]:
+        closed: list[int] = []
+        c = Recorder([], "c")
+        c.ident = identity.Identity(identity.STUDENT, 1, "ABC", seat_id=5, player="p5")
+        c.channel_name, c.opened = "mine", 100.0
+
+        async def close(code: int | None = None, reason: Any = None) -> None:
+            closed.append(code or 0)
+
+        c.close = close  # type: ignore[method-assign]
+        await c.seat_replaced({"type": "seat.replaced", "by": "older", "opened": 99.0})
+        await c.seat_replaced({"type": "seat.replaced", "by": "mine", "opened": 100.0})
+        await c.seat_replaced({"type": "seat.replaced", "by": "newer", "opened": 101.0})
+        return closed
+
+    assert asyncio.run(run()) == [errors.CLOSE_REPLACED]
