@@ -1,20 +1,22 @@
-"""Running the class (issue #16), read side: what a snapshot carries of the prediction
-question, the announcement and eyes-up (game/actions/predictions.py, announcements.py) and of
-the participation monitor (game/participation.py). The console's ops are game/actions/control.py's.
+"""Running the class (issue #16), read side: what a socket's snapshot carries of the prediction
+question and of the participation monitor (game/actions/predictions.py, game/participation.py);
+the question itself, the announcement and eyes-up are in its public part
+(game/live/publicpart.py). The console's ops are game/actions/control.py's.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from game import participation
-from game.actions import announcements, predictions
-from game.models import Game, Seat
+from game.actions import predictions
+from game.models import Game, Question, Seat
 
 
-def snapshot_fields(game: Game, seat: Seat | None, kind: str) -> dict[str, Any]:
-    """The snapshot's share (docs/protocol.md): the question, the count of answers (console and
-    projector), this seat's answer, the announcement, eyes-up, the monitor (console only)."""
+def seat_fields(game: Game, question: Question | None, seat: Seat | None, kind: str
+                ) -> dict[str, Any]:
+    """The snapshot's per-socket share (docs/protocol.md): the count of answers to `question`
+    (the latest; console and projector), this seat's answer to it, the monitor (console only)."""
     screens = kind in ("instructor", "projector")
-    return {**predictions.snapshot_fields(game, seat, screens),
-            **announcements.snapshot_fields(game),
+    return {"answers": predictions.tally(question) if screens and question is not None else None,
+            "my_answer": predictions.my_answer(seat, question),
             "participation": participation.snapshot(game) if kind == "instructor" else None}

@@ -184,11 +184,3 @@ def my_answer(seat: Seat | None, q: Question | None) -> dict[str, Any] | None:
         return None
     mine = Answer.objects.filter(question=q, seat=seat).first()
     return None if mine is None else {"question": q.id, "choice": mine.choice}
-
-
-def snapshot_fields(game: Game, seat: Seat | None, screens: bool) -> dict[str, Any]:
-    """What a snapshot carries of the questions: the latest, the count of answers (screens
-    only), and this seat's own answer to it."""
-    q = latest(game.id)
-    return {"question": view(q), "answers": tally(q) if screens and q is not None else None,
-            "my_answer": my_answer(seat, q)}

@@ -69,14 +69,6 @@ def _admit(ip: str, code: str, projector: str | None, user: Any, token: str | No
     return result
 
 
-def _opened(ident: identity.Identity) -> dict[str, Any]:
-    """The first snapshot, and the seat marked present: one database call."""
-    message = identity.snapshot(ident)
-    if ident.kind == identity.STUDENT and ident.seat_id:
-        seat_connected(ident.seat_id)
-    return message
-
-
 class GameConsumer(AsyncWebsocketConsumer):
     ident: identity.Identity | None = None
     present_seat: int | None = None  # the seat this socket holds a presence lease for
@@ -90,11 +82,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        if message["type"] == "websocket.connect":
-            async with self.holding():  # the opening snapshot goes first
-                await handler(message)
-        else:
-            await handler(message)
+        await handler(message)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -167,22 +155,29 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self.close(code=result)
             return
         self.ident = result
+        self.opened = time.time()  # "newest": by when the handshake was admitted
         heartbeat.ensure_running()
         self.fanout = fanout.fanout_layer(self.channel_layer)
         if self.fanout is not None:
             self.fanout.register(self.channel_name, self)
-        await self._join_groups()
-        await self.accept()
+        async with self.holding():  # the opening snapshot goes first
+            await self._join_groups()
+            await self.accept()
+            await self._send(await db(identity.snapshot)(self.ident))
         if self.ident.kind == identity.STUDENT and self.ident.seat_id:
-            # One device per seat: the newest socket wins; the seat's older sockets are told
-            # (close 4011) rather than both playing the seat.
-            await self.channel_layer.group_send(broadcast.seat_group(self.ident.seat_id), {
-                "type": "seat.replaced", "by": self.channel_name})
-        opening = await db(_opened)(self.ident)
-        if self.ident.kind == identity.STUDENT and self.ident.seat_id:
-            self.present_seat = self.ident.seat_id
-            heartbeat.opened(self.present_seat)  # this process renews its lease from now on
-        await self._send(opening)
+            await self._opened(self.ident.seat_id)
+
+    async def _opened(self, seat_id: int) -> None:
+        """After the opening snapshot, not before it: in a reconnect storm of a whole class
+        each of these waits its turn at the channel layer (docs/performance.md, round 2), and
+        the page is live without them. One device per seat: the newest socket wins; the seat's
+        older sockets are told (close 4011) rather than both playing the seat. Then the seat is
+        present (its console told), and this process renews its lease from now on."""
+        await self.channel_layer.group_send(broadcast.seat_group(seat_id), {
+            "type": "seat.replaced", "by": self.channel_name, "opened": self.opened})
+        await heartbeat.write(seat_connected)(seat_id)
+        self.present_seat = seat_id
+        heartbeat.opened(seat_id)
 
     async def _join_groups(self) -> None:
         ident = self.ident
@@ -210,7 +205,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         if self.present_seat is not None:
             seat_id, self.present_seat = self.present_seat, None
             heartbeat.closed(seat_id)
-            await db(seat_disconnected)(seat_id)
+            await heartbeat.write(seat_disconnected)(seat_id)
 
     # --- inbound -------------------------------------------------------------------------------
 
@@ -363,7 +358,13 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def seat_kicked(self, event: dict[str, Any]) -> None:
         await self.close(code=errors.CLOSE_KICKED)
 
+    opened = 0.0  # when this socket's handshake was admitted
+
     async def seat_replaced(self, event: dict[str, Any]) -> None:
+        """Another socket took the seat: close, unless that socket is older than this one (its
+        message may come late: published after its snapshot, maybe by another worker, while a
+        student's retry already opened this one)."""
         if event.get("by") != self.channel_name and self.ident is not None \
-                and self.ident.kind == identity.STUDENT:
+                and self.ident.kind == identity.STUDENT \
+                and event.get("opened", float("inf")) >= self.opened:
             await self.close(code=errors.CLOSE_REPLACED)

@@ -112,47 +112,72 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
 
 
 class FanoutShard(RedisSingleShardConnection):
-    """One Redis connection's subscriptions, changed in batches: channels_redis sends one
-    SUBSCRIBE or UNSUBSCRIBE per call under one lock, and each hand-off of that lock costs a
-    turn of the event loop; a reconnect storm of 1,000 sockets (a new channel and a seat group
-    each, on both ends) queued thousands of them on a busy loop and never healed
-    (docs/performance.md, round 2). Here a call records its change and whoever holds the lock
-    sends every change recorded so far in one command each way."""
+    """One Redis connection's subscriptions and publishes, sent in batches: channels_redis
+    sends one SUBSCRIBE, UNSUBSCRIBE or PUBLISH per call under one lock, and each hand-off of
+    that lock costs a turn of the event loop; a reconnect storm of 1,000 sockets (a new channel
+    and a seat group each, on both ends, and a presence and a replaced-seat message each)
+    queued thousands of them on a busy loop (docs/performance.md, round 2). Here a call records
+    its change or message and whoever holds the lock sends everything recorded so far: one
+    SUBSCRIBE and one UNSUBSCRIBE, then the messages in the order they were recorded, in one
+    pipeline. If that fails, the holder raises and the batch's changes and messages wait for
+    the next call; the other callers of the batch are not told (a lost broadcast is healed by
+    a client's snapshot on its seq gap)."""
 
     channel_layer: FanoutLoopLayer
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._want: dict[str, bool] = {}  # channel -> subscribed (True) or not, not yet sent
+        self._out: list[tuple[str, bytes]] = []  # (channel, message) not yet published
 
     async def subscribe(self, channel: str) -> None:
-        await self._change(channel, True)
+        self._want[channel] = True
+        await self._send_pending()
 
     async def unsubscribe(self, channel: str) -> None:
-        await self._change(channel, False)
+        self._want[channel] = False
+        await self._send_pending()
 
-    async def _change(self, channel: str, on: bool) -> None:
-        self._want[channel] = on
+    async def publish(self, channel: str, message: bytes) -> None:
+        self._out.append((channel, message))
+        await self._send_pending()
+
+    async def publish_many(self, items: list[tuple[str, bytes]]) -> None:
+        self._out.extend(items)
+        await self._send_pending()
+
+    async def _send_pending(self) -> None:
         async with self._lock:
-            if not self._want:
+            if not self._want and not self._out:
                 return  # sent by the holder before us
             want, self._want = self._want, {}
-            add = [c for c, v in want.items() if v and c not in self._subscribed_to]
-            drop = [c for c, v in want.items() if not v and c in self._subscribed_to]
-            if not add and not drop:
-                return
-            self._ensure_redis()
-            self._ensure_receiver()
+            out, self._out = self._out, []
             try:
-                if add:
-                    await self._pubsub.subscribe(*add)
-                    self._subscribed_to.update(add)
-                if drop:
-                    await self._pubsub.unsubscribe(*drop)
-                    self._subscribed_to.difference_update(drop)
+                await self._subscriptions(want)
+                if out:
+                    self._ensure_redis()
+                    pipe = self._redis.pipeline(transaction=False)
+                    for name, data in out:
+                        pipe.publish(name, data)
+                    await pipe.execute()
             except BaseException:  # not sent: the next call tries these again
                 self._want = {**want, **self._want}
+                self._out = out + self._out
                 raise
+
+    async def _subscriptions(self, want: dict[str, bool]) -> None:
+        add = [c for c, v in want.items() if v and c not in self._subscribed_to]
+        drop = [c for c, v in want.items() if not v and c in self._subscribed_to]
+        if not add and not drop:
+            return
+        self._ensure_redis()
+        self._ensure_receiver()
+        if add:
+            await self._pubsub.subscribe(*add)
+            self._subscribed_to.update(add)
+        if drop:
+            await self._pubsub.unsubscribe(*drop)
+            self._subscribed_to.difference_update(drop)
 
     def _receive_message(self, message: Any) -> None:
         if message is not None:
@@ -163,14 +188,6 @@ class FanoutShard(RedisSingleShardConnection):
                     name, message["data"]):
                 return
         super()._receive_message(message)
-
-    async def publish_many(self, items: list[tuple[str, bytes]]) -> None:
-        async with self._lock:
-            self._ensure_redis()
-            pipe = self._redis.pipeline(transaction=False)
-            for name, data in items:
-                pipe.publish(name, data)
-            await pipe.execute()
 
 
 def fanout_layer(layer: Any) -> FanoutLoopLayer | None:

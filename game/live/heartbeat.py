@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from game import asyncdb
 from game.actions.presence import presence_beat
@@ -41,6 +42,17 @@ def held() -> list[int]:
 # The heartbeat's own thread: on the loop's shared pool it would queue behind every socket's
 # database call (a class trading while a tick settles), and a late renewal drops live seats.
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dtao-presence")
+
+
+# A socket's own presence writes (connect, close) have a small pool of their own too: each waits
+# for its console's `presence` message to be published, and on the loop's shared pool a class
+# reconnecting at once queued its snapshots behind them (docs/performance.md, round 2).
+_sockets_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dtao-presence-io")
+
+
+def write(fn: Any) -> Any:
+    """`fn` (a presence write of game/actions/presence.py) as an awaitable on that pool."""
+    return asyncdb.call(fn, executor=_sockets_executor)
 
 
 async def _heartbeat() -> None:

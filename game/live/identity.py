@@ -1,7 +1,6 @@
 """Who is on a socket, and what they may see (snapshots are built here: read-only)."""
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -9,9 +8,9 @@ from typing import Any
 import sim
 from game import classroom, errors, leaderboard as lb, names, simapi
 from game.commandlog import order_view
-from game.models import Command, Game, Seat, SeatKind, Status
-from game.readmodel import game_info, lobby_list, roster
-from game.sessionlist import next_round_info
+from game.live import publicpart
+from game.models import Command, Game, Seat, SeatKind
+from game.readmodel import roster
 
 STUDENT, INSTRUCTOR, PROJECTOR = "student", "instructor", "projector"
 
@@ -55,12 +54,6 @@ def resolve(code: str, *, projector: str | None, user: Any, seat_token: str | No
     return errors.CLOSE_NO_IDENTITY
 
 
-def history_url(code: str) -> str:
-    """Where a page fetches the charts' past (game/live/history.py; not in the snapshot, which
-    must not grow with the game)."""
-    return f"/g/{code}/history"
-
-
 _rank_cache: dict[int, tuple[int, dict[str, dict[str, int]]]] = {}
 
 
@@ -87,9 +80,11 @@ def _sim_game(game: Game) -> sim.Game | None:
 
 
 def snapshot(ident: Identity) -> dict[str, Any]:
-    game = Game.objects.defer("state").get(pk=ident.game_id)
+    """The socket's snapshot: the game's public part, shared by every socket of this process
+    at the game's seq (game/live/publicpart.py), and this socket's own part read now."""
+    shared = publicpart.shared(ident.game_id)
+    game = shared.game
     seat = Seat.objects.filter(pk=ident.seat_id).first() if ident.seat_id else None
-    public = json.loads(game.public) if game.public else {}
     private = None
     rank: dict[str, int | None] = lb.rank_fields(None)
     sim_game = _sim_game(game) if seat is not None and seat.active else None
@@ -105,31 +100,14 @@ def snapshot(ident: Identity) -> dict[str, Any]:
                       .order_by("-id")[:50])
         commands = [order_view(c) for c in reversed(recent)]
     instructor = ident.kind == INSTRUCTOR
-    events = []
-    for i, e in enumerate(json.loads(game.scenario).get("events", [])):
-        item = {"index": i, "epoch": e.get("epoch"), "title": e.get("title"),
-                "status": game.event_status.get(str(i), "pending")}
-        if instructor:
-            item["text"] = e.get("text", "")
-            if e.get("prediction"):
-                item["prediction"] = e["prediction"]  # the console can ask it (issue #16)
-        events.append(item)
-    market = public.get("market") if game.status != Status.LOBBY else None
-    if market and any("nickname" not in v for v in market.get("root_validators") or []):
-        # a game started before the start labelled its validators too (stored unlabelled)
-        lb.label_root_validators(market, lb.seat_map(game))
-    lobby = lobby_list(game)
     return {
-        "type": "snapshot", "seq": game.seq, "game": game_info(game, len(lobby)),
+        "type": "snapshot", **shared.fields,
         "you": {"kind": ident.kind, "seat_id": seat.id if seat else None,
                 "nickname": seat.nickname if seat else None, "role": seat.role if seat else None,
                 "player": seat.player if seat else None,
                 "active": bool(seat and seat.active)},
-        "market": market,
-        "leaderboard": public.get("leaderboard") if game.status != Status.LOBBY else None,
-        "private": private, **rank, "commands": commands, "events": events, "lobby": lobby,
+        "private": private, **rank, "commands": commands,
+        "events": publicpart.events_for(shared, instructor),
         "roster": roster(game) if instructor else None,
-        "history_url": history_url(game.code),
-        "next_round": next_round_info(game),
-        **classroom.snapshot_fields(game, seat, ident.kind),
+        **classroom.seat_fields(game, shared.question, seat, ident.kind),
     }

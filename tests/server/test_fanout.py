@@ -98,3 +98,76 @@ def test_a_broadcast_frame_is_dispatched_without_a_hop_to_the_sync_thread(monkey
     log: list[tuple[str, Any]] = []
     asyncio.run(Recorder(log, "c").dispatch({"type": "frame.send", "text": "t1", "seq": 1}))
     assert log == [("c", "t1")]
+
+
+class FakeRedis:
+    """Records what a shard sends: single PUBLISHes and pipelines; the first pipeline waits
+    for `release` (the lock held while more messages are recorded)."""
+
+    def __init__(self) -> None:
+        self.single: list[tuple[str, bytes]] = []
+        self.pipelines: list[list[tuple[str, bytes]]] = []
+        self.release = asyncio.Event()
+
+    async def publish(self, name: str, data: bytes) -> None:
+        self.single.append((name, data))
+
+    async def aclose(self, **kwargs: Any) -> None:  # the layer closes it with the loop
+        pass
+
+    def pipeline(self, transaction: bool = False) -> Any:
+        fake, items = self, []
+
+        class Pipe:
+            def publish(self, name: str, data: bytes) -> None:
+                items.append((name, data))
+
+            async def execute(self) -> None:
+                if not fake.pipelines:
+                    await fake.release.wait()
+                fake.pipelines.append(list(items))
+
+        return Pipe()
+
+
+def test_messages_published_while_the_lock_is_held_go_in_one_pipeline_in_order():
+    async def run() -> FakeRedis:
+        shard = _layer()._shards[0]
+        shard._redis = fake = FakeRedis()
+        first = asyncio.ensure_future(shard.publish("g", b"m0"))
+        await asyncio.sleep(0)  # m0 holds the lock, its pipeline waiting
+        rest = [asyncio.ensure_future(shard.publish("g", f"m{i}".encode())) for i in (1, 2)]
+        rest.append(asyncio.ensure_future(shard.publish_many([("h", b"m3"), ("g", b"m4")])))
+        await asyncio.sleep(0)
+        fake.release.set()
+        await asyncio.gather(first, *rest)
+        return fake
+
+    fake = asyncio.run(run())
+    assert fake.single == []
+    assert fake.pipelines == [[("g", b"m0")],
+                              [("g", b"m1"), ("g", b"m2"), ("h", b"m3"), ("g", b"m4")]]
+
+
+def test_a_seat_replaced_message_from_an_older_socket_closes_nothing():
+    """Newest wins whatever order the messages arrive in: a socket's `seat.replaced` goes out
+    after its snapshot, so an abandoned older attempt's can arrive after the retry opened."""
+    from game import errors
+    from game.live import identity
+
+    async def run() -> list[int]:
+        closed: list[int] = []
+        c = Recorder([], "c")
+        c.ident = identity.Identity(identity.STUDENT, 1, "ABC", seat_id=5, player="p5")
+        c.channel_name, c.opened = "mine", 100.0
+
+        async def close(code: int | None = None, reason: Any = None) -> None:
+            closed.append(code or 0)
+
+        c.close = close  # type: ignore[method-assign]
+        await c.seat_replaced({"type": "seat.replaced", "by": "older", "opened": 99.0})
+        await c.seat_replaced({"type": "seat.replaced", "by": "mine", "opened": 100.0})
+        await c.seat_replaced({"type": "seat.replaced", "by": "newer", "opened": 101.0})
+        return closed
+
+    assert asyncio.run(run()) == [errors.CLOSE_REPLACED]

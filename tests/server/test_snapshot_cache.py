@@ -1,0 +1,115 @@
+"""A snapshot's public part is built once per (game, seq) in a process and shared by its sockets
+(game/live/publicpart.py), and never outlives its seq: after a public change the next snapshot
+tells it. The seat's own part stays per socket."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from serverkit import open_socket
+
+from game import engine
+from game.actions import announcements, predictions
+from game.actions.clock import advance
+from game.actions.lobby import join_game
+from game.actions.start import start_game
+from game.live import identity, publicpart
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PUBLIC = ("seq", "game", "market", "leaderboard", "lobby", "history_url", "next_round",
+          "question", "announcement", "eyes_up")
+
+
+@pytest.fixture
+def builds(monkeypatch: Any) -> list[int]:
+    """The seq of every public part built, in order (this process's cache emptied first)."""
+    made: list[int] = []
+    real = publicpart.build
+
+    def counting(game: Any) -> publicpart.Public:
+        made.append(game.seq)
+        return real(game)
+
+    publicpart.clear_cache()
+    monkeypatch.setattr(publicpart, "build", counting)
+    yield made
+    publicpart.clear_cache()
+
+
+def _student(seat: Any) -> dict[str, Any]:
+    return identity.snapshot(identity.Identity(identity.STUDENT, seat.game_id, seat.game.code,
+                                               seat_id=seat.id, player=seat.player))
+
+
+def _public(snap: dict[str, Any]) -> dict[str, Any]:
+    return {k: snap[k] for k in PUBLIC}
+
+
+async def test_a_class_reconnecting_at_once_shares_one_build_and_keeps_its_own_parts(
+        game, builds):
+    joined = [await database_sync_to_async(join_game)(game.code, f"Kid {i}") for i in range(6)]
+    opened = await asyncio.gather(*(
+        open_socket(game.code, cookies={f"seat_{game.code}": token}) for _seat, token in joined))
+    snaps = [snap for _comm, snap in opened]
+    assert builds == [6]  # six sockets at once, one build, at the seq of the sixth join
+    assert [s["you"]["seat_id"] for s in snaps] == [seat.id for seat, _ in joined]
+    assert [s["you"]["nickname"] for s in snaps] == [f"Kid {i}" for i in range(6)]
+    assert all(_public(s) == _public(snaps[0]) for s in snaps)
+    assert [e["nickname"] for e in snaps[0]["lobby"]] == [f"Kid {i}" for i in range(6)]
+    # a snapshot asked for at the same seq is served from the same build
+    comm = opened[0][0]
+    await comm.send_json_to({"type": "snapshot"})
+    again = await comm.receive_json_from(timeout=5)
+    assert again["type"] == "snapshot" and _public(again) == _public(snaps[0])
+    assert builds == [6]
+    for comm, _snap in opened:
+        await comm.disconnect()
+
+
+def test_every_public_change_reaches_the_next_snapshot(game, builds):
+    alice, _ = join_game(game.code, "Alice")
+    first = _student(alice)
+    assert _student(alice) == first and builds == [1]
+    bob, _ = join_game(game.code, "Bob")  # the lobby
+    second = _student(alice)
+    assert second["seq"] == 2 and [e["nickname"] for e in second["lobby"]] == ["Alice", "Bob"]
+    assert second["game"]["players"] == 2
+    start_game(game.id)  # the status, the market
+    started = _student(alice)
+    assert (started["seq"], started["game"]["status"]) == (3, "running")
+    assert started["market"] is not None and started["private"] is not None
+    advance(game.id, "tick")
+    assert engine.settle_tick(game.id)  # a tick
+    ticked = _student(alice)
+    assert (ticked["seq"], ticked["game"]["tick"]) == (4, 1)
+    assert ticked["market"] != started["market"]
+    announcements.announce(game.id, "Eyes on the board")
+    told = _student(alice)
+    assert (told["seq"], told["announcement"]) == (5, {"number": 1, "text": "Eyes on the board"})
+    predictions.ask(game.id, text="Up or down?", choices=["Up", "Down"])
+    asked = _student(alice)
+    assert (asked["seq"], asked["question"]["text"], asked["my_answer"]) == (6, "Up or down?", None)
+    assert builds == [1, 2, 3, 4, 5, 6]
+
+
+def test_the_seats_own_part_is_read_per_socket_at_the_same_seq(game, builds, instructor):
+    alice, _ = join_game(game.code, "Alice")
+    bob, _ = join_game(game.code, "Bob")
+    start_game(game.id)
+    q = predictions.ask(game.id, text="Up or down?", choices=["Up", "Down"])
+    predictions.answer(alice.id, q["question"], 1)  # an answer is no public message
+    a, b = _student(alice), _student(bob)
+    assert a["my_answer"] == {"question": q["question"], "choice": 1} and b["my_answer"] is None
+    assert (a["you"]["seat_id"], b["you"]["seat_id"]) == (alice.id, bob.id)
+    teacher = identity.snapshot(identity.Identity(
+        identity.INSTRUCTOR, game.id, game.code, user_id=instructor.pk))
+    assert teacher["events"] == [{"index": 0, "epoch": 2, "title": "Boom", "status": "pending",
+                                  "text": "Something happens."}]
+    assert a["events"] == [{"index": 0, "epoch": 2, "title": "Boom", "status": "pending"}]
+    assert teacher["answers"] == {"question": q["question"], "answered": 1, "of": 2}
+    assert a["answers"] is None and a["roster"] is None
+    assert [r["nickname"] for r in teacher["roster"]][:2] == ["Alice", "Bob"]
+    assert _public(teacher) == _public(a) == _public(b) and len(builds) == 1
