@@ -54,19 +54,19 @@ def resolve(code: str, *, projector: str | None, user: Any, seat_token: str | No
     return errors.CLOSE_NO_IDENTITY
 
 
-_rank_cache: dict[int, tuple[int, dict[str, dict[str, int]]]] = {}
+_rank_cache: dict[int, tuple[str, int, dict[str, dict[str, int]]]] = {}
 
 
 def _rank(game: Game, sim_game: sim.Game, player: str) -> dict[str, int | None]:
     """The seat's rank among the students now (`rank`, `rank_of`: as the tick's `private`
     message carries them), computed once per (game, tick) for all seats."""
     hit = _rank_cache.get(game.id)
-    if hit is None or hit[0] != game.tick:
+    if hit is None or hit[:2] != (game.code, game.tick):  # the code: a test database reuses ids
         rows = lb.standings(sim_game, lb.seat_map(game))
         if len(_rank_cache) > 256:
             _rank_cache.clear()
-        hit = _rank_cache[game.id] = (game.tick, lb.student_ranks(rows))
-    return lb.rank_fields(hit[1].get(player))
+        hit = _rank_cache[game.id] = (game.code, game.tick, lb.student_ranks(rows))
+    return lb.rank_fields(hit[2].get(player))
 
 
 def _sim_game(game: Game) -> sim.Game | None:
