@@ -56,8 +56,7 @@ def _send_now(frames: list[tuple[str, dict[str, Any]]],
     layer = get_channel_layer()
     if layer is None:
         return
-    if stages is not None:
-        stages.mark("committed")
+    stagetimes.mark(stages, "committed")
 
     async def send_all() -> None:
         many = getattr(fanout_layer(layer), "group_send_many", None)
@@ -116,7 +115,4 @@ def on_commit(frames: list[tuple[str, dict[str, Any]]],
               stages: stagetimes.TickStages | None = None) -> None:
     """Send these frames (in order) after the current transaction commits."""
     if frames:
-        if stages is None:
-            transaction.on_commit(lambda: _send_now(frames))
-        else:
-            transaction.on_commit(lambda: _send_now(frames, stages))
+        transaction.on_commit(lambda: _send_now(frames, stages))

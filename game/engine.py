@@ -125,25 +125,17 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
             return False
         stages = stagetimes.begin(game_id, game.tick, now.timestamp())
         tick = settle(game, now)
-        _mark(stages, "stepped")
+        stagetimes.mark(stages, "stepped")
         persist(game, tick, now)
-        _mark(stages, "persisted")
+        stagetimes.mark(stages, "persisted")
         frames = publish(game, tick, now, stages)
         game.save(update_fields=["tick", "state", "event_status", "advance_ticks", "status",
                                  "next_tick_at", "ended_at", "public", "seq"])
-        _mark(stages, "encoded")
-        if stages is None:
-            broadcast.on_commit(frames)
-        else:
-            broadcast.on_commit(frames, stages)
+        stagetimes.mark(stages, "encoded")
+        broadcast.on_commit(frames, stages)
         sim_game = tick.sim_game
         transaction.on_commit(lambda: simapi.remember(game.id, game.tick, sim_game))
     return True
-
-
-def _mark(stages: stagetimes.TickStages | None, name: str) -> None:
-    if stages is not None:
-        stages.mark(name)
 
 
 def claim(game_id: int, now: Any) -> Game | None:

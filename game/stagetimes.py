@@ -53,6 +53,12 @@ def begin(game_id: int, tick: int, start: float) -> TickStages | None:
     return TickStages(game_id, tick, start) if ENABLED else None
 
 
+def mark(stages: TickStages | None, name: str) -> None:
+    """Stamp `name` now, when stage times are on (`stages` is None otherwise)."""
+    if stages is not None:
+        stages.mark(name)
+
+
 def marker(stages: TickStages | None, kind: str) -> list[Any] | None:
     """What a frame of this tick carries on the channel layer for the workers to report."""
     return None if stages is None else [stages.game_id, stages.tick, kind]

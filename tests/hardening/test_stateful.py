@@ -239,7 +239,7 @@ class ServerMachine(RuleBasedStateMachine):
             game_id=self.game.id).count(), list(Command.objects.filter(
                 game_id=self.game.id).values_list("id", "status")))
 
-        def die(frames: Any) -> None:
+        def die(frames: Any, stages: Any = None) -> None:
             raise KeyboardInterrupt("engine killed")
 
         clock = self._g().next_tick_at  # _settle moves the test clock: put it back after
@@ -396,5 +396,6 @@ def test_it_keeps_every_invariant_through_any_sequence_of_actions(
         store_js: StoreJS) -> None:
     settings.BOT_TAKEOVER_SECONDS = 0  # an away seat is played by a bot at the next tick
     captured: list = []
-    monkeypatch.setattr(broadcast, "on_commit", lambda frames: captured.extend(frames))
+    monkeypatch.setattr(broadcast, "on_commit",
+                        lambda frames, stages=None: captured.extend(frames))
     run_state_machine_as_test(make_machine(instructor, captured, store_js))

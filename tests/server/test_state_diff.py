@@ -227,23 +227,27 @@ async def test_an_answer(table):
                    changes=("alice", "console", "projector"))
 
 
+async def _asked_and_answered(t: Table, student: Page) -> int:
+    """A question asked in the console and answered by one student; its id."""
+    ok = await t.control("ask", text="Up or down?", choices=["Up", "Down"])
+    question = ok["result"]["question"]
+    await student.reply({"type": "answer", "id": "a-1", "question": question, "choice": 0},
+                        "answered")
+    await t.settle_down()
+    return question
+
+
 async def test_closing_a_question(table):
     t = await table.open(started=True)
-    ok = await t.control("ask", text="Up or down?", choices=["Up", "Down"])
-    await t.alice.reply({"type": "answer", "id": "a-1", "question": ok["result"]["question"],
-                         "choice": 0}, "answered")
-    await t.settle_down()
-    await t.verify(lambda: t.control("close_question", question=ok["result"]["question"]),
+    question = await _asked_and_answered(t, t.alice)
+    await t.verify(lambda: t.control("close_question", question=question),
                    changes=("alice", "bob", "console", "projector"))
 
 
 async def test_revealing_a_question(table):
     t = await table.open(started=True)
-    ok = await t.control("ask", text="Up or down?", choices=["Up", "Down"])
-    await t.bob.reply({"type": "answer", "id": "a-1", "question": ok["result"]["question"],
-                       "choice": 0}, "answered")
-    await t.settle_down()
-    await t.verify(lambda: t.control("reveal", question=ok["result"]["question"]),
+    question = await _asked_and_answered(t, t.bob)
+    await t.verify(lambda: t.control("reveal", question=question),
                    changes=("alice", "bob", "console", "projector"))
 
 
