@@ -88,7 +88,9 @@ def _fingerprint(game_id: int) -> tuple:
     g = Game.objects.get(pk=game_id)
     return (g.status, g.tick, g.seq, g.state, g.locked, g.advance_ticks,
             Command.objects.filter(game_id=game_id).count(),
-            tuple(Seat.objects.filter(game_id=game_id).values_list("id", "role", "kicked")))
+            # ordered: PostgreSQL returns a row updated meanwhile (a presence write) last
+            tuple(Seat.objects.filter(game_id=game_id).order_by("id")
+                  .values_list("id", "role", "kicked")))
 
 
 @pytest.mark.parametrize("case,who,text,kind,code", CASES, ids=[c[0] for c in CASES])
