@@ -56,6 +56,10 @@ class Metrics:
     reconnects: int = 0
     closes: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     gave_up: int = 0
+    # Why a socket ended without a close code of the server's ("<phase>:<exception>": connect
+    # for the handshake, session for a socket that was open), to tell a refused connect from a
+    # timeout or a reset.
+    failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     bytes_in: int = 0
     frames_in: int = 0
     size_sum: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -109,6 +113,7 @@ class Player:
             headers = {"Cookie": self.cookie} if self.cookie else {}
             url = self.urls[self.url_index % len(self.urls)]
             origin = "http://" + url.split("://", 1)[1].split("/", 1)[0]  # same-origin
+            phase = "connect"
             try:
                 async with connect(url, additional_headers=headers, origin=origin,
                                    compression=None, max_size=MAX_FRAME,
@@ -116,9 +121,11 @@ class Player:
                                    ping_interval=None, close_timeout=2) as ws:
                     self.ws = ws
                     failures = 0
+                    phase = "session"
                     await self._session(ws, stop, started)
             except (InvalidStatus, OSError, asyncio.TimeoutError, ConnectionClosed,
-                    WebSocketException):
+                    WebSocketException) as exc:
+                self.m.failures[f"{phase}:{type(exc).__name__}"] += 1
                 failures += 1
                 self.url_index += 1
             finally:

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from game.launch import daphne_argv
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 MANAGE = str(ROOT / "manage.py")
@@ -214,9 +216,9 @@ class Stack:
 
     def daphne(self, *ports: int) -> list[Proc]:
         """One daphne worker per port (started together, then each waited for)."""
-        procs = [self.spawn(f"daphne-{port}", [
-            PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "-v", "1",
-            "--access-log", os.devnull, "game.asgi:application"]) for port in ports]
+        procs = [self.spawn(f"daphne-{port}", daphne_argv(
+            host="127.0.0.1", port=port, verbosity=1, access_log=os.devnull, python=PY))
+            for port in ports]
         for port, proc in zip(ports, procs, strict=True):
             wait_healthy(port, proc)
         return procs

@@ -13,6 +13,14 @@ messages are bounded separately, in game/live/transport.py (setting `WS_MAX_SEND
 stays far below the inbound limit by design (the chart history is served over HTTP), and a
 message that is too big to send is logged and the client told (close 4013) instead of an
 exception inside daphne.
+
+Handshake deadline. daphne rejects a WebSocket whose handshake the application has not accepted
+within `--websocket_connect_timeout` (its CLI default: 5 s). In a reconnect storm of a whole
+class the handshakes queue for the worker's database threads and the channel layer, and at
+1,000 players some waited longer than 5 s: rejected, they came back (the client backs off and
+retries) and added to the queue they had left, until the storm never healed
+(docs/performance.md, round 2). `WS_CONNECT_TIMEOUT_SECONDS` lets a queued handshake finish; a
+connection still idle is cut earlier by the header deadline (game/live/httpguard.py).
 """
 from __future__ import annotations
 
@@ -27,6 +35,8 @@ APPLICATION = "game.asgi:application"
 # over `WS_MAX_MESSAGE_BYTES` (4 kB by default) with `too_large`; this stops a bigger one
 # before it is buffered.
 WS_INBOUND_MAX_BYTES = 65536
+# How long daphne waits for the application to accept a socket's handshake (seconds).
+WS_CONNECT_TIMEOUT_SECONDS = 30
 
 
 def daphne_argv(*, host: str | None = None, port: int | None = None, fd: int | None = None,
@@ -45,7 +55,8 @@ def daphne_argv(*, host: str | None = None, port: int | None = None, fd: int | N
         argv += ["--access-log", access_log]
     if proxy_headers:
         argv.append("--proxy-headers")
-    argv += ["--websocket-max-message-size", str(WS_INBOUND_MAX_BYTES),
+    argv += ["--websocket_connect_timeout", str(WS_CONNECT_TIMEOUT_SECONDS),
+             "--websocket-max-message-size", str(WS_INBOUND_MAX_BYTES),
              "--websocket-max-frame-size", str(WS_INBOUND_MAX_BYTES), APPLICATION]
     return argv
 

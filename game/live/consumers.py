@@ -9,6 +9,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -32,6 +33,21 @@ def db(fn: Any) -> Any:
     """A database call from this consumer: on the loop's thread pool, its connection closed
     (or back in the pool) when it returns (game/asyncdb.py)."""
     return asyncdb.call(fn)
+
+
+# A game's writers (a command, a cancel, an answer, the console's controls) take the game row's
+# lock, and while the engine settles a tick they wait there. On the loop's shared pool (6 threads
+# on 2 cores) a class's commands waiting out one settlement held every thread, and the handshakes
+# and snapshots of a reconnecting class queued behind them (docs/performance.md, round 2). They
+# have threads of their own: with the presence pools, at most 17 connections a process, under
+# the default DB_POOL_MAX of 20 (docs/deploy.md).
+WRITE_THREADS = 6
+_writes = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="dtao-writes")
+
+
+def write(fn: Any) -> Any:
+    """A call that locks the game row: as `db`, on the writers' own pool."""
+    return asyncdb.call(fn, executor=_writes)
 
 
 class TokenBucket:
@@ -267,7 +283,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         elif msg.type == "control":
             if ident.kind != identity.INSTRUCTOR:
                 raise ClientError("forbidden", "only the instructor can control the game")
-            result = await db(control)(ident.game_id, msg)
+            result = await write(control)(ident.game_id, msg)
             if msg.op == "foundation":  # the instructor's seat changed: re-read the identity
                 await self._refresh_identity()
             await self._send({"type": "ok", "id": msg.id, "op": msg.op, "seq": self.seq,
@@ -275,13 +291,13 @@ class GameConsumer(AsyncWebsocketConsumer):
         elif msg.type == "answer":
             if ident.kind != identity.STUDENT or ident.seat_id is None:
                 raise ClientError("forbidden", "only a student's seat answers questions")
-            reply = await db(predictions.answer)(ident.seat_id, msg.question, msg.choice)
+            reply = await write(predictions.answer)(ident.seat_id, msg.question, msg.choice)
             await self._send({**reply, "id": msg.id, "seq": self.seq})
         else:
             if ident.seat_id is None or ident.player is None:
                 raise ClientError("no_seat", "this connection has no seat to act for")
             if msg.type == "command":
-                reply = await db(orders.submit_command)(ident.seat_id, msg.id,
+                reply = await write(orders.submit_command)(ident.seat_id, msg.id,
                                                         action_dict(msg))
                 await self._send({**reply, "id": msg.id, "seq": self.seq})
             elif msg.type == "quote":
@@ -289,7 +305,7 @@ class GameConsumer(AsyncWebsocketConsumer):
                 await self._send({"type": "quote", "id": msg.id, "quote": result,
                                   "seq": self.seq})
             elif msg.type == "cancel":
-                reply = await db(orders.cancel_command)(ident.seat_id, msg.command)
+                reply = await write(orders.cancel_command)(ident.seat_id, msg.command)
                 await self._send({**reply, "id": msg.id, "seq": self.seq})
 
     async def _refresh_identity(self) -> None:

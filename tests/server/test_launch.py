@@ -58,3 +58,16 @@ def test_on_all_interfaces_it_names_this_machines_addresses(monkeypatch) -> None
 def test_on_a_network_address_there_is_no_warning(host) -> None:
     assert launch.ready_lines(host, 8000) == [
         f"dTAO Classroom is ready at http://{host}:8000/ (log in at /login/)"]
+
+
+def test_daphne_lets_a_queued_handshake_finish() -> None:
+    """daphne's own default rejects a handshake the application has not accepted within 5 s:
+    in a reconnect storm of 1,000 players the rejected sockets came back and the storm never
+    healed (docs/performance.md). daphne's parser reads the deadline off the command line."""
+    from daphne.cli import CommandLineInterface
+
+    for argv in (launch.daphne_argv(host="127.0.0.1", port=8123),
+                 launch.daphne_argv(fd=7, verbosity=1)):
+        args = CommandLineInterface().parser.parse_args(argv[3:])
+        assert args.websocket_connect_timeout == launch.WS_CONNECT_TIMEOUT_SECONDS == 30
+        assert args.application == launch.APPLICATION
