@@ -288,6 +288,7 @@ def _private_frames(game: Game, tick: Tick, rows: list[dict[str, Any]],
     players_in_sim = {r["player"] for r in rows}
     standing = lb.student_ranks(rows)  # a student's rank among students, by return
     frames: Frames = []
+    students = []
     for seat in tick.seats:
         if seat.kind == SeatKind.BOT or seat.kicked or not seat.active:
             continue
@@ -296,7 +297,9 @@ def _private_frames(game: Game, tick: Tick, rows: list[dict[str, Any]],
             # tick forever.
             log.error("seat %s (%s) has no sim player", seat.id, seat.player)
             continue
-        you = tick.sim_game.private_view(seat.player)
+        students.append(seat)
+    views = tick.sim_game.private_views([seat.player for seat in students])
+    for seat, you in zip(students, views, strict=True):
         private = {"type": "private", "seq": game.seq, "tick": tick.t, "you": you,
                    **lb.rank_fields(standing.get(seat.player)),
                    "fills": tick.fills_by_seat.get(seat.id, [])}

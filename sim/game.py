@@ -408,20 +408,35 @@ class Game:
         }
 
     def private_view(self, player_id: str) -> dict[str, Any]:
-        st = self.st
         k = self._index(player_id)
-        v = int(st.root_val[k])
         active = self._active()
+        sale = liquidation.position_values(self.st, self.params, self.rules, k)
+        return self._private_view(player_id, k, active, sale)
+
+    def private_views(self, player_ids: list[str]) -> list[dict[str, Any]]:
+        """`private_view` of each player, in order, equal to asking one by one: the pools'
+        sale values are worked out for every player at once (a tick sends one to each
+        student; docs/performance.md, round 2)."""
+        rows = [self._index(p) for p in player_ids]
+        active = self._active()
+        sales = liquidation.position_values(self.st, self.params, self.rules)
+        return [self._private_view(p, k, active, sales[k])
+                for p, k in zip(player_ids, rows, strict=True)]
+
+    def _private_view(self, player_id: str, k: int, active: list[int],
+                      sale: np.ndarray) -> dict[str, Any]:
+        """Player k's view; `sale`: its position values over the `active` slots."""
+        st = self.st
+        v = int(st.root_val[k])
         keys = [str(int(st.netuid[i])) for i in active]
         held = st.alpha[k, active]
-        sale = liquidation.position_values(st, self.params, self.rules, k)
         alpha = dict(zip(keys, held.tolist(), strict=True))
         value = dict(zip(keys, sale.tolist(), strict=True))
         nw = liquidation.net_worth(st, self.params, self.rules, k, sale)
-        owns = [int(st.netuid[i]) for i in self._active() if int(st.owner[i]) == k]
+        owns = [int(st.netuid[i]) for i in active if int(st.owner[i]) == k]
         weights = {str(int(st.netuid[i])): dict(zip(MINER_CLASSES,
                                                     map(float, st.weights[k, i]), strict=True))
-                   for i in self._active() if st.wset[k, i]}
+                   for i in active if st.wset[k, i]}
         # Income so far (sim/epoch.py books it as it is credited): the owner cut per subnet
         # (every subnet owned now, and any pruned one that paid it), root dividends in TAO and,
         # where paid as alpha, per subnet.
@@ -433,7 +448,7 @@ class Game:
         nominated = 0.0
         seats: list[int] = []
         if st.roles[k] == "root_validator":
-            seats = [int(st.netuid[i]) for i in self._active() if not st.no_seat[k, i]]
+            seats = [int(st.netuid[i]) for i in active if not st.no_seat[k, i]]
             others = st.root_val == k
             others[k] = False
             nominated = float(st.root[others].sum())
@@ -453,15 +468,16 @@ class Game:
         }
 
     def observation(self, player_id: str, public: dict[str, Any] | None = None,
-                    rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                    rows: list[dict[str, Any]] | None = None,
+                    private: dict[str, Any] | None = None) -> dict[str, Any]:
         """What a bot policy sees: sim.bots.observe() over this game's views and its carried
-        price/share history (subnet ids as ints there). `public` may be passed in when many
-        bots observe the same tick."""
+        price/share history (subnet ids as ints there). `public` (and the player's `private`
+        view) may be passed in when many bots observe the same tick."""
         history = {name: {int(k): list(v) for k, v in series.items()}
                    for name, series in self.history.items()}
         public = public if public is not None else self.public_view()
-        return bots.observe((public, self.private_view(player_id)), player_id, history=history,
-                            rows=rows)
+        private = private if private is not None else self.private_view(player_id)
+        return bots.observe((public, private), player_id, history=history, rows=rows)
 
     def bot_actions(self, policies: dict[str, str]) -> list[dict[str, Any]]:
         """What these bots want to do at the current tick. Each bot draws from its own stream
@@ -470,13 +486,14 @@ class Game:
         public = self.public_view() if policies else None
         # one conversion of the shared public view for every bot of the tick
         rows = bots.public_rows(public) if public else None
-        for pid in sorted(policies):
-            k = self.st.player_index(pid)
-            fn = bots.POLICIES.get(policies[pid])
-            if k is None or fn is None:
-                continue
+        playing = [pid for pid in sorted(policies) if self.st.player_index(pid) is not None
+                   and bots.POLICIES.get(policies[pid]) is not None]
+        privates = self.private_views(playing)  # every bot's view in one pass
+        for pid, private in zip(playing, privates, strict=True):
+            k = self._index(pid)
+            fn = bots.POLICIES[policies[pid]]
             rng = np.random.default_rng([self.seed, self.st.tick, 1, k])
-            for a in fn(self.observation(pid, public, rows), rng) or []:
+            for a in fn(self.observation(pid, public, rows, private), rng) or []:
                 a = dict(a)
                 a["player"] = pid
                 out.append(a)

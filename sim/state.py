@@ -150,12 +150,18 @@ class State:
         return int(hits[0]) if hits.size else None
 
     def player_index(self, pid: Any) -> int | None:
+        """The player's row (the first with this id), or None. A dict built once per list of
+        ids and length (players are only ever appended): a tick looks up every player, and
+        `list.index` made that quadratic in the class (docs/performance.md, round 2)."""
         if not isinstance(pid, str):
             return None
-        try:
-            return self.ids.index(pid)
-        except ValueError:
-            return None
+        cached = self.__dict__.get("_player_rows")
+        if cached is None or cached[0] is not self.ids or cached[1] != len(self.ids):
+            rows: dict[str, int] = {}
+            for k, p in enumerate(self.ids):
+                rows.setdefault(p, k)
+            cached = self.__dict__["_player_rows"] = (self.ids, len(self.ids), rows)
+        return cached[2].get(pid)
 
     def root_total(self) -> float:
         """All TAO on root: the network's plus the players'."""
