@@ -14,13 +14,13 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_http = get_asgi_application()  # sets Django up before the imports below
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from game import engine  # noqa: E402
 from game.live.httpguard import install as install_http_guards  # noqa: E402
 from game.live.origin import SameOriginValidator  # noqa: E402
 from game.live.routing import websocket_urlpatterns  # noqa: E402
+from game.live.sessions import socket_auth_stack  # noqa: E402
 from game.live.transport import install as install_send_backpressure  # noqa: E402
 
 # Before daphne's Server.run builds its WebSocket factory (daphne CLI, `manage.py serve`,
@@ -46,5 +46,5 @@ class StartEngine:
 
 application = StartEngine(ProtocolTypeRouter({
     "http": django_http,
-    "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    "websocket": SameOriginValidator(socket_auth_stack(URLRouter(websocket_urlpatterns))),
 }))

@@ -14,9 +14,12 @@ from importlib import import_module
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from channels.auth import AuthMiddleware
 from channels.layers import get_channel_layer
+from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.utils.crypto import constant_time_compare
@@ -45,3 +48,23 @@ def close_sockets_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any)
     layer = get_channel_layer()
     if key and layer is not None:
         async_to_sync(layer.group_send)(session_group(key), {"type": "session.ended"})
+
+
+class SocketAuthMiddleware(AuthMiddleware):
+    """Channels' AuthMiddleware (scope["user"] from the login session), without its call on the
+    process's one sync thread for a socket that brings no session cookie: every student's
+    (a seat cookie, no account) and the projector's. Those calls queue in series, and in a
+    reconnect storm of a whole class every handshake waited its turn there
+    (docs/performance.md, round 2). Without a session cookie the session is empty and Channels'
+    get_user would answer the anonymous user; with one it runs as Channels runs it."""
+
+    async def resolve_scope(self, scope: Any) -> None:
+        if (scope.get("cookies") or {}).get(settings.SESSION_COOKIE_NAME):
+            await super().resolve_scope(scope)
+        else:
+            scope["user"]._wrapped = AnonymousUser()
+
+
+def socket_auth_stack(inner: Any) -> Any:
+    """As Channels' AuthMiddlewareStack, with SocketAuthMiddleware."""
+    return CookieMiddleware(SessionMiddleware(SocketAuthMiddleware(inner)))
