@@ -52,7 +52,7 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
 
 
 def _send_now(frames: list[tuple[str, dict[str, Any]]],
-              stages: stagetimes.TickStages | None = None, wait: bool = True) -> None:
+              stages: stagetimes.TickStages | None = None) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
@@ -89,8 +89,6 @@ def _send_now(frames: list[tuple[str, dict[str, Any]]],
                     len(frames))
         return
     future = asyncio.run_coroutine_threadsafe(send_all(), loop)
-    if not wait:  # queued on the loop in this order; send_all logs its own failures
-        return
     try:
         future.result(timeout=SEND_WAIT_SECONDS)
     except concurrent.futures.TimeoutError:
@@ -114,13 +112,7 @@ def kick(seat_id: int) -> tuple[str, dict[str, Any]]:
 
 
 def on_commit(frames: list[tuple[str, dict[str, Any]]],
-              stages: stagetimes.TickStages | None = None, wait: bool = True) -> None:
-    """Send these frames (in order) after the current transaction commits. `wait=False`: the
-    thread does not wait for the server's loop to send them (they are queued there in order
-    all the same): for frames nothing is ordered after, such as presence, whose writes on a
-    busy loop otherwise held their threads (docs/performance.md, round 2)."""
+              stages: stagetimes.TickStages | None = None) -> None:
+    """Send these frames (in order) after the current transaction commits."""
     if frames:
-        if wait:
-            transaction.on_commit(lambda: _send_now(frames, stages))
-        else:
-            transaction.on_commit(lambda: _send_now(frames, stages, wait=False))
+        transaction.on_commit(lambda: _send_now(frames, stages))

@@ -48,7 +48,7 @@ def seat_connected(seat_id: int) -> None:
     with transaction.atomic():
         _presence_write()
         Seat.objects.filter(pk=seat_id).update(sockets=F("sockets") + 1, last_seen=timezone.now())
-        broadcast.on_commit(_presence_frames(seat_id), wait=False)
+        broadcast.on_commit(_presence_frames(seat_id))
 
 
 def seat_disconnected(seat_id: int) -> None:
@@ -56,7 +56,7 @@ def seat_disconnected(seat_id: int) -> None:
         _presence_write()
         Seat.objects.filter(pk=seat_id, sockets__gt=0).update(
             sockets=F("sockets") - 1, last_seen=timezone.now())
-        broadcast.on_commit(_presence_frames(seat_id), wait=False)
+        broadcast.on_commit(_presence_frames(seat_id))
 
 
 def presence_beat(seat_ids: list[int], now: Any | None = None) -> list[int]:
@@ -81,6 +81,5 @@ def presence_beat(seat_ids: list[int], now: Any | None = None) -> list[int]:
             Seat.objects.filter(pk__in=[seat.id for seat in stale]).update(sockets=0)
             for seat in stale:
                 seat.sockets = 0
-            broadcast.on_commit([presence_event(seat.game, seat, now) for seat in stale],
-                                wait=False)
+            broadcast.on_commit([presence_event(seat.game, seat, now) for seat in stale])
     return [seat.id for seat in stale]

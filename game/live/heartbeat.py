@@ -44,10 +44,9 @@ def held() -> list[int]:
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dtao-presence")
 
 
-# A socket's own presence writes (connect, close) have a small pool of their own too: on the
-# loop's shared pool a class reconnecting at once queued its snapshots behind them. They queue
-# their console's `presence` message on the loop without waiting for it to be sent: waiting, a
-# storm's closes held these threads until daphne gave up on them (docs/performance.md, round 2).
+# A socket's own presence writes (connect, close) have a small pool of their own too: each waits
+# for its console's `presence` message to be published, and on the loop's shared pool a class
+# reconnecting at once queued its snapshots behind them (docs/performance.md, round 2).
 _sockets_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dtao-presence-io")
 
 

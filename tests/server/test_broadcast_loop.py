@@ -44,29 +44,3 @@ def test_a_stopped_server_loop_does_not_hang_the_sending_thread(caplog) -> None:
         assert "event loop has stopped" in caplog.text
     finally:
         stopped.close()
-
-
-async def test_a_send_that_does_not_wait_leaves_its_thread_at_once_and_still_arrives(
-        caplog) -> None:
-    """Presence (game/actions/presence.py): the writing thread queues its frames on the
-    server's loop and goes; here the loop is blocked until that thread has returned, so a send
-    that waited would only give up (and drop the frames) after SEND_WAIT_SECONDS."""
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
-    await layer.group_add("game.990", channel)
-    loop = asyncio.get_running_loop()
-    returned = threading.Event()
-
-    def worker() -> None:  # as a presence write's thread of this server
-        SyncToAsync.threadlocal.main_event_loop = loop
-        SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
-        broadcast._send_now(_frames(3), wait=False)
-        returned.set()
-
-    thread = threading.Thread(target=worker, daemon=True)
-    thread.start()
-    assert returned.wait(30)  # blocks this loop: the frames cannot have been sent yet
-    thread.join(30)
-    got = [(await asyncio.wait_for(layer.receive(channel), 15))["seq"] for _ in range(3)]
-    assert got == [1, 2, 3]
-    assert "not sent within" not in caplog.text
