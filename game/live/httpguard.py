@@ -6,7 +6,8 @@ headers, no `Server: daphne` header, and no secret tokens in the access log.
   for ever, and a few hundred of them hold the server's file descriptors. Here each connection
   must deliver a request's complete headers within `HTTP_HEADER_TIMEOUT_SECONDS` (default 10)
   of connecting, and again of finishing the previous request on a kept-alive connection, or it
-  is aborted. A WebSocket's handshake is then bounded by daphne's `--websocket_connect_timeout`.
+  is aborted. A WebSocket's handshake is then bounded by daphne's `--websocket_connect_timeout`
+  (30 s: game/launch.py).
 - **No version banner.** daphne sends `Server: daphne` on every HTTP response and WebSocket
   handshake unless started with `--no-server-name`; every daphne that serves this application
   (the CLI, `manage.py serve`, `manage.py runserver`) starts without it here.
