@@ -11,12 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 from channels.db import database_sync_to_async
-from django.db import connection, transaction
+from django.db import connection
 from serverkit import WAIT, open_socket, receive_until, student_socket
 
 from game.actions.clock import pause_game
 from game.actions.start import start_game
-from game.models import Game
 
 pytestmark = pytest.mark.django_db(transaction=True)
 db = database_sync_to_async
@@ -43,9 +42,7 @@ def _wait_for(sql: str, args: list, want: int) -> None:
 async def test_commands_waiting_for_the_game_lock_leave_the_shared_pool_free(game):
     if connection.vendor != "postgresql":
         pytest.skip("row locks that block are PostgreSQL's (the PostgreSQL pass of `make test`)")
-    # The loop's shared pool, one thread: as many as the commands that will wait below (and
-    # the PostgreSQL pass has a pool of 4 connections: the test's, the settlement's, the
-    # command's, the projector's).
+    # The loop's shared pool, one thread: as many as the commands that will wait below.
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(1))
     helper = ThreadPoolExecutor(2)  # the test's own waits: never on the pool under test
@@ -65,13 +62,13 @@ async def test_commands_waiting_for_the_game_lock_leave_the_shared_pool_free(gam
     holding, release = threading.Event(), threading.Event()
 
     def settlement() -> None:  # an engine mid-tick: its transaction holds the game row
-        try:
-            with transaction.atomic():
-                Game.objects.select_for_update().get(pk=game.id)
-                holding.set()
-                release.wait(60)
-        finally:
-            connection.close()
+        # On a connection of its own: the PostgreSQL pass's pool of 4 is the test's, the
+        # command's and the projector's, with one to spare (the presence heartbeat).
+        with psycopg.connect(_dsn()) as conn:
+            conn.execute("SELECT id FROM game_game WHERE id = %s FOR UPDATE", [game.id])
+            holding.set()
+            release.wait(60)
+            conn.rollback()
 
     engine = threading.Thread(target=settlement)
     engine.start()
