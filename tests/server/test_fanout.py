@@ -171,3 +171,43 @@ def test_a_seat_replaced_message_from_an_older_socket_closes_nothing():
         return closed
 
     assert asyncio.run(run()) == [errors.CLOSE_REPLACED]
+
+
+def test_the_loop_writes_a_broadcast_before_the_next_frames_are_framed():
+    """A socket's bytes leave when the loop gets a turn (daphne's transport writes them when
+    its socket is writable): after a frame for the whole group, and after every YIELD_EVERY
+    sends, the courier lets the loop run before it frames the next ones."""
+    from game.live import fanout
+
+    class Writer(Recorder):
+        async def frame_send(self, event: dict[str, Any]) -> None:
+            self.log.append((self.name, event["text"]))
+            # as the transport: the write happens on a later turn of the loop
+            asyncio.get_running_loop().call_soon(self.log.append, (self.name, "written"))
+
+    async def run() -> list[tuple[str, Any]]:
+        layer = _layer()
+        log: list[tuple[str, Any]] = []
+        a, b = Writer(log, "a"), Writer(log, "b")
+        for name, consumer in (("ca", a), ("cb", b)):
+            layer.channels[name] = asyncio.Queue()
+            layer.register(name, consumer)
+        group = layer._get_group_channel_name("game.1")
+        seat = layer._get_group_channel_name("seat.1")
+        layer.groups[group], layer.groups[seat] = {"ca", "cb"}, {"ca"}
+        ser = layer.channel_layer.serialize
+        layer._shards[0]._receive_message({"channel": group, "data": ser(
+            {"type": "frame.send", "text": "tick", "seq": 1})})
+        for i in range(fanout.YIELD_EVERY + 1):  # the seat's privates, all queued at once
+            layer._shards[0]._receive_message({"channel": seat, "data": ser(
+                {"type": "frame.send", "text": f"p{i}", "seq": 1})})
+        await asyncio.sleep(0.05)
+        layer.courier.cancel()
+        return log
+
+    log = asyncio.run(run())
+    a = [text for name, text in log if name == "a"]
+    # the tick is written before any private is framed; then a turn every YIELD_EVERY sends
+    n = fanout.YIELD_EVERY
+    assert a == (["tick", "written"] + [f"p{i}" for i in range(n)] + ["written"] * n
+                 + [f"p{n}", "written"])
