@@ -20,9 +20,14 @@ from game.readmodel import game_info, lobby_list, roster
 Frames = list[tuple[str, dict[str, Any]]]
 
 
-def lock(game_id: int) -> Game:
-    """The game row, locked until the transaction ends: every writer of a game queues here."""
-    return Game.objects.select_for_update().get(pk=game_id)
+def lock(game_id: int, *fields: str) -> Game:
+    """The game row, locked until the transaction ends: every writer of a game queues here.
+    `fields`: read only these columns now (any other on first use). A student's command needs
+    the status and the tick, and the row's state and scenario are hundreds of kB in a class of
+    a thousand: read with every command, they made the game's commands queue (docs/performance.md,
+    round 2)."""
+    rows = Game.objects.select_for_update()
+    return (rows.only(*fields) if fields else rows).get(pk=game_id)
 
 
 def public_frames(game: Game, message: dict[str, Any]) -> Frames:

@@ -25,7 +25,7 @@ def submit_command(seat_id: int, client_id: str, action: dict[str, Any]) -> dict
     try:
         with transaction.atomic():
             seat = Seat.objects.get(pk=seat_id)
-            game = lock(seat.game_id)
+            game = lock(seat.game_id, "status", "tick")
             if game.status == Status.LOBBY:
                 raise Refused("game_not_started", "The game has not started yet.")
             if game.status == Status.ENDED:
@@ -48,7 +48,7 @@ def submit_command(seat_id: int, client_id: str, action: dict[str, Any]) -> dict
 def cancel_command(seat_id: int, target: str) -> dict[str, Any]:
     with transaction.atomic():
         seat = Seat.objects.get(pk=seat_id)
-        lock(seat.game_id)  # the engine settles under this lock: no cancel of a settling command
+        lock(seat.game_id, "id")  # the engine settles under it: no cancel of a settling command
         cmd = Command.objects.filter(seat_id=seat_id, client_id=target).first()
         if cmd is None:
             raise ClientError("unknown_command", f"no command {target!r} from this seat")
@@ -61,10 +61,16 @@ def cancel_command(seat_id: int, target: str) -> dict[str, Any]:
 
 
 def quote(game_id: int, player: str, action: dict[str, Any]) -> dict[str, Any]:
-    game = Game.objects.get(pk=game_id)
-    if game.status == Status.LOBBY or game.state is None:
+    # The state (hundreds of kB in a large class) is read only when this process has no sim
+    # of the game's tick yet: once per tick, not once per quote.
+    game = Game.objects.defer("state", "scenario").get(pk=game_id)
+    if game.status == Status.LOBBY:
         raise ClientError("game_not_started", "The game has not started yet.")
     if game.status == Status.ENDED:
         raise ClientError("game_over", "The game is over.")
-    sim_game = simapi.cached(game.id, game.tick, game.state)
+    sim_game = simapi.peek(game.id, game.tick)
+    if sim_game is None:
+        if game.state is None:
+            raise ClientError("game_not_started", "The game has not started yet.")
+        sim_game = simapi.cached(game.id, game.tick, game.state)
     return sim_game.quote({**action, "player": player})

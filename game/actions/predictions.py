@@ -160,7 +160,9 @@ def answer(seat_id: int, question: int, choice: int) -> dict[str, Any]:
     """A student's answer: once per question, while it is open. Locks the question row only
     (a class answering at once must not queue behind the game's tick)."""
     with transaction.atomic():
-        seat = Seat.objects.select_related("game").get(pk=seat_id)
+        # the game's state and scenario left unread: a class answers at once
+        seat = Seat.objects.select_related("game").defer(
+            "game__state", "game__scenario").get(pk=seat_id)
         q = _question(seat.game, question)
         if q.status != QuestionStatus.OPEN:
             raise ClientError("question_closed", f"question {q.number} is {q.status}")
