@@ -32,7 +32,6 @@ from channels_redis.utils import _wrap_close
 log = logging.getLogger(__name__)
 
 FRAME = "frame.send"
-YIELD_EVERY = 64  # sends between two turns of the loop (see _deliver_forever)
 
 
 class Receiver(Protocol):
@@ -73,14 +72,6 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
         self.receivers.pop(channel, None)
 
     async def _deliver_forever(self) -> None:
-        """Deliver the queued frames in order. A socket's send only hands its bytes to daphne's
-        transport, which writes them when the loop next polls the sockets; with the whole
-        tick queued (the public `tick`, then hundreds of `private`s), this task would frame
-        every one before the loop's turn, and the class's `tick` waited in its sockets' buffers
-        behind the privates (docs/performance.md, round 2). So after a frame for several
-        sockets, and after every `YIELD_EVERY` sends, it lets the loop write: two turns, the
-        sockets becoming writable in the first."""
-        since = 0
         while True:
             receivers, event = await self.outbox.get()
             for receiver in receivers:
@@ -88,11 +79,6 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
                     await receiver.deliver(event)
                 except Exception:  # one socket's failure must not stop the others' frames
                     log.exception("delivering a frame to %r failed", receiver)
-            since += len(receivers)
-            if len(receivers) > 1 or since >= YIELD_EVERY:
-                since = 0
-                await asyncio.sleep(0)
-                await asyncio.sleep(0)
 
     def fan_out(self, group_channel: str, data: bytes) -> bool:
         """A group message: True if its frame was queued for delivery to the group's local
