@@ -69,7 +69,12 @@ def presence_beat(seat_ids: list[int], now: Any | None = None) -> list[int]:
     with transaction.atomic():
         _presence_write()
         if seat_ids:
-            Seat.objects.filter(pk__in=seat_ids).update(
+            # Rows locked in id order first, as a game's start saves its seats: one UPDATE of
+            # many rows locks them in whatever order the plan reads them, and against a
+            # start (or another worker's beat) that was a deadlock (docs/performance.md).
+            ids = list(Seat.objects.select_for_update().filter(pk__in=seat_ids)
+                       .order_by("pk").values_list("pk", flat=True))
+            Seat.objects.filter(pk__in=ids).update(
                 last_seen=now, sockets=Greatest(F("sockets"), Value(1)))
         lapsed = now - timedelta(seconds=presence_timeout())
         # Locked (and locked rows skipped) so that two processes sweeping at once report each

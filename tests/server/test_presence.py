@@ -120,6 +120,27 @@ def test_a_heartbeat_renews_its_own_seats_and_sweeps_lapsed_ones_once(game, fram
     assert len(_presence(frames)) == 1
 
 
+def test_a_heartbeat_locks_its_seats_in_id_order_before_renewing_them(game, frames):
+    """As a game's start saves its seats (in id order): one UPDATE of many rows would lock
+    them in the plan's order, and a beat and a start each holding a row the other wanted
+    deadlocked on PostgreSQL (a 20 x 100 benchmark run, docs/performance.md)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    seats = [join_game(game.code, f"S{k}")[0] for k in range(3)]
+    ids = [s.id for s in reversed(seats)]
+    with CaptureQueriesContext(connection) as queries:
+        presence_beat(ids)
+    seat_sql = [q["sql"] for q in queries.captured_queries if '"game_seat"' in q["sql"]]
+    first_lock = next(i for i, q in enumerate(seat_sql) if q.startswith("SELECT"))
+    first_update = next(i for i, q in enumerate(seat_sql) if q.startswith("UPDATE"))
+    assert first_lock < first_update
+    assert seat_sql[first_lock].split(" FOR UPDATE")[0].endswith("ORDER BY 1 ASC")  # by id
+    if connection.vendor == "postgresql":
+        assert seat_sql[first_lock].endswith("FOR UPDATE")
+    assert sorted(Seat.objects.filter(pk__in=ids).values_list("sockets", flat=True)) == [1, 1, 1]
+
+
 async def test_an_open_socket_keeps_its_seat_present_by_heartbeat(game, settings):
     settings.PRESENCE_TIMEOUT_SECONDS = 1.5  # renewed every 0.5 s
     seat, _t, comm, _snap = await student_socket(game.code, "Steady")
