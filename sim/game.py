@@ -411,7 +411,7 @@ class Game:
         k = self._index(player_id)
         active = self._active()
         sale = liquidation.position_values(self.st, self.params, self.rules, k)
-        return self._private_view(player_id, k, active, sale)
+        return self._private_view(player_id, k, active, self._keys(active), sale)
 
     def private_views(self, player_ids: list[str]) -> list[dict[str, Any]]:
         """`private_view` of each player, in order, equal to asking one by one: the pools'
@@ -420,15 +420,20 @@ class Game:
         rows = [self._index(p) for p in player_ids]
         active = self._active()
         sales = liquidation.position_values(self.st, self.params, self.rules)
-        return [self._private_view(p, k, active, sales[k])
+        keys = self._keys(active)
+        return [self._private_view(p, k, active, keys, sales[k])
                 for p, k in zip(player_ids, rows, strict=True)]
 
-    def _private_view(self, player_id: str, k: int, active: list[int],
+    def _keys(self, active: list[int]) -> list[str]:
+        """The views' subnet keys (netuids as text) of these slots."""
+        return [str(int(self.st.netuid[i])) for i in active]
+
+    def _private_view(self, player_id: str, k: int, active: list[int], keys: list[str],
                       sale: np.ndarray) -> dict[str, Any]:
-        """Player k's view; `sale`: its position values over the `active` slots."""
+        """Player k's view; `keys`: the `active` slots' subnet keys, `sale`: its position
+        values over them."""
         st = self.st
         v = int(st.root_val[k])
-        keys = [str(int(st.netuid[i])) for i in active]
         held = st.alpha[k, active]
         alpha = dict(zip(keys, held.tolist(), strict=True))
         value = dict(zip(keys, sale.tolist(), strict=True))
@@ -486,11 +491,11 @@ class Game:
         public = self.public_view() if policies else None
         # one conversion of the shared public view for every bot of the tick
         rows = bots.public_rows(public) if public else None
-        playing = [pid for pid in sorted(policies) if self.st.player_index(pid) is not None
+        playing = [(pid, k) for pid in sorted(policies)
+                   if (k := self.st.player_index(pid)) is not None
                    and bots.POLICIES.get(policies[pid]) is not None]
-        privates = self.private_views(playing)  # every bot's view in one pass
-        for pid, private in zip(playing, privates, strict=True):
-            k = self._index(pid)
+        privates = self.private_views([pid for pid, _ in playing])  # every bot's, in one pass
+        for (pid, k), private in zip(playing, privates, strict=True):
             fn = bots.POLICIES[policies[pid]]
             rng = np.random.default_rng([self.seed, self.st.tick, 1, k])
             for a in fn(self.observation(pid, public, rows, private), rng) or []:

@@ -45,7 +45,7 @@ WRITE_THREADS = 6
 _writes = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="dtao-writes")
 
 
-def write(fn: Any) -> Any:
+def db_write(fn: Any) -> Any:
     """A call that locks the game row: as `db`, on the writers' own pool."""
     return asyncdb.call(fn, executor=_writes)
 
@@ -283,7 +283,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         elif msg.type == "control":
             if ident.kind != identity.INSTRUCTOR:
                 raise ClientError("forbidden", "only the instructor can control the game")
-            result = await write(control)(ident.game_id, msg)
+            result = await db_write(control)(ident.game_id, msg)
             if msg.op == "foundation":  # the instructor's seat changed: re-read the identity
                 await self._refresh_identity()
             await self._send({"type": "ok", "id": msg.id, "op": msg.op, "seq": self.seq,
@@ -291,21 +291,21 @@ class GameConsumer(AsyncWebsocketConsumer):
         elif msg.type == "answer":
             if ident.kind != identity.STUDENT or ident.seat_id is None:
                 raise ClientError("forbidden", "only a student's seat answers questions")
-            reply = await write(predictions.answer)(ident.seat_id, msg.question, msg.choice)
+            reply = await db_write(predictions.answer)(ident.seat_id, msg.question, msg.choice)
             await self._send({**reply, "id": msg.id, "seq": self.seq})
         else:
             if ident.seat_id is None or ident.player is None:
                 raise ClientError("no_seat", "this connection has no seat to act for")
             if msg.type == "command":
-                reply = await write(orders.submit_command)(ident.seat_id, msg.id,
-                                                        action_dict(msg))
+                reply = await db_write(orders.submit_command)(ident.seat_id, msg.id,
+                                                              action_dict(msg))
                 await self._send({**reply, "id": msg.id, "seq": self.seq})
             elif msg.type == "quote":
                 result = await db(orders.quote)(ident.game_id, ident.player, action_dict(msg))
                 await self._send({"type": "quote", "id": msg.id, "quote": result,
                                   "seq": self.seq})
             elif msg.type == "cancel":
-                reply = await write(orders.cancel_command)(ident.seat_id, msg.command)
+                reply = await db_write(orders.cancel_command)(ident.seat_id, msg.command)
                 await self._send({**reply, "id": msg.id, "seq": self.seq})
 
     async def _refresh_identity(self) -> None:

@@ -1,5 +1,5 @@
 """A class's commands waiting out a settlement do not hold up anyone's handshake or snapshot
-(game/live/consumers.py, `write`): the game's writers wait for the game row's lock on threads
+(game/live/consumers.py, `db_write`): the game's writers wait for the game row's lock on threads
 of their own, and the loop's shared pool stays free for the sockets' reads."""
 from __future__ import annotations
 
