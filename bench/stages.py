@@ -6,14 +6,18 @@ Stages, in order:
 
 - `stepped`: claimed the tick, loaded the state, ran the sim step (bot commands included);
 - `persisted`: commands' outcomes, tick/epoch rows, written (not yet committed);
-- `encoded`: the public and private messages built and encoded, the game row saved;
+- `encoded`: the public `tick` built and encoded, the game row saved;
 - `committed`: the transaction committed (the broadcast starts);
-- `tick_published` / `all_published`: the public `tick`, then the last frame, handed to Redis;
+- `tick_published`: the public `tick` handed to Redis;
+- `private_encoded`: the rest of the tick's frames (each student's `private`, the console's)
+  built and encoded, after the commit;
+- `all_published`: the last of them handed to Redis;
 - `tick_at_worker` / `private_at_worker`: the first socket of the slowest worker ran its
   handler (the message came out of the channel layer);
 - `tick_sent_by_workers` / `private_sent_by_workers`: the slowest worker's last socket send
   returned (the bytes are with the kernel);
-- `tick_every_client` / `private_every_client`: the last client received it.
+- `tick_first_client`, `tick_half_clients`, `tick_every_client` (and `private_…`): the first
+  client, half the clients, the last client received it.
 
 Also per worker and tick: `*_worker_span_ms` (first to last socket of one worker) and
 `*_per_socket_us` (that span over the number of sockets).
@@ -26,7 +30,7 @@ from typing import Any, Callable
 
 ENGINE_STAGES = (("stepped", "stepped"), ("persisted", "persisted"), ("encoded", "encoded"),
                  ("committed", "committed"), ("tick_published", "tick_sent"),
-                 ("all_published", "all_sent"))
+                 ("private_encoded", "private_encoded"), ("all_published", "all_sent"))
 
 
 def parse(log_text: str) -> tuple[dict[tuple[int, int], dict[str, Any]],
@@ -72,14 +76,19 @@ def report(log_text: str, code_of: dict[int, str],
                     series[f"{kind}_per_socket_us"].append(span * 1000 / max(1, w["sockets"]))
             times = received.get(kind, {}).get((code_of.get(game, ""), tick))
             if times:
-                series[f"{kind}_every_client"].append((max(times) - start) * 1000)
+                ordered = sorted(times)
+                series[f"{kind}_first_client"].append((ordered[0] - start) * 1000)
+                series[f"{kind}_half_clients"].append((ordered[len(ordered) // 2] - start) * 1000)
+                series[f"{kind}_every_client"].append((ordered[-1] - start) * 1000)
     return {"ticks": len(engine), "ms_from_settle_start": {k: summary(v) for k, v in
                                                           series.items()}}
 
 
 ORDER = ("stepped", "persisted", "encoded", "committed", "tick_published", "tick_at_worker",
-         "tick_sent_by_workers", "tick_every_client", "all_published", "private_at_worker",
-         "private_sent_by_workers", "private_every_client")
+         "tick_sent_by_workers", "tick_first_client", "tick_half_clients", "tick_every_client",
+         "private_encoded", "all_published", "private_at_worker",
+         "private_sent_by_workers", "private_first_client", "private_half_clients",
+         "private_every_client")
 
 
 def line(name: str, stages: dict[str, Any]) -> str:

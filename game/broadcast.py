@@ -52,11 +52,12 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
 
 
 def _send_now(frames: list[tuple[str, dict[str, Any]]],
-              stages: stagetimes.TickStages | None = None) -> None:
+              stages: stagetimes.TickStages | None = None, last: bool = True) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    stagetimes.mark(stages, "committed")
+    if stages is not None and "committed" not in stages.stamps:
+        stages.mark("committed")
 
     async def send_all() -> None:
         many = getattr(fanout_layer(layer), "group_send_many", None)
@@ -73,9 +74,9 @@ def _send_now(frames: list[tuple[str, dict[str, Any]]],
                     log.exception("broadcast to %s failed", group)
                 if stages is not None and event.get("stage", ())[2:] == ["tick"]:
                     stages.mark("tick_sent")
-        if stages is not None:
+        if stages is not None and last:
             stages.mark("all_sent")
-            stages.report(frames=len(frames))
+            stages.report()
 
     loop = _server_loop()
     if loop is None:  # a plain process (run_engine, a management command): a loop of its own
@@ -112,7 +113,8 @@ def kick(seat_id: int) -> tuple[str, dict[str, Any]]:
 
 
 def on_commit(frames: list[tuple[str, dict[str, Any]]],
-              stages: stagetimes.TickStages | None = None) -> None:
-    """Send these frames (in order) after the current transaction commits."""
-    if frames:
-        transaction.on_commit(lambda: _send_now(frames, stages))
+              stages: stagetimes.TickStages | None = None, last: bool = True) -> None:
+    """Send these frames (in order) after the current transaction commits (at once outside
+    one). `stages`: the tick's stage times, reported after its `last` frames."""
+    if frames or (stages is not None and last):
+        transaction.on_commit(lambda: _send_now(frames, stages, last))

@@ -117,7 +117,10 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
     """Settle the game's next tick if it is due. True if this call settled it.
 
     Four steps in one transaction: claim the tick, settle it in the sim, persist what it did,
-    publish it (the frames leave on commit)."""
+    publish its public `tick` (sent on commit). Then, outside the game row's lock, the rest of
+    the tick's frames (each student's `private`, the console's) are built from the settled sim
+    in memory and sent after it: a class's commands wait on that lock, and the class sees the
+    market before its thousand private views are built (docs/performance.md, round 3)."""
     now = now or timezone.now()
     with transaction.atomic():
         game = claim(game_id, now)
@@ -132,9 +135,13 @@ def settle_tick(game_id: int, now: Any = None) -> bool:
         game.save(update_fields=["tick", "state", "event_status", "advance_ticks", "status",
                                  "next_tick_at", "ended_at", "public", "seq"])
         stagetimes.mark(stages, "encoded")
-        broadcast.on_commit(frames, stages)
+        broadcast.on_commit(frames, stages, last=False)
         sim_game = tick.sim_game
         transaction.on_commit(lambda: simapi.remember(game.id, game.tick, sim_game))
+    # Committed (or, inside a caller's transaction, queued after the tick's own frames).
+    rest = after_tick(game, tick, now, stages)
+    stagetimes.mark(stages, "private_encoded")
+    broadcast.on_commit(rest, stages)
     return True
 
 
@@ -166,6 +173,7 @@ class Tick:
     fills_by_seat: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     public_epoch: dict[str, Any] | None = None
     fired: list[dict[str, Any]] = field(default_factory=list)
+    standings: list[dict[str, Any]] = field(default_factory=list)  # every player's, by publish
 
 
 def settle(game: Game, now: Any) -> Tick:
@@ -258,27 +266,35 @@ def _write_outcomes(commands: list[Command]) -> None:
 def publish(game: Game, tick: Tick, now: Any,
             stages: stagetimes.TickStages | None = None) -> Frames:
     """The tick for every screen: the public payload (market, leaderboard) stored on the game
-    and sent as `tick`, each active student's `private` message, the stand-in changes and the
-    console's roster if a seat's status changed. Bumps the game's seq."""
+    and sent as `tick`. Bumps the game's seq; `after_tick` builds the rest of the tick's frames
+    with the same seq."""
     sim_game, t, seats = tick.sim_game, tick.t, tick.seats
     seat_infos = lb.seat_map(game, seats)  # loaded above: no second query
     market = lb.label_root_validators(sim_game.public_view(), seat_infos)
-    rows = lb.standings(sim_game, seat_infos)
-    top = leaderboard(game, sim_game, settings.LEADERBOARD_TOP, rows=rows)
+    tick.standings = lb.standings(sim_game, seat_infos)
+    top = leaderboard(game, sim_game, settings.LEADERBOARD_TOP, rows=tick.standings)
     game.public = dumps({"market": market, "leaderboard": top})
     game.seq += 1
     players = sum(1 for s in seats if s.kind != SeatKind.BOT and not s.kicked)
-    frames = [broadcast.frame(broadcast.game_group(game.id), broadcast.encode({
+    return [broadcast.frame(broadcast.game_group(game.id), broadcast.encode({
         "type": "tick", "seq": game.seq, "tick": t, "epoch": tick.result.tick_row.get("epoch"),
         "game": game_info(game, players), "market": market, "row": tick.result.tick_row,
         "epoch_row": tick.public_epoch, "leaderboard": top, "events": tick.fired}), game.seq,
         stagetimes.marker(stages, "tick"))]
-    frames += _private_frames(game, tick, rows, stagetimes.marker(stages, "private"))
+
+
+def after_tick(game: Game, tick: Tick, now: Any,
+               stages: stagetimes.TickStages | None = None) -> Frames:
+    """The tick's frames after its public `tick` (which `publish` built first): each active
+    student's `private` message, the stand-in changes and the console's participation and, if
+    a seat's status changed with the tick, roster. In memory only (no query): built after the
+    commit, outside the game row's lock."""
+    frames = _private_frames(game, tick, tick.standings, stagetimes.marker(stages, "private"))
     frames.extend(tick.stand_in_frames)  # after the tick: the console sees the tick first
-    frames += participation.after_tick(game, seats, tick.commands, t)  # the console's monitor
+    frames += participation.after_tick(game, tick.seats, tick.commands, tick.t)  # the monitor
     # The console's roster when a seat's status changed with this tick (a late joiner
     # entered, a bot took an absent student's seat, the game ended).
-    frames += roster_after_tick(game, seats, now, tick.scn.get("bot_fill") or {})
+    frames += roster_after_tick(game, tick.seats, now, tick.scn.get("bot_fill") or {})
     return frames
 
 

@@ -31,15 +31,16 @@ def _sales(tau: Any, x: Any, alpha: Any, params: Params, rules: frozenset[str]) 
 
 
 def position_values(st: State, params: Params, rules: frozenset[str],
-                    k: int | None = None) -> np.ndarray:
+                    k: int | list[int] | None = None) -> np.ndarray:
     """What each alpha position sells for now, over the active subnets in slot order: player
-    k's row, or (k None) every player's (players x active subnets)."""
+    k's row, these players' rows (k a list) or (k None) every player's (players x active
+    subnets)."""
     active = st.active
-    alpha = st.alpha[:, active] if k is None else st.alpha[k, active]
+    alpha = st.alpha[:, active] if k is None else st.alpha[k][..., active]
     return _sales(st.tau[active], st.x[active], alpha, params, rules)
 
 
-def _proceeds(values: np.ndarray) -> Any:
+def proceeds(values: np.ndarray) -> Any:
     """The sales added up one after the other in slot order, for one player's row or every
     player's at once: the same roundings whichever way it is asked (numpy's pairwise sum of a
     row would differ from the matrix's in the last bit)."""
@@ -51,7 +52,7 @@ def _proceeds(values: np.ndarray) -> Any:
 
 def net_worths(st: State, params: Params, rules: frozenset[str]) -> np.ndarray:
     """Every player's liquidation value at once (what a leaderboard needs)."""
-    worth: np.ndarray = st.tao + st.root + _proceeds(position_values(st, params, rules))
+    worth: np.ndarray = st.tao + st.root + proceeds(position_values(st, params, rules))
     return worth
 
 
@@ -61,4 +62,4 @@ def net_worth(st: State, params: Params, rules: frozenset[str], k: int,
     position_values() when the caller has them."""
     if values is None:
         values = position_values(st, params, rules, k)
-    return float(st.tao[k] + st.root[k] + _proceeds(values))
+    return float(st.tao[k] + st.root[k] + proceeds(values))

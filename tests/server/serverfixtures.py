@@ -70,7 +70,7 @@ def frames(monkeypatch: Any) -> list[tuple[str, dict[str, Any]]]:
     from game import broadcast
 
     sent: list[tuple[str, dict[str, Any]]] = []
-    monkeypatch.setattr(broadcast, "_send_now", lambda fs, stages=None: sent.extend(fs))
+    monkeypatch.setattr(broadcast, "_send_now", lambda fs, stages=None, last=True: sent.extend(fs))
     return sent
 
 

@@ -250,3 +250,31 @@ def test_games_started_together_fall_due_at_different_moments(game, instructor):
     assert engine.tick_phase(1, 2) == pytest.approx(1.2360679774997898)
     assert engine.tick_phase(2, 2) == pytest.approx(0.4721359549995796)
     assert engine.tick_phase(2, 0.5) == pytest.approx(0.1180339887498949)  # within one tick
+
+
+def test_the_class_gets_the_tick_before_the_private_views_are_built(game, monkeypatch):
+    """The public `tick` is committed and sent first; each student's `private` (and the
+    console's frames) are built after, outside the game row's lock, and sent after it."""
+    from game import broadcast
+
+    seat, _ = join_game(game.code, "Ann")
+    _present(seat)
+    start_game(game.id)
+    advance(game.id, "tick")
+    sent: list[str] = []
+    monkeypatch.setattr(broadcast, "_send_now", lambda frames, stages=None, last=True: sent.extend(
+        json.loads(event["text"])["type"] for _, event in frames))
+    seen: dict[str, object] = {}
+    built = engine.after_tick
+
+    def after_tick(g, tick, now, stages=None):
+        seen["in_transaction"] = connection.in_atomic_block
+        seen["sent_before"] = list(sent)
+        seen["committed_tick"] = Game.objects.get(pk=game.id).tick  # as anyone reads it
+        return built(g, tick, now, stages)
+
+    monkeypatch.setattr(engine, "after_tick", after_tick)
+    assert engine.settle_tick(game.id)
+    assert seen == {"in_transaction": False, "sent_before": ["tick"], "committed_tick": 1}
+    assert sent[:2] == ["tick", "private"] and sent.count("tick") == 1
+    assert {"participation"} <= set(sent[2:])

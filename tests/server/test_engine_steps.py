@@ -53,8 +53,11 @@ def test_each_step_stores_only_its_own_part(game):
         seq = claimed.seq
         frames = engine.publish(claimed, tick, now)
         assert claimed.seq == seq + 1
+        assert [group for group, _ in frames] == [broadcast.game_group(game.id)]
+        frames += engine.after_tick(claimed, tick, now)
         groups = [group for group, _ in frames]
         assert groups[:2] == [broadcast.game_group(game.id), broadcast.seat_group(seat.id)]
+        assert {json.loads(e["text"])["seq"] for _, e in frames} == {seq + 1}
         private = json.loads(frames[1][1]["text"])
         assert (private["type"], private["tick"], [f["id"] for f in private["fills"]]) == (
             "private", 0, ["c-1"])
