@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,17 +56,39 @@ def resolve(code: str, *, projector: str | None, user: Any, seat_token: str | No
 
 
 _rank_cache: dict[int, tuple[str, int, dict[str, dict[str, int]]]] = {}
+_rank_building: dict[int, threading.Lock] = {}  # one builder per game at a time
+_rank_guard = threading.Lock()
 
 
 def _rank(game: Game, sim_game: sim.Game, player: str) -> dict[str, int | None]:
     """The seat's rank among the students now (`rank`, `rank_of`: as the tick's `private`
-    message carries them), computed once per (game, tick) for all seats."""
+    message carries them), computed once per (game, tick) for all seats, by one thread.
+    While it works, a snapshot asked for meanwhile takes the previous tick's ranks if this
+    process has them (the tick's `private` message brings the new rank anyway) instead of
+    waiting or building its own: in a 1,000-student reconnect storm every snapshot thread
+    building at once was a third of the storm's work, and one builder that all waited for
+    took up to 2 s per tick (docs/performance.md)."""
     hit = _rank_cache.get(game.id)
-    if hit is None or hit[:2] != (game.code, game.tick):  # the code: a test database reuses ids
-        rows = lb.standings(sim_game, lb.seat_map(game))
-        if len(_rank_cache) > 256:
-            _rank_cache.clear()
-        hit = _rank_cache[game.id] = (game.code, game.tick, lb.student_ranks(rows))
+    if hit is not None and hit[:2] == (game.code, game.tick):
+        return lb.rank_fields(hit[2].get(player))
+    with _rank_guard:
+        building = _rank_building.setdefault(game.id, threading.Lock())
+    earlier = hit is not None and hit[0] == game.code and hit[1] < game.tick
+    if not building.acquire(blocking=not earlier):
+        assert hit is not None
+        return lb.rank_fields(hit[2].get(player))
+    try:
+        hit = _rank_cache.get(game.id)
+        if hit is None or hit[:2] != (game.code, game.tick):  # not built while we waited
+            seats = {p: lb.SeatInfo(nick, kind, pk) for p, nick, kind, pk in
+                     game.seats.values_list("player", "nickname", "kind", "pk")}
+            hit = (game.code, game.tick, lb.student_ranks(lb.standings(sim_game, seats)))
+            with _rank_guard:
+                if len(_rank_cache) > 256:
+                    _rank_cache.clear()
+                _rank_cache[game.id] = hit
+    finally:
+        building.release()
     return lb.rank_fields(hit[2].get(player))
 
 

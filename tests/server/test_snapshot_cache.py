@@ -14,6 +14,7 @@ from game import engine
 from game.actions import announcements, predictions
 from game.actions.clock import advance
 from game.actions.lobby import join_game
+from game.actions.orders import submit_command
 from game.actions.start import start_game
 from game.live import identity, publicpart
 
@@ -113,3 +114,62 @@ def test_the_seats_own_part_is_read_per_socket_at_the_same_seq(game, builds, ins
     assert a["answers"] is None and a["roster"] is None
     assert [r["nickname"] for r in teacher["roster"]][:2] == ["Alice", "Bob"]
     assert _public(teacher) == _public(a) == _public(b) and len(builds) == 1
+
+
+def test_a_class_reconnecting_at_once_works_out_its_ranks_once_per_tick(game, monkeypatch):
+    """The students' ranks (every seat of the game read, every player's standing) are worked
+    out by one thread per (game, tick). The first time the others wait for it; later, while
+    the next tick's are being worked out, they take the previous tick's instead of waiting."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    from game import leaderboard as lb
+
+    seats = [join_game(game.code, f"Kid {i}")[0] for i in range(5)]
+    start_game(game.id)
+    identity._rank_cache.clear()
+    builds: list[float] = []  # when each build ended
+    real = lb.student_ranks
+
+    def slow_ranks(rows: Any) -> Any:
+        time.sleep(0.5)  # long enough for every other thread to miss the cache meanwhile
+        builds.append(time.monotonic())
+        return real(rows)
+
+    monkeypatch.setattr(lb, "student_ranks", slow_ranks)
+    snaps: dict[int, dict[str, Any]] = {}
+    done: dict[int, float] = {}
+
+    def reconnect_all() -> None:
+        def one(seat: Any) -> None:
+            try:
+                snaps[seat.id] = _student(seat)
+                done[seat.id] = time.monotonic()
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=one, args=(seat,)) for seat in seats]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    reconnect_all()
+    assert len(builds) == 1 and min(done.values()) > builds[0]  # four waited for the first
+    assert [(s["rank"], s["rank_of"]) for s in snaps.values()] == [(1, 5)] * 5  # all equal
+    # A tick: seats[0] stakes, the pool's price doubles: it leads, the other four tie second.
+    submit_command(seats[0].id, "c-1", {"do": "stake", "subnet": 1, "tao": 500.0})
+    advance(game.id, "tick")
+    assert engine.settle_tick(game.id)
+    now = [1, 2, 2, 2, 2]
+    builds.clear()
+    snaps.clear()
+    reconnect_all()
+    assert len(builds) == 1
+    # the four that came during the build did not wait: they had the last tick's ranks
+    assert sorted(done.values())[3] < builds[0]
+    assert [snaps[s.id]["rank"] for s in seats] == [
+        now[i] if done[s.id] > builds[0] else 1 for i, s in enumerate(seats)]
+    assert [_student(s)["rank"] for s in seats] == now and len(builds) == 1  # built once
