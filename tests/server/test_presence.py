@@ -22,7 +22,13 @@ from game.actions.presence import presence_beat, seat_connected
 from game.actions.setup import Overrides, create_game
 from game.actions.start import start_game
 from game.models import Game, Seat
-from game.readmodel import heartbeat_seconds, is_connected, presence_timeout, timestamp
+from game.readmodel import (
+    heartbeat_seconds,
+    is_connected,
+    presence_event,
+    presence_timeout,
+    timestamp,
+)
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 db = database_sync_to_async
@@ -178,3 +184,40 @@ async def test_a_presence_message_never_runs_ahead_of_the_public_seq(game, instr
     gone = await receive_until(console, "presence")
     assert (gone["seq"], gone["seat_id"], gone["connected"]) == (lobby["seq"], seat.id, False)
     await console.disconnect()
+
+
+@pytest.mark.parametrize("state", ["playing", "reconnecting", "stand_in", "removed", "lobby",
+                                   "left"])
+def test_a_connect_or_close_tells_the_console_what_the_roster_says(
+        preset_dir, instructor, frames, settings, state):
+    """The presence message of a socket opening or closing (one plain SELECT, not the ORM's
+    join) says what readmodel.presence_event says of the seat and game as the ORM reads them."""
+    from game.actions.presence import seat_disconnected
+
+    settings.BOT_TAKEOVER_SECONDS = 10
+    write_preset(preset_dir, "filled", bot_fill=FILL)
+    game = create_game(instructor, "filled", Overrides(bots=True))
+    seat, _ = join_game(game.code, "Ann")
+    if state != "lobby":
+        start_game(game.id)
+    now = timezone.now()
+    if state == "left":  # the game ended and the student closed the page
+        Game.objects.filter(pk=game.id).update(status="ended")
+    if state == "removed":
+        Seat.objects.filter(pk=seat.pk).update(kicked=True)
+    seat_connected(seat.id)
+    if state != "playing":
+        seat_disconnected(seat.id)
+    if state == "stand_in":  # gone for longer than BOT_TAKEOVER_SECONDS
+        _stale(seat, sockets=0, age=30, now=now)
+    if state == "reconnecting":
+        _stale(seat, sockets=0, age=1, now=now)
+    frames.clear()
+    from game.actions.presence import _presence_frames
+
+    told = _presence(_presence_frames(seat.id))
+    row = Seat.objects.select_related("game").get(pk=seat.pk)
+    expected = _presence([presence_event(row.game, row, timezone.now())])
+    assert told == expected
+    assert told[0][1]["status"] == state
+    assert _presence_frames(10**9) == []  # a seat deleted under its socket: nothing
