@@ -4,7 +4,9 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
 
 import sim
 from game import classroom, errors, leaderboard as lb, names, simapi
@@ -14,6 +16,8 @@ from game.models import Command, Game, Seat, SeatKind
 from game.readmodel import roster
 
 STUDENT, INSTRUCTOR, PROJECTOR = "student", "instructor", "projector"
+
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -30,13 +34,20 @@ def seat_cookie_name(code: str) -> str:
     return f"seat_{code}"
 
 
+def _one(rows: QuerySet[M]) -> M | None:
+    """The row a lookup by a unique key finds, or None: `first()` would add an ORDER BY, and
+    building that took longer than the query itself in a reconnect storm, where every socket
+    asks (docs/performance.md)."""
+    return next(iter(rows[:1]), None)
+
+
 def resolve(code: str, *, projector: str | None, user: Any, seat_token: str | None
             ) -> Identity | int:
     """The socket's identity, or a close code (docs/protocol.md, first match wins)."""
     # Only what deciding needs: the state and the scenario are large (a reconnect storm of a
     # whole class reads this row once per socket; docs/performance.md).
-    game = Game.objects.filter(code=names.normalize_code(code)).only(
-        "id", "code", "projector_token", "owner_id").first()
+    game = _one(Game.objects.filter(code=names.normalize_code(code)).only(
+        "id", "code", "projector_token", "owner_id"))
     if game is None:
         return errors.CLOSE_NO_GAME
     if projector is not None:
@@ -48,8 +59,8 @@ def resolve(code: str, *, projector: str | None, user: Any, seat_token: str | No
         return Identity(INSTRUCTOR, game.id, game.code, seat_id=seat.id if seat else None,
                         player=seat.player if seat else None, user_id=user.pk)
     if seat_token:
-        seat = Seat.objects.filter(game=game, token_hash=names.token_hash(seat_token),
-                                   kicked=False).first()
+        seat = _one(Seat.objects.filter(game=game, token_hash=names.token_hash(seat_token),
+                                        kicked=False))
         if seat is not None:
             return Identity(STUDENT, game.id, game.code, seat_id=seat.id, player=seat.player)
     return errors.CLOSE_NO_IDENTITY
@@ -107,7 +118,7 @@ def snapshot(ident: Identity) -> dict[str, Any]:
     at the game's seq (game/live/publicpart.py), and this socket's own part read now."""
     shared = publicpart.shared(ident.game_id)
     game = shared.game
-    seat = Seat.objects.filter(pk=ident.seat_id).first() if ident.seat_id else None
+    seat = _one(Seat.objects.filter(pk=ident.seat_id)) if ident.seat_id else None
     private = None
     rank: dict[str, int | None] = lb.rank_fields(None)
     sim_game = _sim_game(game) if seat is not None and seat.active else None
