@@ -239,7 +239,7 @@ class ServerMachine(RuleBasedStateMachine):
             game_id=self.game.id).count(), list(Command.objects.filter(
                 game_id=self.game.id).values_list("id", "status")))
 
-        def die(frames: Any, stages: Any = None) -> None:
+        def die(*args: Any, **kwargs: Any) -> None:
             raise KeyboardInterrupt("engine killed")
 
         clock = self._g().next_tick_at  # _settle moves the test clock: put it back after
@@ -397,5 +397,5 @@ def test_it_keeps_every_invariant_through_any_sequence_of_actions(
     settings.BOT_TAKEOVER_SECONDS = 0  # an away seat is played by a bot at the next tick
     captured: list = []
     monkeypatch.setattr(broadcast, "on_commit",
-                        lambda frames, stages=None: captured.extend(frames))
+                        lambda frames, stages=None, last=True: captured.extend(frames))
     run_state_machine_as_test(make_machine(instructor, captured, store_js))
