@@ -298,7 +298,7 @@ class GameConsumer(AsyncWebsocketConsumer):
                 raise ClientError("no_seat", "this connection has no seat to act for")
             if msg.type == "command":
                 reply = await db_write(orders.submit_command)(ident.seat_id, msg.id,
-                                                              action_dict(msg))
+                                                              action_dict(msg), ident.game_id)
                 await self._send({**reply, "id": msg.id, "seq": self.seq})
             elif msg.type == "quote":
                 result = await db(orders.quote)(ident.game_id, ident.player, action_dict(msg))

@@ -53,3 +53,28 @@ def test_a_quote_reads_the_state_when_this_process_has_no_sim_of_the_tick(game, 
         quoted = orders.quote(game.id, seat.player, {"do": "stake", "subnet": 1, "tao": 5.0})
     assert quoted["status"] == "filled"
     assert len(_reads_large_columns(queries)) == 1  # the state, on its own
+
+
+def test_a_command_from_a_socket_takes_four_statements_and_only_its_own_games_seat(
+        game, instructor):
+    """From a socket (which knows its seat's game): a replay check, the game's lock, the seat,
+    the insert, and nothing sorted. A seat of another game is never taken for this one."""
+    from game.actions.setup import Overrides, create_game
+    from game.models import Seat
+
+    seat, _token = join_game(game.code, "Ann")
+    start_game(game.id)
+    order = {"do": "stake", "subnet": 1, "tao": 5.0}
+    with CaptureQueriesContext(connection) as queries:
+        accepted = orders.submit_command(seat.id, "c-1", order, game.id)
+    sql = [q["sql"] for q in queries.captured_queries
+           if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"))]
+    assert [s.split()[0] for s in sql] == ["SELECT", "SELECT", "SELECT", "INSERT"]
+    assert not any("ORDER BY" in s for s in sql)
+    assert accepted == {"type": "accepted", "id": "c-1", "command": Command.objects.get(
+        client_id="c-1").id, "due_tick": 0}
+    assert orders.submit_command(seat.id, "c-1", order, game.id) == accepted  # a replay
+    other = create_game(instructor, "test_market", Overrides())
+    with pytest.raises(Seat.DoesNotExist):
+        orders.submit_command(seat.id, "c-2", order, other.id)
+    assert not Command.objects.filter(client_id="c-2").exists()
