@@ -376,7 +376,7 @@ async def test_it_answers_a_server_fault_with_internal_and_keeps_the_socket(game
     await comm.disconnect()
 
 
-async def test_it_caps_the_broadcast_lobby_list_but_not_the_count(game, settings):
+async def test_it_caps_the_lobby_list_but_not_the_count(game, settings):
     settings.LOBBY_BROADCAST_MAX = 2
     _seat, _t, comm, _ = await student_socket(game.code, "Alice")
     for name in ("Bob", "Cy"):
@@ -387,5 +387,6 @@ async def test_it_caps_the_broadcast_lobby_list_but_not_the_count(game, settings
     assert [e["nickname"] for e in lobby["lobby"]] == ["Bob", "Cy"]
     await comm.send_json_to({"type": "snapshot"})
     snap = await receive_until(comm, "snapshot")
-    assert [e["nickname"] for e in snap["lobby"]] == ["Alice", "Bob", "Cy"]
+    assert [e["nickname"] for e in snap["lobby"]] == ["Bob", "Cy"]  # as the broadcast
+    assert snap["game"]["players"] == 3
     await comm.disconnect()
