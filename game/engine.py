@@ -42,7 +42,7 @@ from game.models import (
     Status,
     TickRow,
 )
-from game.readmodel import game_info, leaderboard, roster_after_tick
+from game.readmodel import game_info, roster_after_tick
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,7 @@ class Tick:
     public_epoch: dict[str, Any] | None = None
     fired: list[dict[str, Any]] = field(default_factory=list)
     standings: list[dict[str, Any]] = field(default_factory=list)  # every player's, by publish
+    board: list[dict[str, Any]] = field(default_factory=list)  # the students', by publish
 
 
 def settle(game: Game, now: Any) -> Tick:
@@ -272,7 +273,8 @@ def publish(game: Game, tick: Tick, now: Any,
     seat_infos = lb.seat_map(game, seats)  # loaded above: no second query
     market = lb.label_root_validators(sim_game.public_view(), seat_infos)
     tick.standings = lb.standings(sim_game, seat_infos)
-    top = leaderboard(game, sim_game, settings.LEADERBOARD_TOP, rows=tick.standings)
+    tick.board = lb.student_board(tick.standings)  # the podium's and each student's rank
+    top = lb.podium(tick.board, settings.LEADERBOARD_TOP)
     game.public = dumps({"market": market, "leaderboard": top})
     game.seq += 1
     players = sum(1 for s in seats if s.kind != SeatKind.BOT and not s.kicked)
@@ -289,7 +291,7 @@ def after_tick(game: Game, tick: Tick, now: Any,
     student's `private` message, the stand-in changes and the console's participation and, if
     a seat's status changed with the tick, roster. In memory only (no query): built after the
     commit, outside the game row's lock."""
-    frames = _private_frames(game, tick, tick.standings, stagetimes.marker(stages, "private"))
+    frames = _private_frames(game, tick, stagetimes.marker(stages, "private"))
     frames.extend(tick.stand_in_frames)  # after the tick: the console sees the tick first
     frames += participation.after_tick(game, tick.seats, tick.commands, tick.t)  # the monitor
     # The console's roster when a seat's status changed with this tick (a late joiner
@@ -298,11 +300,10 @@ def after_tick(game: Game, tick: Tick, now: Any,
     return frames
 
 
-def _private_frames(game: Game, tick: Tick, rows: list[dict[str, Any]],
-                    stage: list[Any] | None = None) -> Frames:
+def _private_frames(game: Game, tick: Tick, stage: list[Any] | None = None) -> Frames:
     """Each active student's `private` message: their view, rank and this tick's fills."""
-    players_in_sim = {r["player"] for r in rows}
-    standing = lb.student_ranks(rows)  # a student's rank among students, by return
+    players_in_sim = {r["player"] for r in tick.standings}
+    standing = lb.board_ranks(tick.board)  # a student's rank among students, by return
     frames: Frames = []
     students = []
     for seat in tick.seats:

@@ -153,15 +153,23 @@ def others(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def top(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
     """What the projector and console show: the students' podium, by return (student rank,
     nickname, role, net worth, return). No player ids."""
+    return podium(student_board(rows), n)
+
+
+def podium(board: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """`top` of a student_board() already built."""
     return [{"rank": r["student_rank"], "nickname": r["nickname"], "role": r["role"],
-             "net_worth": r["net_worth"], "return": r["return"]}
-            for r in student_board(rows)[:n]]
+             "net_worth": r["net_worth"], "return": r["return"]} for r in board[:n]]
 
 
 def student_ranks(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """{player: {"rank", "of", "role_rank", "role_of"}} for every student: what each student's
     page shows ("rank 4 of 28 students")."""
-    board = student_board(rows)
+    return board_ranks(student_board(rows))
+
+
+def board_ranks(board: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """`student_ranks` of a student_board() already built (the engine builds one a tick)."""
     per_role = {role: sum(1 for r in board if r["role"] == role) for role in ROLES}
     return {r["player"]: {"rank": r["student_rank"], "of": len(board),
                           "role_rank": r["student_role_rank"], "role_of": per_role[r["role"]]}

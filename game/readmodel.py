@@ -157,18 +157,19 @@ def roster_after_tick(game: Game, seats: list[Seat], now: Any,
     """For the engine, once a tick is settled: the roster for the console if a seat's status
     changed with the tick (a late joiner entered, a bot took an absent student's seat, the game
     ended), else nothing. `seats` are the tick's loaded seats (no query)."""
-    rows = roster(game, seats, now, fill)
-    # An absent seat's last_seen is part of it: a student who came back and left again between
-    # two ticks (two presence messages) is a new absence, even if the status reads the same.
-    seen = {s.id: timestamp(s.last_seen) for s in seats}
-    signature = tuple((r["seat_id"], r["status"],
-                       seen[r["seat_id"]] if r["status"] in _ABSENT else None)
-                      for r in rows if r["kind"] != SeatKind.BOT)
+    # Each student's status (and, for an absent seat, its last_seen: a student who came back
+    # and left again between two ticks is a new absence, even if the status reads the same),
+    # worked out without building the rows: at 1,000 seats the rows took ~10 ms a tick.
+    statuses = ((s, seat_status(game, s, now, fill))
+                for s in sorted(seats, key=lambda s: s.id) if s.kind != SeatKind.BOT)
+    signature = tuple((s.id, status, timestamp(s.last_seen) if status in _ABSENT else None)
+                      for s, status in statuses)
     if _tick_roster_sent.get(game.id) == signature:
         return []
     if len(_tick_roster_sent) > 1024:
         _tick_roster_sent.clear()
     _tick_roster_sent[game.id] = signature
+    rows = roster(game, seats, now, fill)
     return [broadcast.frame(broadcast.instructor_group(game.id), broadcast.encode(
         {"type": "roster", "seq": game.seq, "roster": rows}), game.seq)]
 
