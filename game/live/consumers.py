@@ -23,7 +23,7 @@ from game.actions import orders, predictions
 from game.actions.control import control
 from game.actions.presence import seat_connected, seat_disconnected
 from game.errors import ClientError, Refused
-from game.live import fanout, heartbeat, identity, sessions
+from game.live import fanout, heartbeat, identity, sessions, transport
 from game.live.protocol import action_dict, parse
 
 log = logging.getLogger(__name__)
@@ -329,13 +329,19 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.seq = max(self.seq, message.get("seq") or 0)
         await self._send_text(broadcast.encode(message), message.get("type"))
 
-    async def _send_text(self, text: str, kind: Any) -> None:
+    async def _send_text(self, text: str, kind: Any, prepared: Any = None) -> None:
         """Send, or (once) log one line and close with 4013: the client then missed a message
-        and must not carry on as if it had not (docs/protocol.md "Sizes")."""
+        and must not carry on as if it had not (docs/protocol.md "Sizes"). `prepared`: the
+        text's frame, built once for all the sockets of a broadcast (game/live/transport.py)."""
         if self.send_failed:
             return
         try:
-            await self.send(text_data=text)
+            if prepared is None:
+                await self.send(text_data=text)
+            else:
+                message: Any = {"type": "websocket.send", "text": text,
+                                transport.PREPARED: prepared}  # a key of ours beside ASGI's
+                await self.base_send(message)
         except Exception as exc:
             self.send_failed = True
             log.warning("could not send a %s message (%d bytes) to %s: %s: %s; closing with %d",
@@ -358,7 +364,10 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.seq = max(self.seq, event.get("seq", 0))
         stage = event.get("stage")
         started = stagetimes.now() if stage is not None else 0.0
-        await self._send_text(event["text"], "broadcast")
+        prepared = event.get(transport.PREPARED)
+        if prepared is None:  # the first socket of this worker: every other one sends it too
+            prepared = event[transport.PREPARED] = transport.prepare(event["text"])
+        await self._send_text(event["text"], "broadcast", prepared)
         if stage is not None:
             stagetimes.sent(stage, started)
 

@@ -47,12 +47,33 @@ import logging
 from typing import Any
 
 from autobahn.exception import PayloadExceededError
+from autobahn.websocket.protocol import PreparedMessage
 from daphne import ws_protocol
 from django.conf import settings
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
 log = logging.getLogger(__name__)
+
+# An ASGI `websocket.send` message may carry, beside its `text`, the same text framed once
+# (`prepare`) under this key: a broadcast goes to every socket of a worker, and autobahn's
+# framing of it per socket (and its per-frame debug line's arguments) was most of a send.
+PREPARED = "dtao.prepared"
+
+
+class Prepared(PreparedMessage):
+    """A text message as a WebSocket frame, built once for every socket it goes to (a server's
+    frames are not masked; never compressed: daphne negotiates no compression), and the size
+    of its text in bytes."""
+
+    def __init__(self, text: str) -> None:
+        payload = text.encode("utf8")
+        super().__init__(payload, False, False, True)
+        self.size = len(payload)
+
+
+def prepare(text: str) -> Prepared:
+    return Prepared(text)
 
 
 class SendTooLarge(PayloadExceededError):
@@ -123,12 +144,33 @@ class BackpressuredWebSocketProtocol(ws_protocol.WebSocketProtocol):
     # --- from the application --------------------------------------------------------------
 
     def serverSend(self, content: Any, binary: bool = False) -> None:
+        if self._may_send(lambda: len(content if binary else content.encode("utf8"))):
+            super().serverSend(content, binary)
+
+    def handle_reply(self, message: dict[str, Any]) -> None:
+        """daphne's, plus a `websocket.send` carrying its frame already built (`PREPARED`),
+        sent as it is once the checks of `serverSend` and `sendMessage` pass."""
+        prepared = message.get(PREPARED)
+        if (prepared is None or message.get("type") != "websocket.send"
+                or self.state == self.STATE_CONNECTING):  # daphne refuses that one
+            super().handle_reply(message)
+            return
+        size = prepared.size
+        if size > settings.WS_MAX_SEND_BYTES:
+            raise SendTooLarge(f"message of {size} bytes over "
+                               f"WS_MAX_SEND_BYTES={settings.WS_MAX_SEND_BYTES}")
+        if self._may_send(lambda: size):
+            self.sendPreparedMessage(prepared)
+
+    def _may_send(self, size: Any) -> bool:
+        """False for a message to discard: the connection is closing or was dropped, or the
+        client stopped reading and `size()` more bytes put it over the cap (then dropped)."""
         if self.send_overflowed or self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
             # Dropped or closing: discard what the application still sends until it hears of
             # the disconnect (autobahn would raise Disconnected into the application).
-            return
+            return False
         if self.send_paused:
-            self.sent_while_paused += len(content if binary else content.encode("utf8"))
+            self.sent_while_paused += size()
             cap = settings.WS_SEND_BUFFER_MAX_BYTES
             if self.sent_while_paused > cap:
                 self.send_overflowed = True
@@ -139,8 +181,8 @@ class BackpressuredWebSocketProtocol(ws_protocol.WebSocketProtocol):
                 self.wasClean = False
                 self.wasNotCleanReason = "send buffer over WS_SEND_BUFFER_MAX_BYTES"
                 self.dropConnection(abort=True)
-                return
-        super().serverSend(content, binary)
+                return False
+        return True
 
     def sendMessage(self, payload: bytes, isBinary: bool = False, *args: Any, **kwargs: Any
                     ) -> None:

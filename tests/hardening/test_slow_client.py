@@ -379,8 +379,16 @@ def _open_socket() -> tuple[Any, _Transport]:
     return protocol, transport
 
 
-def _send(protocol: Any, size: int) -> None:
-    protocol.handle_reply({"type": "websocket.send", "text": "x" * size})
+def _send(protocol: Any, size: int, prepared: bool = False) -> None:
+    """`prepared`: as a broadcast goes, its frame built once (game/live/transport.py)."""
+    text = "x" * size
+    message = {"type": "websocket.send", "text": text}
+    if prepared:
+        message[backpressure.PREPARED] = backpressure.prepare(text)
+    protocol.handle_reply(message)
+
+
+SENDS = [pytest.param(False, id="a reply"), pytest.param(True, id="a broadcast, framed once")]
 
 
 def test_asgi_installs_the_backpressured_protocol_for_daphne() -> None:
@@ -391,43 +399,74 @@ def test_asgi_installs_the_backpressured_protocol_for_daphne() -> None:
     assert ws_protocol.WebSocketFactory.protocol is backpressure.BackpressuredWebSocketProtocol
 
 
-def test_a_full_send_buffer_stops_reading_until_it_drains(settings: Any) -> None:
+@pytest.mark.parametrize("prepared", SENDS)
+def test_a_full_send_buffer_stops_reading_until_it_drains(settings: Any, prepared: bool) -> None:
     settings.WS_SEND_BUFFER_MAX_BYTES = 1024 * 1024
     protocol, transport = _open_socket()
     assert isinstance(transport.producer, backpressure._SendBuffer)
     for _ in range(6):
-        _send(protocol, 10_000)
+        _send(protocol, 10_000, prepared)
     assert transport.reading, "under 64 KiB buffered: still reading the client"
-    _send(protocol, 10_000)
+    _send(protocol, 10_000, prepared)
     assert not transport.reading, "over 64 KiB buffered: the client is no longer read"
     for _ in range(50):  # 500 kB more while paused: under the cap, kept
-        _send(protocol, 10_000)
+        _send(protocol, 10_000, prepared)
     assert not transport.aborted and protocol.state == protocol.STATE_OPEN
     transport.drain()  # a slow phone that catches up
     assert transport.reading and protocol.sent_while_paused == 0
     for _ in range(150):  # the count started again: 1.5 MB over several drains, never dropped
-        _send(protocol, 10_000)
+        _send(protocol, 10_000, prepared)
         if transport.buffered() > 500_000:
             transport.drain()
     assert not transport.aborted and protocol.state == protocol.STATE_OPEN
 
 
+@pytest.mark.parametrize("prepared", SENDS)
 def test_a_client_is_aborted_once_the_cap_is_queued_while_it_does_not_read(
-        settings: Any, caplog: Any) -> None:
+        settings: Any, caplog: Any, prepared: bool) -> None:
     settings.WS_SEND_BUFFER_MAX_BYTES = 100_000
     protocol, transport = _open_socket()
     caplog.set_level(logging.WARNING, logger="game.live.transport")
     for _ in range(7 + 10):  # past 64 KiB (7 messages: the client is no longer read), then the cap
-        _send(protocol, 10_000)
+        _send(protocol, 10_000, prepared)
     assert not transport.reading
     assert not transport.aborted
     buffered = transport.buffered()
-    _send(protocol, 10_000)
+    _send(protocol, 10_000, prepared)
     assert transport.aborted and protocol.state == protocol.STATE_CLOSED
     assert transport.buffered() == buffered, "the overflowing message was not queued"
     for _ in range(20):  # the application keeps sending until it hears of the disconnect
-        _send(protocol, 10_000)
+        _send(protocol, 10_000, prepared)
     assert transport.buffered() == buffered, "later sends are discarded"
     drops = [r for r in caplog.records if "dropping WebSocket" in r.getMessage()]
     assert len(drops) == 1, caplog.text
     assert "WS_SEND_BUFFER_MAX_BYTES=100000" in drops[0].getMessage()
+
+
+def test_a_broadcast_framed_once_is_the_same_bytes_and_keeps_the_size_cap(settings: Any) -> None:
+    """A broadcast's frame built once (transport.prepare) writes exactly what autobahn writes
+    for the same text, and a text over WS_MAX_SEND_BYTES is refused before anything is written."""
+    text = '{"type":"tick","seq":7,"note":"caf\u00e9 \u2014 \u00fcber"}' + "y" * 70_000
+    plain, plain_transport = _open_socket()
+    plain.handle_reply({"type": "websocket.send", "text": text})
+    framed, framed_transport = _open_socket()
+    framed.handle_reply({"type": "websocket.send", "text": text,
+                         backpressure.PREPARED: backpressure.prepare(text)})
+
+    def written(transport: _Transport) -> bytes:
+        out: list[bytes] = []
+        def write(data: bytes) -> int:
+            out.append(bytes(data))
+            return len(data)
+
+        transport.writeSomeData = write  # type: ignore[method-assign]
+        while transport.buffered():
+            transport.doWrite()
+        return b"".join(out)
+
+    assert written(framed_transport) == written(plain_transport) != b""
+    settings.WS_MAX_SEND_BYTES = 1024
+    with pytest.raises(backpressure.SendTooLarge):
+        framed.handle_reply({"type": "websocket.send", "text": text,
+                             backpressure.PREPARED: backpressure.prepare(text)})
+    assert framed_transport.buffered() == 0 and framed.state == framed.STATE_OPEN
