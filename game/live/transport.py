@@ -39,6 +39,11 @@ game/launch.py) to what the server sends as well. `sendMessage` below checks an 
 against `settings.WS_MAX_SEND_BYTES` instead and raises `SendTooLarge` (to the application's
 `send`, where game/live/consumers.py logs it and closes with 4013) for one that is larger.
 
+Broadcasts. A broadcast frame (game/live/fanout.py) goes to every socket of a worker: its
+WebSocket frame is built once (`prepare`, autobahn's `PreparedMessage`) and the consumer's
+`websocket.send` carries it under `PREPARED` beside the text; `handle_reply` below sends it as
+it is after the same checks as any other send (closing, the backpressure cap, the size cap).
+
 Tested by `tests/hardening/test_slow_client.py` and `tests/server/test_sizes_live.py`.
 """
 from __future__ import annotations
