@@ -46,6 +46,14 @@ def lobby_list(game: Game) -> list[dict[str, Any]]:
             human_seats(game).order_by("id").values_list("nickname", "role")]
 
 
+def lobby_shown(lobby: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a `lobby` broadcast and a snapshot carry of the lobby list: its newest
+    LOBBY_BROADCAST_MAX entries (the count, `players`, stays exact). Every join reaches every
+    socket, and a snapshot goes to each socket of a reconnecting class: past a class-sized
+    lobby, the whole list would cost N x N (the pages show the last few dozen names)."""
+    return lobby[-settings.LOBBY_BROADCAST_MAX:]
+
+
 def is_connected(seat: Seat, now: Any | None = None) -> bool:
     now = now or timezone.now()
     return seat.sockets > 0 and seat.last_seen is not None and (

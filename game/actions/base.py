@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-
 from game import broadcast
 from game.errors import ClientError
 from game.models import Game
-from game.readmodel import game_info, lobby_list, roster
+from game.readmodel import game_info, lobby_list, lobby_shown, roster
 
 Frames = list[tuple[str, dict[str, Any]]]
 
@@ -48,10 +46,8 @@ def status_frames(game: Game, reason: str) -> Frames:
 
 def lobby_frames(game: Game) -> Frames:
     lobby = lobby_list(game)
-    # Every join reaches every socket: past a class-sized lobby, send only the newest entries
-    # (the count stays exact) so 300 joins do not cost 300 x 300 full lists.
-    shown = lobby[-settings.LOBBY_BROADCAST_MAX:]
-    frames = public_frames(game, {"type": "lobby", "players": len(lobby), "lobby": shown})
+    frames = public_frames(game, {"type": "lobby", "players": len(lobby),
+                                  "lobby": lobby_shown(lobby)})
     frames.append(roster_frame(game))
     return frames
 

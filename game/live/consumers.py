@@ -366,7 +366,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         started = stagetimes.now() if stage is not None else 0.0
         prepared = event.get(transport.PREPARED)
         if prepared is None:  # the first socket of this worker: every other one sends it too
-            prepared = event[transport.PREPARED] = transport.prepare(event["text"])
+            prepared = event[transport.PREPARED] = transport.Prepared(event["text"])
         await self._send_text(event["text"], "broadcast", prepared)
         if stage is not None:
             stagetimes.sent(stage, started)

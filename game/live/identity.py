@@ -91,8 +91,7 @@ def _rank(game: Game, sim_game: sim.Game, player: str) -> dict[str, int | None]:
     try:
         hit = _rank_cache.get(game.id)
         if hit is None or hit[:2] != (game.code, game.tick):  # not built while we waited
-            seats = {p: lb.SeatInfo(nick, kind, pk) for p, nick, kind, pk in
-                     game.seats.values_list("player", "nickname", "kind", "pk")}
+            seats = lb.seat_map(game, game.seats.only("player", "nickname", "kind"))
             hit = (game.code, game.tick, lb.student_ranks(lb.standings(sim_game, seats)))
             with _rank_guard:
                 if len(_rank_cache) > 256:

@@ -15,13 +15,12 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 
 from game import leaderboard as lb
 from game.actions import announcements, predictions
 from game.models import Game, Question, Status
-from game.readmodel import game_info, lobby_list
+from game.readmodel import game_info, lobby_list, lobby_shown
 from game.sessionlist import next_round_info
 
 
@@ -122,10 +121,9 @@ def build(game: Game) -> Public:
     question = predictions.latest(game.id)
     fields = {
         "seq": game.seq, "game": game_info(game, len(lobby)), "market": market,
-        # The newest LOBBY_BROADCAST_MAX, as a `lobby` broadcast carries (the pages show the
-        # last few dozen names and the exact count, game.players): a class of a thousand made
-        # every snapshot 52 kB, 40 of them names, sent to all in a reconnect storm.
-        "lobby": lobby[-settings.LOBBY_BROADCAST_MAX:],
+        # as a `lobby` broadcast carries it: a class of a thousand made every snapshot 52 kB,
+        # 40 of them names, sent to all in a reconnect storm
+        "lobby": lobby_shown(lobby),
         "leaderboard": public.get("leaderboard") if game.status != Status.LOBBY else None,
         "history_url": history_url(game.code),
         "next_round": next_round_info(game), "question": predictions.view(question),

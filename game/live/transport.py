@@ -40,7 +40,7 @@ against `settings.WS_MAX_SEND_BYTES` instead and raises `SendTooLarge` (to the a
 `send`, where game/live/consumers.py logs it and closes with 4013) for one that is larger.
 
 Broadcasts. A broadcast frame (game/live/fanout.py) goes to every socket of a worker: its
-WebSocket frame is built once (`prepare`, autobahn's `PreparedMessage`) and the consumer's
+WebSocket frame is built once (`Prepared`, autobahn's `PreparedMessage`) and the consumer's
 `websocket.send` carries it under `PREPARED` beside the text; `handle_reply` below sends it as
 it is after the same checks as any other send (closing, the backpressure cap, the size cap).
 
@@ -61,7 +61,7 @@ from zope.interface import implementer
 log = logging.getLogger(__name__)
 
 # An ASGI `websocket.send` message may carry, beside its `text`, the same text framed once
-# (`prepare`) under this key: a broadcast goes to every socket of a worker, and autobahn's
+# (`Prepared`) under this key: a broadcast goes to every socket of a worker, and autobahn's
 # framing of it per socket (and its per-frame debug line's arguments) was most of a send.
 PREPARED = "dtao.prepared"
 
@@ -75,10 +75,6 @@ class Prepared(PreparedMessage):
         payload = text.encode("utf8")
         super().__init__(payload, False, False, True)
         self.size = len(payload)
-
-
-def prepare(text: str) -> Prepared:
-    return Prepared(text)
 
 
 class SendTooLarge(PayloadExceededError):

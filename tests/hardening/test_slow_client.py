@@ -384,7 +384,7 @@ def _send(protocol: Any, size: int, prepared: bool = False) -> None:
     text = "x" * size
     message = {"type": "websocket.send", "text": text}
     if prepared:
-        message[backpressure.PREPARED] = backpressure.prepare(text)
+        message[backpressure.PREPARED] = backpressure.Prepared(text)
     protocol.handle_reply(message)
 
 
@@ -444,14 +444,19 @@ def test_a_client_is_aborted_once_the_cap_is_queued_while_it_does_not_read(
 
 
 def test_a_broadcast_framed_once_is_the_same_bytes_and_keeps_the_size_cap(settings: Any) -> None:
-    """A broadcast's frame built once (transport.prepare) writes exactly what autobahn writes
+    """A broadcast's frame built once (transport.Prepared) writes exactly what autobahn writes
     for the same text, and a text over WS_MAX_SEND_BYTES is refused before anything is written."""
     text = '{"type":"tick","seq":7,"note":"caf\u00e9 \u2014 \u00fcber"}' + "y" * 70_000
     plain, plain_transport = _open_socket()
     plain.handle_reply({"type": "websocket.send", "text": text})
     framed, framed_transport = _open_socket()
+
+    def framed_again(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a prepared message is not framed again for each socket")
+
+    framed.sendFrame = framed_again  # type: ignore[method-assign]
     framed.handle_reply({"type": "websocket.send", "text": text,
-                         backpressure.PREPARED: backpressure.prepare(text)})
+                         backpressure.PREPARED: backpressure.Prepared(text)})
 
     def written(transport: _Transport) -> bytes:
         out: list[bytes] = []
@@ -468,5 +473,5 @@ def test_a_broadcast_framed_once_is_the_same_bytes_and_keeps_the_size_cap(settin
     settings.WS_MAX_SEND_BYTES = 1024
     with pytest.raises(backpressure.SendTooLarge):
         framed.handle_reply({"type": "websocket.send", "text": text,
-                             backpressure.PREPARED: backpressure.prepare(text)})
+                             backpressure.PREPARED: backpressure.Prepared(text)})
     assert framed_transport.buffered() == 0 and framed.state == framed.STATE_OPEN
