@@ -1,5 +1,7 @@
 """Sending to sockets. Every message is encoded once (orjson) and the same text is delivered to
-every socket of the group: the consumer's `frame.send` handler sends it verbatim.
+every socket of the group: the consumer's `frame.send` handler sends it verbatim. A tick's
+private messages travel as one `batch` through the Redis fan-out (one channel-layer message per
+tick, not one per student); every other layer gets them one by one.
 
 Always called through `on_commit(...)`: a broadcast must never announce a state that rolls back.
 """
@@ -60,7 +62,10 @@ def _send_now(frames: list[tuple[str, dict[str, Any]]],
         stages.mark("committed")
 
     async def send_all() -> None:
+        nonlocal frames
         many = getattr(fanout_layer(layer), "group_send_many", None)
+        if many is None:  # only the fan-out layer opens a batch
+            frames = unbatched(frames)
         if many is not None and len(frames) > 1:  # one pipeline, in order (game/live/fanout.py)
             try:
                 await many(frames)
@@ -106,6 +111,29 @@ def frame(group: str, text: str, seq: int, stage: list[Any] | None = None
     if stage is not None:
         event["stage"] = stage
     return group, event
+
+
+BATCH = "frame.batch"
+
+
+def batch(carrier: str, frames: list[tuple[str, dict[str, Any]]]) -> tuple[str, dict[str, Any]]:
+    """Many groups' frames (a tick's private messages) as one message to `carrier`, a group that
+    every socket of theirs is in (the game's). With the Redis fan-out each worker receives it
+    once and hands each frame to its own sockets of that frame's group, in order
+    (game/live/fanout.py): one publish per tick instead of one per student. Any other layer is
+    sent the frames one by one (`unbatched`)."""
+    return carrier, {"type": BATCH, "frames": [[group, event] for group, event in frames]}
+
+
+def unbatched(frames: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """`frames` with each batch replaced by the frames it carries, in order."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for group, event in frames:
+        if event.get("type") == BATCH:
+            out.extend((g, e) for g, e in event["frames"])
+        else:
+            out.append((group, event))
+    return out
 
 
 def kick(seat_id: int) -> tuple[str, dict[str, Any]]:

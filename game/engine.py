@@ -291,7 +291,9 @@ def after_tick(game: Game, tick: Tick, now: Any,
     student's `private` message, the stand-in changes and the console's participation and, if
     a seat's status changed with the tick, roster. In memory only (no query): built after the
     commit, outside the game row's lock."""
-    frames = _private_frames(game, tick, stagetimes.marker(stages, "private"))
+    privates = _private_frames(game, tick, stagetimes.marker(stages, "private"))
+    # One message for the class's privates (game/broadcast.py `batch`), to the game's group.
+    frames = [broadcast.batch(broadcast.game_group(game.id), privates)] if privates else []
     frames.extend(tick.stand_in_frames)  # after the tick: the console sees the tick first
     frames += participation.after_tick(game, tick.seats, tick.commands, tick.t)  # the monitor
     # The console's roster when a seat's status changed with this tick (a late joiner

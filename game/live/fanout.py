@@ -13,8 +13,13 @@ Order is kept as before: one task delivers the frames in arrival order, and a co
 handler (building a snapshot, answering a command) holds the frames that arrive meanwhile and
 sends them after it (`GameConsumer.dispatch`), as its queue did.
 
-`group_send_many` publishes a tick's frames (the public `tick` and every seat's `private`) in
-one Redis pipeline, in order, instead of one round trip each.
+A `frame.batch` (a tick's private messages, game/broadcast.py `batch`) is one message to the
+game's group: each worker decodes it once and hands each of its frames to the local sockets of
+that frame's group (a seat's), in the batch's order, through the same delivery task: the engine
+publishes, Redis routes and each worker parses one message a tick instead of one per student.
+
+`group_send_many` publishes a tick's frames (the public `tick`, then the private batch and the
+console's frames) in one Redis pipeline, in order, instead of one round trip each.
 """
 from __future__ import annotations
 
@@ -32,6 +37,8 @@ from channels_redis.utils import _wrap_close
 log = logging.getLogger(__name__)
 
 FRAME = "frame.send"
+BATCH = "frame.batch"  # game/broadcast.py `batch`
+Delivery = list[tuple[list["Receiver"], dict[str, Any]]]  # frames and who gets each, in order
 
 
 class Receiver(Protocol):
@@ -59,7 +66,7 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
         hosts = [s.host for s in vars(self)["_shards"]]
         self._shards = [FanoutShard(host, self) for host in hosts]
         self.receivers: dict[str, Receiver] = {}
-        self.outbox: asyncio.Queue[tuple[list[Receiver], dict[str, Any]]] = asyncio.Queue()
+        self.outbox: asyncio.Queue[Delivery] = asyncio.Queue()
         self.courier: asyncio.Task[None] | None = None
 
     def register(self, channel: str, receiver: Receiver) -> None:
@@ -73,32 +80,51 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
 
     async def _deliver_forever(self) -> None:
         while True:
-            receivers, event = await self.outbox.get()
-            for receiver in receivers:
-                try:
-                    await receiver.deliver(event)
-                except Exception:  # one socket's failure must not stop the others' frames
-                    log.exception("delivering a frame to %r failed", receiver)
+            for receivers, event in await self.outbox.get():
+                for receiver in receivers:
+                    try:
+                        await receiver.deliver(event)
+                    except Exception:  # one socket's failure must not stop the others' frames
+                        log.exception("delivering a frame to %r failed", receiver)
 
     def fan_out(self, group_channel: str, data: bytes) -> bool:
-        """A group message: True if its frame was queued for delivery to the group's local
-        sockets that take frames directly (the rest still get it in their queues)."""
+        """A group message: True if its frame (or batch of frames) was handled here: queued for
+        delivery to the local sockets that take frames directly, the rest given it in their
+        queues. False for any other event (the layer puts it in the group's sockets' queues)."""
         members = self.groups.get(group_channel)
-        if not members or not self.receivers:
+        if not members:
             return False
         event = self.channel_layer.deserialize(data)
-        if event.get("type") != FRAME:
+        kind = event.get("type")
+        delivery: Delivery = []
+        if kind == FRAME:
+            self._route(members, event, data, delivery)
+        elif kind == BATCH:
+            for group, frame in event["frames"]:
+                local = self.groups.get(self._get_group_channel_name(group))
+                if local:
+                    self._route(local, frame, None, delivery)
+        else:
             return False
+        if delivery:
+            self.outbox.put_nowait(delivery)
+        return True
+
+    def _route(self, members: set[str], event: dict[str, Any], data: bytes | None,
+               delivery: Delivery) -> None:
+        """One frame to these local sockets: to the delivery for those that take frames
+        directly, to the queue of any other (`data`: the frame as the layer encodes it)."""
         direct: list[Receiver] = []
         for name in members:
             receiver = self.receivers.get(name)
             if receiver is not None:
                 direct.append(receiver)
             elif name in self.channels:
+                if data is None:
+                    data = self.channel_layer.serialize(event)
                 self.channels[name].put_nowait(data)
         if direct:
-            self.outbox.put_nowait((direct, event))
-        return True
+            delivery.append((direct, event))
 
     async def group_send_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
         """Publish each (group, message) in order, one pipeline per shard."""

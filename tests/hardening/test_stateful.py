@@ -396,6 +396,6 @@ def test_it_keeps_every_invariant_through_any_sequence_of_actions(
         store_js: StoreJS) -> None:
     settings.BOT_TAKEOVER_SECONDS = 0  # an away seat is played by a bot at the next tick
     captured: list = []
-    monkeypatch.setattr(broadcast, "on_commit",
-                        lambda frames, stages=None, last=True: captured.extend(frames))
+    monkeypatch.setattr(broadcast, "on_commit", lambda frames, stages=None, last=True:
+                        captured.extend(broadcast.unbatched(frames)))
     run_state_machine_as_test(make_machine(instructor, captured, store_js))

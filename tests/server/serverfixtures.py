@@ -66,11 +66,13 @@ def store_js(node_path: str):
 
 @pytest.fixture
 def frames(monkeypatch: Any) -> list[tuple[str, dict[str, Any]]]:
-    """Every broadcast frame queued for after a commit (captured instead of sent)."""
+    """Every broadcast frame queued for after a commit (captured instead of sent), a batch's
+    frames one by one, as the sockets of their groups get them."""
     from game import broadcast
 
     sent: list[tuple[str, dict[str, Any]]] = []
-    monkeypatch.setattr(broadcast, "_send_now", lambda fs, stages=None, last=True: sent.extend(fs))
+    monkeypatch.setattr(broadcast, "_send_now",
+                        lambda fs, stages=None, last=True: sent.extend(broadcast.unbatched(fs)))
     return sent
 
 

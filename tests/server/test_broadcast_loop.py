@@ -7,6 +7,7 @@ import asyncio
 import os
 import threading
 
+import pytest
 from asgiref.sync import SyncToAsync, sync_to_async
 from channels.layers import get_channel_layer
 
@@ -24,6 +25,28 @@ async def test_a_worker_threads_frames_reach_the_group_in_order() -> None:
     await sync_to_async(broadcast._send_now, thread_sensitive=False)(_frames(5))
     got = [(await layer.receive(channel))["seq"] for _ in range(5)]
     assert got == [1, 2, 3, 4, 5]
+
+
+async def test_a_batch_reaches_each_seat_alone_after_the_tick() -> None:
+    """A tick's private batch: on the in-memory layer (the embedded default) it is sent frame
+    by frame; through Redis (the Redis pass) each worker's fan-out opens it. Either way each
+    seat's socket gets the tick, then its own frame, and nothing else."""
+    layer = get_channel_layer()
+    seat1, seat2 = await layer.new_channel(), await layer.new_channel()
+    for channel in (seat1, seat2):
+        await layer.group_add("game.991", channel)
+    await layer.group_add("seat.1", seat1)
+    await layer.group_add("seat.2", seat2)
+    tick = broadcast.frame("game.991", "tick", 4)
+    privates = broadcast.batch("game.991", [broadcast.frame(f"seat.{i}", f"p{i}", 4)
+                                            for i in (1, 2)])
+    await sync_to_async(broadcast._send_now, thread_sensitive=False)([tick, privates])
+    for channel, mine in ((seat1, "p1"), (seat2, "p2")):
+        got = [await layer.receive(channel) for _ in range(2)]
+        assert [(e["type"], e["text"]) for e in got] == [("frame.send", "tick"),
+                                                         ("frame.send", mine)]
+        with pytest.raises(asyncio.TimeoutError):  # nothing else: no batch, no other's frame
+            await asyncio.wait_for(layer.receive(channel), 0.05)
 
 
 def test_a_stopped_server_loop_does_not_hang_the_sending_thread(caplog) -> None:

@@ -263,7 +263,7 @@ def test_the_class_gets_the_tick_before_the_private_views_are_built(game, monkey
     advance(game.id, "tick")
     sent: list[str] = []
     monkeypatch.setattr(broadcast, "_send_now", lambda frames, stages=None, last=True: sent.extend(
-        json.loads(event["text"])["type"] for _, event in frames))
+        json.loads(event["text"])["type"] for _, event in broadcast.unbatched(frames)))
     seen: dict[str, object] = {}
     built = engine.after_tick
 

@@ -54,7 +54,10 @@ def test_each_step_stores_only_its_own_part(game):
         frames = engine.publish(claimed, tick, now)
         assert claimed.seq == seq + 1
         assert [group for group, _ in frames] == [broadcast.game_group(game.id)]
-        frames += engine.after_tick(claimed, tick, now)
+        rest = engine.after_tick(claimed, tick, now)
+        # the class's privates: one batch to the game's group, carrying each seat's frame
+        assert (rest[0][0], rest[0][1]["type"]) == (broadcast.game_group(game.id), broadcast.BATCH)
+        frames = broadcast.unbatched(frames + rest)
         groups = [group for group, _ in frames]
         assert groups[:2] == [broadcast.game_group(game.id), broadcast.seat_group(seat.id)]
         assert {json.loads(e["text"])["seq"] for _, e in frames} == {seq + 1}

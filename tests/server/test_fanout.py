@@ -67,6 +67,55 @@ def test_a_frame_is_delivered_once_to_each_local_socket_in_order_and_other_event
     assert decoded == 3  # once per message for the whole worker, not once per socket
 
 
+def test_a_batch_is_decoded_once_and_each_seat_socket_gets_its_own_frame_in_order():
+    """A tick's private messages travel as one batch on the game's group (game/broadcast.py):
+    each worker decodes it once and hands each frame to its own sockets of that frame's seat
+    group, after the frames before it; seats with no socket here are skipped; a socket that
+    does not take frames directly finds its frame, alone, in its queue."""
+    from game import broadcast
+
+    async def run() -> tuple[list[tuple[str, Any]], list[Any], int]:
+        layer = _layer()
+        log: list[tuple[str, Any]] = []
+        a, b = Recorder(log, "a"), Recorder(log, "b")
+        for name, consumer in (("ca", a), ("cb", b), ("cq", None)):
+            layer.channels[name] = asyncio.Queue()
+            if consumer is not None:
+                layer.register(name, consumer)
+        game = layer._get_group_channel_name("game.1")
+        layer.groups[game] = {"ca", "cb", "cq"}
+        layer.groups[layer._get_group_channel_name("seat.1")] = {"ca"}
+        layer.groups[layer._get_group_channel_name("seat.2")] = {"cb", "cq"}  # two devices
+        decoded = 0
+        real = layer.channel_layer.deserialize
+
+        def counting(data: bytes) -> Any:
+            nonlocal decoded
+            decoded += 1
+            return real(data)
+
+        layer.channel_layer.deserialize = counting
+        ser = layer.channel_layer.serialize
+        tick = broadcast.frame("game.1", "tick", 7)
+        privates = [broadcast.frame(f"seat.{i}", f"p{i}", 7) for i in (1, 2, 3)]  # 3: elsewhere
+        for group, event in (tick, broadcast.batch("game.1", privates)):
+            layer._shards[0]._receive_message({"channel": layer._get_group_channel_name(
+                group).encode(), "data": ser(event)})
+        await asyncio.sleep(0.05)
+        queued = []
+        while not layer.channels["cq"].empty():
+            queued.append(real(layer.channels["cq"].get_nowait()))
+        layer.courier.cancel()
+        return log, queued, decoded
+
+    log, queued, decoded = asyncio.run(run())
+    assert sorted(log[:2]) == [("a", "tick"), ("b", "tick")]
+    assert log[2:] == [("a", "p1"), ("b", "p2")]
+    assert [(e["type"], e["text"]) for e in queued] == [("frame.send", "tick"),
+                                                         ("frame.send", "p2")]
+    assert decoded == 2  # the tick and the batch, once each for the whole worker
+
+
 def test_frames_arriving_while_a_snapshot_is_built_go_after_it_in_order():
     async def run() -> list[tuple[str, Any]]:
         log: list[tuple[str, Any]] = []
