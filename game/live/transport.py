@@ -44,14 +44,24 @@ WebSocket frame is built once (`Prepared`, autobahn's `PreparedMessage`) and the
 `websocket.send` carries it under `PREPARED` beside the text; `handle_reply` below sends it as
 it is after the same checks as any other send (closing, the backpressure cap, the size cap).
 
+Connection setup. autobahn's `_connectionMade` pretty-prints the ~40 settings of every new
+socket for a DEBUG line, and does so whether or not that line is written (the argument is built
+before the call): 8-9% of a worker's CPU while a class reconnects at once (docs/performance.md,
+round 4). `install()` gives autobahn's module a `pformat` that formats only when txaio's log
+level writes DEBUG lines (`txaio.start_logging(level="debug")`), and otherwise returns a
+placeholder.
+
 Tested by `tests/hardening/test_slow_client.py` and `tests/server/test_sizes_live.py`.
 """
 from __future__ import annotations
 
 import logging
+import pprint
 from typing import Any
 
+import txaio
 from autobahn.exception import PayloadExceededError
+from autobahn.websocket import protocol as autobahn_protocol
 from autobahn.websocket.protocol import PreparedMessage
 from daphne import ws_protocol
 from django.conf import settings
@@ -200,8 +210,20 @@ class BackpressuredWebSocketProtocol(ws_protocol.WebSocketProtocol):
             self.maxMessagePayloadSize = inbound
 
 
+NOT_FORMATTED = "(not formatted: autobahn's DEBUG log is off)"
+
+
+def pformat_when_logged(obj: object, *args: Any, **kwargs: Any) -> str:
+    """autobahn's `pformat`: the text only when its DEBUG lines are written."""
+    if txaio.get_global_log_level() in ("debug", "trace"):  # type: ignore[attr-defined]
+        return pprint.pformat(obj, *args, **kwargs)
+    return NOT_FORMATTED
+
+
 def install() -> None:
-    """Make daphne's WebSocket factory build `BackpressuredWebSocketProtocol` (idempotent)."""
+    """Make daphne's WebSocket factory build `BackpressuredWebSocketProtocol`, and autobahn
+    format its DEBUG-only arguments only for a DEBUG log (idempotent)."""
+    autobahn_protocol.pformat = pformat_when_logged  # type: ignore[assignment]
     factory = ws_protocol.WebSocketFactory
     if factory.protocol is BackpressuredWebSocketProtocol:
         return
