@@ -91,7 +91,10 @@ def _rank(game: Game, sim_game: sim.Game, player: str) -> dict[str, int | None]:
     try:
         hit = _rank_cache.get(game.id)
         if hit is None or hit[:2] != (game.code, game.tick):  # not built while we waited
-            seats = lb.seat_map(game, game.seats.only("player", "nickname", "kind"))
+            # Not `game.seats.only(...)`: the related manager sets each row's `game` from its
+            # `game_id`, which `only` leaves out: a query per seat to read it back.
+            seats = lb.seat_map(game, Seat.objects.filter(game_id=game.id).only(
+                "player", "nickname", "kind"))
             hit = (game.code, game.tick, lb.student_ranks(lb.standings(sim_game, seats)))
             with _rank_guard:
                 if len(_rank_cache) > 256:

@@ -173,3 +173,19 @@ def test_a_class_reconnecting_at_once_works_out_its_ranks_once_per_tick(game, mo
     assert [snaps[s.id]["rank"] for s in seats] == [
         now[i] if done[s.id] > builds[0] else 1 for i, s in enumerate(seats)]
     assert [_student(s)["rank"] for s in seats] == now and len(builds) == 1  # built once
+
+
+@pytest.mark.parametrize("students", [2, 9])
+def test_the_ranks_are_worked_out_in_one_query_whatever_the_class_size(
+        game, students, django_assert_num_queries):
+    """The rank table reads the game's seats in one query: not one more per seat (the related
+    manager with `only()` columns read each row's game id back, one query a seat: 1,000 in a
+    reconnect storm of 1,000 students)."""
+    seats = [join_game(game.code, f"Kid {i}")[0] for i in range(students)]
+    start_game(game.id)
+    identity._rank_cache.clear()
+    shared = publicpart.shared(game.id)
+    sim_game = identity._sim_game(shared.game)
+    with django_assert_num_queries(1):
+        rank = identity._rank(shared.game, sim_game, seats[0].player)
+    assert rank == {"rank": 1, "rank_of": students}
