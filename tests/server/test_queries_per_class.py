@@ -59,7 +59,7 @@ def _per_size(instructor: Any, frames: Any, measure: Callable[[Game, list[Seat]]
     for students in SIZES:
         game, seats = _class(instructor, students)
         _fresh_caches()
-        out.append(_queries(lambda: measure(game, seats)))
+        out.append(_queries(lambda game=game, seats=seats: measure(game, seats)))
     return out
 
 
