@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from game import simapi
 from game.actions.base import lock
@@ -17,37 +17,59 @@ def _accepted(client_id: str, number: int, due_tick: int) -> dict[str, Any]:
     return {"type": "accepted", "id": client_id, "command": number, "due_tick": due_tick}
 
 
+# A command is a student's most frequent message: its three reads are plain SQL. Building them
+# with the ORM (a filter, a locking `only().get()`, another) was more of a worker's CPU than
+# the database's answers took (docs/performance.md, round 4); the insert stays the ORM's.
+_REPLAYED = (f"SELECT id, due_tick FROM {Command._meta.db_table} "
+             "WHERE seat_id = %s AND client_id = %s")
+_GAME_LOCKED = f"SELECT status, tick FROM {Game._meta.db_table} WHERE id = %s"
+_SEAT = (f"SELECT player, kind, kicked, active FROM {Seat._meta.db_table} "
+         "WHERE id = %s AND game_id = %s")
+
+
+def _one_row(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 def submit_command(seat_id: int, client_id: str, action: dict[str, Any],
                    game_id: int | None = None) -> dict[str, Any]:
     """Store a seat's command for the next tick; the reply is sent only after the commit.
     `game_id`: the seat's game, when the caller knows it (a socket does): one query less on a
     path every student takes every few seconds (docs/performance.md)."""
-    # (seat, client id) is unique: no ORDER BY, as first() would add
-    existing = Command.objects.filter(seat_id=seat_id, client_id=client_id).values_list(
-        "id", "due_tick")[:1]
-    for number, due_tick in existing:  # idempotent by (seat, client id): the first answer again
-        return _accepted(client_id, number, due_tick)
+    replayed = _one_row(_REPLAYED, [seat_id, client_id])  # (seat, client id) is unique
+    if replayed is not None:  # idempotent by (seat, client id): the first answer again
+        return _accepted(client_id, replayed[0], replayed[1])
     if game_id is None:
         game_id = Seat.objects.values_list("game_id", flat=True).get(pk=seat_id)
     try:
         with transaction.atomic():
-            game = lock(game_id, "status", "tick")
+            # Every writer of the game queues on its row (game/actions/base.py `lock`).
+            lock_sql = _GAME_LOCKED + (" FOR UPDATE" if connection.features.has_select_for_update
+                                       else "")
+            locked = _one_row(lock_sql, [game_id])
+            if locked is None:
+                raise Game.DoesNotExist(f"no game {game_id}")
+            status, tick = locked
             # the seat as it is now that its game is locked (a kick or the next tick's join
-            # may have changed it while this waited)
-            seat = Seat.objects.only("game_id", "player", "kind", "kicked", "active").get(
-                pk=seat_id, game_id=game_id)
-            if game.status == Status.LOBBY:
+            # may have changed it while this waited), and only a seat of that game
+            seat = _one_row(_SEAT, [seat_id, game_id])
+            if seat is None:
+                raise Seat.DoesNotExist(f"no seat {seat_id} in game {game_id}")
+            player, kind, kicked, active = seat
+            if status == Status.LOBBY:
                 raise Refused("game_not_started", "The game has not started yet.")
-            if game.status == Status.ENDED:
+            if status == Status.ENDED:
                 raise Refused("game_over", "The game is over.")
-            if seat.kicked or not seat.active:
+            if kicked or not active:
                 raise Refused("seat_not_active", "Your seat enters the game at the next tick."
-                               if not seat.kicked else "You were removed from this game.")
-            full = {**action, "player": seat.player}
+                               if not kicked else "You were removed from this game.")
+            full = {**action, "player": player}
             cmd = Command.objects.create(
-                game=game, seat=seat, client_id=client_id,
-                actor=Actor.INSTRUCTOR if seat.kind == SeatKind.FOUNDATION else Actor.HUMAN,
-                do=action["do"], action=dumps(full), due_tick=game.tick)
+                game_id=game_id, seat_id=seat_id, client_id=client_id,
+                actor=Actor.INSTRUCTOR if kind == SeatKind.FOUNDATION else Actor.HUMAN,
+                do=action["do"], action=dumps(full), due_tick=tick)
     except IntegrityError:
         # The same id from another socket of this seat won the race: answer as it was answered.
         won = Command.objects.get(seat_id=seat_id, client_id=client_id)
