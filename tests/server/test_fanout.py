@@ -27,36 +27,49 @@ def _layer() -> Any:
     return PubSubChannelLayer(hosts=["redis://127.0.0.1:1/0"], prefix="t")._get_layer()
 
 
-def test_a_frame_is_delivered_once_to_each_local_socket_in_order_and_other_events_queue():
-    async def run() -> tuple[list[tuple[str, Any]], list[Any], int]:
-        layer = _layer()
-        log: list[tuple[str, Any]] = []
-        a, b = Recorder(log, "a"), Recorder(log, "b")
-        for name, consumer in (("ca", a), ("cb", b), ("cq", None)):
+class Worker:
+    """A worker's fan-out layer with sockets `ca` and `cb` taking frames directly (logging
+    them in `log`) and `cq`, another kind of consumer, taking everything in its queue; every
+    socket in the group game.1. `decoded` counts the layer's decodes."""
+
+    def __init__(self) -> None:
+        self.layer = layer = _layer()
+        self.log: list[tuple[str, Any]] = []
+        for name, consumer in (("ca", Recorder(self.log, "a")), ("cb", Recorder(self.log, "b")),
+                               ("cq", None)):
             layer.channels[name] = asyncio.Queue()
             if consumer is not None:
                 layer.register(name, consumer)
-        group = layer._get_group_channel_name("game.1")
-        layer.groups[group] = {"ca", "cb", "cq"}  # cq: a socket of another kind of consumer
-        decoded = 0
-        real = layer.channel_layer.deserialize
+        layer.groups[self.group("game.1")] = {"ca", "cb", "cq"}
+        self.decoded = 0
+        self.decode = real = layer.channel_layer.deserialize
 
         def counting(data: bytes) -> Any:
-            nonlocal decoded
-            decoded += 1
+            self.decoded += 1
             return real(data)
 
         layer.channel_layer.deserialize = counting
-        ser = layer.channel_layer.serialize
+
+    def group(self, name: str) -> str:
+        return self.layer._get_group_channel_name(name)
+
+    def arrives(self, group: str, event: dict[str, Any]) -> None:
+        """`event` published to `group`, as Redis hands it to the worker."""
+        self.layer._shards[0]._receive_message({
+            "channel": self.group(group).encode(),
+            "data": self.layer.channel_layer.serialize(event)})
+
+
+def test_a_frame_is_delivered_once_to_each_local_socket_in_order_and_other_events_queue():
+    async def run() -> tuple[list[tuple[str, Any]], list[Any], int]:
+        worker = Worker()
         for i in (1, 2):
-            layer._shards[0]._receive_message({"channel": group.encode(), "data": ser(
-                {"type": "frame.send", "text": f"t{i}", "seq": i})})
-        layer._shards[0]._receive_message({"channel": group, "data": ser(
-            {"type": "presence.send", "presence": {}})})
+            worker.arrives("game.1", {"type": "frame.send", "text": f"t{i}", "seq": i})
+        worker.arrives("game.1", {"type": "presence.send", "presence": {}})
         await asyncio.sleep(0.05)
-        queued = [layer.channels[n].qsize() for n in ("ca", "cb", "cq")]
-        layer.courier.cancel()
-        return log, queued, decoded
+        queued = [worker.layer.channels[n].qsize() for n in ("ca", "cb", "cq")]
+        worker.layer.courier.cancel()
+        return worker.log, queued, worker.decoded
 
     log, queued, decoded = asyncio.run(run())
     # every socket gets t1 before any gets t2 (one delivery per message, in arrival order)
@@ -75,38 +88,18 @@ def test_a_batch_is_decoded_once_and_each_seat_socket_gets_its_own_frame_in_orde
     from game import broadcast
 
     async def run() -> tuple[list[tuple[str, Any]], list[Any], int]:
-        layer = _layer()
-        log: list[tuple[str, Any]] = []
-        a, b = Recorder(log, "a"), Recorder(log, "b")
-        for name, consumer in (("ca", a), ("cb", b), ("cq", None)):
-            layer.channels[name] = asyncio.Queue()
-            if consumer is not None:
-                layer.register(name, consumer)
-        game = layer._get_group_channel_name("game.1")
-        layer.groups[game] = {"ca", "cb", "cq"}
-        layer.groups[layer._get_group_channel_name("seat.1")] = {"ca"}
-        layer.groups[layer._get_group_channel_name("seat.2")] = {"cb", "cq"}  # two devices
-        decoded = 0
-        real = layer.channel_layer.deserialize
-
-        def counting(data: bytes) -> Any:
-            nonlocal decoded
-            decoded += 1
-            return real(data)
-
-        layer.channel_layer.deserialize = counting
-        ser = layer.channel_layer.serialize
-        tick = broadcast.frame("game.1", "tick", 7)
+        worker = Worker()
+        worker.layer.groups[worker.group("seat.1")] = {"ca"}
+        worker.layer.groups[worker.group("seat.2")] = {"cb", "cq"}  # two devices
         privates = [broadcast.frame(f"seat.{i}", f"p{i}", 7) for i in (1, 2, 3)]  # 3: elsewhere
-        for group, event in (tick, broadcast.batch("game.1", privates)):
-            layer._shards[0]._receive_message({"channel": layer._get_group_channel_name(
-                group).encode(), "data": ser(event)})
+        for group, event in (broadcast.frame("game.1", "tick", 7),
+                             broadcast.batch("game.1", privates)):
+            worker.arrives(group, event)
         await asyncio.sleep(0.05)
-        queued = []
-        while not layer.channels["cq"].empty():
-            queued.append(real(layer.channels["cq"].get_nowait()))
-        layer.courier.cancel()
-        return log, queued, decoded
+        queue = worker.layer.channels["cq"]
+        queued = [worker.decode(queue.get_nowait()) for _ in range(queue.qsize())]
+        worker.layer.courier.cancel()
+        return worker.log, queued, worker.decoded
 
     log, queued, decoded = asyncio.run(run())
     assert sorted(log[:2]) == [("a", "tick"), ("b", "tick")]
