@@ -46,7 +46,7 @@ it is after the same checks as any other send (closing, the backpressure cap, th
 
 Connection setup. autobahn's `_connectionMade` pretty-prints the ~40 settings of every new
 socket for a DEBUG line, and does so whether or not that line is written (the argument is built
-before the call): 8-9% of a worker's CPU while a class reconnects at once (docs/performance.md,
+before the call): 6-9% of a worker's CPU while a class reconnects at once (docs/performance.md,
 round 4). `install()` gives autobahn's module a `pformat` that formats only when txaio's log
 level writes DEBUG lines (`txaio.start_logging(level="debug")`), and otherwise returns a
 placeholder.
