@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
-from game import simapi
-from game.actions.base import lock
+from game import plainsql, simapi
+from game.actions.base import lock, lock_columns
 from game.errors import ClientError, Refused
 from game.jsontext import dumps
 from game.models import Actor, Command, CommandStatus, Game, Seat, SeatKind, Status
@@ -17,20 +17,12 @@ def _accepted(client_id: str, number: int, due_tick: int) -> dict[str, Any]:
     return {"type": "accepted", "id": client_id, "command": number, "due_tick": due_tick}
 
 
-# A command is a student's most frequent message: its three reads are plain SQL. Building them
-# with the ORM (a filter, a locking `only().get()`, another) was more of a worker's CPU than
-# the database's answers took (docs/performance.md, round 4); the insert stays the ORM's.
+# A command is a student's most frequent message: its reads are plain SQL (game/plainsql.py),
+# the insert stays the ORM's.
 _REPLAYED = (f"SELECT id, due_tick FROM {Command._meta.db_table} "
              "WHERE seat_id = %s AND client_id = %s")
-_GAME_LOCKED = f"SELECT status, tick FROM {Game._meta.db_table} WHERE id = %s"
 _SEAT = (f"SELECT player, kind, kicked, active FROM {Seat._meta.db_table} "
          "WHERE id = %s AND game_id = %s")
-
-
-def _one_row(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
 
 
 def submit_command(seat_id: int, client_id: str, action: dict[str, Any],
@@ -38,23 +30,17 @@ def submit_command(seat_id: int, client_id: str, action: dict[str, Any],
     """Store a seat's command for the next tick; the reply is sent only after the commit.
     `game_id`: the seat's game, when the caller knows it (a socket does): one query less on a
     path every student takes every few seconds (docs/performance.md)."""
-    replayed = _one_row(_REPLAYED, [seat_id, client_id])  # (seat, client id) is unique
+    replayed = plainsql.one_row(_REPLAYED, [seat_id, client_id])  # (seat, client id) is unique
     if replayed is not None:  # idempotent by (seat, client id): the first answer again
         return _accepted(client_id, replayed[0], replayed[1])
     if game_id is None:
         game_id = Seat.objects.values_list("game_id", flat=True).get(pk=seat_id)
     try:
         with transaction.atomic():
-            # Every writer of the game queues on its row (game/actions/base.py `lock`).
-            lock_sql = _GAME_LOCKED + (" FOR UPDATE" if connection.features.has_select_for_update
-                                       else "")
-            locked = _one_row(lock_sql, [game_id])
-            if locked is None:
-                raise Game.DoesNotExist(f"no game {game_id}")
-            status, tick = locked
+            status, tick = lock_columns(game_id, "status", "tick")
             # the seat as it is now that its game is locked (a kick or the next tick's join
             # may have changed it while this waited), and only a seat of that game
-            seat = _one_row(_SEAT, [seat_id, game_id])
+            seat = plainsql.one_row(_SEAT, [seat_id, game_id])
             if seat is None:
                 raise Seat.DoesNotExist(f"no seat {seat_id} in game {game_id}")
             player, kind, kicked, active = seat

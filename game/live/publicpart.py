@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import connection
 
-from game import leaderboard as lb
+from game import leaderboard as lb, plainsql
 from game.actions import announcements, predictions
 from game.models import Game, Question, Status
 from game.readmodel import game_info, lobby_list, lobby_shown
@@ -67,10 +67,8 @@ def _seq_and_code(game_id: int) -> tuple[int, str] | None:
     """The game's seq and code: every snapshot asks, so one plain SELECT (the ORM's building
     of it was a tenth of a 1,000-student reconnect storm's work, docs/performance.md)."""
     qn = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {qn('seq')}, {qn('code')} FROM {qn(Game._meta.db_table)} "
-                       f"WHERE {qn('id')} = %s", [game_id])
-        row = cursor.fetchone()
+    row = plainsql.one_row(f"SELECT {qn('seq')}, {qn('code')} FROM {qn(Game._meta.db_table)} "
+                           f"WHERE {qn('id')} = %s", [game_id])
     return None if row is None else (int(row[0]), str(row[1]))
 
 

@@ -91,6 +91,13 @@ class SendTooLarge(PayloadExceededError):
     """An outgoing message over `WS_MAX_SEND_BYTES`: nothing was sent."""
 
 
+def _refuse_too_large(size: int) -> None:
+    """SendTooLarge for an outgoing message of `size` bytes over `WS_MAX_SEND_BYTES`."""
+    cap = settings.WS_MAX_SEND_BYTES
+    if size > cap:
+        raise SendTooLarge(f"message of {size} bytes over WS_MAX_SEND_BYTES={cap}")
+
+
 @implementer(IPushProducer)
 class _SendBuffer:
     """The transport's streaming producer for one WebSocket: told when the transport's write
@@ -167,9 +174,7 @@ class BackpressuredWebSocketProtocol(ws_protocol.WebSocketProtocol):
             super().handle_reply(message)
             return
         size = prepared.size
-        if size > settings.WS_MAX_SEND_BYTES:
-            raise SendTooLarge(f"message of {size} bytes over "
-                               f"WS_MAX_SEND_BYTES={settings.WS_MAX_SEND_BYTES}")
+        _refuse_too_large(size)
         if self._may_send(lambda: size):
             self.sendPreparedMessage(prepared)
 
@@ -199,9 +204,7 @@ class BackpressuredWebSocketProtocol(ws_protocol.WebSocketProtocol):
                     ) -> None:
         """autobahn's, with the outbound limit `WS_MAX_SEND_BYTES` in place of the inbound one
         (Twisted runs this on one thread: the inbound limit is back before anything is read)."""
-        cap = settings.WS_MAX_SEND_BYTES
-        if len(payload) > cap:
-            raise SendTooLarge(f"message of {len(payload)} bytes over WS_MAX_SEND_BYTES={cap}")
+        _refuse_too_large(len(payload))
         inbound = self.maxMessagePayloadSize
         self.maxMessagePayloadSize = 0
         try:
