@@ -98,6 +98,35 @@ def _refuse_too_large(size: int) -> None:
         raise SendTooLarge(f"message of {size} bytes over WS_MAX_SEND_BYTES={cap}")
 
 
+def _write_at_once(transport: Any) -> Any:
+    """The TCP transport's `write`, sending at once what nothing waits before.
+
+    Twisted's `write` only queues the bytes and asks the reactor to watch the socket; the reactor
+    sends them on a later turn of the loop (`doWrite`), then stops watching it: two changes to
+    the loop's epoll set and a turn of Twisted's logging context per message, per socket. With
+    nothing queued before it and the connection open, this one hands the bytes to the socket
+    now, as asyncio's transports do, and queues only what the socket did not take (or all of it,
+    if the send failed: the reactor then finds the failure as before). Order, the write buffer's
+    limit and the producer's pause are Twisted's as before: while anything is queued, `write`
+    queues behind it. (A connection that started TLS on itself writes through Twisted's own.)
+    docs/performance.md, round 5; tests/server/test_write_at_once.py."""
+    queue = transport.write
+
+    def write(data: bytes) -> None:
+        if (data and transport.connected and not transport.disconnecting
+                and not transport._writeDisconnected and not getattr(transport, "TLS", False)
+                and not transport._tempDataBuffer
+                and len(transport.dataBuffer) == transport.offset):
+            sent = transport.writeSomeData(data)
+            if isinstance(sent, int) and sent > 0:
+                if sent == len(data):
+                    return
+                data = data[sent:]
+        queue(data)
+
+    return write
+
+
 @implementer(IPushProducer)
 class _SendBuffer:
     """The transport's streaming producer for one WebSocket: told when the transport's write
@@ -138,6 +167,8 @@ class BackpressuredWebSocketProtocol(ws_protocol.WebSocketProtocol):
         transport.unregisterProducer()
         transport.registerProducer(_SendBuffer(self), True)
         log.debug("send backpressure on for %s", self.client_addr)
+        if hasattr(transport, "writeSomeData") and hasattr(transport, "_tempDataBuffer"):
+            transport.write = _write_at_once(transport)
 
     # --- told by the transport -------------------------------------------------------------
 

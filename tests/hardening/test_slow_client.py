@@ -475,3 +475,18 @@ def test_a_broadcast_framed_once_is_the_same_bytes_and_keeps_the_size_cap(settin
         framed.handle_reply({"type": "websocket.send", "text": text,
                              backpressure.PREPARED: backpressure.Prepared(text)})
     assert framed_transport.buffered() == 0 and framed.state == framed.STATE_OPEN
+
+
+def test_an_open_socket_hands_its_bytes_to_the_socket_at_once() -> None:
+    """Once open, a send goes to the socket when it is made (game/live/transport.py
+    `_write_at_once`), not on the reactor's next turn; what the socket does not take waits in
+    Twisted's buffer, and the next send queues behind it."""
+    protocol, transport = _open_socket()
+    taken: list[bytes] = []
+    transport.writeSomeData = lambda data: taken.append(bytes(data)) or len(data)  # type: ignore
+    _send(protocol, 100)
+    assert transport.buffered() == 0 and len(taken) == 1 and taken[0].endswith(b"x" * 100)
+    transport.writeSomeData = lambda data: 0  # type: ignore[method-assign]  # a full socket
+    _send(protocol, 100)
+    _send(protocol, 50)
+    assert len(taken) == 1 and transport.buffered() > 150  # both wait, in order
