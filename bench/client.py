@@ -26,6 +26,7 @@ PING_SECONDS = 20.0
 BACKOFF_BASE, BACKOFF_MAX = 0.5, 15.0
 OPEN_TIMEOUT = 30.0
 MAX_FRAME = 1 << 22
+SAMPLED = ("tick", "private")  # the latest kept (Metrics.samples) for the floor to send
 
 
 @dataclass
@@ -64,6 +65,8 @@ class Metrics:
     frames_in: int = 0
     size_sum: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     size_n: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # The text of the latest `tick` and `private` received: the floor sends these messages.
+    samples: dict[str, str] = field(default_factory=dict)
 
     def mean_size(self, kind: str) -> int:
         return self.size_sum[kind] // self.size_n[kind] if self.size_n[kind] else 0
@@ -185,6 +188,8 @@ class Player:
             kind = msg.get("type")
             self.m.size_sum[kind] += len(raw)
             self.m.size_n[kind] += 1
+            if kind in SAMPLED:
+                self.m.samples[kind] = raw
             if self.record and kind in ("tick", "lobby", "status"):
                 digest = hashlib.sha1(raw.encode() if isinstance(raw, str) else raw).hexdigest()
                 self.public_log.append((msg.get("seq") or 0, kind, msg.get("tick"), digest))

@@ -3,6 +3,11 @@ channel layer, no database. `python -m bench.floor --port P --tick-seconds T --t
 --private-bytes M` serves /ws/game/<CODE>/ speaking just enough of protocol v1 for
 bench.client.Player: a snapshot on connect and on request, `accepted` for every command, and
 per game every T seconds one `tick` (encoded once, sent to all) then one `private` per socket.
+
+With `--tick-sample FILE` / `--private-sample FILE` (a message the real server sent, as `python
+-m bench` passes them) the tick and each private are that message with this tick's seq, tick and
+clock: the clients parse the same JSON as the stack's (a real tick takes a client several times
+as long to parse as a padded one of the same size). Without, padded messages of N and M bytes.
 """
 from __future__ import annotations
 
@@ -20,6 +25,18 @@ games: dict[str, set[ServerConnection]] = defaultdict(set)
 seqs: dict[str, int] = defaultdict(int)
 ticks: dict[str, int] = defaultdict(int)
 counter = 0
+
+
+def _sample(path: str | None) -> dict[str, Any] | None:
+    return orjson.loads(open(path, "rb").read()) if path else None
+
+
+def _message(sample: dict[str, Any] | None, fields: dict[str, Any], size: int) -> str:
+    """The sample with these fields (its `game` object merged), else a padded message."""
+    if sample is None:
+        return _pad(fields, size)
+    game = {**(sample.get("game") or {}), **fields.get("game", {})}
+    return orjson.dumps({**sample, **fields, **({"game": game} if game else {})}).decode()
 
 
 def _pad(message: dict[str, Any], size: int) -> str:
@@ -78,14 +95,16 @@ async def ticker(code: str, args: argparse.Namespace) -> None:
         ticks[code] += 1
         seqs[code] += 1
         conns = list(games[code])
-        text = _pad({"type": "tick", "seq": seqs[code], "tick": t, "settle_started_at": start,
-                     "game": {"status": "running", "next_tick_at": next_at,
-                              "tick_seconds": period}}, args.tick_bytes)
+        text = _message(args.tick_message, {
+            "type": "tick", "seq": seqs[code], "tick": t, "settle_started_at": start,
+            "game": {"status": "running", "next_tick_at": next_at, "tick_seconds": period}},
+            args.tick_bytes)
         broadcast(conns, text)  # encoded once, written to every socket
         for ws in conns:  # private messages differ per socket: one encode each, as the server
             try:
-                await ws.send(_pad({"type": "private", "seq": seqs[code], "tick": t,
-                                    "fills": []}, args.private_bytes))
+                await ws.send(_message(args.private_message, {
+                    "type": "private", "seq": seqs[code], "tick": t, "fills": []},
+                    args.private_bytes))
             except Exception:
                 pass
 
@@ -97,7 +116,11 @@ async def main() -> None:
     p.add_argument("--tick-bytes", type=int, default=6000)
     p.add_argument("--private-bytes", type=int, default=800)
     p.add_argument("--snapshot-bytes", type=int, default=8000)
+    p.add_argument("--tick-sample", default=None, help="a tick message (JSON) to send")
+    p.add_argument("--private-sample", default=None, help="a private message (JSON) to send")
     args = p.parse_args()
+    args.tick_message = _sample(args.tick_sample)
+    args.private_message = _sample(args.private_sample)
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(

@@ -6,8 +6,9 @@ Runs, on this machine and in one go:
    processes + Redis + PostgreSQL, then a reconnect storm (every client drops and comes back
    within one second);
 2. **many games**: G games × Q players (default 10 × 100) on the same topology;
-3. **the floor**: the same broadcast pattern (tick + one private per socket, same sizes, same
-   clients) through a bare `websockets` server (bench/floor.py), one game of P players;
+3. **the floor**: the same broadcast pattern (tick + one private per socket, the very messages
+   the one-game phase's clients received, same clients) through a bare `websockets` server
+   (bench/floor.py), one game of P players;
 
 and prints a table and writes a JSON file (percentiles, losses, gaps, per-process RSS/CPU).
 Traffic goes to 127.0.0.1 only; every phase is bounded in time.
@@ -21,6 +22,7 @@ import os
 import platform
 import random
 import subprocess
+import sys
 import time
 import zlib
 from pathlib import Path
@@ -31,7 +33,16 @@ import psutil
 from bench import http, stages
 from bench.client import Metrics, Player
 from bench.scenario import SUBNETS
-from bench.stack import PY, Database, Stack, free_port, redis_url_with_db, stop_process
+from bench.stack import (
+    PY,
+    SERVER_NICE,
+    Database,
+    Stack,
+    as_server,
+    free_port,
+    redis_url_with_db,
+    stop_process,
+)
 
 STORM_TIMEOUT = 120.0
 CONNECT_TIMEOUT = 180.0  # the whole connect phase
@@ -112,6 +123,7 @@ class Sampler:
         self.procs: dict[str, psutil.Process] = {}
         self.samples: dict[str, dict[str, list[float]]] = {}
         self.extra: list[dict[str, Any]] = []
+        self.nice: dict[str, int] = {}  # each process's CPU priority (--clients-nice)
 
     def watch(self, name: str, pid: int) -> None:
         try:
@@ -119,6 +131,7 @@ class Sampler:
             p.cpu_percent(None)
             self.procs[name] = p
             self.samples.setdefault(name, {"rss_mb": [], "cpu": []})
+            self.nice[name] = p.nice()
         except psutil.Error:
             pass
 
@@ -152,7 +165,7 @@ class Sampler:
                 continue
             out[name] = {"rss_mb_max": round(max(s["rss_mb"]), 1),
                          "cpu_pct_mean": round(sum(s["cpu"]) / len(s["cpu"]), 1),
-                         "cpu_pct_max": round(max(s["cpu"]), 1)}
+                         "cpu_pct_max": round(max(s["cpu"]), 1), "nice": self.nice.get(name)}
         return out
 
 
@@ -338,6 +351,7 @@ def report_play(name: str, res: dict[str, Any], tick_seconds: float,
         "not_connected_after_connect_phase": res["not_connected"], "storm": res["storm"],
         "frames_in": m.frames_in, "mb_in": round(m.bytes_in / 2**20, 1),
         "sizes": {k: m.mean_size(k) for k in ("tick", "private", "snapshot")},
+        "samples": dict(m.samples),
         "audit": [{k: v for k, v in a.items() if k != "lost"} | {"lost": len(a["lost"])}
                   for a in audit] if audit else None,
     }
@@ -410,14 +424,24 @@ async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game:
 
 
 async def floor_phase(args: argparse.Namespace, tick_bytes: int, private_bytes: int,
-                      snapshot_bytes: int, workdir: Path) -> dict[str, Any]:
+                      snapshot_bytes: int, workdir: Path,
+                      samples: dict[str, str] | None = None, name: str = "floor"
+                      ) -> dict[str, Any]:
+    """The floor; with `samples` (the text of a `tick` and a `private` the stack sent), it sends
+    those very messages, so its clients parse what the stack's parsed; else padded ones of the
+    sizes given."""
     port = free_port()
+    argv = [PY, "-m", "bench.floor", "--port", str(port), "--tick-seconds",
+            str(args.tick_seconds), "--tick-bytes", str(tick_bytes), "--private-bytes",
+            str(private_bytes), "--snapshot-bytes", str(snapshot_bytes)]
+    for kind, text in (samples or {}).items():
+        path = workdir / f"floor-{kind}.json"
+        path.write_text(text)
+        argv += [f"--{kind}-sample", str(path)]
     log = open(workdir / "floor.log", "ab")
-    proc = subprocess.Popen([PY, "-m", "bench.floor", "--port", str(port), "--tick-seconds",
-                             str(args.tick_seconds), "--tick-bytes", str(tick_bytes),
-                             "--private-bytes", str(private_bytes), "--snapshot-bytes",
-                             str(snapshot_bytes)], stdout=log, stderr=subprocess.STDOUT,
-                            cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                            cwd=Path(__file__).resolve().parent.parent, start_new_session=True,
+                            preexec_fn=as_server)
     log.close()
     sampler = Sampler()
     try:
@@ -439,7 +463,7 @@ async def floor_phase(args: argparse.Namespace, tick_bytes: int, private_bytes: 
                          order_every=args.order_every, storm=False)
         sstop.set()
         await stask
-        out = report_play("floor", res, args.tick_seconds, None)
+        out = report_play(name, res, args.tick_seconds, None)
         out["processes"] = sampler.report()
         return out
     finally:
@@ -519,24 +543,30 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         many = await stack_phase(args, f"games-{args.games}x{args.per_game}", args.games,
                                  args.per_game, False, workdir)
         result["phases"].append(many)
-    if "floor" in phases:
-        # The floor sends messages of the sizes the real server sent (or those given).
-        sizes = one["sizes"] if one else {}
+    # The floor sends the very messages the stack sent (its clients parse the same JSON); the
+    # padded floor (rounds 1-4's) padded ones of the same sizes.
+    sizes = one["sizes"] if one else {}
+    for floor_name, samples in (("floor", one["samples"] if one else None),
+                                ("padded-floor", None)):
+        if floor_name not in phases:
+            continue
         floor = await floor_phase(args, args.tick_bytes or sizes.get("tick") or 6000,
                                   args.private_bytes or sizes.get("private") or 800,
-                                  args.snapshot_bytes or sizes.get("snapshot") or 8000, workdir)
+                                  args.snapshot_bytes or sizes.get("snapshot") or 8000, workdir,
+                                  samples, floor_name)
         result["phases"].append(floor)
         if one is not None:
-            result["ratios"] = {
-                "order→ack p95 (stack/floor)": ratio(one["order_ack_ms"]["p95"],
-                                                     floor["order_ack_ms"]["p95"]),
-                "tick→every client p95 (stack/floor)": ratio(
+            label = floor_name.replace("-", " ")
+            result.setdefault("ratios", {}).update({
+                f"order→ack p95 (stack/{label})": ratio(one["order_ack_ms"]["p95"],
+                                                       floor["order_ack_ms"]["p95"]),
+                f"tick→every client p95 (stack/{label})": ratio(
                     one["tick_public"]["every_client_ms"]["p95"],
                     floor["tick_public"]["every_client_ms"]["p95"]),
-                "private→every client p95 (stack/floor)": ratio(
+                f"private→every client p95 (stack/{label})": ratio(
                     one["tick_private"]["every_client_ms"]["p95"],
                     floor["tick_private"]["every_client_ms"]["p95"]),
-            }
+            })
     result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return result
 
@@ -555,7 +585,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--shard-engines", action="store_true",
                    help="engine k settles games with id %% M == k (serve --shard-engines)")
     p.add_argument("--phases", default="one,many,floor",
-                   help="comma-separated: one (one game + reconnect storm), many, floor")
+                   help="comma-separated: one (one game + reconnect storm), many, floor (the "
+                        "messages the stack sent), padded-floor (padded ones of their sizes)")
     p.add_argument("--join-concurrency", type=int, default=8, help="joins in flight")
     p.add_argument("--join", choices=("http", "direct"), default="http",
                    help="players join through the join form (http) or straight into the "
@@ -571,11 +602,30 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--redis-db", type=int, default=7)
     p.add_argument("--out", default="var/bench/bench.json")
     p.add_argument("--workdir", default=None)
+    p.add_argument("--clients-nice", type=int, default=None, metavar="N",
+                   help="run the benchmark's clients at CPU priority N (a nice value, e.g. -5: "
+                        "below 0 needs root) and every server (the stack, the floor) at the "
+                        "priority the benchmark started with: the clients stand for a class's "
+                        "own devices, and then wait less on the servers for the machine's cores")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.clients_nice is not None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, args.clients_nice)
+        except PermissionError:
+            print(f"--clients-nice {args.clients_nice}: not allowed (a nice value below the "
+                  "current one needs root or CAP_SYS_NICE)", file=sys.stderr)
+            return 2
+        try:  # the servers go back to the priority the benchmark started with
+            subprocess.run([PY, "-c", ""], preexec_fn=as_server, check=True)
+        except subprocess.SubprocessError as exc:
+            print(f"--clients-nice {args.clients_nice}: the servers could not be given back "
+                  f"priority {SERVER_NICE} ({exc}): that needs root or CAP_SYS_NICE",
+                  file=sys.stderr)
+            return 2
     result = asyncio.run(main_async(args))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,16 @@ from game.launch import daphne_argv
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 MANAGE = str(ROOT / "manage.py")
+# The CPU priority (nice value) this process started with. `python -m bench --clients-nice N`
+# then raises its own (the clients') priority; every process started here goes back to this
+# one first (`as_server`), so the stack and the floor run as they would without the option.
+SERVER_NICE = os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def as_server() -> None:
+    """In a child before it runs (`preexec_fn`): the priority the benchmark started with."""
+    if os.getpriority(os.PRIO_PROCESS, 0) != SERVER_NICE:
+        os.setpriority(os.PRIO_PROCESS, 0, SERVER_NICE)
 
 
 def free_port() -> int:
@@ -190,7 +200,8 @@ class Stack:
         log = self.workdir / f"{name}.log"
         fh = open(log, "ab")
         popen = subprocess.Popen(argv, cwd=ROOT, env={**self.env, **(env or {})}, stdout=fh,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
+                                 stderr=subprocess.STDOUT, start_new_session=True,
+                                 preexec_fn=as_server)
         fh.close()
         proc = Proc(name, popen, log)
         self.procs.append(proc)
@@ -198,7 +209,8 @@ class Stack:
 
     def manage(self, *args: str, timeout: float = 120, input: str | None = None) -> str:
         out = subprocess.run([PY, MANAGE, *args], cwd=ROOT, env=self.env, input=input,
-                             capture_output=True, text=True, timeout=timeout)
+                             capture_output=True, text=True, timeout=timeout,
+                             preexec_fn=as_server)
         if out.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)}: {out.stderr[-2000:]}")
         return out.stdout
@@ -206,7 +218,8 @@ class Stack:
     def admin(self, *args: str, input: Any = None, timeout: float = 120) -> Any:
         data = None if input is None else json.dumps(input)
         out = subprocess.run([PY, "-m", "bench.admin", *args], cwd=ROOT, env=self.env,
-                             input=data, capture_output=True, text=True, timeout=timeout)
+                             input=data, capture_output=True, text=True, timeout=timeout,
+                             preexec_fn=as_server)
         if out.returncode != 0:
             raise RuntimeError(f"bench.admin {' '.join(args)}: {out.stderr[-2000:]}")
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -293,7 +306,8 @@ class RedisServer:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--daemonize", "no", "--dir", str(self.workdir)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=as_server)
         log.close()
 
         def ping() -> bool:
