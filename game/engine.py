@@ -26,7 +26,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 import sim
-from game import asyncdb, broadcast, leaderboard as lb, participation, simapi, stagetimes, standin
+from game import (
+    asyncdb,
+    broadcast,
+    leaderboard as lb,
+    participation,
+    plainsql,
+    simapi,
+    stagetimes,
+    standin,
+)
 from game.actions.base import Frames
 from game.actions.clock import finish
 from game.commandlog import as_sim_actions, client_view
@@ -183,7 +192,7 @@ def settle(game: Game, now: Any) -> Tick:
     t = game.tick
     sim_game = simapi.fresh(game.state or "")
     scn = json.loads(game.scenario)
-    seats = list(game.seats.all())
+    seats = plainsql.instances(Seat.objects.filter(game_id=game.id), game=game)
     by_player = {s.player: s for s in seats}
     policies = standin.bot_policies(game, seats, scn, now)
     stand_in_frames, handed_back = standin.stand_ins(game, seats, policies, t, now, sim_game)
@@ -192,8 +201,8 @@ def settle(game: Game, now: Any) -> Tick:
                             do=a.get("do", ""), action=dumps(a), due_tick=t)
                     for a in sim_game.bot_actions(policies) if a.get("player") in by_player]
         Command.objects.bulk_create(bot_cmds)
-    cmds = list(game.commands.filter(status=CommandStatus.QUEUED, due_tick__lte=t)
-                .order_by("id"))
+    cmds = plainsql.instances(Command.objects.filter(
+        game_id=game.id, status=CommandStatus.QUEUED, due_tick__lte=t).order_by("id"), game=game)
     result = sim_game.step(as_sim_actions(cmds), bots=False)
     _test_pause_point()
     return Tick(t, sim_game, scn, seats, cmds, result, stand_in_frames, handed_back)
@@ -250,18 +259,29 @@ def _record_commands(tick: Tick) -> None:
 
 
 def _write_outcomes(commands: list[Command]) -> None:
-    """The settled commands' four columns, one statement per row sent in one batch (psycopg
-    pipelines `executemany`): Django's `bulk_update` builds a CASE per column and row in
-    Python, the largest part of the tick's transaction at 600 players (docs/performance.md)."""
+    """The settled commands' four columns. On PostgreSQL one statement for them all (the rows
+    as arrays, unnested); elsewhere one statement per row in one `executemany`. Django's
+    `bulk_update` builds a CASE per column and row in Python, the largest part of the tick's
+    transaction at 600 players; psycopg's pipelined `executemany` still had PostgreSQL run a
+    statement per row (docs/performance.md, rounds 2 and 5)."""
     if not commands:
         return
     qn = connection.ops.quote_name  # plain fields: each column is named as the field
-    sql = (f"UPDATE {qn(Command._meta.db_table)} SET "
-           + ", ".join(f"{qn(c)} = %s" for c in ("status", "settled_tick", "reason", "fill"))
-           + f" WHERE {qn('id')} = %s")
+    table, columns = qn(Command._meta.db_table), ("status", "settled_tick", "reason", "fill")
+    rows = [(c.status, c.settled_tick, c.reason, c.fill, c.pk) for c in commands]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(c.status, c.settled_tick, c.reason, c.fill, c.pk)
-                                 for c in commands])
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS c SET "
+                + ", ".join(f"{qn(col)} = v.{qn(col)}" for col in columns)
+                + " FROM unnest(%s::varchar[], %s::integer[], %s::varchar[], %s::text[],"
+                " %s::bigint[]) AS v(" + ", ".join(qn(col) for col in columns) + ", id)"
+                + f" WHERE c.{qn('id')} = v.id",
+                [list(column) for column in zip(*rows, strict=True)])
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET " + ", ".join(f"{qn(col)} = %s" for col in columns)
+                + f" WHERE {qn('id')} = %s", rows)
 
 
 def publish(game: Game, tick: Tick, now: Any,
