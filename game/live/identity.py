@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from django.db.models import Model, QuerySet
 
 import sim
-from game import classroom, errors, leaderboard as lb, names, simapi
+from game import classroom, errors, leaderboard as lb, names, plainsql, simapi
 from game.commandlog import order_view
 from game.live import publicpart
 from game.models import Command, Game, Seat, SeatKind
@@ -41,28 +41,39 @@ def _one(rows: QuerySet[M]) -> M | None:
     return next(iter(rows[:1]), None)
 
 
+def _game_and_seat_sql() -> str:
+    """The game by its code and, in the same statement, the seat a token hash opens there (not
+    kicked): one round trip per handshake, the query written once (a reconnect storm of a whole
+    class is a thousand handshakes at once; building the ORM's two queries took longer than the
+    database took to answer them: docs/performance.md, round 5)."""
+    g, s = Game._meta.db_table, Seat._meta.db_table
+    return (f'SELECT g."id", g."code", g."projector_token", g."owner_id", s."id", s."player" '
+            f'FROM "{g}" g LEFT JOIN "{s}" s ON s."game_id" = g."id" AND s."token_hash" = %s '
+            f'AND NOT s."kicked" WHERE g."code" = %s')
+
+
+_GAME_AND_SEAT = _game_and_seat_sql()
+
+
 def resolve(code: str, *, projector: str | None, user: Any, seat_token: str | None
             ) -> Identity | int:
     """The socket's identity, or a close code (docs/protocol.md, first match wins)."""
-    # Only what deciding needs: the state and the scenario are large (a reconnect storm of a
-    # whole class reads this row once per socket; docs/performance.md).
-    game = _one(Game.objects.filter(code=names.normalize_code(code)).only(
-        "id", "code", "projector_token", "owner_id"))
-    if game is None:
+    # Only what deciding needs: the game's state and scenario are large.
+    row = plainsql.one_row(_GAME_AND_SEAT, [
+        names.token_hash(seat_token) if seat_token else None, names.normalize_code(code)])
+    if row is None:
         return errors.CLOSE_NO_GAME
+    game_id, game_code, projector_token, owner_id, seat_id, player = row
     if projector is not None:
-        if secrets.compare_digest(projector.encode(), game.projector_token.encode()):
-            return Identity(PROJECTOR, game.id, game.code)
+        if secrets.compare_digest(projector.encode(), projector_token.encode()):
+            return Identity(PROJECTOR, game_id, game_code)
         return errors.CLOSE_NO_IDENTITY
-    if user is not None and getattr(user, "is_authenticated", False) and user.pk == game.owner_id:
-        seat = game.seats.filter(kind=SeatKind.FOUNDATION).first()
-        return Identity(INSTRUCTOR, game.id, game.code, seat_id=seat.id if seat else None,
+    if user is not None and getattr(user, "is_authenticated", False) and user.pk == owner_id:
+        seat = Seat.objects.filter(game_id=game_id, kind=SeatKind.FOUNDATION).first()
+        return Identity(INSTRUCTOR, game_id, game_code, seat_id=seat.id if seat else None,
                         player=seat.player if seat else None, user_id=user.pk)
-    if seat_token:
-        seat = _one(Seat.objects.filter(game=game, token_hash=names.token_hash(seat_token),
-                                        kicked=False))
-        if seat is not None:
-            return Identity(STUDENT, game.id, game.code, seat_id=seat.id, player=seat.player)
+    if seat_id is not None:
+        return Identity(STUDENT, game_id, game_code, seat_id=seat_id, player=player)
     return errors.CLOSE_NO_IDENTITY
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from game import errors
 from game.actions import orders, predictions
 from game.actions.lobby import join_game
 from game.actions.start import start_game
@@ -78,3 +79,32 @@ def test_a_command_from_a_socket_takes_four_statements_and_only_its_own_games_se
     with pytest.raises(Seat.DoesNotExist):
         orders.submit_command(seat.id, "c-2", order, other.id)
     assert not Command.objects.filter(client_id="c-2").exists()
+
+
+def test_a_students_handshake_takes_one_statement_and_only_its_own_games_seat(game, instructor):
+    """A reconnect storm is a class's handshakes at once: the game by its code and the seat its
+    token opens come in one statement (game/live/identity.py `resolve`). A token opens only
+    its own game's seat, and not once the seat was kicked."""
+    from game.actions.setup import Overrides, create_game
+    from game.live import identity
+    from game.models import Seat
+
+    seat, token = join_game(game.code, "Ann")
+    with CaptureQueriesContext(connection) as queries:
+        ident = identity.resolve(game.code.lower(), projector=None, user=None, seat_token=token)
+    assert ident == identity.Identity(identity.STUDENT, game.id, game.code, seat_id=seat.id,
+                                      player=seat.player)
+    assert len(queries.captured_queries) == 1
+    other = create_game(instructor, "test_market", Overrides())
+    assert identity.resolve(other.code, projector=None, user=None,
+                            seat_token=token) == errors.CLOSE_NO_IDENTITY
+    assert identity.resolve("NOSUCH", projector=None, user=None,
+                            seat_token=token) == errors.CLOSE_NO_GAME
+    assert identity.resolve(game.code, projector=None, user=None,
+                            seat_token=None) == errors.CLOSE_NO_IDENTITY
+    assert identity.resolve(game.code, projector=game.projector_token, user=None,
+                            seat_token=None) == identity.Identity(identity.PROJECTOR, game.id,
+                                                                  game.code)
+    Seat.objects.filter(pk=seat.id).update(kicked=True)
+    assert identity.resolve(game.code, projector=None, user=None,
+                            seat_token=token) == errors.CLOSE_NO_IDENTITY
