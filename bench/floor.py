@@ -16,6 +16,7 @@ import asyncio
 import signal
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -28,7 +29,7 @@ counter = 0
 
 
 def _sample(path: str | None) -> dict[str, Any] | None:
-    return orjson.loads(open(path, "rb").read()) if path else None
+    return orjson.loads(Path(path).read_bytes()) if path else None
 
 
 def _message(sample: dict[str, Any] | None, fields: dict[str, Any], size: int) -> str:

@@ -98,6 +98,11 @@ def _refuse_too_large(size: int) -> None:
         raise SendTooLarge(f"message of {size} bytes over WS_MAX_SEND_BYTES={cap}")
 
 
+# What `_write_at_once` reads of a Twisted transport (FileDescriptor's buffer and state).
+_TWISTED_WRITE = ("writeSomeData", "_tempDataBuffer", "dataBuffer", "offset", "connected",
+                  "disconnecting", "_writeDisconnected")
+
+
 def _write_at_once(transport: Any) -> Any:
     """The TCP transport's `write`, sending at once what nothing waits before.
 
@@ -167,7 +172,7 @@ class BackpressuredWebSocketProtocol(ws_protocol.WebSocketProtocol):
         transport.unregisterProducer()
         transport.registerProducer(_SendBuffer(self), True)
         log.debug("send backpressure on for %s", self.client_addr)
-        if hasattr(transport, "writeSomeData") and hasattr(transport, "_tempDataBuffer"):
+        if all(hasattr(transport, name) for name in _TWISTED_WRITE):
             transport.write = _write_at_once(transport)
 
     # --- told by the transport -------------------------------------------------------------
