@@ -372,22 +372,47 @@ def settle_due(shard: tuple[int, int] | None = None) -> int:
 
 # --- running it -----------------------------------------------------------------------------------
 
+def nap_seconds(shard: tuple[int, int] | None = None, now: Any = None) -> float:
+    """How long an engine that found nothing due may sleep: until the earliest running game's
+    next tick falls due, at most ENGINE_POLL_SECONDS (a game started, resumed or advanced by
+    hand meanwhile is found by then), at least NAP_MIN_SECONDS. With many games a fixed poll
+    put off a game falling due just after it by up to the whole poll (docs/performance.md,
+    round 5)."""
+    poll = settings.ENGINE_POLL_SECONDS
+    now = now or timezone.now()
+    due = Game.objects.filter(status=Status.RUNNING, next_tick_at__isnull=False)
+    if shard is None:
+        earliest = due.order_by("next_tick_at").values_list("next_tick_at", flat=True).first()
+    else:
+        index, count = shard
+        earliest = min((at for gid, at in due.values_list("id", "next_tick_at")
+                        if gid % count == index and at is not None), default=None)
+    if earliest is None:
+        return poll
+    return min(poll, max(NAP_MIN_SECONDS, (earliest - now).total_seconds()))
+
+
+NAP_MIN_SECONDS = 0.005  # a tick due now but taken by another engine: do not spin
+
+
 async def run_forever(stop: asyncio.Event | None = None,
                       shard: tuple[int, int] | None = None) -> None:
-    poll = settings.ENGINE_POLL_SECONDS
     step = asyncdb.call(settle_due, thread_sensitive=True)
+    nap = asyncdb.call(nap_seconds, thread_sensitive=True)
     while stop is None or not stop.is_set():
         try:
             settled = await step(shard)
+            # busy games are re-polled at once, idle ones when the next tick falls due
+            pause = 0.0 if settled else await nap(shard)
         except Exception:
             log.exception("engine pass failed")
-            settled = 0
-        if settled == 0:  # busy games are re-polled at once, idle ones after a short nap
+            pause = settings.ENGINE_POLL_SECONDS
+        if pause > 0:
             if stop is None:
-                await asyncio.sleep(poll)
+                await asyncio.sleep(pause)
             else:
                 try:
-                    await asyncio.wait_for(stop.wait(), poll)
+                    await asyncio.wait_for(stop.wait(), pause)
                 except asyncio.TimeoutError:
                     pass
 
@@ -409,10 +434,7 @@ def start_in_process() -> None:
 
 def run_blocking(shard: tuple[int, int] | None = None) -> None:
     """`manage.py run_engine`: a plain loop in this process (needs a shared channel layer)."""
-    import time
-
-    poll = settings.ENGINE_POLL_SECONDS
     while True:
         close_old_connections()
         if settle_due(shard) == 0:
-            time.sleep(poll)
+            time.sleep(nap_seconds(shard))

@@ -278,3 +278,22 @@ def test_the_class_gets_the_tick_before_the_private_views_are_built(game, monkey
     assert seen == {"in_transaction": False, "sent_before": ["tick"], "committed_tick": 1}
     assert sent[:2] == ["tick", "private"] and sent.count("tick") == 1
     assert {"participation"} <= set(sent[2:])
+
+
+def test_an_idle_engine_sleeps_until_the_next_tick_falls_due(game, instructor, settings):
+    """`engine.nap_seconds`: until the earliest running game's tick is due, within
+    [NAP_MIN_SECONDS, ENGINE_POLL_SECONDS]; with shards, only its own games count."""
+    settings.ENGINE_POLL_SECONDS = 0.25
+    now = timezone.now()
+    assert engine.nap_seconds(now=now) == 0.25  # nothing running
+    other = create_game(instructor, "test_market", Overrides())
+    for g, offset in ((game, 0.1), (other, 0.04)):
+        start_game(g.id)
+        Game.objects.filter(pk=g.pk).update(next_tick_at=now + timedelta(seconds=offset))
+    assert engine.nap_seconds(now=now) == 0.04
+    count = max(game.id, other.id) + 1  # a shard that holds `game` and not `other`
+    assert engine.nap_seconds((game.id, count), now=now) == 0.1
+    assert engine.nap_seconds(now=now + timedelta(seconds=1)) == engine.NAP_MIN_SECONDS
+    assert engine.nap_seconds(now=now - timedelta(seconds=10)) == 0.25
+    pause_game(other.id)  # a paused game's clock does not count
+    assert engine.nap_seconds(now=now) == 0.1
