@@ -373,14 +373,16 @@ def settle_due(shard: tuple[int, int] | None = None) -> int:
 # --- running it -----------------------------------------------------------------------------------
 
 def nap_seconds(shard: tuple[int, int] | None = None, now: Any = None) -> float:
-    """How long an engine that found nothing due may sleep: until the earliest running game's
-    next tick falls due, at most ENGINE_POLL_SECONDS (a game started, resumed or advanced by
-    hand meanwhile is found by then), at least NAP_MIN_SECONDS. With many games a fixed poll
-    put off a game falling due just after it by up to the whole poll (docs/performance.md,
-    round 5)."""
+    """How long an engine that found nothing due may sleep: until the next running game's tick
+    falls due, at most ENGINE_POLL_SECONDS (a game started, resumed or advanced by hand
+    meanwhile is found by then), at least NAP_MIN_SECONDS. With many games a fixed poll put off
+    a game falling due just after it by up to the whole poll (docs/performance.md, round 5).
+    A tick already due does not count: another engine is settling it (this one found it not
+    its turn), and one that waits on nobody is found at the next poll, as before; counting it
+    had the idle engine wake every few milliseconds for the whole of the other's settlement."""
     poll = settings.ENGINE_POLL_SECONDS
     now = now or timezone.now()
-    due = Game.objects.filter(status=Status.RUNNING, next_tick_at__isnull=False)
+    due = Game.objects.filter(status=Status.RUNNING, next_tick_at__gt=now)
     if shard is None:
         earliest = due.order_by("next_tick_at").values_list("next_tick_at", flat=True).first()
     else:
@@ -392,7 +394,7 @@ def nap_seconds(shard: tuple[int, int] | None = None, now: Any = None) -> float:
     return min(poll, max(NAP_MIN_SECONDS, (earliest - now).total_seconds()))
 
 
-NAP_MIN_SECONDS = 0.005  # a tick due now but taken by another engine: do not spin
+NAP_MIN_SECONDS = 0.005
 
 
 async def run_forever(stop: asyncio.Event | None = None,

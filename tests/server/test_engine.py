@@ -281,8 +281,9 @@ def test_the_class_gets_the_tick_before_the_private_views_are_built(game, monkey
 
 
 def test_an_idle_engine_sleeps_until_the_next_tick_falls_due(game, instructor, settings):
-    """`engine.nap_seconds`: until the earliest running game's tick is due, within
-    [NAP_MIN_SECONDS, ENGINE_POLL_SECONDS]; with shards, only its own games count."""
+    """`engine.nap_seconds`: until the next running game's tick falls due, within
+    [NAP_MIN_SECONDS, ENGINE_POLL_SECONDS]; a tick already due (another engine's) does not
+    count; with shards, only its own games count."""
     settings.ENGINE_POLL_SECONDS = 0.25
     now = timezone.now()
     assert engine.nap_seconds(now=now) == 0.25  # nothing running
@@ -293,7 +294,9 @@ def test_an_idle_engine_sleeps_until_the_next_tick_falls_due(game, instructor, s
     assert engine.nap_seconds(now=now) == 0.04
     count = max(game.id, other.id) + 1  # a shard that holds `game` and not `other`
     assert engine.nap_seconds((game.id, count), now=now) == 0.1
-    assert engine.nap_seconds(now=now + timedelta(seconds=1)) == engine.NAP_MIN_SECONDS
+    assert engine.nap_seconds(now=now + timedelta(seconds=0.09)) == 0.01  # `other` overdue
+    assert engine.nap_seconds(now=now + timedelta(seconds=0.0999)) == engine.NAP_MIN_SECONDS
+    assert engine.nap_seconds(now=now + timedelta(seconds=1)) == 0.25  # both overdue
     assert engine.nap_seconds(now=now - timedelta(seconds=10)) == 0.25
     pause_game(other.id)  # a paused game's clock does not count
     assert engine.nap_seconds(now=now) == 0.1
