@@ -61,11 +61,14 @@ def due_game_ids(now: Any = None, shard: tuple[int, int] | None = None) -> list[
     qs = Game.objects.filter(
         Q(status=Status.RUNNING, next_tick_at__lte=now)
         | Q(status__in=[Status.RUNNING, Status.PAUSED], advance_ticks__gt=0))
-    ids = list(qs.order_by("next_tick_at").values_list("id", flat=True))
-    if shard is not None:
-        index, count = shard
-        ids = [i for i in ids if i % count == index]
-    return ids
+    return [i for i in qs.order_by("next_tick_at").values_list("id", flat=True)
+            if _in_shard(i, shard)]
+
+
+def _in_shard(game_id: int, shard: tuple[int, int] | None) -> bool:
+    """Whether engine shard (index, count) settles this game (id % count == index); any game
+    for an unsharded engine."""
+    return shard is None or game_id % shard[1] == shard[0]
 
 
 # Games started together (a course's sections, a benchmark) would all fall due at the same
@@ -372,6 +375,9 @@ def settle_due(shard: tuple[int, int] | None = None) -> int:
 
 # --- running it -----------------------------------------------------------------------------------
 
+NAP_MIN_SECONDS = 0.005
+
+
 def nap_seconds(shard: tuple[int, int] | None = None, now: Any = None) -> float:
     """How long an engine that found nothing due may sleep: until the next running game's tick
     falls due, at most ENGINE_POLL_SECONDS (a game started, resumed or advanced by hand
@@ -382,19 +388,12 @@ def nap_seconds(shard: tuple[int, int] | None = None, now: Any = None) -> float:
     had the idle engine wake every few milliseconds for the whole of the other's settlement."""
     poll = settings.ENGINE_POLL_SECONDS
     now = now or timezone.now()
-    due = Game.objects.filter(status=Status.RUNNING, next_tick_at__gt=now)
-    if shard is None:
-        earliest = due.order_by("next_tick_at").values_list("next_tick_at", flat=True).first()
-    else:
-        index, count = shard
-        earliest = min((at for gid, at in due.values_list("id", "next_tick_at")
-                        if gid % count == index and at is not None), default=None)
+    upcoming = Game.objects.filter(status=Status.RUNNING, next_tick_at__gt=now)
+    earliest = min((at for game_id, at in upcoming.values_list("id", "next_tick_at")
+                    if at is not None and _in_shard(game_id, shard)), default=None)
     if earliest is None:
         return poll
     return min(poll, max(NAP_MIN_SECONDS, (earliest - now).total_seconds()))
-
-
-NAP_MIN_SECONDS = 0.005
 
 
 async def run_forever(stop: asyncio.Event | None = None,

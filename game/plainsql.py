@@ -47,8 +47,14 @@ def one_row(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
         return cursor.fetchone()
 
 
-def for_update() -> str:
-    """The clause that locks the rows a SELECT reads, where the database has it (SQLite has
-    not: a write transaction there locks the whole database, as Django's select_for_update
-    is a no-op there too)."""
-    return " FOR UPDATE" if connection.features.has_select_for_update else ""
+def columns(model: type[Model], pk: Any, names: tuple[str, ...], *, lock: bool = False
+            ) -> tuple[Any, ...] | None:
+    """These columns of the model's row `pk`, or None. `lock`: the row locked FOR UPDATE where
+    the database has it (SQLite has not: a write transaction there locks the whole database,
+    as Django's select_for_update is a no-op there too)."""
+    qn = connection.ops.quote_name
+    sql = (f"SELECT {', '.join(qn(n) for n in names)} FROM {qn(model._meta.db_table)} "
+           f"WHERE {qn(model._meta.pk.attname)} = %s")  # a plain field: named as its column
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    return one_row(sql, [pk])

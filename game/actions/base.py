@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
-
 from game import broadcast, plainsql
 from game.errors import ClientError
 from game.models import Game
@@ -33,10 +31,7 @@ def lock(game_id: int, *fields: str) -> Game:
 def lock_columns(game_id: int, *columns: str) -> tuple[Any, ...]:
     """`lock`, for a caller that needs only these columns' values, read in plain SQL (a
     student's command: game/plainsql.py). Game.DoesNotExist if the game is gone."""
-    qn = connection.ops.quote_name
-    row = plainsql.one_row(f"SELECT {', '.join(qn(c) for c in columns)} FROM "
-                           f"{qn(Game._meta.db_table)} WHERE {qn('id')} = %s"
-                           + plainsql.for_update(), [game_id])
+    row = plainsql.columns(Game, game_id, columns, lock=True)
     if row is None:
         raise Game.DoesNotExist(f"no game {game_id}")
     return row

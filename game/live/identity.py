@@ -41,18 +41,12 @@ def _one(rows: QuerySet[M]) -> M | None:
     return next(iter(rows[:1]), None)
 
 
-def _game_and_seat_sql() -> str:
-    """The game by its code and, in the same statement, the seat a token hash opens there (not
-    kicked): one round trip per handshake, the query written once (a reconnect storm of a whole
-    class is a thousand handshakes at once; building the ORM's two queries took longer than the
-    database took to answer them: docs/performance.md, round 5)."""
-    g, s = Game._meta.db_table, Seat._meta.db_table
-    return (f'SELECT g."id", g."code", g."projector_token", g."owner_id", s."id", s."player" '
-            f'FROM "{g}" g LEFT JOIN "{s}" s ON s."game_id" = g."id" AND s."token_hash" = %s '
-            f'AND NOT s."kicked" WHERE g."code" = %s')
-
-
-_GAME_AND_SEAT = _game_and_seat_sql()
+# A socket's handshake: the game by its code and, in the same statement, the seat a token hash
+# opens there (not kicked), in plain SQL (game/plainsql.py): a reconnect storm is a class's
+# handshakes at once (docs/performance.md, round 5).
+_GAME_AND_SEAT = (f"SELECT g.id, g.code, g.projector_token, g.owner_id, s.id, s.player "
+                  f"FROM {Game._meta.db_table} g LEFT JOIN {Seat._meta.db_table} s "
+                  "ON s.game_id = g.id AND s.token_hash = %s AND NOT s.kicked WHERE g.code = %s")
 
 
 def resolve(code: str, *, projector: str | None, user: Any, seat_token: str | None

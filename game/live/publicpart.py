@@ -15,8 +15,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
-
 from game import leaderboard as lb, plainsql
 from game.actions import announcements, predictions
 from game.models import Game, Question, Status
@@ -66,9 +64,7 @@ def shared(game_id: int) -> Public:
 def _seq_and_code(game_id: int) -> tuple[int, str] | None:
     """The game's seq and code: every snapshot asks, so one plain SELECT (the ORM's building
     of it was a tenth of a 1,000-student reconnect storm's work, docs/performance.md)."""
-    qn = connection.ops.quote_name
-    row = plainsql.one_row(f"SELECT {qn('seq')}, {qn('code')} FROM {qn(Game._meta.db_table)} "
-                           f"WHERE {qn('id')} = %s", [game_id])
+    row = plainsql.columns(Game, game_id, ("seq", "code"))
     return None if row is None else (int(row[0]), str(row[1]))
 
 
