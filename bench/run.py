@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -124,6 +125,12 @@ class Sampler:
         self.samples: dict[str, dict[str, list[float]]] = {}
         self.extra: list[dict[str, Any]] = []
         self.nice: dict[str, int] = {}  # each process's CPU priority (--clients-nice)
+        # (time, CPU seconds used so far) per process, and per group of processes (PostgreSQL's
+        # backends): what `cpu_between` reads a window's share from.
+        self.cpu_seconds: dict[str, list[tuple[float, float]]] = {}
+        self.groups: dict[str, Any] = {}  # name -> which processes (a predicate on psutil's)
+        self._group_seen: dict[str, dict[int, float]] = {}
+        self._group_total: dict[str, float] = {}
 
     def watch(self, name: str, pid: int) -> None:
         try:
@@ -135,13 +142,55 @@ class Sampler:
         except psutil.Error:
             pass
 
+    def watch_group(self, name: str, which: Any) -> None:
+        """Count the CPU of every process `which(process)` accepts as one (`cpu_between` only):
+        the database's backends come and go, and each is counted from its first sample."""
+        self.groups[name] = which
+        self._group_seen[name], self._group_total[name] = {}, 0.0
+
     def sample(self) -> None:
+        now = time.time()
         for name, p in list(self.procs.items()):
             try:
                 self.samples[name]["rss_mb"].append(p.memory_info().rss / 2**20)
                 self.samples[name]["cpu"].append(p.cpu_percent(None))
+                used = p.cpu_times()
+                self.cpu_seconds.setdefault(name, []).append((now, used.user + used.system))
             except psutil.Error:
                 self.procs.pop(name, None)
+        if self.groups:
+            procs = list(psutil.process_iter(["name"]))
+            for name, which in self.groups.items():
+                seen = self._group_seen[name]
+                for p in procs:
+                    try:
+                        if not which(p):
+                            continue
+                        used = p.cpu_times()
+                    except psutil.Error:
+                        continue
+                    total = used.user + used.system
+                    self._group_total[name] += total - seen.get(p.pid, total)
+                    seen[p.pid] = total
+                self.cpu_seconds.setdefault(name, []).append((now, self._group_total[name]))
+
+    def cpu_between(self, start: float, end: float) -> dict[str, float]:
+        """Each watched process's (and group's) CPU from `start` to `end` in percent of one
+        core, its cumulative CPU time interpolated between the samples on either side (they
+        are a second apart; a reconnect storm lasts a few). Processes not sampled across the
+        whole window are left out."""
+        def at(series: list[tuple[float, float]], t: float) -> float | None:
+            for (t0, c0), (t1, c1) in itertools.pairwise(series):
+                if t0 <= t <= t1:
+                    return c0 + (c1 - c0) * ((t - t0) / (t1 - t0) if t1 > t0 else 0.0)
+            return None
+
+        out = {}
+        for name, series in self.cpu_seconds.items():
+            a, b = at(series, start), at(series, end)
+            if a is not None and b is not None and end > start:
+                out[name] = round(100 * (b - a) / (end - start), 1)
+        return out
 
     async def run(self, stop: asyncio.Event, probe: Any = None) -> None:
         while not stop.is_set():
@@ -198,6 +247,13 @@ def watch_stack(sampler: Sampler, serve_pid: int, redis_url: str) -> None:
     except Exception:  # noqa: BLE001
         pass
     sampler.watch("bench-clients", os.getpid())
+    sampler.watch_group("postgres", _is_postgres)
+
+
+def _is_postgres(p: psutil.Process) -> bool:
+    """A PostgreSQL process (its backends included): the server the benchmark's database is
+    on, shared with any other database there."""
+    return p.info["name"] == "postgres"
 
 
 # --- phases -------------------------------------------------------------------------------------
@@ -397,6 +453,10 @@ async def stack_phase(args: argparse.Namespace, name: str, games: int, per_game:
         await stask
         audit = stack.admin("verify", input=res["acked"])
         out = report_play(name, res, args.tick_seconds, audit)
+        if out.get("storm"):  # where the machine's CPU went while the class reconnected
+            st = out["storm"]
+            end = st["started"] + (st["all_fresh_after_s"] or STORM_TIMEOUT)
+            st["cpu_pct"] = sampler.cpu_between(st["started"], end)
         out["settings"] = {k: settings_info.get(k) for k in (
             "module", "conn_max_age", "db_pool", "channel_layer")}
         out["join"] = args.join
@@ -514,6 +574,9 @@ def table(result: dict[str, Any]) -> str:
                          f"fresh after {s['all_fresh_after_s']} s; {during['n']} ticks "
                          f"overlapped it (tick→all max {during['max'] or 0:.0f} ms, not in the "
                          f"tick→all column)")
+            if s.get("cpu_pct"):
+                lines.append(f"CPU during the storm ({ph['name']}, % of one core): " + ", ".join(
+                    f"{n} {pct:.0f}%" for n, pct in s["cpu_pct"].items()))
         if ph["name"].startswith("games"):
             lines.append(f"tick lateness, worst game p95 ({ph['name']}): "
                          f"{ph['clock']['worst_game_p95_lateness_ms']:.0f} ms")

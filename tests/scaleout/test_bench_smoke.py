@@ -51,4 +51,9 @@ def test_the_benchmark_runs_at_a_minimal_size(postgres_url, redis_url, tmp_path)
     assert one["commands"]["acked"] > 0
     assert one["commands"]["lost"] == 0 and one["commands"]["duplicated"] == 0
     assert one["storm"]["fresh_snapshots"] == 3
+    # Where the CPU went during the storm: every server process, the clients and PostgreSQL.
+    storm_cpu = one["storm"]["cpu_pct"]
+    assert set(storm_cpu) == set(one["processes"]) | {"postgres"}, storm_cpu
+    assert all(pct >= 0 for pct in storm_cpu.values())
+    assert "CPU during the storm (one-game-3, % of one core): " in run.stdout
     assert result["machine"]["nproc"] >= 1
