@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
 
 from gamekit import play_finished_game, write_preset  # noqa: E402
+from serverfixtures import _fast_password_hashing  # noqa: E402,F401  (autouse)
 
 
 @pytest.fixture
