@@ -108,3 +108,43 @@ def test_a_students_handshake_takes_one_statement_and_only_its_own_games_seat(ga
     Seat.objects.filter(pk=seat.id).update(kicked=True)
     assert identity.resolve(game.code, projector=None, user=None,
                             seat_token=token) == errors.CLOSE_NO_IDENTITY
+
+
+def test_a_snapshot_reads_the_seat_and_its_orders_as_the_orm_would(game):
+    """identity.snapshot's own part in plain SQL (round 6): the seat's fields it shows and the
+    last 50 orders placed with a client id, oldest first, equal what the ORM reads; another
+    seat's orders and the bots' (no client id) are left out."""
+    import json
+
+    from game.commandlog import order_view
+    from game.live import identity
+    from game.models import Seat
+
+    ann, _ = join_game(game.code, "Ann")
+    bob, _ = join_game(game.code, "Bob")
+    start_game(game.id)
+    rows = []
+    for k in range(55):
+        status = ("filled", "rejected", "queued")[k % 3]
+        fill = json.dumps({"status": status, "tao": k / 3}) if status != "queued" else None
+        rows.append(Command(game_id=game.id, seat=ann, client_id=f"a-{k}", actor="human",
+                            do=("stake", "unstake")[k % 2], due_tick=k, status=status,
+                            settled_tick=k if fill else None, fill=fill,
+                            reason="price" if status == "rejected" else "",
+                            action=json.dumps({"do": "stake", "subnet": 1, "tao": k,
+                                               "player": ann.player})))
+    rows.append(Command(game_id=game.id, seat=ann, client_id=None, actor="bot", do="stake",
+                        due_tick=3, action=json.dumps({"do": "stake", "subnet": 2, "tao": 1})))
+    rows.append(Command(game_id=game.id, seat=bob, client_id="b-1", actor="human", do="stake",
+                        due_tick=3, action=json.dumps({"do": "stake", "subnet": 2, "tao": 1})))
+    Command.objects.bulk_create(rows)
+    Seat.objects.filter(pk=ann.pk).update(role="subnet_owner", nickname="Ann B")
+    snap = identity.snapshot(identity.Identity(identity.STUDENT, game.id, game.code,
+                                               seat_id=ann.id, player=ann.player))
+    seat = Seat.objects.get(pk=ann.pk)
+    recent = Command.objects.filter(seat=seat).exclude(client_id=None).order_by("-id")[:50]
+    assert snap["commands"] == [order_view(c) for c in reversed(list(recent))]
+    assert [c["id"] for c in snap["commands"]] == [f"a-{k}" for k in range(5, 55)]
+    assert snap["you"] == {"kind": "student", "seat_id": seat.id, "nickname": "Ann B",
+                           "role": "subnet_owner", "player": seat.player,
+                           "active": seat.active}
