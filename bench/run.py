@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +129,7 @@ class Sampler:
         # (time, CPU seconds used so far) per process, and per group of processes (PostgreSQL's
         # backends): what `cpu_between` reads a window's share from.
         self.cpu_seconds: dict[str, list[tuple[float, float]]] = {}
-        self.groups: dict[str, Any] = {}  # name -> which processes (a predicate on psutil's)
+        self.groups: dict[str, Callable[[psutil.Process], bool]] = {}  # name -> which
         self._group_seen: dict[str, dict[int, float]] = {}
         self._group_total: dict[str, float] = {}
 
@@ -142,7 +143,7 @@ class Sampler:
         except psutil.Error:
             pass
 
-    def watch_group(self, name: str, which: Any) -> None:
+    def watch_group(self, name: str, which: Callable[[psutil.Process], bool]) -> None:
         """Count the CPU of every process `which(process)` accepts as one (`cpu_between` only):
         the database's backends come and go, and each is counted from its first sample."""
         self.groups[name] = which

@@ -40,6 +40,19 @@ def instances(queryset: QuerySet[M], **related: Model) -> list[M]:
     return out
 
 
+def in_field_order(model: type[M], names: set[str]) -> tuple[str, ...]:
+    """`names` in the model's field order, as `Model.from_db` takes a subset of the fields
+    (it matches the values to the fields in that order)."""
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
+
+
+def rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Every row `sql` finds."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def one_row(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
     """The first row `sql` finds, or None."""
     with connection.cursor() as cursor:

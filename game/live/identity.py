@@ -1,6 +1,7 @@
 """Who is on a socket, and what they may see (snapshots are built here: read-only)."""
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 from dataclasses import dataclass
@@ -62,38 +63,33 @@ def resolve(code: str, *, projector: str | None, user: Any, seat_token: str | No
     return errors.CLOSE_NO_IDENTITY
 
 
-# A snapshot's own part, in plain SQL too: the seat's few columns the snapshot shows, and the
-# seat's last 50 orders placed with a client id (newest first). Building the same two queries
-# with the ORM took 1.4 ms of a worker's CPU a snapshot (10 orders; docs/performance.md,
+# A snapshot's own part, in plain SQL too (game/plainsql.py): the seat's few columns the
+# snapshot shows, and the seat's last 50 orders placed with a client id. Building the same two
+# queries with the ORM took 1.4 ms of a worker's CPU a snapshot (10 orders; docs/performance.md,
 # round 6).
-def _in_model_order(model: Any, names: set[str]) -> tuple[str, ...]:
-    """`names` as `Model.from_db` takes a subset of fields: in the model's order."""
-    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
-
-
-_SEAT_FIELDS = _in_model_order(Seat, {"id", "nickname", "role", "player", "active", "kind"})
-_ORDER_FIELDS = _in_model_order(Command, {  # plain fields: each column is named as the field
-    "id", "client_id", "do", "status", "due_tick", "settled_tick", "reason", "actor", "action",
-    "fill"})
-_SEAT_COLUMNS = ", ".join(f'"{name}"' for name in _SEAT_FIELDS)
-_ORDER_COLUMNS = ", ".join(f'"{name}"' for name in _ORDER_FIELDS)  # "do" is a keyword
-_SEAT = f'SELECT {_SEAT_COLUMNS} FROM {Seat._meta.db_table} WHERE "id" = %s'
-_RECENT_ORDERS = (f"SELECT {_ORDER_COLUMNS} FROM {Command._meta.db_table} "
-                  'WHERE "seat_id" = %s AND "client_id" IS NOT NULL ORDER BY "id" DESC LIMIT 50')
+_SEAT_FIELDS = plainsql.in_field_order(Seat, {"id", "nickname", "role", "player", "active", "kind"})
+_ORDER_FIELDS = plainsql.in_field_order(Command, {"id", "client_id", "do", "status", "due_tick",
+                                          "settled_tick", "reason", "actor", "action", "fill"})
 
 
 def _seat(seat_id: int) -> Seat | None:
-    row = plainsql.one_row(_SEAT, [seat_id])
+    row = plainsql.columns(Seat, seat_id, _SEAT_FIELDS)
     return None if row is None else Seat.from_db(connection.alias, _SEAT_FIELDS, row)
+
+
+@functools.cache
+def _recent_orders_sql() -> str:
+    qn = connection.ops.quote_name  # plain fields: each column is named as the field
+    return (f"SELECT {', '.join(qn(name) for name in _ORDER_FIELDS)} "
+            f"FROM {qn(Command._meta.db_table)} WHERE {qn('seat_id')} = %s "
+            f"AND {qn('client_id')} IS NOT NULL ORDER BY {qn('id')} DESC LIMIT 50")
 
 
 def _recent_orders(seat_id: int) -> list[dict[str, Any]]:
     """The seat's orders as a page opened on another device lists them, oldest first."""
-    with connection.cursor() as cursor:
-        cursor.execute(_RECENT_ORDERS, [seat_id])
-        rows = cursor.fetchall()
+    newest_first = plainsql.rows(_recent_orders_sql(), [seat_id])
     return [order_view(Command.from_db(connection.alias, _ORDER_FIELDS, row))
-            for row in reversed(rows)]
+            for row in reversed(newest_first)]
 
 
 _rank_cache: dict[int, tuple[str, int, dict[str, dict[str, int]]]] = {}
