@@ -6,8 +6,9 @@ logged-in instructor creates one of the longest presets (One year later: 24 epoc
 ticks, 8 subnets) from the console's form; the one change is the preset's tick length, 0.2 s
 instead of 7 s (the form refuses less than 1 s, so SCENARIOS_DIR holds a copy of the presets, as
 an operator would point it elsewhere), so the whole game is played in about a minute. Launch
-month, as long but with 64 subnets, settles about a second a tick on 2 cores: too slow for a
-one-minute rehearsal (REHEARSAL_PRESET=launch_month runs it with that preset, slowly).
+month, as long but with 64 subnets, settled about a second a tick on an earlier 2-core machine
+(0.2 s on a faster one: the whole rehearsal in 45 s): too slow for a one-minute rehearsal on
+every machine, so REHEARSAL_PRESET=launch_month runs it with that preset on demand.
 
 - 40 students are protocol clients that join through the join form from one address (a
   school's NAT), trade on their own (most orders valid, some refused at once, some refused at
